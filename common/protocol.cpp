@@ -1,0 +1,429 @@
+#include "common/protocol.hpp"
+
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <set>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "common/text.hpp"
+
+namespace bg::proto {
+namespace {
+
+using json = nlohmann::json;
+
+// Per-field bounds on socket input (bytes). Free text is validated again by
+// the daemon with a field-specific message; these only keep decode bounded.
+constexpr std::size_t kMaxShortField = 256;
+constexpr std::size_t kMaxLongField = 4096;
+constexpr std::size_t kMaxRecordField = 16 * 1024;
+
+struct DecodeError : std::exception {
+    explicit DecodeError(std::string m) : message(std::move(m)) {}
+    const char* what() const noexcept override { return message.c_str(); }
+    std::string message;
+};
+
+// Reads the fields of one body object strictly: each field must be present
+// with the right type; finish() rejects any field that was not read.
+class Reader {
+public:
+    explicit Reader(const json& obj) : obj_(obj) {
+        if (!obj_.is_object()) throw DecodeError("body is not an object");
+    }
+
+    std::string str(const char* key, std::size_t max_bytes) {
+        const json& v = field(key);
+        if (!v.is_string()) throw DecodeError(std::string("field '") + key + "' is not a string");
+        const auto& s = v.get_ref<const std::string&>();
+        if (s.size() > max_bytes) throw DecodeError(std::string("field '") + key + "' is too long");
+        return s;
+    }
+    bool boolean(const char* key) {
+        const json& v = field(key);
+        if (!v.is_boolean()) throw DecodeError(std::string("field '") + key + "' is not a boolean");
+        return v.get<bool>();
+    }
+    std::int64_t i64(const char* key) {
+        const json& v = field(key);
+        if (!v.is_number_integer()) throw DecodeError(std::string("field '") + key + "' is not an integer");
+        if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            throw DecodeError(std::string("field '") + key + "' is out of range");
+        return v.get<std::int64_t>();
+    }
+    std::uint64_t u64(const char* key) {
+        const json& v = field(key);
+        if (!v.is_number_unsigned()) throw DecodeError(std::string("field '") + key + "' is not a non-negative integer");
+        return v.get<std::uint64_t>();
+    }
+    std::uint32_t u32(const char* key) {
+        const std::uint64_t v = u64(key);
+        if (v > std::numeric_limits<std::uint32_t>::max()) throw DecodeError(std::string("field '") + key + "' is out of range");
+        return static_cast<std::uint32_t>(v);
+    }
+    std::vector<std::string> str_list(const char* key, std::size_t max_entries, std::size_t max_bytes) {
+        const json& v = field(key);
+        if (!v.is_array() || v.size() > max_entries) throw DecodeError(std::string("field '") + key + "' is not a bounded list");
+        std::vector<std::string> out;
+        out.reserve(v.size());
+        for (const json& e : v) {
+            if (!e.is_string() || e.get_ref<const std::string&>().size() > max_bytes)
+                throw DecodeError(std::string("field '") + key + "' has a bad entry");
+            out.push_back(e.get<std::string>());
+        }
+        return out;
+    }
+    const json& array(const char* key, std::size_t max_entries) {
+        const json& v = field(key);
+        if (!v.is_array() || v.size() > max_entries) throw DecodeError(std::string("field '") + key + "' is not a bounded list");
+        return v;
+    }
+    void finish() const {
+        if (read_.size() != obj_.size()) {
+            for (const auto& [k, _] : obj_.items())
+                if (!read_.contains(k)) throw DecodeError("unknown field '" + escape_for_display(k) + "'");
+            throw DecodeError("duplicate or unknown fields");
+        }
+    }
+
+private:
+    const json& field(const char* key) {
+        const auto it = obj_.find(key);
+        if (it == obj_.end()) throw DecodeError(std::string("missing field '") + key + "'");
+        read_.insert(key);
+        return *it;
+    }
+    const json& obj_;
+    std::set<std::string> read_;
+};
+
+// ---- encode: one function per message, field order irrelevant (JSON object).
+
+json to_json(const ErrorAnswer& m) { return {{"code", std::string(error_code_name(m.code))}, {"message", m.message}}; }
+json to_json(const CheckRequest& m) { return {{"user", m.user}, {"gate", m.gate}}; }
+json to_json(const CheckAnswer& m) { return {{"active", m.active}, {"event_id", m.event_id}, {"expires_at", m.expires_at}}; }
+json to_json(const GrantRequest& m) {
+    return {{"user", m.user},         {"gate", m.gate},   {"reason", m.reason},   {"incident", m.incident},
+            {"severity", m.severity}, {"ttl_seconds", m.ttl_seconds},         {"factor", m.factor},
+            {"tty", m.tty},           {"command", m.command}};
+}
+json to_json(const Granted& m) { return {{"event_id", m.event_id}, {"expires_at", m.expires_at}}; }
+json to_json(const StatusRequest& m) { return {{"all", m.all}}; }
+json to_json(const StatusAnswer& m) {
+    json grants = json::array();
+    for (const GrantInfo& g : m.grants)
+        grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"state", g.state},
+                          {"granted_at", g.granted_at}, {"expires_at", g.expires_at}, {"ended_at", g.ended_at},
+                          {"reason", g.reason}, {"incident", g.incident}});
+    return {{"grants", grants}, {"truncated", m.truncated}};
+}
+json to_json(const RevokeRequest& m) { return {{"event_id", m.event_id}, {"reason", m.reason}}; }
+json to_json(const Revoked& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
+json to_json(const ExpireRequest& m) { return {{"event_id", m.event_id}}; }
+json to_json(const Expired& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
+json to_json(const LogRequest& m) { return {{"after_seq", m.after_seq}, {"since", m.since}, {"limit", m.limit}}; }
+json to_json(const LogAnswer& m) { return {{"records", m.records}, {"last_seq", m.last_seq}, {"more", m.more}}; }
+json to_json(const VerifyRequest&) { return json::object(); }
+json to_json(const VerifyAnswer& m) {
+    return {{"ok", m.ok}, {"records", m.records}, {"first_bad_seq", m.first_bad_seq}, {"message", m.message}};
+}
+json to_json(const PolicyCheckRequest&) { return json::object(); }
+json to_json(const PolicyCheckAnswer& m) {
+    return {{"ok", m.ok}, {"path", m.path}, {"error", m.error}, {"gates", m.gates}, {"active", m.active}};
+}
+json to_json(const PolicyReloadRequest&) { return json::object(); }
+json to_json(const PolicyReloaded& m) { return {{"ok", m.ok}, {"error", m.error}, {"gates", m.gates}}; }
+json to_json(const EnrollTotpRequest& m) { return {{"user", m.user}, {"secret_base32", m.secret_base32}}; }
+json to_json(const Enrolled& m) { return {{"user", m.user}, {"otpauth_uri", m.otpauth_uri}}; }
+
+// ---- decode
+
+ErrorCode parse_error_code(const std::string& s) {
+    for (auto c : {ErrorCode::Denied, ErrorCode::AuthFailed, ErrorCode::RateLimited, ErrorCode::BadRequest,
+                   ErrorCode::NotPermitted, ErrorCode::NotFound, ErrorCode::Unavailable, ErrorCode::Internal})
+        if (s == error_code_name(c)) return c;
+    throw DecodeError("unknown error code");
+}
+
+Message decode_body(MessageType type, const json& body) {
+    Reader r(body);
+    Message out;
+    switch (type) {
+        case MessageType::ErrorAnswer: {
+            ErrorAnswer m;
+            m.code = parse_error_code(r.str("code", 32));
+            m.message = r.str("message", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::CheckRequest: {
+            CheckRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.gate = r.str("gate", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::CheckAnswer: {
+            CheckAnswer m;
+            m.active = r.boolean("active");
+            m.event_id = r.str("event_id", kMaxShortField);
+            m.expires_at = r.i64("expires_at");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::GrantRequest: {
+            GrantRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.gate = r.str("gate", kMaxShortField);
+            m.reason = r.str("reason", kMaxLongField);
+            m.incident = r.str("incident", kMaxShortField);
+            m.severity = r.str("severity", kMaxShortField);
+            m.ttl_seconds = r.i64("ttl_seconds");
+            m.factor = r.str("factor", kMaxShortField);
+            m.tty = r.str("tty", kMaxShortField);
+            m.command = r.str("command", kMaxLongField + 1);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::Granted: {
+            Granted m;
+            m.event_id = r.str("event_id", kMaxShortField);
+            m.expires_at = r.i64("expires_at");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::StatusRequest: {
+            StatusRequest m;
+            m.all = r.boolean("all");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::StatusAnswer: {
+            StatusAnswer m;
+            for (const json& e : r.array("grants", kMaxListEntries)) {
+                Reader g(e);
+                GrantInfo info;
+                info.event_id = g.str("event_id", kMaxShortField);
+                info.user = g.str("user", kMaxShortField);
+                info.gate = g.str("gate", kMaxShortField);
+                info.state = g.str("state", kMaxShortField);
+                info.granted_at = g.i64("granted_at");
+                info.expires_at = g.i64("expires_at");
+                info.ended_at = g.i64("ended_at");
+                info.reason = g.str("reason", kMaxLongField);
+                info.incident = g.str("incident", kMaxShortField);
+                g.finish();
+                m.grants.push_back(std::move(info));
+            }
+            m.truncated = r.boolean("truncated");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::RevokeRequest: {
+            RevokeRequest m;
+            m.event_id = r.str("event_id", kMaxShortField);
+            m.reason = r.str("reason", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::Revoked: {
+            Revoked m;
+            m.event_id = r.str("event_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::ExpireRequest: {
+            ExpireRequest m;
+            m.event_id = r.str("event_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::Expired: {
+            Expired m;
+            m.event_id = r.str("event_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::LogRequest: {
+            LogRequest m;
+            m.after_seq = r.u64("after_seq");
+            m.since = r.i64("since");
+            m.limit = r.u32("limit");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::LogAnswer: {
+            LogAnswer m;
+            m.records = r.str_list("records", kMaxLogRecordsPerAnswer, kMaxRecordField);
+            m.last_seq = r.u64("last_seq");
+            m.more = r.boolean("more");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::VerifyRequest: out = VerifyRequest{}; break;
+        case MessageType::VerifyAnswer: {
+            VerifyAnswer m;
+            m.ok = r.boolean("ok");
+            m.records = r.u64("records");
+            m.first_bad_seq = r.u64("first_bad_seq");
+            m.message = r.str("message", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::PolicyCheckRequest: out = PolicyCheckRequest{}; break;
+        case MessageType::PolicyCheckAnswer: {
+            PolicyCheckAnswer m;
+            m.ok = r.boolean("ok");
+            m.path = r.str("path", kMaxLongField);
+            m.error = r.str("error", kMaxLongField);
+            m.gates = r.str_list("gates", kMaxListEntries, kMaxShortField);
+            m.active = r.boolean("active");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::PolicyReloadRequest: out = PolicyReloadRequest{}; break;
+        case MessageType::PolicyReloaded: {
+            PolicyReloaded m;
+            m.ok = r.boolean("ok");
+            m.error = r.str("error", kMaxLongField);
+            m.gates = r.str_list("gates", kMaxListEntries, kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::EnrollTotpRequest: {
+            EnrollTotpRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.secret_base32 = r.str("secret_base32", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::Enrolled: {
+            Enrolled m;
+            m.user = r.str("user", kMaxShortField);
+            m.otpauth_uri = r.str("otpauth_uri", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        default: throw DecodeError("unknown message type");
+    }
+    r.finish();
+    return out;
+}
+
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::Enrolled); }
+
+}  // namespace
+
+std::string_view type_name(MessageType t) {
+    switch (t) {
+        case MessageType::ErrorAnswer: return "ErrorAnswer";
+        case MessageType::CheckRequest: return "CheckRequest";
+        case MessageType::CheckAnswer: return "CheckAnswer";
+        case MessageType::GrantRequest: return "GrantRequest";
+        case MessageType::Granted: return "Granted";
+        case MessageType::StatusRequest: return "StatusRequest";
+        case MessageType::StatusAnswer: return "StatusAnswer";
+        case MessageType::RevokeRequest: return "RevokeRequest";
+        case MessageType::Revoked: return "Revoked";
+        case MessageType::ExpireRequest: return "ExpireRequest";
+        case MessageType::Expired: return "Expired";
+        case MessageType::LogRequest: return "LogRequest";
+        case MessageType::LogAnswer: return "LogAnswer";
+        case MessageType::VerifyRequest: return "VerifyRequest";
+        case MessageType::VerifyAnswer: return "VerifyAnswer";
+        case MessageType::PolicyCheckRequest: return "PolicyCheckRequest";
+        case MessageType::PolicyCheckAnswer: return "PolicyCheckAnswer";
+        case MessageType::PolicyReloadRequest: return "PolicyReloadRequest";
+        case MessageType::PolicyReloaded: return "PolicyReloaded";
+        case MessageType::EnrollTotpRequest: return "EnrollTotpRequest";
+        case MessageType::Enrolled: return "Enrolled";
+    }
+    return "unknown";
+}
+
+std::string_view error_code_name(ErrorCode c) {
+    switch (c) {
+        case ErrorCode::Denied: return "denied";
+        case ErrorCode::AuthFailed: return "auth_failed";
+        case ErrorCode::RateLimited: return "rate_limited";
+        case ErrorCode::BadRequest: return "bad_request";
+        case ErrorCode::NotPermitted: return "not_permitted";
+        case ErrorCode::NotFound: return "not_found";
+        case ErrorCode::Unavailable: return "unavailable";
+        case ErrorCode::Internal: return "internal";
+    }
+    return "internal";
+}
+
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::Enrolled),
+              "Message alternatives must be listed in type-number order, one per type");
+
+MessageType type_of(const Message& m) {
+    // The variant's alternatives are in type-number order starting at 1.
+    return static_cast<MessageType>(m.index() + 1);
+}
+
+Result<std::vector<std::uint8_t>> encode(const Message& m) {
+    std::string body;
+    try {
+        body = std::visit([](const auto& msg) { return to_json(msg).dump(-1, ' ', false, json::error_handler_t::strict); }, m);
+    } catch (const std::exception&) {
+        return make_error("message has a field that is not valid UTF-8");
+    }
+    if (kHeaderBytes + body.size() > kMaxFrameBytes) return make_error("message exceeds the frame size limit");
+    std::vector<std::uint8_t> frame(kHeaderBytes + body.size());
+    std::memcpy(frame.data(), kMagic, sizeof kMagic);
+    const auto t = static_cast<std::uint16_t>(type_of(m));
+    frame[4] = static_cast<std::uint8_t>(t & 0xFFu);
+    frame[5] = static_cast<std::uint8_t>(t >> 8);
+    frame[6] = 0;
+    frame[7] = 0;
+    std::memcpy(frame.data() + kHeaderBytes, body.data(), body.size());
+    return frame;
+}
+
+Result<Message> decode(std::span<const std::uint8_t> frame) {
+    if (frame.size() > kMaxFrameBytes) return make_error("frame exceeds the size limit");
+    if (frame.size() < kHeaderBytes) return make_error("frame is shorter than its header");
+    if (std::memcmp(frame.data(), kMagic, sizeof kMagic) != 0) return make_error("frame has a bad magic");
+    if (frame[6] != 0 || frame[7] != 0) return make_error("frame has non-zero reserved bytes");
+    const auto t = static_cast<std::uint16_t>(frame[4] | (frame[5] << 8));
+    if (!known_type(t)) return make_error("frame has an unknown message type " + std::to_string(t));
+    const auto body = frame.subspan(kHeaderBytes);
+    try {
+        // The callback bounds nesting depth so hostile bodies cannot recurse deeply.
+        // It also rejects duplicate keys, which nlohmann would silently collapse.
+        std::vector<std::set<std::string>> open_objects;
+        const json::parser_callback_t guard = [&open_objects](int depth, json::parse_event_t event, json& parsed) {
+            if (depth > kMaxJsonDepth) throw DecodeError("body nests too deeply");
+            switch (event) {
+                case json::parse_event_t::object_start: open_objects.emplace_back(); break;
+                case json::parse_event_t::object_end:
+                    if (!open_objects.empty()) open_objects.pop_back();
+                    break;
+                case json::parse_event_t::key:
+                    if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
+                        throw DecodeError("duplicate field");
+                    break;
+                default: break;
+            }
+            return true;
+        };
+        const json parsed = json::parse(body.begin(), body.end(), guard, /*allow_exceptions=*/true,
+                                        /*ignore_comments=*/false);
+        return decode_body(static_cast<MessageType>(t), parsed);
+    } catch (const DecodeError& e) {
+        return make_error("malformed " + std::string(type_name(static_cast<MessageType>(t))) + ": " + e.message);
+    } catch (const json::exception&) {
+        return make_error("malformed " + std::string(type_name(static_cast<MessageType>(t))) + ": body is not valid JSON");
+    } catch (const std::exception&) {
+        return make_error("malformed frame");
+    }
+}
+
+}  // namespace bg::proto

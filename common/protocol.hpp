@@ -1,0 +1,229 @@
+// The breakglass wire protocol: every message between a front-end (PAM module,
+// sudo plugin, breakglassctl) and breakglassd, in one place. PROTOCOL.md
+// documents the same table; keep them in step.
+//
+// Transport: AF_UNIX SOCK_SEQPACKET, one message per datagram, so the kernel
+// keeps message boundaries. A frame is an 8-byte header followed by a JSON
+// object:
+//
+//   offset 0  4 bytes  magic "BGP1"
+//   offset 4  2 bytes  message type, little endian (MessageType below)
+//   offset 6  2 bytes  zero (reserved; non-zero is a malformed frame)
+//   offset 8  ...      body: one JSON object, UTF-8, only the fields listed
+//                      for that type (unknown, missing or mistyped ⇒ malformed)
+//
+// A frame is at most kMaxFrameBytes; the receiver checks the datagram size
+// with MSG_PEEK|MSG_TRUNC before allocating. Requests have even types,
+// answers odd. Every request gets exactly one answer: the matching answer
+// type or ErrorAnswer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace bg::proto {
+
+inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
+inline constexpr std::size_t kHeaderBytes = 8;
+inline constexpr char kMagic[4] = {'B', 'G', 'P', '1'};
+// Bodies nest at most this deep (the status answer: object → array → object).
+inline constexpr int kMaxJsonDepth = 4;
+// Answers that list things carry at most this many entries.
+inline constexpr std::size_t kMaxListEntries = 100;
+inline constexpr std::size_t kMaxLogRecordsPerAnswer = 64;
+
+enum class MessageType : std::uint16_t {
+    ErrorAnswer = 1,
+    CheckRequest = 2,
+    CheckAnswer = 3,
+    GrantRequest = 4,
+    Granted = 5,
+    StatusRequest = 6,
+    StatusAnswer = 7,
+    RevokeRequest = 8,
+    Revoked = 9,
+    ExpireRequest = 10,
+    Expired = 11,
+    LogRequest = 12,
+    LogAnswer = 13,
+    VerifyRequest = 14,
+    VerifyAnswer = 15,
+    PolicyCheckRequest = 16,
+    PolicyCheckAnswer = 17,
+    PolicyReloadRequest = 18,
+    PolicyReloaded = 19,
+    EnrollTotpRequest = 20,
+    Enrolled = 21,
+};
+
+std::string_view type_name(MessageType t);
+
+// Why a request was refused. The front-ends map these to return codes.
+enum class ErrorCode : std::uint8_t {
+    Denied,        // policy says no (not a requester, incident mismatch, ttl too long, unknown gate)
+    AuthFailed,    // wrong, replayed or missing second factor
+    RateLimited,   // too many failed factors for this user; try again later
+    BadRequest,    // a field failed validation (too long, control characters, bad UTF-8)
+    NotPermitted,  // this peer may not send this message or act for that user
+    NotFound,      // no such grant
+    Unavailable,   // daemon cannot decide: no valid policy, state unwritable, audit append failed
+    Internal,      // a bug; the request was refused
+};
+std::string_view error_code_name(ErrorCode c);
+
+// ErrorAnswer (1): the request was refused.
+struct ErrorAnswer {
+    ErrorCode code = ErrorCode::Internal;
+    std::string message;  // human-readable, safe to show (the daemon escapes user text in it)
+};
+
+// CheckRequest (2): is there an active grant for (user, gate)? The fast path
+// front-ends take before prompting.
+struct CheckRequest {
+    std::string user;  // empty = the peer's own user; naming another needs a root/trusted peer
+    std::string gate;  // gate name from the policy
+};
+// CheckAnswer (3)
+struct CheckAnswer {
+    bool active = false;
+    std::string event_id;     // the grant's event id when active, else empty
+    std::int64_t expires_at = 0;  // unix seconds when active, else 0
+};
+
+// GrantRequest (4): break the glass. The factor is a secret: it is never
+// logged and is erased from memory after verification.
+struct GrantRequest {
+    std::string user;      // empty = the peer's own user; naming another needs a root/trusted peer
+    std::string gate;      // gate name
+    std::string reason;    // free text, 1..1024 bytes, UTF-8, no control characters
+    std::string incident;  // incident reference, must match the gate's incident_pattern
+    std::string severity;  // e.g. "sev1"; required when the gate lists severities, else may be empty
+    std::int64_t ttl_seconds = 0;  // requested duration; 0 = the gate's ttl
+    std::string factor;    // the one-time code (TOTP digits, later YubiKey OTP)
+    std::string tty;       // the requester's terminal or remote host, for the record
+    std::string command;   // what the grant is for (sudo argv, service), for the record
+};
+// Granted (5): the grant record is durable; the grant is active until expires_at.
+struct Granted {
+    std::string event_id;
+    std::int64_t expires_at = 0;  // unix seconds
+};
+
+// StatusRequest (6): list grants. Non-root peers see only their own.
+struct StatusRequest {
+    bool all = false;  // include ended (revoked/expired) grants, most recent first
+};
+struct GrantInfo {
+    std::string event_id;
+    std::string user;
+    std::string gate;
+    std::string state;            // "active", "revoked", "expired"
+    std::int64_t granted_at = 0;  // unix seconds
+    std::int64_t expires_at = 0;
+    std::int64_t ended_at = 0;    // 0 while active
+    std::string reason;
+    std::string incident;
+};
+// StatusAnswer (7)
+struct StatusAnswer {
+    std::vector<GrantInfo> grants;  // at most kMaxListEntries
+    bool truncated = false;         // more grants exist than were sent
+};
+
+// RevokeRequest (8): end a grant early. Root, or the grant's own user.
+struct RevokeRequest {
+    std::string event_id;  // the grant's event id
+    std::string reason;    // optional, 0..1024 bytes
+};
+// Revoked (9)
+struct Revoked {
+    std::string event_id;         // the grant
+    std::string record_event_id;  // the revoke record
+};
+
+// ExpireRequest (10): the expiry timer fired. Root only; refused before expires_at.
+struct ExpireRequest {
+    std::string event_id;
+};
+// Expired (11)
+struct Expired {
+    std::string event_id;
+    std::string record_event_id;  // the expire record; empty if it had already ended
+};
+
+// LogRequest (12): read audit records. Root only.
+struct LogRequest {
+    std::uint64_t after_seq = 0;  // first record returned has seq > after_seq
+    std::int64_t since = 0;       // unix seconds; records before are skipped (0 = all)
+    std::uint32_t limit = 0;      // at most this many (0 or > kMaxLogRecordsPerAnswer = the cap)
+};
+// LogAnswer (13)
+struct LogAnswer {
+    std::vector<std::string> records;  // canonical JSON, one record each
+    std::uint64_t last_seq = 0;        // seq of the last record scanned; pass as after_seq
+    bool more = false;                 // more records follow
+};
+
+// VerifyRequest (14): the daemon verifies its own log (chain, seq, key state). Root only.
+struct VerifyRequest {};
+// VerifyAnswer (15)
+struct VerifyAnswer {
+    bool ok = false;
+    std::uint64_t records = 0;        // records checked
+    std::uint64_t first_bad_seq = 0;  // 0 when ok
+    std::string message;
+};
+
+// PolicyCheckRequest (16): parse the daemon's policy file now and report,
+// without applying it. Root only.
+struct PolicyCheckRequest {};
+// PolicyCheckAnswer (17)
+struct PolicyCheckAnswer {
+    bool ok = false;
+    std::string path;                // the policy file
+    std::string error;               // file:line:col: message when not ok
+    std::vector<std::string> gates;  // gates of the file when ok
+    bool active = false;             // the daemon has a valid policy loaded (possibly an older one)
+};
+
+// PolicyReloadRequest (18): load the policy file and apply it if valid. Root only.
+struct PolicyReloadRequest {};
+// PolicyReloaded (19)
+struct PolicyReloaded {
+    bool ok = false;
+    std::string error;               // why the file was rejected; the last good policy stays
+    std::vector<std::string> gates;  // gates now in force
+};
+
+// EnrollTotpRequest (20): store a TOTP secret for a user. Root only.
+struct EnrollTotpRequest {
+    std::string user;
+    std::string secret_base32;  // empty = the daemon generates one (160 bits)
+};
+// Enrolled (21)
+struct Enrolled {
+    std::string user;
+    std::string otpauth_uri;  // otpauth://totp/breakglass:USER?secret=...&issuer=breakglass
+};
+
+using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
+                             StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
+                             LogAnswer, VerifyRequest, VerifyAnswer, PolicyCheckRequest, PolicyCheckAnswer,
+                             PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled>;
+
+MessageType type_of(const Message& m);
+inline bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }
+
+// Pure: message → frame bytes. Fails only if the frame would exceed kMaxFrameBytes.
+Result<std::vector<std::uint8_t>> encode(const Message& m);
+// Pure: frame bytes → message, or why the frame is malformed.
+Result<Message> decode(std::span<const std::uint8_t> frame);
+
+}  // namespace bg::proto
