@@ -1,0 +1,15 @@
+# The daemon's decision core (a library so tests and benchmarks drive it
+# directly) and the breakglassd executable around it.
+add_library(bg_daemon_core STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/peer_identity.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grant_store.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dispatch.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/daemon.cpp)
+target_include_directories(bg_daemon_core PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(bg_daemon_core PUBLIC bg_common bg_policy bg_audit bg_mfa OpenSSL::Crypto PRIVATE bg_strict)
+
+add_executable(breakglassd ${CMAKE_CURRENT_LIST_DIR}/breakglassd.cpp)
+target_compile_definitions(breakglassd PRIVATE
+  BG_DEFAULT_STATE_DIR="${BG_DEFAULT_STATE_DIR}" BG_DEFAULT_POLICY="${BG_DEFAULT_POLICY}")
+target_link_libraries(breakglassd PRIVATE bg_daemon_core bg_cli11 PkgConfig::SYSTEMD bg_strict)
+install(TARGETS breakglassd DESTINATION ${CMAKE_INSTALL_SBINDIR})

@@ -1,0 +1,526 @@
+#include "helper/daemon.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include "common/text.hpp"
+#include "common/transport.hpp"
+#include "helper/audit_verify.hpp"
+#include "helper/seal_key.hpp"
+#include "helper/totp.hpp"
+
+namespace bg {
+namespace {
+
+using proto::ErrorAnswer;
+using proto::ErrorCode;
+
+constexpr std::size_t kTotpSecretBytes = 20;  // 160 bits, RFC 4226's recommendation
+// Answers must fit a frame; leave room for the envelope.
+constexpr std::size_t kLogAnswerBudget = proto::kMaxFrameBytes - 4096;
+
+// Erases a string's bytes before it is released.
+struct SecretGuard {
+    std::string& s;
+    ~SecretGuard() { OPENSSL_cleanse(s.data(), s.size()); }
+};
+
+std::string local_host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+    return escape_for_display(buf);
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) {
+        if (!out.empty()) out += ", ";
+        out += s;
+    }
+    return out.empty() ? "none" : out;
+}
+
+ReplayedEvent replayed_from(const audit::Record& r) {
+    ReplayedEvent e;
+    e.seq = r.seq;
+    e.event = r.event;
+    e.event_id = r.event_id;
+    e.grant_id = r.grant_id;
+    e.actor = r.actor;
+    e.gate = r.gate_bypassed;
+    e.reason = r.reason;
+    e.incident = r.incident_ref;
+    e.timestamp = r.timestamp;
+    e.expires_at = r.expires_at;
+    e.factor = r.factor;
+    e.factor_counter = r.factor_counter;
+    return e;
+}
+
+bool is_totp_code(std::string_view s) {
+    return s.size() == 6 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Result<std::string> read_whole_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return make_error(path + ": " + std::strerror(errno));
+    std::string out;
+    char buf[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(path + ": " + std::strerror(errno));
+        if (n == 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string bounded_for_record(std::string_view text, std::size_t max_bytes) {
+    std::string escaped = escape_for_display(text);
+    if (escaped.size() <= max_bytes) return escaped;
+    std::size_t cut = max_bytes;
+    // Back up to a UTF-8 boundary (escaped text is valid UTF-8).
+    while (cut > 0 && (static_cast<unsigned char>(escaped[cut]) & 0xC0) == 0x80) --cut;
+    escaped.resize(cut);
+    return escaped;
+}
+
+Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::TotpStore totp, GrantStore grants)
+    : config_(std::move(config)), log_(std::move(log)), totp_(std::move(totp)), grants_(std::move(grants)) {}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int64_t now) {
+    DaemonConfig config = cfg;
+    if (config.host.empty()) config.host = local_host_name();
+    auto log = audit::AuditLog::open(config.state_dir, config.host, config.send_to_journal);
+    if (!log) return make_error("audit log: " + log.error().message);
+    auto totp = mfa::TotpStore::open(config.state_dir);
+    if (!totp) return make_error("factor store: " + totp.error().message);
+
+    std::string rebuilt;
+    GrantStore grants = GrantStore::load(config.state_dir, &rebuilt);
+    std::unique_ptr<Daemon> d(new Daemon(config, std::move(log).value(), std::move(totp).value(), std::move(grants)));
+
+    // Re-apply what the checkpoint has not seen: the log is the truth.
+    std::uint64_t after = d->grants_.applied_seq();
+    if (after > d->log_->last_seq())
+        return make_error("state.json is ahead of the audit log (applied seq " + std::to_string(after) + ", log ends at " +
+                          std::to_string(d->log_->last_seq()) + "); run breakglassctl verify");
+    bool more = true;
+    while (more) {
+        std::uint64_t last = after;
+        auto lines = d->log_->read_after(after, 0, 256, &last, &more);
+        if (!lines) return make_error("audit log: " + lines.error().message);
+        for (const std::string& line : *lines) {
+            auto rec = audit::parse_record(line);
+            if (!rec) return make_error("audit log record after seq " + std::to_string(after) + ": " + rec.error().message);
+            d->grants_.apply(replayed_from(*rec));
+        }
+        if (last == after) break;
+        after = last;
+    }
+    if (auto saved = d->grants_.checkpoint(); !saved) return make_error(saved.error().message);
+
+    audit::RecordFields start;
+    start.event = "daemon_start";
+    start.actor = "breakglassd";
+    start.detail = rebuilt.empty() ? "started" : "started; grant state rebuilt from the audit log: " + rebuilt;
+    if (!d->record(start, now)) return make_error("cannot append to the audit log");
+    d->reload_policy(now);
+    return d;
+}
+
+std::optional<audit::Record> Daemon::record(const audit::RecordFields& fields, std::int64_t now) {
+    auto rec = log_->append(fields, now);
+    if (!rec) return std::nullopt;
+    grants_.apply(replayed_from(*rec));
+    return std::move(rec).value();
+}
+
+proto::Message Daemon::refuse(ErrorCode code, const std::string& message, audit::RecordFields fields,
+                              std::int64_t now) {
+    fields.detail = bounded_for_record(message, audit::kMaxFieldBytes);
+    if (!record(fields, now))
+        return ErrorAnswer{ErrorCode::Unavailable, message + " (and the refusal could not be recorded)"};
+    return ErrorAnswer{code, message};
+}
+
+bool Daemon::may_act_for_others(const PeerIdentity& peer) const {
+    if (peer.uid == 0) return true;
+    if (!policy_) return false;
+    const auto& trusted = policy_->trusted_frontends;
+    return std::find(trusted.begin(), trusted.end(), peer.user) != trusted.end();
+}
+
+std::optional<std::string> Daemon::reload_policy(std::int64_t now) {
+    auto loaded = policy::load_policy(config_.policy_path);
+    audit::RecordFields f;
+    f.actor = "breakglassd";
+    f.target = bounded_for_record(config_.policy_path, 1024);
+    if (!loaded) {
+        policy_error_ = loaded.error().message;
+        f.event = "policy_error";
+        f.detail = bounded_for_record(policy_error_ + (policy_ ? "; the last valid policy stays in force"
+                                                                : "; no gate is grantable"),
+                                      audit::kMaxFieldBytes);
+        record(f, now);
+        return policy_error_;
+    }
+    policy_ = std::move(loaded).value();
+    policy_error_.clear();
+    std::vector<std::string> names;
+    for (const auto& [name, _] : policy_->gates) names.push_back(name);
+    f.event = "policy_load";
+    f.detail = bounded_for_record("gates: " + join(names), audit::kMaxFieldBytes);
+    record(f, now);
+    return std::nullopt;
+}
+
+proto::Message Daemon::handle(const PeerIdentity& peer, const proto::Message& request, std::int64_t now) {
+    try {
+        if (const auto* m = std::get_if<proto::CheckRequest>(&request)) return on_check(peer, *m, now);
+        if (const auto* m = std::get_if<proto::GrantRequest>(&request)) return on_grant(peer, *m, now);
+        if (const auto* m = std::get_if<proto::StatusRequest>(&request)) return on_status(peer, *m);
+        if (const auto* m = std::get_if<proto::RevokeRequest>(&request)) return on_revoke(peer, *m, now);
+        if (const auto* m = std::get_if<proto::ExpireRequest>(&request)) return on_expire(peer, *m, now);
+        if (const auto* m = std::get_if<proto::LogRequest>(&request)) return on_log(*m);
+        if (std::holds_alternative<proto::VerifyRequest>(request)) return on_verify();
+        if (std::holds_alternative<proto::PolicyCheckRequest>(request)) return on_policy_check();
+        if (std::holds_alternative<proto::PolicyReloadRequest>(request)) return on_policy_reload(now);
+        if (const auto* m = std::get_if<proto::EnrollTotpRequest>(&request)) return on_enroll_totp(peer, *m, now);
+    } catch (const std::exception& e) {
+        return ErrorAnswer{ErrorCode::Internal, std::string("internal error; the request was refused: ") + e.what()};
+    }
+    return ErrorAnswer{ErrorCode::BadRequest, "not a request"};
+}
+
+proto::Message Daemon::on_check(const PeerIdentity& peer, const proto::CheckRequest& m, std::int64_t now) {
+    const std::string user = m.user.empty() ? peer.user : m.user;
+    if (user != peer.user && !may_act_for_others(peer))
+        return ErrorAnswer{ErrorCode::NotPermitted, "only root or a trusted front-end may ask about another user"};
+    proto::CheckAnswer a;
+    if (const Grant* g = grants_.active_for(user, m.gate, now)) {
+        a.active = true;
+        a.event_id = g->event_id;
+        a.expires_at = g->expires_at;
+    }
+    return a;
+}
+
+proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m, std::int64_t now) {
+    SecretGuard erase_factor{m.factor};
+    const std::string user = m.user.empty() ? peer.user : m.user;
+
+    // Everything a refusal records; user text is escaped and bounded until validated.
+    audit::RecordFields f;
+    f.event = "deny";
+    f.action = "break_glass";
+    f.actor = bounded_for_record(user, kMaxUserBytes);
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "requester";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.gate_bypassed = bounded_for_record(m.gate, kMaxGateBytes);
+    f.reason = bounded_for_record(m.reason, kMaxReasonBytes);
+    f.incident_ref = bounded_for_record(m.incident, kMaxIncidentBytes);
+    f.source = bounded_for_record(m.tty, kMaxTtyBytes);
+    f.target = bounded_for_record(m.command, kMaxCommandBytes);
+
+    if (user != peer.user && !may_act_for_others(peer))
+        return refuse(ErrorCode::NotPermitted,
+                      "user " + peer.user + " (uid " + std::to_string(peer.uid) + ") may not request a grant for " +
+                          escape_for_display(user) + "; only root or a trusted front-end may",
+                      f, now);
+    if (!is_valid_name(user, kMaxUserBytes))
+        return refuse(ErrorCode::BadRequest, "user name '" + escape_for_display(user) + "' is not valid", f, now);
+    if (!is_valid_name(m.gate, kMaxGateBytes))
+        return refuse(ErrorCode::BadRequest, "gate name '" + escape_for_display(m.gate) + "' is not valid", f, now);
+    const struct {
+        const char* what;
+        const std::string& value;
+        std::size_t max;
+        bool may_be_empty;
+    } texts[] = {{"reason", m.reason, kMaxReasonBytes, false},
+                 {"incident reference", m.incident, kMaxIncidentBytes, false},
+                 {"severity", m.severity, kMaxGateBytes, true},
+                 {"tty", m.tty, kMaxTtyBytes, true},
+                 {"command", m.command, kMaxCommandBytes, true}};
+    for (const auto& t : texts)
+        if (auto bad = validate_text(t.value, t.max, t.may_be_empty))
+            return refuse(ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad, f, now);
+    if (m.ttl_seconds < 0) return refuse(ErrorCode::BadRequest, "the requested ttl is negative", f, now);
+
+    if (!policy_)
+        return refuse(ErrorCode::Unavailable,
+                      "no valid policy is loaded, so no gate is grantable (" + escape_for_display(policy_error_) +
+                          "); fix the policy and run breakglassctl policy reload",
+                      f, now);
+    auto groups = groups_of(user);
+    if (!groups) return refuse(ErrorCode::Denied, "user '" + user + "' does not exist on this host", f, now);
+
+    policy::EvalRequest eval;
+    eval.user = user;
+    eval.groups = *groups;
+    eval.gate = m.gate;
+    eval.incident = m.incident;
+    eval.severity = m.severity;
+    eval.ttl = std::chrono::seconds(m.ttl_seconds);
+    eval.factor_kind = "totp";
+    const policy::Decision decision =
+        policy::evaluate(*policy_, eval, std::chrono::system_clock::time_point(std::chrono::seconds(now)));
+    if (decision.verdict != policy::Verdict::Allow) return refuse(ErrorCode::Denied, decision.why, f, now);
+    if (decision.approvals > 0)
+        return refuse(ErrorCode::Denied,
+                      "gate '" + m.gate + "' requires " + std::to_string(decision.approvals) +
+                          " approval(s) and this version of breakglassd has no approval flow; nothing was granted",
+                      f, now);
+    if (const Grant* existing = grants_.active_for(user, m.gate, now))
+        return refuse(ErrorCode::Denied,
+                      user + " already holds " + existing->event_id + " for gate '" + m.gate + "' until " +
+                          audit::format_utc(existing->expires_at),
+                      f, now);
+
+    // The second factor.
+    f.factor = "totp";
+    if (failures_.is_limited(user, now)) {
+        f.event = "rate_limited";
+        return refuse(ErrorCode::RateLimited,
+                      "too many failed codes for " + user + "; try again in " +
+                          std::to_string(failures_.retry_after(user, now)) + " s",
+                      f, now);
+    }
+    const auto secret = totp_.secret_for(user);
+    if (!secret) {
+        f.event = "auth_failed";
+        return refuse(ErrorCode::AuthFailed,
+                      "no second factor is enrolled for " + user +
+                          "; an administrator enrolls one with: breakglassctl enroll totp " + user,
+                      f, now);
+    }
+    if (!is_totp_code(m.factor)) {
+        failures_.record_failure(user, now);
+        f.event = "auth_failed";
+        return refuse(ErrorCode::AuthFailed, "the one-time code must be 6 digits", f, now);
+    }
+    const totp::VerifyOutcome outcome = totp::verify(*secret, m.factor, now, grants_.last_totp_step(user));
+    if (!outcome.step) {
+        failures_.record_failure(user, now);
+        f.event = "auth_failed";
+        return refuse(ErrorCode::AuthFailed,
+                      outcome.failure == totp::Failure::Replayed ? "that one-time code was already used; wait for the next one"
+                                                                 : "wrong one-time code",
+                      f, now);
+    }
+    failures_.reset(user);
+
+    // Log before acting: the grant record (with the accepted step, so replay
+    // state survives a crash) is durable before anything is answered.
+    const std::int64_t expires_at = now + decision.ttl.count();
+    f.event = "grant";
+    f.factor_counter = *outcome.step;
+    f.expires_at = expires_at;
+    f.review_status = "pending";
+    f.detail = "ttl " + policy::format_duration(decision.ttl);
+    const auto rec = record(f, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "the grant could not be recorded in the audit log, so nothing was granted"};
+    if (auto saved = grants_.checkpoint(); !saved) {
+        // Fail closed: the grant is in the log, so end it there too.
+        if (const Grant* g = grants_.find(rec->event_id))
+            end_grant(*g, "revoke", "breakglassd", nullptr, "grant state could not be saved: " + saved.error().message, now);
+        return ErrorAnswer{ErrorCode::Unavailable, "grant state could not be saved (" + saved.error().message +
+                                                       "); the grant was revoked at once"};
+    }
+    return proto::Granted{rec->event_id, expires_at};
+}
+
+proto::Message Daemon::on_status(const PeerIdentity& peer, const proto::StatusRequest& m) {
+    proto::StatusAnswer a;
+    const auto list = grants_.list(m.all, peer.uid == 0 ? std::string() : peer.user);
+    for (const Grant& g : list) {
+        if (a.grants.size() == proto::kMaxListEntries) {
+            a.truncated = true;
+            break;
+        }
+        a.grants.push_back({g.event_id, g.user, g.gate, std::string(grant_state_name(g.state)), g.granted_at,
+                            g.expires_at, g.ended_at, g.reason, g.incident});
+    }
+    // A frame holds at most 64 KiB; long reasons could overflow it.
+    while (!a.grants.empty() && !proto::encode(a)) {
+        a.grants.pop_back();
+        a.truncated = true;
+    }
+    return a;
+}
+
+std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string& event, const std::string& actor,
+                                               const PeerIdentity* peer, const std::string& detail, std::int64_t now) {
+    audit::RecordFields f;
+    f.event = event;
+    f.action = "break_glass";
+    f.actor = actor;
+    if (peer) {
+        f.actor_loginuid = peer->loginuid;
+        f.peer_uid = static_cast<std::int64_t>(peer->uid);
+    }
+    f.actor_role = actor == g.user ? "requester" : (actor == "breakglassd" ? "daemon" : "administrator");
+    f.target = "user=" + g.user;
+    f.gate_bypassed = g.gate;
+    f.incident_ref = g.incident;
+    f.expires_at = g.expires_at;
+    f.grant_id = g.event_id;
+    f.detail = bounded_for_record(detail, audit::kMaxFieldBytes);
+    auto rec = record(f, now);
+    if (rec) (void)grants_.checkpoint();  // the record is the truth; a failed checkpoint is rebuilt on start
+    return rec;
+}
+
+proto::Message Daemon::on_revoke(const PeerIdentity& peer, const proto::RevokeRequest& m, std::int64_t now) {
+    if (auto bad = validate_text(m.reason, kMaxReasonBytes, true))
+        return ErrorAnswer{ErrorCode::BadRequest, "the reason " + *bad};
+    const Grant* g = grants_.find(m.event_id);
+    if (!g || g->state != GrantState::Active)
+        return ErrorAnswer{ErrorCode::NotFound, "no active grant " + escape_for_display(m.event_id)};
+    if (peer.uid != 0 && peer.user != g->user)
+        return ErrorAnswer{ErrorCode::NotPermitted, "only root or the grant's own user may revoke it"};
+    const Grant grant = *g;
+    const auto rec = end_grant(grant, "revoke", peer.user, &peer, m.reason.empty() ? "revoked" : "revoked: " + m.reason, now);
+    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the revocation could not be recorded; the grant is still active"};
+    return proto::Revoked{grant.event_id, rec->event_id};
+}
+
+proto::Message Daemon::on_expire(const PeerIdentity& peer, const proto::ExpireRequest& m, std::int64_t now) {
+    const Grant* g = grants_.find(m.event_id);
+    if (!g) return ErrorAnswer{ErrorCode::NotFound, "no grant " + escape_for_display(m.event_id)};
+    if (g->state != GrantState::Active) return proto::Expired{g->event_id, ""};  // already ended: nothing to do
+    if (now < g->expires_at)
+        return ErrorAnswer{ErrorCode::Denied, g->event_id + " is not due until " + audit::format_utc(g->expires_at) +
+                                                  "; use breakglassctl revoke to end it early"};
+    const Grant grant = *g;
+    const auto rec = end_grant(grant, "expire", "breakglassd", &peer, "expired (requested by the expiry timer)", now);
+    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the expiry could not be recorded; retry"};
+    return proto::Expired{grant.event_id, rec->event_id};
+}
+
+bool Daemon::expire_due(std::int64_t now, const std::string& why) {
+    bool all_recorded = true;
+    for (const Grant& g : grants_.active())
+        if (g.expires_at <= now && !end_grant(g, "expire", "breakglassd", nullptr, why, now)) all_recorded = false;
+    return all_recorded;
+}
+
+std::optional<std::int64_t> Daemon::next_expiry() const {
+    std::optional<std::int64_t> next;
+    for (const Grant& g : grants_.active())
+        if (!next || g.expires_at < *next) next = g.expires_at;
+    return next;
+}
+
+proto::Message Daemon::on_log(const proto::LogRequest& m) {
+    const std::size_t limit =
+        m.limit == 0 || m.limit > proto::kMaxLogRecordsPerAnswer ? proto::kMaxLogRecordsPerAnswer : m.limit;
+    proto::LogAnswer a;
+    std::uint64_t last = m.after_seq;
+    bool more = false;
+    auto lines = log_->read_after(m.after_seq, m.since, limit, &last, &more);
+    if (!lines) return ErrorAnswer{ErrorCode::Unavailable, "cannot read the audit log: " + lines.error().message};
+    std::size_t bytes = 0;
+    a.last_seq = m.after_seq;
+    for (std::string& line : *lines) {
+        if (bytes + line.size() + 8 > kLogAnswerBudget) {
+            more = true;
+            break;
+        }
+        auto rec = audit::parse_record(line);
+        if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "audit log record is damaged: " + rec.error().message};
+        bytes += line.size() + 8;
+        a.last_seq = rec->seq;
+        a.records.push_back(std::move(line));
+    }
+    if (a.records.size() == lines->size()) a.last_seq = std::max(a.last_seq, last);
+    a.more = more;
+    return a;
+}
+
+proto::Message Daemon::on_verify() {
+    auto bytes = read_whole_file(log_->path());
+    if (!bytes) return ErrorAnswer{ErrorCode::Unavailable, bytes.error().message};
+    audit::VerifyOptions opts;
+    // The current sealing key's index must be last_seq + 1; a lower log tail means truncation.
+    if (auto key_bytes = read_whole_file(config_.state_dir + "/" + std::string(audit::kKeyFileName))) {
+        if (auto state = audit::decode_key_file(*key_bytes)) opts.key_index = state->index;
+        OPENSSL_cleanse(key_bytes->data(), key_bytes->size());
+    }
+    const audit::VerifyResult r = audit::verify_log(*bytes, opts);
+    return proto::VerifyAnswer{r.ok, r.records, r.first_bad_seq, r.message};
+}
+
+proto::Message Daemon::on_policy_check() {
+    proto::PolicyCheckAnswer a;
+    a.path = config_.policy_path;
+    a.active = policy_.has_value();
+    auto loaded = policy::load_policy(config_.policy_path);
+    if (!loaded) {
+        a.error = loaded.error().message;
+        return a;
+    }
+    a.ok = true;
+    for (const auto& [name, _] : loaded->gates) a.gates.push_back(name);
+    return a;
+}
+
+proto::Message Daemon::on_policy_reload(std::int64_t now) {
+    proto::PolicyReloaded a;
+    if (auto error = reload_policy(now)) {
+        a.error = *error + (policy_ ? "; the last valid policy stays in force" : "; no gate is grantable");
+    } else {
+        a.ok = true;
+    }
+    if (policy_)
+        for (const auto& [name, _] : policy_->gates) a.gates.push_back(name);
+    return a;
+}
+
+proto::Message Daemon::on_enroll_totp(const PeerIdentity& peer, const proto::EnrollTotpRequest& m, std::int64_t now) {
+    std::string secret_text = m.secret_base32;
+    SecretGuard erase_text{secret_text};
+    if (!is_valid_name(m.user, kMaxUserBytes) || !uid_of(m.user))
+        return ErrorAnswer{ErrorCode::BadRequest, "'" + escape_for_display(m.user) + "' is not a user on this host"};
+    std::vector<unsigned char> secret;
+    if (secret_text.empty()) {
+        secret.resize(kTotpSecretBytes);
+        if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1)
+            return ErrorAnswer{ErrorCode::Internal, "the random generator failed"};
+    } else {
+        auto decoded = totp::base32_decode(secret_text);
+        if (!decoded || decoded->size() < 16)
+            return ErrorAnswer{ErrorCode::BadRequest, "the secret must be base32 of at least 128 bits"};
+        secret = std::move(*decoded);
+    }
+    std::string encoded = totp::base32_encode(secret);
+    SecretGuard erase_encoded{encoded};
+    const Status stored = totp_.enroll(m.user, secret);
+    OPENSSL_cleanse(secret.data(), secret.size());
+    if (!stored) return ErrorAnswer{ErrorCode::Unavailable, "cannot store the secret: " + stored.error().message};
+    audit::RecordFields f;
+    f.event = "enroll";
+    f.actor = peer.user;
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "administrator";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.target = "user=" + m.user;
+    f.factor = "totp";
+    f.detail = "TOTP secret enrolled";
+    if (!record(f, now)) return ErrorAnswer{ErrorCode::Unavailable, "the enrolment could not be recorded"};
+    proto::Enrolled a{m.user, totp::otpauth_uri(m.user, encoded)};
+    return a;
+}
+
+}  // namespace bg

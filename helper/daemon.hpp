@@ -1,0 +1,90 @@
+// breakglassd's decisions: the handlers behind the permission table, the
+// grant lifecycle and expiry. No sockets and no event loop here
+// (breakglassd.cpp owns those), so tests can drive it directly.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/protocol.hpp"
+#include "helper/audit_log.hpp"
+#include "helper/failure_limiter.hpp"
+#include "helper/grant_store.hpp"
+#include "helper/peer_identity.hpp"
+#include "helper/totp_store.hpp"
+#include "policy/policy.hpp"
+
+namespace bg {
+
+struct DaemonConfig {
+    std::string state_dir;
+    std::string policy_path;
+    std::string host;           // for records; gethostname() when empty
+    bool send_to_journal = true;
+};
+
+class Daemon {
+public:
+    // Opens the audit log, the factor store and the grant checkpoint, re-applies
+    // records the checkpoint has not seen, loads the policy (a bad policy is
+    // recorded and leaves nothing grantable) and records the start.
+    static Result<std::unique_ptr<Daemon>> create(const DaemonConfig& config, std::int64_t now);
+
+    proto::Message handle(const PeerIdentity& peer, const proto::Message& request, std::int64_t now);
+
+    // Ends every active grant whose expires_at has passed, each with an
+    // expire record. `why` goes into the record's detail. Returns false if a
+    // record could not be written (the caller retries soon; an unrecorded
+    // expired grant is still never honoured, see active_for()).
+    bool expire_due(std::int64_t now, const std::string& why);
+    // The earliest expires_at among active grants.
+    std::optional<std::int64_t> next_expiry() const;
+
+    // Loads the policy file; on success it replaces the policy in force.
+    // Either way the outcome is recorded. Returns the error text on failure.
+    std::optional<std::string> reload_policy(std::int64_t now);
+
+    const GrantStore& grants() const { return grants_; }
+    bool policy_loaded() const { return policy_.has_value(); }
+
+private:
+    Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::TotpStore totp, GrantStore grants);
+
+    proto::Message on_check(const PeerIdentity& peer, const proto::CheckRequest& m, std::int64_t now);
+    proto::Message on_grant(const PeerIdentity& peer, proto::GrantRequest m, std::int64_t now);
+    proto::Message on_status(const PeerIdentity& peer, const proto::StatusRequest& m);
+    proto::Message on_revoke(const PeerIdentity& peer, const proto::RevokeRequest& m, std::int64_t now);
+    proto::Message on_expire(const PeerIdentity& peer, const proto::ExpireRequest& m, std::int64_t now);
+    proto::Message on_log(const proto::LogRequest& m);
+    proto::Message on_verify();
+    proto::Message on_policy_check();
+    proto::Message on_policy_reload(std::int64_t now);
+    proto::Message on_enroll_totp(const PeerIdentity& peer, const proto::EnrollTotpRequest& m, std::int64_t now);
+
+    // Appends a record and applies it to the grant store. nullopt on failure.
+    std::optional<audit::Record> record(const audit::RecordFields& fields, std::int64_t now);
+    // A refused break-glass request: recorded, then answered.
+    proto::Message refuse(proto::ErrorCode code, const std::string& message, audit::RecordFields fields,
+                          std::int64_t now);
+    bool may_act_for_others(const PeerIdentity& peer) const;
+    // Ends an active grant with a revoke or expire record, then checkpoints.
+    std::optional<audit::Record> end_grant(const Grant& g, const std::string& event, const std::string& actor,
+                                           const PeerIdentity* peer, const std::string& detail, std::int64_t now);
+
+    DaemonConfig config_;
+    std::unique_ptr<audit::AuditLog> log_;
+    mfa::TotpStore totp_;
+    mfa::FailureLimiter failures_;
+    GrantStore grants_;
+    std::optional<policy::Policy> policy_;
+    std::string policy_error_;  // why the last load failed, "" when it succeeded
+};
+
+// A bounded, escaped copy of untrusted text for a record's field (for
+// refusals whose input failed validation and so cannot be stored as is).
+std::string bounded_for_record(std::string_view text, std::size_t max_bytes);
+
+}  // namespace bg

@@ -1,0 +1,86 @@
+// Grants and per-user factor replay state, in memory, checkpointed to
+// <state_dir>/state.json with write-fsync-rename.
+//
+// The audit log is the source of truth: every change here follows a durable
+// record, and the checkpoint remembers the last record it reflects
+// (applied_seq). On start the daemon loads the checkpoint and re-applies the
+// records after applied_seq, so a crash between the record and the checkpoint
+// loses nothing, and a missing or damaged checkpoint is rebuilt from the log.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace bg {
+
+enum class GrantState { Active, Revoked, Expired };
+std::string_view grant_state_name(GrantState s);
+
+struct Grant {
+    std::string event_id;  // the grant record's event id
+    std::string user;
+    std::string gate;
+    std::string reason;
+    std::string incident;
+    std::int64_t granted_at = 0;  // unix seconds
+    std::int64_t expires_at = 0;
+    std::int64_t ended_at = 0;    // 0 while active
+    GrantState state = GrantState::Active;
+};
+
+// What a replayed record contributes; filled from audit records by the daemon.
+struct ReplayedEvent {
+    std::uint64_t seq = 0;
+    std::string event;  // grant, revoke, expire, anything else is ignored except for the factor counter
+    std::string event_id;
+    std::string grant_id;
+    std::string actor;
+    std::string gate;
+    std::string reason;
+    std::string incident;
+    std::int64_t timestamp = 0;
+    std::int64_t expires_at = 0;
+    std::string factor;
+    std::uint64_t factor_counter = 0;
+};
+
+class GrantStore {
+public:
+    // Ended grants kept for `list --all`; older ones live only in the audit log.
+    static constexpr std::size_t kEndedGrantsKept = 500;
+
+    // Loads <state_dir>/state.json. A missing file is an empty store
+    // (applied_seq 0); a damaged one is reported so the caller can rebuild
+    // from the log (rebuilt_reason says why).
+    static GrantStore load(const std::string& state_dir, std::string* rebuilt_reason);
+
+    // Active grant of (user, gate) at `now`, if any.
+    const Grant* active_for(const std::string& user, const std::string& gate, std::int64_t now) const;
+    const Grant* find(const std::string& event_id) const;
+    std::vector<Grant> active() const;
+    // Most recent first; `user` empty = everyone.
+    std::vector<Grant> list(bool include_ended, const std::string& user) const;
+
+    // Record-driven changes. apply() is idempotent for seq <= applied_seq.
+    void apply(const ReplayedEvent& e);
+    std::uint64_t applied_seq() const { return applied_seq_; }
+
+    std::uint64_t last_totp_step(const std::string& user) const;
+
+    // Writes state.json: temp file, fsync, rename, fsync the directory.
+    Status checkpoint() const;
+
+private:
+    std::string path_;
+    std::string dir_;
+    std::uint64_t applied_seq_ = 0;
+    std::vector<Grant> grants_;  // in grant order; active and recently ended
+    std::map<std::string, std::uint64_t> totp_steps_;
+};
+
+}  // namespace bg
