@@ -1,0 +1,12 @@
+# common/: protocol, transport and text validation.
+add_executable(common_tests
+  ${CMAKE_CURRENT_LIST_DIR}/unit/protocol_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp)
+target_link_libraries(common_tests PRIVATE bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(common_tests)
+
+if(BUILD_FUZZERS)
+  add_executable(fuzz_frame ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_frame.cpp)
+  target_link_libraries(fuzz_frame PRIVATE bg_common bg_strict)
+  target_link_options(fuzz_frame PRIVATE -fsanitize=fuzzer)
+endif()

@@ -1,0 +1,511 @@
+// breakglassd and breakglassctl as real processes: a daemon on a temporary
+// socket and state directory, the CLI as root and as users this test creates,
+// and hostile raw clients. Every case asserts both the answer and what the
+// audit log recorded.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <fcntl.h>
+#include <grp.h>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "common/protocol.hpp"
+#include "common/transport.hpp"
+#include "helper/totp.hpp"
+#include "tests/integration/process.hpp"
+
+namespace bg::test {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kDaemon = BG_DAEMON_PATH;
+const std::string kCtl = BG_CTL_PATH;
+constexpr const char* kAlice = "bgit-alice";      // in bgit-oncall: a requester
+constexpr const char* kMallory = "bgit-mallory";  // not a requester
+constexpr const char* kOncall = "bgit-oncall";
+
+const char* kPolicy = R"(# integration-test policy
+[defaults]
+max_ttl = "1h"
+incident_pattern = '^INC-[0-9]+$'
+factors = ["totp"]
+
+[gate.breakglass]
+description = "integration test gate"
+sudo_runas_group = "breakglass"
+requesters = ["%bgit-oncall", "root"]
+ttl = "2s"
+
+[gate.needs-approval]
+requesters = ["%bgit-oncall"]
+approvals = 1
+approvers = ["root"]
+ttl = "5m"
+)";
+
+std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+class DaemonTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        (void)run({"/usr/sbin/groupadd", "-f", kOncall});
+        for (const char* user : {kAlice, kMallory})
+            if (::getpwnam(user) == nullptr)
+                ASSERT_EQ(run({"/usr/sbin/useradd", "--system", "--no-create-home", "--user-group", "--shell",
+                               "/usr/sbin/nologin", user})
+                              .exit_code,
+                          0);
+        ASSERT_EQ(run({"/usr/sbin/usermod", "-aG", kOncall, kAlice}).exit_code, 0);
+    }
+    static void TearDownTestSuite() {
+        for (const char* user : {kAlice, kMallory}) (void)run({"/usr/sbin/userdel", user});
+        (void)run({"/usr/sbin/groupdel", kOncall});
+    }
+
+    void SetUp() override {
+        char tmpl[] = "/tmp/bg-it-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        ::chmod(dir_.c_str(), 0755);  // test users must reach the socket
+        state_ = dir_ + "/state";
+        socket_ = dir_ + "/socket";
+        policy_ = dir_ + "/policy.toml";
+        write_file(policy_, kPolicy, 0644);
+        start_daemon();
+    }
+    void TearDown() override {
+        stop_daemon(SIGTERM);
+        if (HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", read_file(dir_ + "/daemon.log").c_str());
+        (void)run({"/bin/rm", "-rf", dir_});
+    }
+
+    void start_daemon() {
+        daemon_ = spawn({kDaemon, "--socket", socket_, "--state-dir", state_, "--policy", policy_, "--no-journal"},
+                        dir_ + "/daemon.log");
+        for (int i = 0; i < 100; ++i) {
+            if (connect_socket(socket_).ok()) return;
+            std::this_thread::sleep_for(50ms);
+        }
+        FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
+    }
+    void stop_daemon(int sig) {
+        if (daemon_ <= 0) return;
+        ::kill(daemon_, sig);
+        int status = 0;
+        ::waitpid(daemon_, &status, 0);
+        daemon_ = -1;
+    }
+    bool daemon_alive() const { return daemon_ > 0 && ::waitpid(daemon_, nullptr, WNOHANG) == 0; }
+
+    std::vector<std::string> ctl(std::vector<std::string> args) const {
+        args.insert(args.begin(), kCtl);
+        args.push_back("--socket");
+        args.push_back(socket_);
+        return args;
+    }
+
+    // Enrolls a fresh random TOTP secret for `user` through the CLI (stdin, never argv).
+    std::vector<unsigned char> enroll(const std::string& user) {
+        std::vector<unsigned char> secret(20);
+        EXPECT_EQ(RAND_bytes(secret.data(), static_cast<int>(secret.size())), 1);
+        const auto r = run(ctl({"enroll", "totp", user, "--secret-stdin"}), totp::base32_encode(secret) + "\n");
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_NE(r.out.find("otpauth://totp/"), std::string::npos) << r.out;
+        return secret;
+    }
+    static std::string code(const std::vector<unsigned char>& secret, std::int64_t step_offset = 0) {
+        return totp::hotp(secret, static_cast<std::uint64_t>(static_cast<std::int64_t>(totp::step_at(now())) + step_offset));
+    }
+
+    ProcessResult request_as(const std::string& user, const std::string& code_text,
+                             std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args = {"request", "--gate", "breakglass", "--reason", "db primary down, failover stuck",
+                                         "--incident", "INC-4242"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        auto argv = ctl(args);
+        if (user != "root") argv = as_user(user, argv);
+        return run(argv, code_text + "\n");
+    }
+
+    std::vector<json> records() const {
+        std::vector<json> out;
+        std::string text = read_file(state_ + "/audit.log");
+        std::size_t start = 0;
+        while (start < text.size()) {
+            const std::size_t nl = text.find('\n', start);
+            out.push_back(json::parse(text.substr(start, nl - start)));
+            start = nl + 1;
+        }
+        return out;
+    }
+    std::vector<json> records_of(const std::string& event) const {
+        std::vector<json> out;
+        for (auto& r : records())
+            if (r["event"] == event) out.push_back(r);
+        return out;
+    }
+    proto::StatusAnswer status(bool all) const {
+        auto r = proto::call(socket_, proto::StatusRequest{all}, proto::MessageType::StatusAnswer);
+        EXPECT_TRUE(r.answer) << r.error;
+        return r.answer ? std::get<proto::StatusAnswer>(*r.answer) : proto::StatusAnswer{};
+    }
+
+    std::string dir_, state_, socket_, policy_;
+    pid_t daemon_ = -1;
+};
+
+TEST_F(DaemonTest, GrantThenStatusThenExpiryAfterTwoSeconds) {
+    const auto secret = enroll(kAlice);
+    const auto granted = request_as(kAlice, code(secret));
+    ASSERT_EQ(granted.exit_code, 0) << granted.err;
+    EXPECT_NE(granted.out.find("granted"), std::string::npos);
+
+    auto st = status(false);
+    ASSERT_EQ(st.grants.size(), 1u);
+    EXPECT_EQ(st.grants[0].user, kAlice);
+    EXPECT_EQ(st.grants[0].state, "active");
+    const std::string id = st.grants[0].event_id;
+    EXPECT_EQ(st.grants[0].expires_at - st.grants[0].granted_at, 2);
+
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["event_id"], id);
+    EXPECT_EQ(grants[0]["actor"], kAlice);
+    EXPECT_EQ(grants[0]["gate_bypassed"], "breakglass");
+    EXPECT_EQ(grants[0]["incident_ref"], "INC-4242");
+    EXPECT_EQ(grants[0]["reason"], "db primary down, failover stuck");
+    EXPECT_EQ(grants[0]["review_status"], "pending");
+    EXPECT_EQ(grants[0]["peer_uid"], static_cast<std::int64_t>(::getpwnam(kAlice)->pw_uid));
+    // The one-time code never reaches the log.
+    EXPECT_EQ(read_file(state_ + "/audit.log").find(code(secret)), std::string::npos);
+
+    std::this_thread::sleep_for(3500ms);
+    EXPECT_TRUE(status(false).grants.empty());
+    const auto ended = status(true);
+    ASSERT_EQ(ended.grants.size(), 1u);
+    EXPECT_EQ(ended.grants[0].state, "expired");
+    const auto expires = records_of("expire");
+    ASSERT_EQ(expires.size(), 1u);
+    EXPECT_EQ(expires[0]["grant_id"], id);
+    EXPECT_GT(expires[0]["seq"].get<int>(), grants[0]["seq"].get<int>());
+
+    // The CLI's own view as the user agrees.
+    const auto listed = run(as_user(kAlice, ctl({"list", "--all", "--json"})));
+    EXPECT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_NE(listed.out.find(id), std::string::npos);
+}
+
+TEST_F(DaemonTest, ActiveGrantIsVisibleToCheck) {
+    const auto secret = enroll(kAlice);
+    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "10m"}).exit_code, 0);
+    auto r = proto::call(socket_, proto::CheckRequest{kAlice, "breakglass"}, proto::MessageType::CheckAnswer);
+    ASSERT_TRUE(r.answer);
+    const auto& a = std::get<proto::CheckAnswer>(*r.answer);
+    EXPECT_TRUE(a.active);
+    EXPECT_NEAR(static_cast<double>(a.expires_at - now()), 600.0, 3.0);
+    r = proto::call(socket_, proto::CheckRequest{kMallory, "breakglass"}, proto::MessageType::CheckAnswer);
+    ASSERT_TRUE(r.answer);
+    EXPECT_FALSE(std::get<proto::CheckAnswer>(*r.answer).active);
+}
+
+TEST_F(DaemonTest, EveryBadRequestIsRefusedAndRecorded) {
+    const auto secret = enroll(kAlice);
+    (void)enroll(kMallory);
+    struct Case {
+        const char* name;
+        std::string user;
+        std::vector<std::string> args;
+        std::string code_text;
+        const char* message;
+    };
+    const std::vector<Case> cases = {
+        {"reason too long", kAlice, {"request", "--gate", "breakglass", "--reason", std::string(1025, 'r'), "--incident", "INC-1"}, "000000", "longer than 1024"},
+        {"reason with control character", kAlice, {"request", "--gate", "breakglass", "--reason", "a\x1b[2Jb", "--incident", "INC-1"}, "000000", "control character"},
+        {"reason not utf-8", kAlice, {"request", "--gate", "breakglass", "--reason", "bad \xff byte", "--incident", "INC-1"}, "000000", "UTF-8"},
+        {"incident does not match", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "JIRA-1"}, "000000", "^INC-[0-9]+$"},
+        {"unknown gate", kAlice, {"request", "--gate", "nosuchgate", "--reason", "r", "--incident", "INC-1"}, "000000", "breakglass"},
+        {"ttl above max", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1", "--ttl", "2h"}, "000000", "max_ttl"},
+        {"not a requester", kMallory, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "000000", "not a requester"},
+        {"gate needs approval", kAlice, {"request", "--gate", "needs-approval", "--reason", "r", "--incident", "INC-1"}, "000000", "approval"},
+        {"wrong code", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "wrong", "6 digits"},
+    };
+    std::size_t before = records().size();
+    for (const Case& c : cases) {
+        const auto r = run(as_user(c.user, ctl(c.args)), c.code_text + "\n");
+        EXPECT_EQ(r.exit_code, 1) << c.name << ": " << r.out << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << c.name << ": " << r.err;
+        // No control character reaches the terminal raw.
+        EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << c.name;
+        const auto all = records();
+        ASSERT_EQ(all.size(), before + 1) << c.name << ": each refusal is exactly one record";
+        EXPECT_NE(all.back()["event"], "grant") << c.name;
+        EXPECT_EQ(read_file(state_ + "/audit.log").find('\x1b'), std::string::npos) << c.name;
+        before = all.size();
+    }
+    EXPECT_TRUE(status(true).grants.empty());
+    // After all that, the right code still works (the wrong one counted once).
+    EXPECT_EQ(request_as(kAlice, code(secret)).exit_code, 0);
+}
+
+TEST_F(DaemonTest, ReplayedCodeIsRefused) {
+    const auto secret = enroll(kAlice);
+    const std::string c = code(secret);
+    ASSERT_EQ(request_as(kAlice, c, {"--ttl", "1s"}).exit_code, 0);
+    std::this_thread::sleep_for(2000ms);  // the grant has expired; only the code is reused
+    const auto again = request_as(kAlice, c);
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("already used"), std::string::npos) << again.err;
+    // An older step after a newer one is a replay too.
+    const auto older = request_as(kAlice, code(secret, -1));
+    EXPECT_EQ(older.exit_code, 1);
+    const auto fails = records_of("auth_failed");
+    EXPECT_EQ(fails.size(), 2u);
+    EXPECT_EQ(records_of("grant").size(), 1u);
+}
+
+TEST_F(DaemonTest, FailedCodesAreRateLimited) {
+    const auto secret = enroll(kAlice);
+    const std::string right = code(secret);
+    std::string wrong = right;
+    wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(request_as(kAlice, wrong).exit_code, 1);
+    const auto limited = request_as(kAlice, right);
+    EXPECT_EQ(limited.exit_code, 1);
+    EXPECT_NE(limited.err.find("try again"), std::string::npos) << limited.err;
+    EXPECT_EQ(records_of("auth_failed").size(), 3u);
+    EXPECT_EQ(records_of("rate_limited").size(), 1u);
+    EXPECT_TRUE(status(true).grants.empty());
+}
+
+TEST_F(DaemonTest, KilledDaemonExpiresOverdueGrantAtStartup) {
+    const auto secret = enroll(kAlice);
+    ASSERT_EQ(request_as(kAlice, code(secret)).exit_code, 0);  // ttl 2s
+    const std::string id = status(false).grants.at(0).event_id;
+    stop_daemon(SIGKILL);
+    std::this_thread::sleep_for(3000ms);
+    start_daemon();
+    const auto expires = records_of("expire");
+    ASSERT_EQ(expires.size(), 1u);
+    EXPECT_EQ(expires[0]["grant_id"], id);
+    EXPECT_NE(expires[0]["detail"].get<std::string>().find("startup"), std::string::npos);
+    const auto st = status(true);
+    ASSERT_EQ(st.grants.size(), 1u);
+    EXPECT_EQ(st.grants[0].state, "expired");
+    // The chain continued across the crash.
+    const auto verified = run(ctl({"verify", "--state-dir", state_, "--key", state_ + "/audit.key.initial"}));
+    EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
+TEST_F(DaemonTest, RestartResumesActiveGrantAndItsTimer) {
+    const auto secret = enroll(kAlice);
+    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "4s"}).exit_code, 0);
+    stop_daemon(SIGKILL);
+    ::unlink((state_ + "/state.json").c_str());  // even without the checkpoint the log rebuilds it
+    start_daemon();
+    auto st = status(false);
+    ASSERT_EQ(st.grants.size(), 1u);
+    EXPECT_EQ(st.grants[0].state, "active");
+    std::this_thread::sleep_for(5000ms);
+    EXPECT_TRUE(status(false).grants.empty());
+    EXPECT_EQ(records_of("expire").size(), 1u);
+}
+
+TEST_F(DaemonTest, RevokeByOwnerAndNotByOthers) {
+    const auto secret = enroll(kAlice);
+    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "10m"}).exit_code, 0);
+    const std::string id = status(false).grants.at(0).event_id;
+    const auto denied = run(as_user(kMallory, ctl({"revoke", id})));
+    EXPECT_EQ(denied.exit_code, 1);
+    const auto ok = run(as_user(kAlice, ctl({"revoke", id, "--reason", "incident resolved"})));
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_TRUE(status(false).grants.empty());
+    const auto revokes = records_of("revoke");
+    ASSERT_EQ(revokes.size(), 1u);
+    EXPECT_EQ(revokes[0]["grant_id"], id);
+    EXPECT_EQ(revokes[0]["actor"], kAlice);
+}
+
+// ---- hostile clients: raw frames from a process running as a test user.
+
+// Runs `body` in a child as `user` and returns its exit code.
+int in_child_as(const std::string& user, const std::function<int()>& body) {
+    const passwd* pw = ::getpwnam(user.c_str());
+    if (pw == nullptr) return -1;
+    const uid_t uid = pw->pw_uid;
+    const gid_t gid = pw->pw_gid;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(90);
+        ::_exit(body());
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
+// 0 = the daemon closed the connection without granting; other values say what went wrong.
+int send_raw_and_expect_close(const std::string& socket_path, const std::vector<std::uint8_t>& datagram) {
+    auto fd = connect_socket(socket_path);
+    if (!fd) return 10;
+    if (::send(fd->get(), datagram.data(), datagram.size(), MSG_NOSIGNAL) < 0) return 0;  // refused outright
+    proto::Received r = proto::receive_message(fd->get(), 5000);
+    if (r.message) return std::holds_alternative<proto::Granted>(*r.message) ? 12 : 13;
+    return r.failure == proto::ReceiveFailure::Closed ? 0 : 14;
+}
+
+std::vector<std::uint8_t> frame(const proto::Message& m) { return *proto::encode(m); }
+
+TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
+    const auto secret = enroll(kAlice);
+    std::vector<std::pair<const char*, std::vector<std::uint8_t>>> attacks;
+    attacks.emplace_back("garbage", std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'});
+    attacks.emplace_back("empty datagram", std::vector<std::uint8_t>{});
+    auto truncated = frame(proto::CheckRequest{"", "breakglass"});
+    truncated.resize(truncated.size() - 3);
+    attacks.emplace_back("truncated frame", truncated);
+    auto oversized = frame(proto::CheckRequest{"", "breakglass"});
+    oversized.resize(proto::kMaxFrameBytes + 1000, ' ');
+    attacks.emplace_back("oversized frame", oversized);
+    attacks.emplace_back("answer type from a client", frame(proto::Granted{"bg-2026-000001", now() + 3600}));
+    attacks.emplace_back("root-only message", frame(proto::EnrollTotpRequest{kAlice, ""}));
+
+    for (const auto& [name, bytes] : attacks) {
+        const int rc = in_child_as(kAlice, [&, &bytes = bytes] {
+            auto fd = connect_socket(socket_);
+            if (!fd) return 10;
+            int sndbuf = 1 << 20;
+            ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+            if (::send(fd->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return 0;
+            proto::Received r = proto::receive_message(fd->get(), 5000);
+            if (r.message && std::holds_alternative<proto::ErrorAnswer>(*r.message)) {
+                // A not_permitted answer is allowed; the connection must then close.
+                r = proto::receive_message(fd->get(), 5000);
+            }
+            if (r.message) return std::holds_alternative<proto::Granted>(*r.message) ? 12 : 13;
+            return r.failure == proto::ReceiveFailure::Closed ? 0 : 14;
+        });
+        EXPECT_EQ(rc, 0) << name;
+        EXPECT_TRUE(daemon_alive()) << name;
+    }
+
+    // Out of order: a second GrantRequest on one connection closes it.
+    const int twice = in_child_as(kAlice, [&] {
+        auto fd = connect_socket(socket_);
+        if (!fd) return 10;
+        proto::GrantRequest g{"", "breakglass", "r", "INC-1", "", 0, "000000", "", ""};
+        if (!proto::send_message(fd->get(), g)) return 11;
+        proto::Received first = proto::receive_message(fd->get(), 5000);
+        if (!first.message || !std::holds_alternative<proto::ErrorAnswer>(*first.message)) return 12;
+        if (!proto::send_message(fd->get(), g)) return 0;
+        proto::Received second = proto::receive_message(fd->get(), 5000);
+        return second.failure == proto::ReceiveFailure::Closed ? 0 : 13;
+    });
+    EXPECT_EQ(twice, 0);
+
+    // An unprivileged peer naming another user is refused and recorded.
+    const int impersonate = in_child_as(kMallory, [&] {
+        proto::GrantRequest g{kAlice, "breakglass", "r", "INC-1", "", 0, code(secret), "", ""};
+        auto r = proto::call(socket_, g, proto::MessageType::Granted);
+        if (!r.answer) return 10;
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
+        return e && e->code == proto::ErrorCode::NotPermitted ? 0 : 11;
+    });
+    EXPECT_EQ(impersonate, 0);
+    const auto denies = records_of("deny");
+    ASSERT_FALSE(denies.empty());
+    EXPECT_EQ(denies.back()["peer_uid"], static_cast<std::int64_t>(::getpwnam(kMallory)->pw_uid));
+
+    EXPECT_TRUE(daemon_alive());
+    EXPECT_TRUE(status(true).grants.empty());
+    // And it still serves a legitimate request.
+    EXPECT_EQ(request_as(kAlice, code(secret)).exit_code, 0);
+}
+
+TEST_F(DaemonTest, BadPolicyFailsClosedAndReloadRecovers) {
+    const auto secret = enroll(kAlice);
+    write_file(policy_, "[gate.breakglass]\nrequesters = []\n", 0644);
+    const auto reload = run(ctl({"policy", "reload"}));
+    EXPECT_EQ(reload.exit_code, 1);
+    // The last good policy stays in force.
+    EXPECT_EQ(request_as(kAlice, code(secret, -1), {"--ttl", "1s"}).exit_code, 0);
+
+    // A daemon started on a bad policy grants nothing.
+    stop_daemon(SIGTERM);
+    start_daemon();
+    const auto refused = request_as(kAlice, code(secret, 0));
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("no valid policy"), std::string::npos) << refused.err;
+    EXPECT_FALSE(records_of("policy_error").empty());
+
+    // A world-writable policy is refused with its own message.
+    write_file(policy_, kPolicy, 0666);
+    const auto check = run(ctl({"policy", "check", policy_}));
+    EXPECT_EQ(check.exit_code, 1);
+    EXPECT_NE((check.out + check.err).find("writable"), std::string::npos) << check.out << check.err;
+
+    ::chmod(policy_.c_str(), 0644);
+    EXPECT_EQ(run(ctl({"policy", "reload"})).exit_code, 0);
+    EXPECT_EQ(request_as(kAlice, code(secret, 1)).exit_code, 0);
+}
+
+TEST_F(DaemonTest, SymlinkedPolicyIsRefused) {
+    const std::string link = dir_ + "/link.toml";
+    ASSERT_EQ(::symlink(policy_.c_str(), link.c_str()), 0);
+    const auto check = run(ctl({"policy", "check", link}));
+    EXPECT_EQ(check.exit_code, 1);
+    EXPECT_NE((check.out + check.err).find("symbolic link"), std::string::npos) << check.out << check.err;
+}
+
+TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
+    const auto secret = enroll(kAlice);
+    ASSERT_EQ(request_as(kAlice, code(secret)).exit_code, 0);
+    const std::string key = state_ + "/audit.key.initial";
+    auto ok = run(ctl({"verify", "--state-dir", state_, "--key", key}));
+    EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+    // The daemon's own verification agrees.
+    auto r = proto::call(socket_, proto::VerifyRequest{}, proto::MessageType::VerifyAnswer);
+    ASSERT_TRUE(r.answer);
+    EXPECT_TRUE(std::get<proto::VerifyAnswer>(*r.answer).ok);
+
+    stop_daemon(SIGTERM);
+    std::string log = read_file(state_ + "/audit.log");
+    const auto pos = log.find("INC-4242");
+    ASSERT_NE(pos, std::string::npos);
+    log[pos + 4] = '9';
+    write_file(state_ + "/audit.log", log, 0600);
+    const auto bad = run(ctl({"verify", "--state-dir", state_, "--key", key}));
+    EXPECT_EQ(bad.exit_code, 4) << bad.out << bad.err;
+    const int grant_seq = records_of("grant").at(0)["seq"].get<int>();
+    EXPECT_NE((bad.out + bad.err).find("seq " + std::to_string(grant_seq)), std::string::npos) << bad.out << bad.err;
+}
+
+TEST_F(DaemonTest, LogAndStatusNeedTheirPrivileges) {
+    const auto log_as_user = run(as_user(kAlice, ctl({"log"})));
+    EXPECT_EQ(log_as_user.exit_code, 1);
+    const auto log_as_root = run(ctl({"log", "--json"}));
+    EXPECT_EQ(log_as_root.exit_code, 0) << log_as_root.err;
+    EXPECT_NE(log_as_root.out.find("\"event\":\"daemon_start\""), std::string::npos);
+    const auto enroll_as_user = run(as_user(kAlice, ctl({"enroll", "totp", kAlice})));
+    EXPECT_EQ(enroll_as_user.exit_code, 1);
+}
+
+TEST(DaemonUnreachable, CliSaysSoWithExitThree) {
+    const auto r = run({kCtl, "status", "--socket", "/nonexistent/socket"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("breakglassd"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bg::test
