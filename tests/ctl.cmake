@@ -1,0 +1,8 @@
+# Tests for helper/ctl.cmake (bg_ctl): breakglassctl's pure parts. The
+# CLI <-> daemon end-to-end tests live with the daemon's integration tests.
+add_executable(ctl_unit_tests
+  ${CMAKE_CURRENT_LIST_DIR}/unit/ctl_arguments_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/ctl_output_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/ctl_secret_input_test.cpp)
+target_link_libraries(ctl_unit_tests PRIVATE bg_ctl nlohmann_json::nlohmann_json GTest::gtest_main bg_strict)
+gtest_discover_tests(ctl_unit_tests)
