@@ -55,7 +55,8 @@ Received receive_message(int fd, int timeout_ms) {
     do {
         size = ::recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
     } while (size < 0 && errno == EINTR);
-    if (size == 0) {
+    // An empty read, or a reset because the peer closed with our data unread, both mean closed.
+    if (size == 0 || (size < 0 && (errno == ECONNRESET || errno == EPIPE))) {
         out.failure = ReceiveFailure::Closed;
         out.error = "connection closed by peer";
         return out;

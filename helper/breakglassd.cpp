@@ -18,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "common/text.hpp"
 #include "common/transport.hpp"
 #include "helper/daemon.hpp"
 #include "helper/dispatch.hpp"

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <ctime>
 #include <fcntl.h>
+#include <functional>
 #include <grp.h>
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
@@ -57,16 +58,35 @@ ttl = "5m"
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// ---- hostile clients: raw frames from a process running as a test user.
+
+// Runs `body` in a child as `user` and returns its exit code.
+int in_child_as(const std::string& user, const std::function<int()>& body) {
+    const passwd* pw = ::getpwnam(user.c_str());
+    if (pw == nullptr) return -1;
+    const uid_t uid = pw->pw_uid;
+    const gid_t gid = pw->pw_gid;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(90);
+        ::_exit(body());
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
 class DaemonTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         (void)run({"/usr/sbin/groupadd", "-f", kOncall});
-        for (const char* user : {kAlice, kMallory})
-            if (::getpwnam(user) == nullptr)
-                ASSERT_EQ(run({"/usr/sbin/useradd", "--system", "--no-create-home", "--user-group", "--shell",
-                               "/usr/sbin/nologin", user})
-                              .exit_code,
-                          0);
+        for (const char* user : {kAlice, kMallory}) {
+            if (::getpwnam(user) != nullptr) continue;
+            ASSERT_EQ(run({"/usr/sbin/useradd", "--system", "--no-create-home", "--user-group", "--shell",
+                           "/usr/sbin/nologin", user})
+                          .exit_code,
+                      0);
+        }
         ASSERT_EQ(run({"/usr/sbin/usermod", "-aG", kOncall, kAlice}).exit_code, 0);
     }
     static void TearDownTestSuite() {
@@ -95,7 +115,7 @@ protected:
         daemon_ = spawn({kDaemon, "--socket", socket_, "--state-dir", state_, "--policy", policy_, "--no-journal"},
                         dir_ + "/daemon.log");
         for (int i = 0; i < 100; ++i) {
-            if (connect_socket(socket_).ok()) return;
+            if (proto::connect_socket(socket_).ok()) return;
             std::this_thread::sleep_for(50ms);
         }
         FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
@@ -231,9 +251,6 @@ TEST_F(DaemonTest, EveryBadRequestIsRefusedAndRecorded) {
         const char* message;
     };
     const std::vector<Case> cases = {
-        {"reason too long", kAlice, {"request", "--gate", "breakglass", "--reason", std::string(1025, 'r'), "--incident", "INC-1"}, "000000", "longer than 1024"},
-        {"reason with control character", kAlice, {"request", "--gate", "breakglass", "--reason", "a\x1b[2Jb", "--incident", "INC-1"}, "000000", "control character"},
-        {"reason not utf-8", kAlice, {"request", "--gate", "breakglass", "--reason", "bad \xff byte", "--incident", "INC-1"}, "000000", "UTF-8"},
         {"incident does not match", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "JIRA-1"}, "000000", "^INC-[0-9]+$"},
         {"unknown gate", kAlice, {"request", "--gate", "nosuchgate", "--reason", "r", "--incident", "INC-1"}, "000000", "breakglass"},
         {"ttl above max", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1", "--ttl", "2h"}, "000000", "max_ttl"},
@@ -257,6 +274,65 @@ TEST_F(DaemonTest, EveryBadRequestIsRefusedAndRecorded) {
     EXPECT_TRUE(status(true).grants.empty());
     // After all that, the right code still works (the wrong one counted once).
     EXPECT_EQ(request_as(kAlice, code(secret)).exit_code, 0);
+}
+
+// The CLI refuses malformed text itself (usage error, nothing sent); the
+// daemon refuses it again from any client, and records each refusal.
+TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
+    const auto secret = enroll(kAlice);
+    const std::vector<std::pair<std::string, std::string>> reasons = {
+        {std::string(1025, 'r'), "longer than 1024"},
+        {"a\x1b[2Jb", "control character"},
+        {std::string("nul\0inside", 10), "control character"},
+    };
+    for (const auto& [reason, message] : reasons) {
+        if (reason.find('\0') == std::string::npos) {  // argv cannot carry a NUL
+            const std::size_t before = records().size();
+            const auto r = run(as_user(kAlice, ctl({"request", "--gate", "breakglass", "--reason", reason, "--incident", "INC-1"})), "000000\n");
+            EXPECT_EQ(r.exit_code, 2) << r.err;
+            EXPECT_EQ(r.err.find('\x1b'), std::string::npos);
+            EXPECT_EQ(records().size(), before) << "nothing reaches the daemon";
+        }
+        const std::size_t before = records().size();
+        const int rc = in_child_as(kAlice, [&, reason = reason, message = message] {
+            proto::GrantRequest g{"", "breakglass", reason, "INC-1", "", 0, code(secret), "", ""};
+            auto r = proto::call(socket_, g, proto::MessageType::Granted);
+            if (!r.answer) return 10;
+            const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
+            if (!e || e->code != proto::ErrorCode::BadRequest) return 11;
+            return e->message.find(message) != std::string::npos ? 0 : 12;
+        });
+        EXPECT_EQ(rc, 0) << message;
+        const auto all = records();
+        ASSERT_EQ(all.size(), before + 1) << message;
+        EXPECT_EQ(all.back()["event"], "deny");
+        EXPECT_LE(all.back()["reason"].get<std::string>().size(), 1024u);
+        const std::string log = read_file(state_ + "/audit.log");
+        EXPECT_EQ(log.find('\x1b'), std::string::npos);
+        EXPECT_EQ(log.find('\0'), std::string::npos);
+    }
+    // Invalid UTF-8 cannot be carried in a JSON body: such a frame is
+    // malformed, so the connection closes before any request exists.
+    {
+        const auto r = run(as_user(kAlice, ctl({"request", "--gate", "breakglass", "--reason", "bad \xff byte", "--incident", "INC-1"})), "000000\n");
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        const std::size_t before = records().size();
+        const std::string body = "{\"user\":\"\",\"gate\":\"breakglass\",\"reason\":\"bad \xff byte\",\"incident\":\"INC-1\","
+                                 "\"severity\":\"\",\"ttl_seconds\":0,\"factor\":\"" + code(secret) + "\",\"tty\":\"\",\"command\":\"\"}";
+        const std::string framed = std::string("BGP1\x04\x00\x00\x00", 8) + body;
+        const std::vector<std::uint8_t> raw(framed.begin(), framed.end());
+        const int rc = in_child_as(kAlice, [&] {
+            auto fd = proto::connect_socket(socket_);
+            if (!fd) return 10;
+            if (::send(fd->get(), raw.data(), raw.size(), MSG_NOSIGNAL) < 0) return 11;
+            proto::Received got = proto::receive_message(fd->get(), 5000);
+            return !got.message && got.failure == proto::ReceiveFailure::Closed ? 0 : 12;
+        });
+        EXPECT_EQ(rc, 0);
+        EXPECT_EQ(records().size(), before);
+        EXPECT_TRUE(daemon_alive());
+    }
+    EXPECT_TRUE(status(true).grants.empty());
 }
 
 TEST_F(DaemonTest, ReplayedCodeIsRefused) {
@@ -337,34 +413,6 @@ TEST_F(DaemonTest, RevokeByOwnerAndNotByOthers) {
     EXPECT_EQ(revokes[0]["actor"], kAlice);
 }
 
-// ---- hostile clients: raw frames from a process running as a test user.
-
-// Runs `body` in a child as `user` and returns its exit code.
-int in_child_as(const std::string& user, const std::function<int()>& body) {
-    const passwd* pw = ::getpwnam(user.c_str());
-    if (pw == nullptr) return -1;
-    const uid_t uid = pw->pw_uid;
-    const gid_t gid = pw->pw_gid;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(90);
-        ::_exit(body());
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
-}
-
-// 0 = the daemon closed the connection without granting; other values say what went wrong.
-int send_raw_and_expect_close(const std::string& socket_path, const std::vector<std::uint8_t>& datagram) {
-    auto fd = connect_socket(socket_path);
-    if (!fd) return 10;
-    if (::send(fd->get(), datagram.data(), datagram.size(), MSG_NOSIGNAL) < 0) return 0;  // refused outright
-    proto::Received r = proto::receive_message(fd->get(), 5000);
-    if (r.message) return std::holds_alternative<proto::Granted>(*r.message) ? 12 : 13;
-    return r.failure == proto::ReceiveFailure::Closed ? 0 : 14;
-}
-
 std::vector<std::uint8_t> frame(const proto::Message& m) { return *proto::encode(m); }
 
 TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
@@ -383,7 +431,7 @@ TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
 
     for (const auto& [name, bytes] : attacks) {
         const int rc = in_child_as(kAlice, [&, &bytes = bytes] {
-            auto fd = connect_socket(socket_);
+            auto fd = proto::connect_socket(socket_);
             if (!fd) return 10;
             int sndbuf = 1 << 20;
             ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
@@ -402,7 +450,7 @@ TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
 
     // Out of order: a second GrantRequest on one connection closes it.
     const int twice = in_child_as(kAlice, [&] {
-        auto fd = connect_socket(socket_);
+        auto fd = proto::connect_socket(socket_);
         if (!fd) return 10;
         proto::GrantRequest g{"", "breakglass", "r", "INC-1", "", 0, "000000", "", ""};
         if (!proto::send_message(fd->get(), g)) return 11;
@@ -439,7 +487,8 @@ TEST_F(DaemonTest, BadPolicyFailsClosedAndReloadRecovers) {
     const auto reload = run(ctl({"policy", "reload"}));
     EXPECT_EQ(reload.exit_code, 1);
     // The last good policy stays in force.
-    EXPECT_EQ(request_as(kAlice, code(secret, -1), {"--ttl", "1s"}).exit_code, 0);
+    EXPECT_EQ(request_as(kAlice, code(secret, -1), {"--ttl", "10m"}).exit_code, 0);
+    EXPECT_EQ(run(ctl({"revoke", status(false).grants.at(0).event_id})).exit_code, 0);
 
     // A daemon started on a bad policy grants nothing.
     stop_daemon(SIGTERM);
@@ -457,7 +506,8 @@ TEST_F(DaemonTest, BadPolicyFailsClosedAndReloadRecovers) {
 
     ::chmod(policy_.c_str(), 0644);
     EXPECT_EQ(run(ctl({"policy", "reload"})).exit_code, 0);
-    EXPECT_EQ(request_as(kAlice, code(secret, 1)).exit_code, 0);
+    const auto granted = request_as(kAlice, code(secret, 1));
+    EXPECT_EQ(granted.exit_code, 0) << granted.err;
 }
 
 TEST_F(DaemonTest, SymlinkedPolicyIsRefused) {
