@@ -1,0 +1,81 @@
+// Verification of an audit log (what `breakglassctl verify` runs). Pure: the
+// caller hands over the bytes (read_key_file is the one I/O helper).
+//
+// Speed: the log is not JSON-parsed record by record. scan_line() is a strict
+// single-pass acceptor of the canonical record layout (audit_record.hpp):
+// exactly the 25 keys in sorted order, no whitespace, only the escapes
+// nlohmann emits (\" \\ \b \f \n \r \t and \u00xx for other C0 controls),
+// well-formed UTF-8, canonical integers, and the same value checks as
+// parse_record(). It therefore accepts only lines that are byte-exactly
+// canonical, which is what makes the hash reconstruction sound: the hashed
+// bytes are the line with the ,"hash":"…" and ,"seal":"…" members cut out,
+// and a line that is not canonical (added whitespace, reordered or duplicate
+// keys, an escaped quote inside a value that imitates a member) is refused
+// rather than hashed. As a second line of defence verify_log() also runs the
+// full parse_record() (nlohmann parse + canonical re-serialisation, byte
+// equality) on the first record, every kFullCheckEvery-th and the last; the
+// fuzz target checks scan_line() against parse_record() on every input.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace bg::audit {
+
+inline constexpr std::uint64_t kFullCheckEvery = 1024;
+// Logs at least this large are verified as two halves on two threads (the
+// result is identical to a single pass).
+inline constexpr std::size_t kParallelVerifyMinBytes = 1 << 20;
+
+struct VerifyOptions {
+    // key_1 (audit.key.initial). Without it seals are not checked.
+    std::optional<std::array<unsigned char, 32>> initial_key;
+    // The log must end exactly at this seq (fewer records = truncated tail,
+    // more = records beyond the expected end).
+    std::optional<std::uint64_t> expect_last_seq;
+    // Hash of record expect_last_seq (or of the last record when
+    // expect_last_seq is not given).
+    std::optional<std::string> expect_head_hash;
+    // Index from audit.key: must equal last_seq + 1. Greater ⇒ the tail was
+    // truncated; smaller ⇒ the key file lags (crash between append and key
+    // update; breakglassd reconciles it on start).
+    std::optional<std::uint64_t> key_index;
+};
+
+struct VerifyResult {
+    bool ok = false;
+    std::uint64_t records = 0;  // records that verified before the first problem
+    // The seq of the first bad record, position-based (records are gap-free
+    // from 1, so the Nth line must carry seq N; a deleted, duplicated or
+    // reordered record is reported at the line where the wrong seq appears).
+    // Tail truncation: last_seq + 1. A lagging key file: its index. 0 if ok.
+    std::uint64_t first_bad_seq = 0;
+    std::string message;
+    bool seals_checked = false;
+};
+
+VerifyResult verify_log(std::string_view log_bytes, const VerifyOptions& options);
+
+// Reads a hex key file such as audit.key.initial (64 hex digits + "\n").
+Result<std::array<unsigned char, 32>> read_key_file(const std::string& path);
+
+// What scan_line() extracts from a canonical line; views point into it.
+struct LineScan {
+    std::uint64_t seq = 0;
+    std::string_view event, event_id, timestamp, prev_hash, hash, seal;
+    // [begin, end) of the ,"hash":"…" and ,"seal":"…" members.
+    std::size_t hash_member_begin = 0, hash_member_end = 0;
+    std::size_t seal_member_begin = 0, seal_member_end = 0;
+};
+
+// Accepts exactly the canonical lines (without '\n') parse_record() accepts.
+// Returns nullptr on success, else a static description of the problem.
+const char* scan_line(std::string_view line, LineScan* out);
+
+}  // namespace bg::audit
