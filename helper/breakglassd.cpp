@@ -121,6 +121,7 @@ int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
         if (auto sent = bg::proto::send_message(c->fd.get(), *outcome.answer); !sent)
             log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
     }
+    server->daemon->after_answer(now_unix());
     if (outcome.close) {
         log_line(4, "closed connection from pid " + std::to_string(c->peer.pid) + " uid " +
                         std::to_string(c->peer.uid) + ": " + bg::escape_for_display(outcome.why));

@@ -331,14 +331,23 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable,
                            "the grant could not be recorded in the audit log, so nothing was granted"};
-    if (auto saved = grants_.checkpoint(); !saved) {
-        // Fail closed: the grant is in the log, so end it there too.
-        if (const Grant* g = grants_.find(rec->event_id))
-            end_grant(*g, "revoke", "breakglassd", nullptr, "grant state could not be saved: " + saved.error().message, now);
-        return ErrorAnswer{ErrorCode::Unavailable, "grant state could not be saved (" + saved.error().message +
-                                                       "); the grant was revoked at once"};
-    }
+    unsaved_grants_.push_back(rec->event_id);
     return proto::Granted{rec->event_id, expires_at};
+}
+
+void Daemon::after_answer(std::int64_t now) {
+    if (unsaved_grants_.empty()) return;
+    std::vector<std::string> grants = std::move(unsaved_grants_);
+    unsaved_grants_.clear();
+    const Status saved = grants_.checkpoint();
+    if (saved) return;
+    // Fail closed: a grant whose state cannot be kept does not stay.
+    for (const std::string& id : grants)
+        if (const Grant* g = grants_.find(id); g && g->state == GrantState::Active) {
+            const Grant grant = *g;
+            end_grant(grant, "revoke", "breakglassd", nullptr,
+                      "grant state could not be saved (" + saved.error().message + "); revoked at once", now);
+        }
 }
 
 proto::Message Daemon::on_status(const PeerIdentity& peer, const proto::StatusRequest& m) {

@@ -35,6 +35,12 @@ public:
 
     proto::Message handle(const PeerIdentity& peer, const proto::Message& request, std::int64_t now);
 
+    // Work that may follow the answer: writing the grant checkpoint. The
+    // audit record is durable before any answer; the checkpoint is a cache of
+    // the log, so it need not delay the requester. If it cannot be written,
+    // the grants made since the last checkpoint are revoked (fail closed).
+    void after_answer(std::int64_t now);
+
     // Ends every active grant whose expires_at has passed, each with an
     // expire record. `why` goes into the record's detail. Returns false if a
     // record could not be written (the caller retries soon; an unrecorded
@@ -81,6 +87,7 @@ private:
     GrantStore grants_;
     std::optional<policy::Policy> policy_;
     std::string policy_error_;  // why the last load failed, "" when it succeeded
+    std::vector<std::string> unsaved_grants_;  // granted since the last checkpoint
 };
 
 // A bounded, escaped copy of untrusted text for a record's field (for
