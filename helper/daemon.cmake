@@ -13,3 +13,4 @@ target_compile_definitions(breakglassd PRIVATE
   BG_DEFAULT_STATE_DIR="${BG_DEFAULT_STATE_DIR}" BG_DEFAULT_POLICY="${BG_DEFAULT_POLICY}")
 target_link_libraries(breakglassd PRIVATE bg_daemon_core bg_cli11 PkgConfig::SYSTEMD bg_strict)
 install(TARGETS breakglassd DESTINATION ${CMAKE_INSTALL_SBINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/man/breakglassd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)

@@ -1,0 +1,46 @@
+#!/bin/bash
+# The whole test suite, as CI runs it (.ci/run calls this):
+#   1. unit + integration tests in an ASan+UBSan build (build-asan/)
+#   2. every libFuzzer target for BG_FUZZ_RUNS inputs in a clang build (build-fuzz/)
+#   3. unit + integration tests in the normal build (build/) — its ctest summary closes the output
+# Installs its own dependencies. The integration tests need root (they start
+# breakglassd and create and remove bgit-* test users).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The tests start daemons and create test users; re-running with sudo."
+  exec sudo "$0" "$@"
+fi
+scripts/install-deps.sh
+jobs=$(nproc)
+
+# Runs ctest quietly; on failure prints everything it said.
+run_ctest() {
+  local log
+  log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log"
+    rm -f "$log"
+    exit 1
+  fi
+  tail -n 3 "$log"
+  rm -f "$log"
+}
+
+echo "== [1/3] ASan+UBSan build and tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DENABLE_SANITIZERS=ON -DBUILD_BENCHMARKS=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_ctest ctest --test-dir build-asan -j"$jobs" --output-on-failure
+
+echo "== [2/3] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
+  -DBUILD_BENCHMARKS=OFF -DBG_FUZZ_RUNS="${BG_FUZZ_RUNS:-10000}" >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_policy fuzz_audit fuzz_totp
+run_ctest ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure
+
+echo "== [3/3] build and tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build -j"$jobs" --output-on-failure
