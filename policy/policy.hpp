@@ -1,0 +1,109 @@
+// The breakglass policy: which gates exist, who may request them, under which
+// conditions and for how long. Three layers, each usable alone:
+//   parse_policy      pure: bytes → Policy, or "FILE:LINE:COL: message"
+//   read_policy_file  secure loader: O_NOFOLLOW, fstat checks, size cap
+//   evaluate          pure: Policy × request → Allow/Deny with a reason
+// man/breakglass-policy.5 documents the file format.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace bg::policy {
+
+// A requester or approver: a user ("alice") or a group ("%oncall").
+struct Principal {
+    bool is_group = false;
+    std::string name;  // without the '%'
+};
+
+struct Gate {
+    std::string name;                     // table key, valid per bg::is_valid_name(name, 64)
+    std::string description;
+    std::vector<Principal> requesters;    // non-empty
+    std::string incident_pattern;         // ECMAScript regex; the incident must match it whole
+    std::regex incident_regex;            // compiled from incident_pattern
+    std::chrono::seconds ttl{};           // default duration (defaults.ttl, else max_ttl)
+    std::chrono::seconds max_ttl{};       // upper bound a request may ask for
+    std::vector<std::string> factors;     // subset of {"totp","yubikey"}, non-empty; any one satisfies
+    std::vector<std::string> severities;  // when non-empty the request's severity must be one of them
+    std::string sudo_runas_group;         // front-end mapping (optional)
+    std::string sudo_runas_user;          // front-end mapping (optional)
+    std::string pam_service;              // front-end mapping (optional)
+    int approvals = 0;                    // 0..5; approvals > 0 requires non-empty approvers
+    std::vector<Principal> approvers;
+    int line = 0;                         // where the gate's table starts, for messages
+};
+
+struct Policy {
+    std::map<std::string, Gate> gates;           // sorted by name
+    std::vector<std::string> trusted_frontends;  // users (besides root) whose processes may act for another user
+};
+
+// Limits on what the parser accepts.
+inline constexpr std::size_t kMaxPolicyBytes = 1024 * 1024;
+inline constexpr std::chrono::seconds kMaxDuration{7 * 24 * 3600};
+inline constexpr std::chrono::seconds kDefaultMaxTtl{60 * 60};
+inline constexpr int kMaxApprovals = 5;
+inline constexpr std::size_t kMaxPatternBytes = 256;
+inline constexpr std::size_t kMaxDescriptionBytes = 1024;
+inline constexpr std::size_t kMaxNameBytes = 64;
+
+// Pure: bytes → Policy, or an Error whose message is "FILE:LINE:COL: message".
+// Never throws.
+Result<Policy> parse_policy(std::string_view text, std::string_view filename);
+
+// Canonical, stable, readable rendering of a parsed policy (golden tests,
+// `breakglassctl policy check -v`). One block per gate, sorted by name.
+std::string dump_policy(const Policy& p);
+
+struct LoadOptions {
+    bool require_root_owner = true;
+};
+// Secure read: open with O_NOFOLLOW, then the descriptor must be a regular
+// file owned by root, writable by neither group nor others, at most
+// kMaxPolicyBytes. Each refusal has its own message naming the path.
+Result<std::string> read_policy_file(const std::string& path, LoadOptions opts = {});
+// read_policy_file + parse_policy.
+Result<Policy> load_policy(const std::string& path, LoadOptions opts = {});
+
+struct EvalRequest {
+    std::string user;
+    std::vector<std::string> groups;  // the user's group names (primary + supplementary), resolved by the caller
+    std::string gate;
+    std::string incident;
+    std::string severity;             // may be empty
+    std::chrono::seconds ttl{0};      // 0 = the gate's ttl
+    std::string factor_kind;          // "totp"/"yubikey": the factor the user presents
+};
+
+enum class Verdict { Allow, Deny };
+
+struct Decision {
+    Verdict verdict = Verdict::Deny;
+    std::string why;               // Deny: safe to show the user and to record (user text escaped)
+    std::chrono::seconds ttl{0};   // Allow: the effective ttl
+    int approvals = 0;             // copied from the gate
+};
+
+// Pure. `now` is reserved for time windows. Deny by default.
+Decision evaluate(const Policy& p, const EvalRequest& r, std::chrono::system_clock::time_point now);
+
+// Gates this user may request, sorted by name.
+std::vector<std::string> gates_for(const Policy& p, std::string_view user, const std::vector<std::string>& groups);
+
+// "30m", "1h30m", "45s", "2h", "1d": digit+unit groups with units d, h, m, s
+// in that order, each at most once; total > 0 and <= 7d. Anything else nullopt.
+std::optional<std::chrono::seconds> parse_duration(std::string_view s);
+// The inverse: 5400s → "1h30m", 0 → "0s". Negative values render as "-" + magnitude.
+std::string format_duration(std::chrono::seconds d);
+
+}  // namespace bg::policy

@@ -1,0 +1,92 @@
+// read_policy_file: the policy decides who may become root, so it is read
+// only from a file that only root could have written (STYLE 6): no symlink
+// followed, a regular file, owned by root, writable by nobody else, capped.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "policy/policy.hpp"
+
+namespace bg::policy {
+namespace {
+
+// Closes the policy file on every return path. (common/transport.hpp has a
+// general UniqueFd; this file needs only "close once".)
+class OpenFile {
+public:
+    explicit OpenFile(int fd) : fd_(fd) {}
+    OpenFile(const OpenFile&) = delete;
+    OpenFile& operator=(const OpenFile&) = delete;
+    ~OpenFile() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+std::string mode_string(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+Error refuse(const std::string& path, const std::string& what) { return Error{path + ": " + what}; }
+
+}  // namespace
+
+Result<std::string> read_policy_file(const std::string& path, LoadOptions opts) {
+    const int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (raw < 0) {
+        const int err = errno;
+        if (err == ELOOP) return refuse(path, "is a symbolic link; refusing to follow it (point the daemon at the real file)");
+        if (err == ENOENT) return refuse(path, "does not exist; create it (see breakglass-policy(5))");
+        if (err == EACCES) return refuse(path, "cannot be opened: permission denied");
+        return refuse(path, std::string("cannot be opened: ") + std::strerror(err));
+    }
+    const OpenFile fd(raw);
+
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return refuse(path, std::string("cannot be examined: ") + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return refuse(path, "is a directory, not a policy file");
+    if (!S_ISREG(st.st_mode)) return refuse(path, "is not a regular file");
+    if (opts.require_root_owner && st.st_uid != 0) {
+        return refuse(path, "is owned by uid " + std::to_string(st.st_uid) + ", not root; run chown root: " + path);
+    }
+    if (st.st_mode & S_IWOTH) {
+        return refuse(path, "is writable by others (mode " + mode_string(st.st_mode) + "); run chmod 0644 " + path);
+    }
+    if (st.st_mode & S_IWGRP) {
+        return refuse(path, "is writable by its group (mode " + mode_string(st.st_mode) + "); run chmod 0644 " + path);
+    }
+    const std::string too_large = "is larger than " + std::to_string(kMaxPolicyBytes) + " bytes";
+    if (st.st_size < 0 || static_cast<std::size_t>(st.st_size) > kMaxPolicyBytes) return refuse(path, too_large);
+
+    // The file may change size after fstat; read at most one byte over the cap.
+    std::string text;
+    char buf[16 * 1024];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return refuse(path, std::string("cannot be read: ") + std::strerror(errno));
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > kMaxPolicyBytes) return refuse(path, too_large);
+    }
+    return text;
+}
+
+Result<Policy> load_policy(const std::string& path, LoadOptions opts) {
+    auto text = read_policy_file(path, opts);
+    if (!text) return text.error();
+    return parse_policy(*text, path);
+}
+
+}  // namespace bg::policy

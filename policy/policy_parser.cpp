@@ -1,0 +1,682 @@
+// parse_policy: TOML bytes → Policy. Pure; every failure, whether toml11's,
+// std::regex's or ours, becomes one "FILE:LINE:COL: message" Error.
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <set>
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+#include <toml.hpp>
+
+#include "common/text.hpp"
+#include "policy/policy.hpp"
+
+namespace bg::policy {
+namespace {
+
+using std::chrono::seconds;
+
+// toml11 parses arrays and inline tables recursively; deeper input than this
+// is refused before it reaches toml11 so a hostile file cannot exhaust the stack.
+constexpr int kMaxNesting = 32;
+// toml11 copies the whole source line for every value on it, so one huge
+// line costs quadratic time. No sensible policy line comes near this.
+constexpr std::size_t kMaxLineBytes = 4096;
+
+struct Position {
+    std::uint32_t line = 1;
+    std::uint32_t column = 1;
+};
+
+// Thrown inside this file only; parse_policy turns it into an Error.
+struct PolicyError {
+    Position at;
+    std::string message;
+};
+
+[[noreturn]] void fail(Position at, std::string message) { throw PolicyError{at, std::move(message)}; }
+
+std::string in_quotes(std::string_view s) { return "'" + escape_for_display(s) + "'"; }
+
+// Byte offset → line and column. toml11's own source_location counts the
+// newlines from the start of the file on every call, which made walking a
+// large policy quadratic; this index answers in O(log lines).
+class LineIndex {
+public:
+    explicit LineIndex(std::string_view text) : text_(text) {
+        starts_.push_back(0);
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '\n') starts_.push_back(i + 1);
+        }
+    }
+    Position at(std::size_t offset) const {
+        offset = std::min(offset, text_.size());
+        const auto next = std::upper_bound(starts_.begin(), starts_.end(), offset);
+        const auto line = static_cast<std::size_t>(next - starts_.begin());  // >= 1: starts_[0] == 0
+        return {static_cast<std::uint32_t>(line), static_cast<std::uint32_t>(offset - starts_[line - 1] + 1)};
+    }
+    std::string_view line_text(std::uint32_t line) const {
+        if (line == 0 || line > starts_.size()) return {};
+        const std::size_t begin = starts_[line - 1];
+        const std::size_t end = line < starts_.size() ? starts_[line] - 1 : text_.size();
+        return text_.substr(begin, end - begin);
+    }
+
+private:
+    std::string_view text_;
+    std::vector<std::size_t> starts_;
+};
+
+// The index of the text being parsed. Set by parse_policy for the duration of
+// one parse (IndexScope); positions fall back to toml11's when it is unset.
+thread_local const LineIndex* t_index = nullptr;
+
+class IndexScope {
+public:
+    explicit IndexScope(const LineIndex& index) : previous_(t_index) { t_index = &index; }
+    IndexScope(const IndexScope&) = delete;
+    IndexScope& operator=(const IndexScope&) = delete;
+    ~IndexScope() { t_index = previous_; }
+
+private:
+    const LineIndex* previous_;
+};
+
+Position value_position(const toml::value& v) {
+    // toml11 v3 keeps each value's source region; its offset is exact and cheap.
+    const auto* region = dynamic_cast<const toml::detail::region*>(toml::detail::get_region(v));
+    if (t_index && region) return t_index->at(static_cast<std::size_t>(region->first() - region->begin()));
+    const auto loc = v.location();
+    return {std::max<std::uint32_t>(loc.line(), 1), std::max<std::uint32_t>(loc.column(), 1)};
+}
+
+// toml11 v3 records where values are, not keys. The key is on the value's
+// line: before the value for `key = value`, anywhere on the line for a table
+// header or dotted key. When it cannot be found, point at the value.
+Position key_position(const toml::value& v, std::string_view key) {
+    Position at = value_position(v);
+    const std::string fallback_line = t_index ? std::string() : v.location().line_str();
+    const std::string_view line = t_index ? t_index->line_text(at.line) : std::string_view(fallback_line);
+    std::size_t found = std::string::npos;
+    if (v.is_table()) {
+        found = line.rfind(key);
+    } else {
+        found = line.substr(0, std::min<std::size_t>(at.column - 1, line.size())).find(key);
+    }
+    if (!key.empty() && found != std::string::npos) at.column = static_cast<std::uint32_t>(found + 1);
+    return at;
+}
+
+std::string type_name(const toml::value& v) {
+    switch (v.type()) {
+        case toml::value_t::empty: return "empty";
+        case toml::value_t::boolean: return "a boolean";
+        case toml::value_t::integer: return "an integer";
+        case toml::value_t::floating: return "a float";
+        case toml::value_t::string: return "a string";
+        case toml::value_t::offset_datetime:
+        case toml::value_t::local_datetime: return "a date-time";
+        case toml::value_t::local_date: return "a date";
+        case toml::value_t::local_time: return "a time";
+        case toml::value_t::array: return "an array";
+        case toml::value_t::table: return "a table";
+    }
+    return "an unknown type";
+}
+
+// The entries of a table in file order, so the first error reported is the
+// first one in the file whatever toml11's hash order is.
+std::vector<std::pair<std::string, const toml::value*>> in_file_order(const toml::value& table) {
+    std::vector<std::tuple<std::uint32_t, std::uint32_t, std::string, const toml::value*>> keyed;
+    for (const auto& [key, value] : table.as_table()) {
+        const auto at = value_position(value);
+        keyed.emplace_back(at.line, at.column, key, &value);
+    }
+    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+        return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
+               std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+    });
+    std::vector<std::pair<std::string, const toml::value*>> out;
+    out.reserve(keyed.size());
+    for (auto& [line, column, key, value] : keyed) out.emplace_back(std::move(key), value);
+    return out;
+}
+
+// --- typed accessors; `where` is "[defaults]" or "[gate.NAME]" ------------
+
+const std::string& expect_string(const toml::value& v, std::string_view key, std::string_view where,
+                                 std::string_view what = "a string") {
+    if (!v.is_string()) {
+        fail(value_position(v), std::string(key) + " in " + std::string(where) + " must be " + std::string(what) +
+                                    ", not " + type_name(v));
+    }
+    return v.as_string().str;
+}
+
+std::vector<std::pair<std::string, Position>> expect_string_array(const toml::value& v, std::string_view key,
+                                                                  std::string_view where) {
+    if (!v.is_array()) {
+        fail(value_position(v), std::string(key) + " in " + std::string(where) +
+                                    " must be an array of strings, not " + type_name(v));
+    }
+    std::vector<std::pair<std::string, Position>> out;
+    std::set<std::string> seen;
+    for (const auto& item : v.as_array()) {
+        if (!item.is_string()) {
+            fail(value_position(item), "each entry of " + std::string(key) + " in " + std::string(where) +
+                                           " must be a string, not " + type_name(item));
+        }
+        const std::string& s = item.as_string().str;
+        if (!seen.insert(s).second) {
+            fail(value_position(item), in_quotes(s) + " is listed twice in " + std::string(key) + " in " +
+                                           std::string(where));
+        }
+        out.emplace_back(s, value_position(item));
+    }
+    return out;
+}
+
+seconds expect_duration(const toml::value& v, std::string_view key, std::string_view where) {
+    const std::string& text = expect_string(v, key, where, "a duration string such as \"30m\"");
+    const auto d = parse_duration(text);
+    if (!d) {
+        fail(value_position(v), "invalid duration " + in_quotes(text) + " for " + std::string(key) + " in " +
+                                    std::string(where) +
+                                    ": use numbers with units d, h, m, s such as \"30m\" or \"1h30m\", "
+                                    "more than 0s and at most 7d");
+    }
+    return *d;
+}
+
+std::vector<std::string> expect_factors(const toml::value& v, std::string_view where) {
+    const auto items = expect_string_array(v, "factors", where);
+    if (items.empty()) {
+        fail(value_position(v), "factors in " + std::string(where) + " is empty; list at least one of totp, yubikey");
+    }
+    std::vector<std::string> out;
+    for (const auto& [factor, at] : items) {
+        if (factor != "totp" && factor != "yubikey") {
+            fail(at, "unknown factor " + in_quotes(factor) + " in " + std::string(where) + "; known factors: totp, yubikey");
+        }
+        out.push_back(factor);
+    }
+    return out;
+}
+
+std::vector<std::string> expect_names(const toml::value& v, std::string_view key, std::string_view where,
+                                      std::string_view what) {
+    std::vector<std::string> out;
+    for (const auto& [name, at] : expect_string_array(v, key, where)) {
+        if (!is_valid_name(name, kMaxNameBytes)) {
+            fail(at, "invalid " + std::string(what) + " " + in_quotes(name) + " in " + std::string(key) + " in " +
+                         std::string(where) + "; use letters, digits, '_', '.', '-' (not first), at most 64 bytes");
+        }
+        out.push_back(name);
+    }
+    return out;
+}
+
+std::vector<Principal> expect_principals(const toml::value& v, std::string_view key, std::string_view where) {
+    std::vector<Principal> out;
+    for (const auto& [text, at] : expect_string_array(v, key, where)) {
+        Principal p;
+        p.is_group = !text.empty() && text.front() == '%';
+        p.name = p.is_group ? text.substr(1) : text;
+        if (!is_valid_name(p.name, kMaxNameBytes)) {
+            fail(at, "invalid principal " + in_quotes(text) + " in " + std::string(key) + " in " + std::string(where) +
+                         "; use a user name (\"alice\") or % and a group name (\"%oncall\")");
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+std::string expect_name(const toml::value& v, std::string_view key, std::string_view where, std::string_view what) {
+    const std::string& name = expect_string(v, key, where);
+    if (!is_valid_name(name, kMaxNameBytes)) {
+        fail(value_position(v), "invalid " + std::string(what) + " " + in_quotes(name) + " for " + std::string(key) +
+                                    " in " + std::string(where) +
+                                    "; use letters, digits, '_', '.', '-' (not first), at most 64 bytes");
+    }
+    return name;
+}
+
+std::regex compile_pattern(const std::string& pattern, Position at, std::string_view where) {
+    if (const auto bad = validate_text(pattern, kMaxPatternBytes)) {
+        fail(at, "incident_pattern in " + std::string(where) + " " + *bad);
+    }
+    try {
+        return std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        fail(at, "incident_pattern " + in_quotes(pattern) + " in " + std::string(where) +
+                     " is not a valid regular expression: " + e.what());
+    }
+}
+
+// --- the two sections --------------------------------------------------------
+
+template <typename T>
+struct Setting {
+    T value{};
+    bool set = false;
+    Position at;
+};
+
+struct Defaults {
+    Setting<seconds> max_ttl;
+    Setting<seconds> ttl;
+    Setting<std::string> incident_pattern;
+    Setting<std::vector<std::string>> factors;
+    Setting<std::vector<std::string>> severities;
+};
+
+constexpr const char* kDefaultsKeys = "max_ttl, ttl, incident_pattern, factors, severities, trusted_frontends";
+constexpr const char* kGateKeys =
+    "description, requesters, incident_pattern, ttl, max_ttl, factors, severities, sudo_runas_group, "
+    "sudo_runas_user, pam_service, approvals, approvers";
+
+Defaults parse_defaults(const toml::value& table, Policy& policy) {
+    Defaults d;
+    const std::string where = "[defaults]";
+    if (!table.is_table()) fail(value_position(table), "defaults must be a table, not " + type_name(table));
+    for (const auto& [key, value_ptr] : in_file_order(table)) {
+        const toml::value& v = *value_ptr;
+        const Position at = value_position(v);
+        if (key == "max_ttl") {
+            d.max_ttl = {expect_duration(v, key, where), true, at};
+        } else if (key == "ttl") {
+            d.ttl = {expect_duration(v, key, where), true, at};
+        } else if (key == "incident_pattern") {
+            const std::string& pattern = expect_string(v, key, where);
+            compile_pattern(pattern, at, where);
+            d.incident_pattern = {pattern, true, at};
+        } else if (key == "factors") {
+            d.factors = {expect_factors(v, where), true, at};
+        } else if (key == "severities") {
+            d.severities = {expect_names(v, key, where, "severity"), true, at};
+        } else if (key == "trusted_frontends") {
+            policy.trusted_frontends = expect_names(v, key, where, "user name");
+        } else {
+            fail(key_position(v, key), "unknown key " + in_quotes(key) + " in [defaults]; known keys: " + kDefaultsKeys);
+        }
+    }
+    return d;
+}
+
+struct GateMappings {
+    std::map<std::string, std::string> runas_groups;  // value → gate
+    std::map<std::string, std::string> runas_users;
+    std::map<std::string, std::string> pam_services;
+};
+
+void claim_mapping(std::map<std::string, std::string>& taken, const std::string& value, const std::string& gate,
+                   std::string_view key, Position at) {
+    if (value.empty()) return;
+    const auto [it, inserted] = taken.emplace(value, gate);
+    if (!inserted) {
+        fail(at, std::string(key) + " " + in_quotes(value) + " of gate " + in_quotes(gate) + " is already mapped by gate " +
+                     in_quotes(it->second) + "; each " + std::string(key) + " may select one gate only");
+    }
+}
+
+Gate parse_gate(const std::string& name, const toml::value& table, const Defaults& d, GateMappings& mappings) {
+    const Position gate_at = key_position(table, name);
+    if (!is_valid_name(name, kMaxNameBytes)) {
+        fail(gate_at, "invalid gate name " + in_quotes(name) +
+                          "; use letters, digits, '_', '.', '-' (not first), at most 64 bytes");
+    }
+    const std::string where = "[gate." + name + "]";
+    if (!table.is_table()) fail(value_position(table), "gate " + in_quotes(name) + " must be a table, not " + type_name(table));
+
+    Gate g;
+    g.name = name;
+    g.line = static_cast<int>(value_position(table).line);
+    Setting<seconds> ttl;
+    Setting<seconds> max_ttl;
+    Setting<std::string> pattern;
+    Setting<std::vector<std::string>> factors;
+    Setting<std::vector<std::string>> severities;
+    bool have_requesters = false;
+    Position requesters_at = gate_at;
+    Position approvals_at = gate_at;
+    Position runas_group_at, runas_user_at, pam_service_at;
+
+    for (const auto& [key, value_ptr] : in_file_order(table)) {
+        const toml::value& v = *value_ptr;
+        const Position at = value_position(v);
+        if (key == "description") {
+            g.description = expect_string(v, key, where);
+            if (const auto bad = validate_text(g.description, kMaxDescriptionBytes, true)) {
+                fail(at, "description in " + where + " " + *bad);
+            }
+        } else if (key == "requesters") {
+            g.requesters = expect_principals(v, key, where);
+            have_requesters = true;
+            requesters_at = at;
+        } else if (key == "incident_pattern") {
+            pattern = {expect_string(v, key, where), true, at};
+        } else if (key == "ttl") {
+            ttl = {expect_duration(v, key, where), true, at};
+        } else if (key == "max_ttl") {
+            max_ttl = {expect_duration(v, key, where), true, at};
+        } else if (key == "factors") {
+            factors = {expect_factors(v, where), true, at};
+        } else if (key == "severities") {
+            severities = {expect_names(v, key, where, "severity"), true, at};
+        } else if (key == "sudo_runas_group") {
+            g.sudo_runas_group = expect_name(v, key, where, "group name");
+            runas_group_at = at;
+        } else if (key == "sudo_runas_user") {
+            g.sudo_runas_user = expect_name(v, key, where, "user name");
+            runas_user_at = at;
+        } else if (key == "pam_service") {
+            g.pam_service = expect_name(v, key, where, "PAM service name");
+            pam_service_at = at;
+        } else if (key == "approvals") {
+            if (!v.is_integer()) fail(at, "approvals in " + where + " must be an integer, not " + type_name(v));
+            const auto n = v.as_integer();
+            if (n < 0 || n > kMaxApprovals) {
+                fail(at, "approvals in " + where + " must be between 0 and " + std::to_string(kMaxApprovals) +
+                             ", not " + std::to_string(n));
+            }
+            g.approvals = static_cast<int>(n);
+            approvals_at = at;
+        } else if (key == "approvers") {
+            g.approvers = expect_principals(v, key, where);
+        } else {
+            fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kGateKeys);
+        }
+    }
+
+    if (!have_requesters) fail(gate_at, "gate " + in_quotes(name) + " has no requesters; add requesters = [\"%group\", \"user\"]");
+    if (g.requesters.empty()) fail(requesters_at, "requesters in " + where + " is empty; name at least one user or %group");
+
+    // Inheritance: the gate's own value, else [defaults], else the built-in.
+    const Setting<std::string>& effective_pattern = pattern.set ? pattern : d.incident_pattern;
+    if (!effective_pattern.set) {
+        fail(gate_at, "gate " + in_quotes(name) +
+                          " has no incident_pattern and [defaults] sets none; add incident_pattern = '^INC-[0-9]+$' "
+                          "or similar");
+    }
+    g.incident_pattern = effective_pattern.value;
+    g.incident_regex = compile_pattern(g.incident_pattern, effective_pattern.at, pattern.set ? where : "[defaults]");
+
+    g.max_ttl = max_ttl.set ? max_ttl.value : (d.max_ttl.set ? d.max_ttl.value : kDefaultMaxTtl);
+    g.ttl = ttl.set ? ttl.value : (d.ttl.set ? d.ttl.value : g.max_ttl);
+    if (g.ttl > g.max_ttl) {
+        const Position at = ttl.set ? ttl.at : (max_ttl.set ? max_ttl.at : d.ttl.at);
+        fail(at, "ttl " + format_duration(g.ttl) + (ttl.set ? "" : " (from [defaults])") + " of gate " +
+                     in_quotes(name) + " exceeds its max_ttl " + format_duration(g.max_ttl) +
+                     (max_ttl.set || d.max_ttl.set ? "" : " (the built-in default)"));
+    }
+
+    g.factors = factors.set ? factors.value : (d.factors.set ? d.factors.value : std::vector<std::string>{});
+    if (g.factors.empty()) {
+        fail(gate_at, "gate " + in_quotes(name) + " has no factors and [defaults] sets none; add factors = [\"totp\"]");
+    }
+    g.severities = severities.set ? severities.value : d.severities.value;
+
+    if (g.approvals > 0 && g.approvers.empty()) {
+        fail(approvals_at, "gate " + in_quotes(name) + " needs " + std::to_string(g.approvals) +
+                               " approval(s) but names no approvers; add approvers = [\"%group\"]");
+    }
+
+    claim_mapping(mappings.runas_groups, g.sudo_runas_group, name, "sudo_runas_group", runas_group_at);
+    claim_mapping(mappings.runas_users, g.sudo_runas_user, name, "sudo_runas_user", runas_user_at);
+    claim_mapping(mappings.pam_services, g.pam_service, name, "pam_service", pam_service_at);
+    return g;
+}
+
+Policy parse_document(const toml::value& root) {
+    Policy policy;
+    const toml::value* defaults_table = nullptr;
+    const toml::value* gates_table = nullptr;
+    for (const auto& [key, value_ptr] : in_file_order(root)) {
+        if (key == "defaults") {
+            defaults_table = value_ptr;
+        } else if (key == "gate") {
+            gates_table = value_ptr;
+        } else {
+            fail(key_position(*value_ptr, key),
+                 "unknown top-level key " + in_quotes(key) + "; a policy has [defaults] and [gate.NAME] tables only");
+        }
+    }
+    const Defaults d = defaults_table ? parse_defaults(*defaults_table, policy) : Defaults{};
+
+    if (!gates_table) fail(Position{}, "policy defines no gates; add a [gate.NAME] table");
+    if (!gates_table->is_table()) {
+        fail(value_position(*gates_table), "gate must be a table of [gate.NAME] tables, not " + type_name(*gates_table));
+    }
+    GateMappings mappings;
+    for (const auto& [name, value_ptr] : in_file_order(*gates_table)) {
+        Gate g = parse_gate(name, *value_ptr, d, mappings);
+        policy.gates.emplace(name, std::move(g));
+    }
+    if (policy.gates.empty()) fail(value_position(*gates_table), "policy defines no gates; add a [gate.NAME] table");
+    return policy;
+}
+
+// Refuses input nested deeper than kMaxNesting, before toml11 recurses into
+// it (arrays, inline tables) or copies keys quadratically (dotted keys). Follows strings and comments so brackets inside them do not count; it
+// only has to be right for input toml11 would accept.
+std::optional<Position> find_deep_nesting(std::string_view text) {
+    enum class State { Code, Comment, Basic, Literal, MultiBasic, MultiLiteral };
+    State state = State::Code;
+    int depth = 0;
+    int key_dots = 0;  // dots in the current key: `a.b.c = 1` and `[a.b.c]` nest tables too
+    Position at;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const auto starts = [&](std::string_view s) { return text.substr(i, s.size()) == s; };
+        switch (state) {
+            case State::Code:
+                if (c == '#') {
+                    state = State::Comment;
+                } else if (starts("\"\"\"")) {
+                    state = State::MultiBasic;
+                    i += 2;
+                    at.column += 2;
+                } else if (starts("'''")) {
+                    state = State::MultiLiteral;
+                    i += 2;
+                    at.column += 2;
+                } else if (c == '"') {
+                    state = State::Basic;
+                } else if (c == '\'') {
+                    state = State::Literal;
+                } else if (c == '[' || c == '{') {
+                    if (++depth > kMaxNesting) return at;
+                    key_dots = 0;
+                } else if (c == ']' || c == '}') {
+                    depth = std::max(depth - 1, 0);
+                    key_dots = 0;
+                } else if (c == '=' || c == ',' || c == '\n') {
+                    key_dots = 0;
+                } else if (c == '.') {
+                    if (++key_dots > kMaxNesting) return at;
+                }
+                break;
+            case State::Comment:
+                if (c == '\n') state = State::Code;
+                break;
+            case State::Basic:
+                if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+                    ++i;
+                    ++at.column;
+                } else if (c == '"' || c == '\n') {
+                    state = State::Code;
+                }
+                break;
+            case State::Literal:
+                if (c == '\'' || c == '\n') state = State::Code;
+                break;
+            case State::MultiBasic:
+                if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+                    ++i;
+                    ++at.column;
+                } else if (starts("\"\"\"")) {
+                    state = State::Code;
+                    i += 2;
+                    at.column += 2;
+                }
+                break;
+            case State::MultiLiteral:
+                if (starts("'''")) {
+                    state = State::Code;
+                    i += 2;
+                    at.column += 2;
+                }
+                break;
+        }
+        if (text[i] == '\n') {
+            ++at.line;
+            at.column = 1;
+        } else {
+            ++at.column;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<Position> find_long_line(std::string_view text) {
+    std::uint32_t line = 1;
+    std::size_t begin = 0;
+    while (begin <= text.size()) {
+        std::size_t end = text.find('\n', begin);
+        if (end == std::string_view::npos) end = text.size();
+        if (end - begin > kMaxLineBytes) return Position{line, static_cast<std::uint32_t>(kMaxLineBytes + 1)};
+        begin = end + 1;
+        ++line;
+    }
+    return std::nullopt;
+}
+
+// TOML files are UTF-8. toml11 3.7 reads past its buffer on some invalid
+// sequences inside literal strings, so invalid UTF-8 never reaches it.
+std::optional<Position> find_invalid_utf8(std::string_view text) {
+    if (is_valid_utf8(text)) return std::nullopt;
+    Position at;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t n = 1;
+        while (n <= 4 && !is_valid_utf8(text.substr(i, n))) ++n;
+        if (n > 4) return at;
+        if (text[i] == '\n') {
+            ++at.line;
+            at.column = 1;
+        } else {
+            at.column += static_cast<std::uint32_t>(n);  // columns count bytes, as toml11's do
+        }
+        i += n;
+    }
+    return at;  // unreachable: the whole text was invalid somewhere
+}
+
+// toml11 v3 reports a syntax error as a multi-line, human-formatted text:
+//   [error] toml::parse_array: missing array separator `,` after a value
+//    --> policy.toml
+//      |
+//    2 | x = [1,2
+//      |     ^--- should be `,`
+// The last "N | source" line with its marker line below is where the error
+// is; the first line says what it is. Reduce it to one "LINE:COL: message".
+PolicyError syntax_error_from(const toml::syntax_error& e) {
+    std::istringstream lines{std::string(e.what())};
+    std::string line;
+    std::string headline;
+    std::string comment;
+    Position at = {std::max<std::uint32_t>(e.location().line(), 1), std::max<std::uint32_t>(e.location().column(), 1)};
+    std::uint32_t source_line = 0;
+    std::size_t source_offset = 0;
+    bool first = true;
+    while (std::getline(lines, line)) {
+        if (first) {
+            headline = line;
+            first = false;
+            continue;
+        }
+        const std::size_t bar = line.find(" | ");
+        if (bar == std::string::npos) continue;
+        const std::string_view gutter = std::string_view(line).substr(0, bar);
+        const std::size_t digits_begin = gutter.find_first_not_of(' ');
+        if (digits_begin != std::string_view::npos) {
+            const std::string_view digits = gutter.substr(digits_begin);
+            if (!digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                digits.size() < 9) {
+                source_line = static_cast<std::uint32_t>(std::stoul(std::string(digits)));
+                source_offset = bar + 3;
+            }
+            continue;
+        }
+        if (source_line == 0) continue;
+        const std::size_t mark = line.find_first_of("^~", bar + 3);
+        if (mark == std::string::npos || mark < source_offset) continue;
+        at = {source_line, static_cast<std::uint32_t>(mark - source_offset + 1)};
+        std::size_t text_begin = line.find_first_not_of("^~-", mark);
+        comment = text_begin == std::string::npos ? std::string() : line.substr(text_begin);
+        const std::size_t trimmed = comment.find_first_not_of(' ');
+        comment = trimmed == std::string::npos ? std::string() : comment.substr(trimmed);
+    }
+    // "[error] toml::parse_array: missing ..." → "missing ..."
+    if (headline.rfind("[error] ", 0) == 0) headline.erase(0, 8);
+    if (headline.rfind("toml::", 0) == 0) {
+        const std::size_t colon = headline.find(": ");
+        if (colon != std::string::npos) headline.erase(0, colon + 2);
+    }
+    while (!headline.empty() && (headline.back() == '.' || headline.back() == ' ')) headline.pop_back();
+    std::string message = "TOML syntax error: " + headline;
+    if (!comment.empty()) message += " (" + comment + ")";
+    return {at, escape_for_display(message)};
+}
+
+std::string located(std::string_view filename, Position at, std::string_view message) {
+    return std::string(filename) + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
+           std::string(message);
+}
+
+}  // namespace
+
+Result<Policy> parse_policy(std::string_view text, std::string_view filename) {
+    try {
+        if (text.size() > kMaxPolicyBytes) {
+            return Error{located(filename, Position{}, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes")};
+        }
+        if (const auto at = find_long_line(text)) {
+            return Error{located(filename, *at, "line is longer than " + std::to_string(kMaxLineBytes) + " bytes")};
+        }
+        if (const auto at = find_invalid_utf8(text)) {
+            return Error{located(filename, *at, "invalid UTF-8; a policy file must be UTF-8 text")};
+        }
+        if (const auto at = find_deep_nesting(text)) {
+            return Error{located(filename, *at,
+                                 "arrays or tables nested deeper than " + std::to_string(kMaxNesting) + " levels")};
+        }
+        const LineIndex index(text);
+        const IndexScope scope(index);
+        toml::value root;
+        try {
+            std::istringstream stream{std::string(text)};
+            root = toml::parse(stream, std::string(filename));
+        } catch (const toml::syntax_error& e) {
+            const PolicyError err = syntax_error_from(e);
+            return Error{located(filename, err.at, err.message)};
+        }
+        return parse_document(root);
+    } catch (const PolicyError& e) {
+        return Error{located(filename, e.at, e.message)};
+    } catch (const toml::exception& e) {
+        return Error{located(filename, Position{e.location().line(), e.location().column()},
+                             "invalid TOML: " + escape_for_display(e.what()))};
+    } catch (const std::bad_alloc&) {
+        return Error{located(filename, Position{}, "out of memory while parsing the policy")};
+    } catch (const std::exception& e) {
+        return Error{located(filename, Position{}, "cannot parse the policy: " + escape_for_display(e.what()))};
+    } catch (...) {
+        return Error{located(filename, Position{}, "cannot parse the policy: unexpected error")};
+    }
+}
+
+}  // namespace bg::policy
