@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <strings.h>
 #include <vector>
 
 #include <poll.h>
@@ -11,16 +12,16 @@
 
 namespace bg {
 
-void UniqueFd::reset(int fd) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-}
-
 namespace proto {
 
 Status send_message(int fd, const Message& m) {
     auto frame = encode(m);
     if (!frame) return frame.error();
+    // Frames may carry a one-time code: wipe the buffer whatever happens.
+    struct Wipe {
+        std::vector<std::uint8_t>& bytes;
+        ~Wipe() { ::explicit_bzero(bytes.data(), bytes.size()); }
+    } wipe{*frame};
     for (;;) {
         const ssize_t n = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
@@ -83,6 +84,7 @@ Received receive_message(int fd, int timeout_ms) {
         return out;
     }
     auto decoded = decode(buf);
+    ::explicit_bzero(buf.data(), buf.size());
     if (!decoded) {
         out.failure = ReceiveFailure::Malformed;
         out.error = decoded.error().message;

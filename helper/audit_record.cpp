@@ -8,45 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/text.hpp"
+#include "common/utc_time.hpp"
 
 namespace bg::audit {
 namespace {
 
 using Json = nlohmann::json;
-
-// Howard Hinnant's civil-from-days / days-from-civil (proleptic Gregorian).
-struct Civil {
-    std::int64_t year;
-    unsigned month, day;
-};
-
-Civil civil_from_days(std::int64_t z) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    return Civil{m <= 2 ? y + 1 : y, m, d};
-}
-
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    std::int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-    return q;
-}
 
 Json to_json(const Record& r, bool with_seal) {
     Json j = Json::object();
@@ -217,49 +184,9 @@ Result<Record> parse_record(std::string_view line) {
     }
 }
 
-std::string format_utc(std::int64_t t) {
-    const std::int64_t days = floor_div(t, 86400);
-    const std::int64_t secs = t - days * 86400;
-    const Civil c = civil_from_days(days);
-    std::array<char, 64> buf{};
-    std::snprintf(buf.data(), buf.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                  static_cast<long long>(c.year), c.month, c.day, static_cast<long long>(secs / 3600),
-                  static_cast<long long>((secs % 3600) / 60), static_cast<long long>(secs % 60));
-    return std::string(buf.data());
-}
-
-std::optional<std::int64_t> parse_utc(std::string_view s) {
-    // YYYY-MM-DDTHH:MM:SSZ
-    if (s.size() != 20) return std::nullopt;
-    static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
-    for (std::size_t i = 0; i < kShape.size(); ++i) {
-        if (kShape[i] == 'd') {
-            if (s[i] < '0' || s[i] > '9') return std::nullopt;
-        } else if (s[i] != kShape[i]) {
-            return std::nullopt;
-        }
-    }
-    const auto num = [&](std::size_t pos, std::size_t n) {
-        unsigned v = 0;
-        for (std::size_t i = 0; i < n; ++i) v = v * 10 + static_cast<unsigned>(s[pos + i] - '0');
-        return v;
-    };
-    const unsigned year = num(0, 4), month = num(5, 2), day = num(8, 2);
-    const unsigned hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
-    if (year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
-        return std::nullopt;
-    }
-    static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    const unsigned dim = kDays[month - 1] + ((month == 2 && leap) ? 1u : 0u);
-    if (day > dim) return std::nullopt;
-    return days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
-}
-
 std::string format_event_id(std::int64_t t, std::uint64_t seq) {
-    const Civil c = civil_from_days(floor_div(t, 86400));
     std::array<char, 64> buf{};
-    std::snprintf(buf.data(), buf.size(), "bg-%04lld-%06llu", static_cast<long long>(c.year),
+    std::snprintf(buf.data(), buf.size(), "bg-%04d-%06llu", utc_year(t),
                   static_cast<unsigned long long>(seq));
     return std::string(buf.data());
 }

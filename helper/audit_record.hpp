@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "common/utc_time.hpp"
 
 namespace bg::audit {
 
@@ -81,11 +82,10 @@ std::string compute_hash(const Record& r);
 // hash matches the content or the seal (that is verify_log()'s job).
 Result<Record> parse_record(std::string_view line);
 
-// "2026-06-22T03:14:07Z".
-std::string format_utc(std::int64_t unix_seconds);
-// Inverse of format_utc for 0 <= t <= kMaxTimestamp; nullopt unless `text`
-// is exactly what format_utc would produce.
-std::optional<std::int64_t> parse_utc(std::string_view text);
+// Timestamps: "2026-06-22T03:14:07Z" (common/utc_time.hpp). Records accept
+// only the canonical form, which covers exactly 0 <= t <= kMaxTimestamp.
+using bg::format_utc;
+inline std::optional<std::int64_t> parse_utc(std::string_view text) { return bg::parse_utc(text, UtcSyntax::Canonical); }
 
 // "bg-" + year of the timestamp + "-" + seq zero-padded to at least 6 digits.
 std::string format_event_id(std::int64_t unix_seconds, std::uint64_t seq);

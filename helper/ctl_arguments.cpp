@@ -4,40 +4,12 @@
 #include <limits>
 
 #include "common/text.hpp"
+#include "common/utc_time.hpp"
 
 namespace bg::ctl {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// Reads exactly `width` digits at s[pos]; nullopt if any is not a digit.
-std::optional<int> fixed_digits(std::string_view s, std::size_t pos, std::size_t width) {
-    if (pos + width > s.size()) return std::nullopt;
-    int value = 0;
-    for (std::size_t i = pos; i < pos + width; ++i) {
-        if (!is_digit(s[i])) return std::nullopt;
-        value = value * 10 + (s[i] - '0');
-    }
-    return value;
-}
-
-bool is_leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int days_in_month(int y, int m) {
-    static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap_year(y) ? 29 : kDays[static_cast<std::size_t>(m - 1)];
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil); pure arithmetic, no TZ environment involved.
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -71,34 +43,7 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view s) {
     return total;
 }
 
-std::optional<std::int64_t> parse_utc_timestamp(std::string_view s) {
-    // YYYY-MM-DDTHH:MM:SS[.frac](Z|z|+00:00)
-    if (s.size() < 20) return std::nullopt;
-    const auto year = fixed_digits(s, 0, 4);
-    const auto month = fixed_digits(s, 5, 2);
-    const auto day = fixed_digits(s, 8, 2);
-    const auto hour = fixed_digits(s, 11, 2);
-    const auto minute = fixed_digits(s, 14, 2);
-    const auto second = fixed_digits(s, 17, 2);
-    if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-    if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
-        return std::nullopt;
-    std::size_t i = 19;
-    if (i < s.size() && s[i] == '.') {
-        ++i;
-        const std::size_t start = i;
-        while (i < s.size() && is_digit(s[i])) ++i;
-        if (i == start) return std::nullopt;
-    }
-    const std::string_view zone = s.substr(i);
-    if (zone != "Z" && zone != "z" && zone != "+00:00") return std::nullopt;
-    if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month)) return std::nullopt;
-    // Second 60 is a leap second; unix time has none, so it folds onto :59.
-    if (*hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
-    const std::int64_t days =
-        days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day));
-    return days * 86400 + *hour * 3600 + *minute * 60 + (*second == 60 ? 59 : *second);
-}
+std::optional<std::int64_t> parse_utc_timestamp(std::string_view s) { return parse_utc(s, UtcSyntax::Rfc3339); }
 
 Result<std::int64_t> parse_since(std::string_view s, std::int64_t now) {
     if (const auto t = parse_utc_timestamp(s)) return *t;

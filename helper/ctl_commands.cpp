@@ -29,7 +29,7 @@ namespace {
 // wait, the CLI waits for its answer (Ctrl-C gives up).
 constexpr int kWaitForever = -1;
 // Bound on audit.log read by verify (the daemon rotates far below this).
-constexpr off_t kMaxLogBytes = off_t{4} * 1024 * 1024 * 1024;
+constexpr std::size_t kMaxLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
 // A base32 TOTP secret: 160 bits are 32 characters; allow longer ones.
 constexpr std::size_t kMaxTotpSecretBytes = 128;
 
@@ -65,33 +65,15 @@ int usage_error(const std::string& message) {
     return kExitUsage;
 }
 
-// Reads a whole file opened with O_NOFOLLOW; refuses anything but a regular
-// file of at most max_bytes. ENOENT is reported through `missing`.
-Result<std::string> read_regular_file(const std::string& path, off_t max_bytes, bool* missing = nullptr) {
-    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) {
-        if (missing != nullptr) *missing = errno == ENOENT;
-        const char* hint = errno == EACCES ? " (run as root, or on a copy of the state directory)" : "";
-        return make_error("cannot open " + escape_for_display(path) + ": " + std::strerror(errno) + hint);
-    }
-    struct stat st {};
-    if (fstat(fd.get(), &st) != 0) return make_error("cannot stat " + escape_for_display(path) + ": " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return make_error(escape_for_display(path) + " is not a regular file");
-    if (st.st_size > max_bytes) return make_error(escape_for_display(path) + " is larger than " + std::to_string(max_bytes) + " bytes");
-    std::string bytes;
-    bytes.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = read(fd.get(), bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error("cannot read " + escape_for_display(path) + ": " + std::strerror(errno));
-        if (n == 0) break;  // shrank while reading: verify what is there
-        done += static_cast<std::size_t>(n);
-    }
-    bytes.resize(done);
+// A whole regular file (common/file_io.hpp), with a hint when permissions stop us.
+Result<std::string> read_state_file(const std::string& path, std::size_t max_bytes, bool* missing = nullptr) {
+    int open_errno = 0;
+    auto bytes = read_regular_file(path, max_bytes, &open_errno);
+    if (missing != nullptr) *missing = open_errno == ENOENT;
+    if (!bytes && open_errno == EACCES)
+        return make_error(bytes.error().message + " (run as root, or on a copy of the state directory)");
     return bytes;
 }
-
 std::vector<std::string> gate_names(const policy::Policy& p) {
     std::vector<std::string> names;
     for (const auto& [name, gate] : p.gates) names.push_back(name);
@@ -212,14 +194,14 @@ int run_verify(const VerifyArguments& a) {
         OPENSSL_cleanse(key.value().data(), key.value().size());
     }
     const std::string log_path = a.state_dir + "/audit.log";
-    const auto log = read_regular_file(log_path, kMaxLogBytes);
+    const auto log = read_state_file(log_path, kMaxLogBytes);
     if (!log) {
         print_error(log.error().message);
         return kExitRefused;
     }
     const std::string key_path = a.state_dir + "/" + std::string(audit::kKeyFileName);
     bool key_missing = false;
-    const auto key_bytes = read_regular_file(key_path, static_cast<off_t>(audit::kKeyFileBytes), &key_missing);
+    const auto key_bytes = read_state_file(key_path, audit::kKeyFileBytes, &key_missing);
     if (key_bytes) {
         const auto state = audit::decode_key_file(*key_bytes);
         if (!state) {

@@ -17,24 +17,6 @@ std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// Inverse of days_from_civil (H. Hinnant's civil_from_days).
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-}
-
-std::string two_digits(std::int64_t v) {
-    std::string s = std::to_string(v);
-    return s.size() < 2 ? "0" + s : s;
-}
-
 // Length of the UTF-8 sequence starting at s[i] if it is well-formed in
 // shape (lead byte + continuation bytes), else 1. escape_for_display decides
 // validity; this only keeps a character in one piece when truncating.
@@ -105,23 +87,6 @@ void add_time(json& into, const char* key, std::int64_t t) {
 }
 
 }  // namespace
-
-std::string format_utc(std::int64_t unix_seconds) {
-    std::int64_t days = unix_seconds / 86400;
-    std::int64_t rest = unix_seconds % 86400;
-    if (rest < 0) {
-        rest += 86400;
-        --days;
-    }
-    std::int64_t year = 0;
-    unsigned month = 0;
-    unsigned day = 0;
-    civil_from_days(days, year, month, day);
-    std::string y = std::to_string(year);
-    if (y.size() < 4 && year >= 0) y.insert(0, 4 - y.size(), '0');
-    return y + "-" + two_digits(month) + "-" + two_digits(day) + "T" + two_digits(rest / 3600) + ":" +
-           two_digits(rest / 60 % 60) + ":" + two_digits(rest % 60) + "Z";
-}
 
 std::string format_span(std::int64_t seconds) {
     if (seconds < 0) return "-" + format_span(-seconds);

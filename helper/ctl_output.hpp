@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "common/protocol.hpp"
+#include "common/utc_time.hpp"
 
 namespace bg::ctl {
 
 inline constexpr std::size_t kReasonColumnWidth = 40;
 
-// unix seconds → "2026-11-29T10:00:00Z".
-std::string format_utc(std::int64_t unix_seconds);
+using bg::format_utc;  // common/utc_time.hpp
 // A span of time, rounded for people: "45s", "30m", "1h30m", "2d3h". Spans of
 // a minute or more round to the nearest minute, of a day or more to the hour.
 std::string format_span(std::int64_t seconds);

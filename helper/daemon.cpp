@@ -23,6 +23,8 @@ using proto::ErrorCode;
 constexpr std::size_t kTotpSecretBytes = 20;  // 160 bits, RFC 4226's recommendation
 // Answers must fit a frame; leave room for the envelope.
 constexpr std::size_t kLogAnswerBudget = proto::kMaxFrameBytes - 4096;
+// The daemon's own verify reads the log whole; past this it says to verify offline.
+constexpr std::size_t kMaxAuditLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
 
 // Erases a string's bytes before it is released.
 struct SecretGuard {
@@ -66,20 +68,6 @@ bool is_totp_code(std::string_view s) {
     return s.size() == 6 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-Result<std::string> read_whole_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return make_error(path + ": " + std::strerror(errno));
-    std::string out;
-    char buf[1 << 16];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(path + ": " + std::strerror(errno));
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -459,11 +447,11 @@ proto::Message Daemon::on_log(const proto::LogRequest& m) {
 }
 
 proto::Message Daemon::on_verify() {
-    auto bytes = read_whole_file(log_->path());
+    auto bytes = read_regular_file(log_->path(), kMaxAuditLogBytes);
     if (!bytes) return ErrorAnswer{ErrorCode::Unavailable, bytes.error().message};
     audit::VerifyOptions opts;
     // The current sealing key's index must be last_seq + 1; a lower log tail means truncation.
-    if (auto key_bytes = read_whole_file(config_.state_dir + "/" + std::string(audit::kKeyFileName))) {
+    if (auto key_bytes = read_regular_file(config_.state_dir + "/" + std::string(audit::kKeyFileName), audit::kKeyFileBytes)) {
         if (auto state = audit::decode_key_file(*key_bytes)) opts.key_index = state->index;
         OPENSSL_cleanse(key_bytes->data(), key_bytes->size());
     }

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/transport.hpp"
+#include "common/file_io.hpp"
 
 namespace bg {
 namespace {
@@ -17,22 +17,6 @@ namespace {
 using json = nlohmann::json;
 constexpr std::size_t kMaxStateBytes = 64 * 1024 * 1024;
 
-Result<std::string> read_small_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return make_error(std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return make_error("not a regular file");
-    if (static_cast<std::uint64_t>(st.st_size) > kMaxStateBytes) return make_error("too large");
-    std::string out(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return make_error("short read");
-        done += static_cast<std::size_t>(n);
-    }
-    return out;
-}
 
 GrantState parse_state(const std::string& s) {
     if (s == "active") return GrantState::Active;
@@ -56,9 +40,10 @@ GrantStore GrantStore::load(const std::string& state_dir, std::string* rebuilt_r
     GrantStore store;
     store.dir_ = state_dir;
     store.path_ = state_dir + "/state.json";
-    auto text = read_small_file(store.path_);
+    int open_errno = 0;
+    auto text = read_regular_file(store.path_, kMaxStateBytes, &open_errno);
     if (!text) {
-        if (errno != ENOENT && rebuilt_reason) *rebuilt_reason = store.path_ + ": " + text.error().message;
+        if (open_errno != ENOENT && rebuilt_reason) *rebuilt_reason = text.error().message;
         return store;
     }
     try {

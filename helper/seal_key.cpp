@@ -70,17 +70,6 @@ Result<std::string> read_small(int fd, std::size_t cap) {
 
 KeyState::~KeyState() { OPENSSL_cleanse(key.data(), key.size()); }
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = other.release();
-    }
-    return *this;
-}
-
-UniqueFd::~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-}
 
 bool evolve_key(KeyBytes& key) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};

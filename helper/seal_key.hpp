@@ -30,6 +30,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/file_io.hpp"
 #include "common/result.hpp"
 
 namespace bg::audit {
@@ -52,27 +53,6 @@ struct KeyState {
     ~KeyState();
 };
 
-// A file descriptor closed on destruction.
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept;
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    ~UniqueFd();
-    int get() const { return fd_; }
-    int release() {
-        const int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-    bool valid() const { return fd_ >= 0; }
-
-private:
-    int fd_ = -1;
-};
 
 // Overwrites `key` in place with SHA-256(key). False only on an OpenSSL failure.
 bool evolve_key(KeyBytes& key);
