@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/protocol.hpp"
 #include "common/result.hpp"
 
 namespace bg {
@@ -51,8 +52,9 @@ struct ReplayedEvent {
 
 class GrantStore {
 public:
-    // Ended grants kept for `list --all`; older ones live only in the audit log.
-    static constexpr std::size_t kEndedGrantsKept = 500;
+    // Ended grants kept for `list --all` (which shows at most this many);
+    // older ones live only in the audit log.
+    static constexpr std::size_t kEndedGrantsKept = proto::kMaxListEntries;
 
     // Loads <state_dir>/state.json. A missing file is an empty store
     // (applied_seq 0); a damaged one is reported so the caller can rebuild
