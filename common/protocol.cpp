@@ -138,6 +138,16 @@ json to_json(const PolicyReloadRequest&) { return json::object(); }
 json to_json(const PolicyReloaded& m) { return {{"ok", m.ok}, {"error", m.error}, {"gates", m.gates}}; }
 json to_json(const EnrollTotpRequest& m) { return {{"user", m.user}, {"secret_base32", m.secret_base32}}; }
 json to_json(const Enrolled& m) { return {{"user", m.user}, {"otpauth_uri", m.otpauth_uri}}; }
+json to_json(const EnrollYubikeyRequest& m) {
+    return {{"user", m.user}, {"public_id", m.public_id}, {"aes_key_hex", m.aes_key_hex}, {"private_uid_hex", m.private_uid_hex}};
+}
+json to_json(const YubikeyEnrolled& m) { return {{"user", m.user}, {"public_id", m.public_id}}; }
+json to_json(const SessionRequest& m) {
+    return {{"user", m.user},       {"gate", m.gate}, {"event", m.event},     {"service", m.service},
+            {"tty", m.tty},         {"remote_host", m.remote_host},           {"pid", m.pid},
+            {"command", m.command}, {"detail", m.detail}};
+}
+json to_json(const SessionRecorded& m) { return {{"record_event_id", m.record_event_id}, {"grant_id", m.grant_id}}; }
 
 // ---- decode
 
@@ -309,13 +319,50 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
+        case MessageType::EnrollYubikeyRequest: {
+            EnrollYubikeyRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.public_id = r.str("public_id", kMaxShortField);
+            m.aes_key_hex = r.str("aes_key_hex", kMaxShortField);
+            m.private_uid_hex = r.str("private_uid_hex", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::YubikeyEnrolled: {
+            YubikeyEnrolled m;
+            m.user = r.str("user", kMaxShortField);
+            m.public_id = r.str("public_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::SessionRequest: {
+            SessionRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.gate = r.str("gate", kMaxShortField);
+            m.event = r.str("event", kMaxShortField);
+            m.service = r.str("service", kMaxShortField);
+            m.tty = r.str("tty", kMaxShortField);
+            m.remote_host = r.str("remote_host", kMaxShortField);
+            m.pid = r.i64("pid");
+            m.command = r.str("command", kMaxLongField + 1);
+            m.detail = r.str("detail", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::SessionRecorded: {
+            SessionRecorded m;
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
         default: throw DecodeError("unknown message type");
     }
     r.finish();
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::Enrolled); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::SessionRecorded); }
 
 }  // namespace
 
@@ -342,6 +389,10 @@ std::string_view type_name(MessageType t) {
         case MessageType::PolicyReloaded: return "PolicyReloaded";
         case MessageType::EnrollTotpRequest: return "EnrollTotpRequest";
         case MessageType::Enrolled: return "Enrolled";
+        case MessageType::EnrollYubikeyRequest: return "EnrollYubikeyRequest";
+        case MessageType::YubikeyEnrolled: return "YubikeyEnrolled";
+        case MessageType::SessionRequest: return "SessionRequest";
+        case MessageType::SessionRecorded: return "SessionRecorded";
     }
     return "unknown";
 }
@@ -360,7 +411,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::Enrolled),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::SessionRecorded),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

@@ -61,6 +61,10 @@ enum class MessageType : std::uint16_t {
     PolicyReloaded = 19,
     EnrollTotpRequest = 20,
     Enrolled = 21,
+    EnrollYubikeyRequest = 22,
+    YubikeyEnrolled = 23,
+    SessionRequest = 24,
+    SessionRecorded = 25,
 };
 
 std::string_view type_name(MessageType t);
@@ -213,10 +217,45 @@ struct Enrolled {
     std::string otpauth_uri;  // otpauth://totp/breakglass:USER?secret=...&issuer=breakglass
 };
 
+// EnrollYubikeyRequest (22): register a YubiKey (Yubico OTP mode) for a user. Root only.
+// The AES key and private uid are secrets: never logged, erased after use.
+struct EnrollYubikeyRequest {
+    std::string user;
+    std::string public_id;        // 12 modhex characters (the OTP's first 12)
+    std::string aes_key_hex;      // 32 hex characters (AES-128 key)
+    std::string private_uid_hex;  // 12 hex characters (6 bytes)
+};
+// YubikeyEnrolled (23)
+struct YubikeyEnrolled {
+    std::string user;
+    std::string public_id;
+};
+
+// SessionRequest (24): a front-end reports a session or command under a grant,
+// for the audit record (session_open, session_close, command). Root or a
+// trusted front-end only. The daemon checks the grant is the user's.
+struct SessionRequest {
+    std::string user;         // the user the session is for
+    std::string gate;
+    std::string event;        // "session_open", "session_close" or "command"
+    std::string service;      // PAM service or "sudo"
+    std::string tty;
+    std::string remote_host;  // PAM_RHOST, "" when local
+    std::int64_t pid = 0;     // the session's or command's process
+    std::string command;      // argv, for "command"
+    std::string detail;       // e.g. "exit status 1", "killed by signal 9"
+};
+// SessionRecorded (25)
+struct SessionRecorded {
+    std::string record_event_id;
+    std::string grant_id;  // the active grant the session runs under, "" if none
+};
+
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
                              StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
                              LogAnswer, VerifyRequest, VerifyAnswer, PolicyCheckRequest, PolicyCheckAnswer,
-                             PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled>;
+                             PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled, EnrollYubikeyRequest,
+                             YubikeyEnrolled, SessionRequest, SessionRecorded>;
 
 MessageType type_of(const Message& m);
 inline bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

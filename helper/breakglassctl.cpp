@@ -142,10 +142,18 @@ int run(int argc, char** argv) {
                        "read the base32 secret from stdin (one line) instead of letting breakglassd generate one");
     add_socket_option(totp_cmd, common);
     add_json_flag(totp_cmd, common.json);
+    std::string public_id;
+    auto* yubikey_cmd = enroll_cmd->add_subcommand(
+        "yubikey", "register USER's YubiKey (Yubico OTP); reads 'AESKEYHEX PRIVATEIDHEX' from the terminal or stdin");
+    yubikey_cmd->add_option("USER", enroll_user, "the user to enroll")->required();
+    yubikey_cmd->add_option("--public-id", public_id, "the 12 modhex characters every OTP of this key starts with")
+        ->required();
+    add_socket_option(yubikey_cmd, common);
+    add_json_flag(yubikey_cmd, common.json);
 
     // Every subcommand's --help ends with the exit codes too.
     for (CLI::App* cmd : {status_cmd, list_cmd, revoke_cmd, expire_cmd, log_cmd, verify_cmd, policy_cmd, check_cmd,
-                          reload_cmd, enroll_cmd, totp_cmd})
+                          reload_cmd, enroll_cmd, totp_cmd, yubikey_cmd})
         cmd->footer(kExitCodeHelp);
 
     try {
@@ -165,6 +173,7 @@ int run(int argc, char** argv) {
     if (check_cmd->parsed()) return run_policy_check(common, policy_file, policy_verbose);
     if (reload_cmd->parsed()) return run_policy_reload(common);
     if (totp_cmd->parsed()) return run_enroll_totp(common, enroll_user, secret_stdin);
+    if (yubikey_cmd->parsed()) return run_enroll_yubikey(common, enroll_user, public_id);
     return kExitUsage;  // unreachable: require_subcommand
 }
 

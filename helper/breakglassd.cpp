@@ -150,6 +150,7 @@ int on_accept(sd_event_source*, int fd, std::uint32_t, void* userdata) {
     c->server = server;
     c->fd = std::move(client);
     c->peer = std::move(peer).value();
+    c->peer.trusted = server->daemon->is_trusted(c->peer);
     sd_event_source* io = nullptr;
     sd_event_source* idle = nullptr;
     if (sd_event_add_io(server->event, &io, c->fd.get(), EPOLLIN, on_readable, c.get()) < 0) return 0;

@@ -1,5 +1,7 @@
 #include "helper/ctl_commands.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -32,6 +34,7 @@ constexpr int kWaitForever = -1;
 constexpr std::size_t kMaxLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
 // A base32 TOTP secret: 160 bits are 32 characters; allow longer ones.
 constexpr std::size_t kMaxTotpSecretBytes = 128;
+constexpr std::size_t kMaxYubikeySecretLine = 32 + 1 + 12;
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -317,6 +320,43 @@ int run_enroll_totp(const CommonOptions& o, const std::string& user, bool secret
               << "'s TOTP secret: show it once as a QR code (e.g. qrencode -t ansiutf8), store it safely, "
                  "and clear the terminal\n";
     wipe_string(answer->otpauth_uri);
+    return kExitOk;
+}
+
+int run_enroll_yubikey(const CommonOptions& o, const std::string& user, const std::string& public_id) {
+    if (!is_valid_name(user, kMaxUserBytes)) return usage_error("'" + escape_for_display(user) + "' is not a user name");
+    if (public_id.size() != 12 || public_id.find_first_not_of("cbdefghijklnrtuv") != std::string::npos)
+        return usage_error("--public-id must be the 12 modhex characters the YubiKey's OTPs start with");
+    make_process_undumpable();
+    Secret typed;
+    const Status read =
+        read_secret("AES key (32 hex) and private id (12 hex), separated by a space: ", kMaxYubikeySecretLine, typed);
+    if (!read) {
+        print_error("reading the key: " + read.error().message +
+                    "; give one line on stdin: the 32-hex AES key, a space, the 12-hex private id");
+        return kExitUsage;
+    }
+    const std::string_view line = typed.view();
+    const std::size_t space = line.find(' ');
+    if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos) {
+        print_error("expected the AES key and the private id separated by one space");
+        return kExitUsage;
+    }
+    proto::Message message{std::in_place_type<proto::EnrollYubikeyRequest>};
+    auto& request = std::get<proto::EnrollYubikeyRequest>(message);
+    request.user = user;
+    request.public_id = public_id;
+    request.aes_key_hex.assign(line.substr(0, space));
+    request.private_uid_hex.assign(line.substr(space + 1));
+    int exit_code = kExitOk;
+    auto answer = call_daemon<proto::YubikeyEnrolled>(o, message, proto::MessageType::YubikeyEnrolled, exit_code);
+    wipe_string(request.aes_key_hex);
+    wipe_string(request.private_uid_hex);
+    if (!answer) return exit_code;
+    if (o.json)
+        print_line(nlohmann::json{{"user", answer->user}, {"public_id", answer->public_id}}.dump());
+    else
+        print_line("enrolled YubiKey " + escape_for_display(answer->public_id) + " for " + escape_for_display(answer->user));
     return kExitOk;
 }
 

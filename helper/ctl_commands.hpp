@@ -34,6 +34,8 @@ int run_verify(const VerifyArguments& a);
 int run_policy_check(const CommonOptions& o, const std::string& file, bool verbose);
 int run_policy_reload(const CommonOptions& o);
 int run_enroll_totp(const CommonOptions& o, const std::string& user, bool secret_from_stdin);
+// Reads "AESKEYHEX PRIVATEIDHEX" (one line) from the terminal or stdin, never argv.
+int run_enroll_yubikey(const CommonOptions& o, const std::string& user, const std::string& public_id);
 
 // "breakglassctl: <message>" on stderr.
 void print_error(const std::string& message);

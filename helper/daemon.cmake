@@ -6,7 +6,7 @@ add_library(bg_daemon_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/dispatch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/daemon.cpp)
 target_include_directories(bg_daemon_core PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(bg_daemon_core PUBLIC bg_common bg_policy bg_audit bg_mfa OpenSSL::Crypto PRIVATE bg_strict)
+target_link_libraries(bg_daemon_core PUBLIC bg_common bg_policy bg_audit bg_mfa bg_yubikey OpenSSL::Crypto PRIVATE bg_strict)
 
 add_executable(breakglassd ${CMAKE_CURRENT_LIST_DIR}/breakglassd.cpp)
 target_compile_definitions(breakglassd PRIVATE

@@ -13,6 +13,7 @@
 #include "helper/audit_verify.hpp"
 #include "helper/seal_key.hpp"
 #include "helper/totp.hpp"
+#include "helper/yubikey.hpp"
 
 namespace bg {
 namespace {
@@ -81,8 +82,13 @@ std::string bounded_for_record(std::string_view text, std::size_t max_bytes) {
     return escaped;
 }
 
-Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::TotpStore totp, GrantStore grants)
-    : config_(std::move(config)), log_(std::move(log)), totp_(std::move(totp)), grants_(std::move(grants)) {}
+Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::TotpStore totp,
+               mfa::YubikeyStore yubikeys, GrantStore grants)
+    : config_(std::move(config)),
+      log_(std::move(log)),
+      totp_(std::move(totp)),
+      yubikeys_(std::move(yubikeys)),
+      grants_(std::move(grants)) {}
 
 Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int64_t now) {
     DaemonConfig config = cfg;
@@ -91,10 +97,13 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     if (!log) return make_error("audit log: " + log.error().message);
     auto totp = mfa::TotpStore::open(config.state_dir);
     if (!totp) return make_error("factor store: " + totp.error().message);
+    auto yubikeys = mfa::YubikeyStore::open(config.state_dir);
+    if (!yubikeys) return make_error("YubiKey store: " + yubikeys.error().message);
 
     std::string rebuilt;
     GrantStore grants = GrantStore::load(config.state_dir, &rebuilt);
-    std::unique_ptr<Daemon> d(new Daemon(config, std::move(log).value(), std::move(totp).value(), std::move(grants)));
+    std::unique_ptr<Daemon> d(new Daemon(config, std::move(log).value(), std::move(totp).value(),
+                                         std::move(yubikeys).value(), std::move(grants)));
 
     // Re-apply what the checkpoint has not seen: the log is the truth.
     std::uint64_t after = d->grants_.applied_seq();
@@ -140,7 +149,7 @@ proto::Message Daemon::refuse(ErrorCode code, const std::string& message, audit:
     return ErrorAnswer{code, message};
 }
 
-bool Daemon::may_act_for_others(const PeerIdentity& peer) const {
+bool Daemon::is_trusted(const PeerIdentity& peer) const {
     if (peer.uid == 0) return true;
     if (!policy_) return false;
     const auto& trusted = policy_->trusted_frontends;
@@ -183,6 +192,8 @@ proto::Message Daemon::handle(const PeerIdentity& peer, const proto::Message& re
         if (std::holds_alternative<proto::PolicyCheckRequest>(request)) return on_policy_check();
         if (std::holds_alternative<proto::PolicyReloadRequest>(request)) return on_policy_reload(now);
         if (const auto* m = std::get_if<proto::EnrollTotpRequest>(&request)) return on_enroll_totp(peer, *m, now);
+        if (const auto* m = std::get_if<proto::EnrollYubikeyRequest>(&request)) return on_enroll_yubikey(peer, *m, now);
+        if (const auto* m = std::get_if<proto::SessionRequest>(&request)) return on_session(peer, *m, now);
     } catch (const std::exception& e) {
         return ErrorAnswer{ErrorCode::Internal, std::string("internal error; the request was refused: ") + e.what()};
     }
@@ -191,7 +202,7 @@ proto::Message Daemon::handle(const PeerIdentity& peer, const proto::Message& re
 
 proto::Message Daemon::on_check(const PeerIdentity& peer, const proto::CheckRequest& m, std::int64_t now) {
     const std::string user = m.user.empty() ? peer.user : m.user;
-    if (user != peer.user && !may_act_for_others(peer))
+    if (user != peer.user && !is_trusted(peer))
         return ErrorAnswer{ErrorCode::NotPermitted, "only root or a trusted front-end may ask about another user"};
     proto::CheckAnswer a;
     if (const Grant* g = grants_.active_for(user, m.gate, now)) {
@@ -220,7 +231,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     f.source = bounded_for_record(m.tty, kMaxTtyBytes);
     f.target = bounded_for_record(m.command, kMaxCommandBytes);
 
-    if (user != peer.user && !may_act_for_others(peer))
+    if (user != peer.user && !is_trusted(peer))
         return refuse(ErrorCode::NotPermitted,
                       "user " + peer.user + " (uid " + std::to_string(peer.uid) + ") may not request a grant for " +
                           escape_for_display(user) + "; only root or a trusted front-end may",
@@ -259,7 +270,14 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     eval.incident = m.incident;
     eval.severity = m.severity;
     eval.ttl = std::chrono::seconds(m.ttl_seconds);
-    eval.factor_kind = "totp";
+    // The factor's kind from its shape; a malformed code is judged after the
+    // policy, as a failed factor, so evaluate it as the gate's first kind.
+    std::string factor_kind = is_totp_code(m.factor) ? "totp" : yubikey::looks_like_otp(m.factor) ? "yubikey" : "";
+    if (factor_kind.empty()) {
+        const auto gate = policy_->gates.find(m.gate);
+        if (gate != policy_->gates.end() && !gate->second.factors.empty()) factor_kind = gate->second.factors.front();
+    }
+    eval.factor_kind = factor_kind;
     const policy::Decision decision =
         policy::evaluate(*policy_, eval, std::chrono::system_clock::time_point(std::chrono::seconds(now)));
     if (decision.verdict != policy::Verdict::Allow) return refuse(ErrorCode::Denied, decision.why, f, now);
@@ -275,7 +293,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
                       f, now);
 
     // The second factor.
-    f.factor = "totp";
+    f.factor = factor_kind;
     if (failures_.is_limited(user, now)) {
         f.event = "rate_limited";
         return refuse(ErrorCode::RateLimited,
@@ -283,35 +301,21 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
                           std::to_string(failures_.retry_after(user, now)) + " s",
                       f, now);
     }
-    const auto secret = totp_.secret_for(user);
-    if (!secret) {
+    const FactorCheck factor = verify_factor(user, m.factor, now);
+    if (!factor.counter) {
+        if (factor.counts_as_failure) failures_.record_failure(user, now);
         f.event = "auth_failed";
-        return refuse(ErrorCode::AuthFailed,
-                      "no second factor is enrolled for " + user +
-                          "; an administrator enrolls one with: breakglassctl enroll totp " + user,
-                      f, now);
-    }
-    if (!is_totp_code(m.factor)) {
-        failures_.record_failure(user, now);
-        f.event = "auth_failed";
-        return refuse(ErrorCode::AuthFailed, "the one-time code must be 6 digits", f, now);
-    }
-    const totp::VerifyOutcome outcome = totp::verify(*secret, m.factor, now, grants_.last_totp_step(user));
-    if (!outcome.step) {
-        failures_.record_failure(user, now);
-        f.event = "auth_failed";
-        return refuse(ErrorCode::AuthFailed,
-                      outcome.failure == totp::Failure::Replayed ? "that one-time code was already used; wait for the next one"
-                                                                 : "wrong one-time code",
-                      f, now);
+        if (!factor.label.empty()) f.factor = factor.label;
+        return refuse(ErrorCode::AuthFailed, factor.failure, f, now);
     }
     failures_.reset(user);
+    f.factor = factor.label;
 
     // Log before acting: the grant record (with the accepted step, so replay
     // state survives a crash) is durable before anything is answered.
     const std::int64_t expires_at = now + decision.ttl.count();
     f.event = "grant";
-    f.factor_counter = *outcome.step;
+    f.factor_counter = *factor.counter;
     f.expires_at = expires_at;
     f.review_status = "pending";
     f.detail = "ttl " + policy::format_duration(decision.ttl);
@@ -321,6 +325,53 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
                            "the grant could not be recorded in the audit log, so nothing was granted"};
     unsaved_grants_.push_back(rec->event_id);
     return proto::Granted{rec->event_id, expires_at};
+}
+
+Daemon::FactorCheck Daemon::verify_factor(const std::string& user, const std::string& code, std::int64_t now) const {
+    FactorCheck check;
+    if (is_totp_code(code)) {
+        check.label = "totp";
+        const auto secret = totp_.secret_for(user);
+        if (!secret) {
+            check.failure = "no TOTP secret is enrolled for " + user +
+                            "; an administrator enrolls one with: breakglassctl enroll totp " + user;
+            return check;
+        }
+        const totp::VerifyOutcome outcome =
+            totp::verify(*secret, code, now, grants_.last_factor_counter(user, check.label));
+        check.counter = outcome.step;
+        check.counts_as_failure = true;
+        if (!outcome.step)
+            check.failure = outcome.failure == totp::Failure::Replayed
+                                ? "that one-time code was already used; wait for the next one"
+                                : "wrong one-time code";
+        return check;
+    }
+    if (const auto otp = yubikey::split_otp(code)) {
+        check.label = "yubikey:" + otp->public_id;
+        const mfa::YubikeyToken* token = yubikeys_.find(user, otp->public_id);
+        check.counts_as_failure = true;
+        if (token == nullptr) {
+            check.failure = "YubiKey " + otp->public_id + " is not enrolled for " + user +
+                            "; an administrator enrolls it with: breakglassctl enroll yubikey " + user +
+                            " --public-id " + otp->public_id;
+            return check;
+        }
+        const auto key = token->aes_key.view();
+        const auto uid = token->private_uid.view();
+        if (key.size() != 16 || uid.size() != 6) {
+            check.failure = "the enrolled YubiKey " + otp->public_id + " is damaged; enrol it again";
+            return check;
+        }
+        const yubikey::VerifyOutcome outcome =
+            yubikey::verify(key.first<16>(), uid.first<6>(), *otp, grants_.last_factor_counter(user, check.label));
+        check.counter = outcome.counter;
+        if (!outcome.counter) check.failure = "YubiKey OTP refused: " + yubikey::failure_text(outcome.failure);
+        return check;
+    }
+    check.counts_as_failure = true;
+    check.failure = "the one-time code must be 6 digits (TOTP) or a 44-character YubiKey OTP";
+    return check;
 }
 
 void Daemon::after_answer(std::int64_t now) {
@@ -518,6 +569,98 @@ proto::Message Daemon::on_enroll_totp(const PeerIdentity& peer, const proto::Enr
     if (!record(f, now)) return ErrorAnswer{ErrorCode::Unavailable, "the enrolment could not be recorded"};
     proto::Enrolled a{m.user, totp::otpauth_uri(m.user, encoded)};
     return a;
+}
+
+namespace {
+
+// Decodes lower- or upper-case hex of exactly `bytes` bytes.
+std::optional<std::vector<unsigned char>> decode_hex(std::string_view hex, std::size_t bytes) {
+    if (hex.size() != bytes * 2) return std::nullopt;
+    std::vector<unsigned char> out(bytes);
+    for (std::size_t i = 0; i < hex.size(); ++i) {
+        const char c = hex[i];
+        int v;
+        if (c >= '0' && c <= '9') v = c - '0';
+        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+        else return std::nullopt;
+        out[i / 2] = static_cast<unsigned char>((out[i / 2] << 4) | v);
+    }
+    return out;
+}
+
+}  // namespace
+
+proto::Message Daemon::on_enroll_yubikey(const PeerIdentity& peer, proto::EnrollYubikeyRequest m, std::int64_t now) {
+    SecretGuard erase_key{m.aes_key_hex};
+    SecretGuard erase_uid{m.private_uid_hex};
+    if (!is_valid_name(m.user, kMaxUserBytes) || !uid_of(m.user))
+        return ErrorAnswer{ErrorCode::BadRequest, "'" + escape_for_display(m.user) + "' is not a user on this host"};
+    if (m.public_id.size() != yubikey::kPublicIdChars || !yubikey::is_modhex(m.public_id))
+        return ErrorAnswer{ErrorCode::BadRequest, "the public id must be 12 modhex characters (cbdefghijklnrtuv)"};
+    auto key = decode_hex(m.aes_key_hex, 16);
+    auto uid = decode_hex(m.private_uid_hex, 6);
+    if (!key || !uid) {
+        if (key) OPENSSL_cleanse(key->data(), key->size());
+        return ErrorAnswer{ErrorCode::BadRequest,
+                           "the AES key must be 32 hex characters and the private id 12 hex characters"};
+    }
+    const Status stored = yubikeys_.enroll(m.user, m.public_id, *key, *uid);
+    OPENSSL_cleanse(key->data(), key->size());
+    OPENSSL_cleanse(uid->data(), uid->size());
+    if (!stored) return ErrorAnswer{ErrorCode::BadRequest, "cannot enrol the YubiKey: " + stored.error().message};
+    audit::RecordFields f;
+    f.event = "enroll";
+    f.actor = peer.user;
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "administrator";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.target = "user=" + m.user;
+    f.factor = "yubikey:" + m.public_id;
+    f.detail = "YubiKey enrolled";
+    if (!record(f, now)) return ErrorAnswer{ErrorCode::Unavailable, "the enrolment could not be recorded"};
+    return proto::YubikeyEnrolled{m.user, m.public_id};
+}
+
+proto::Message Daemon::on_session(const PeerIdentity& peer, const proto::SessionRequest& m, std::int64_t now) {
+    if (m.event != "session_open" && m.event != "session_close" && m.event != "command")
+        return ErrorAnswer{ErrorCode::BadRequest, "event must be session_open, session_close or command"};
+    if (!is_valid_name(m.user, kMaxUserBytes) || !is_valid_name(m.gate, kMaxGateBytes))
+        return ErrorAnswer{ErrorCode::BadRequest, "user and gate must be valid names"};
+    const struct {
+        const char* what;
+        const std::string& value;
+        std::size_t max;
+    } texts[] = {{"service", m.service, kMaxGateBytes},
+                 {"tty", m.tty, kMaxTtyBytes},
+                 {"remote host", m.remote_host, kMaxTtyBytes},
+                 {"command", m.command, kMaxCommandBytes},
+                 {"detail", m.detail, kMaxReasonBytes}};
+    for (const auto& t : texts)
+        if (auto bad = validate_text(t.value, t.max, true))
+            return ErrorAnswer{ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad};
+    const Grant* grant = grants_.active_for(m.user, m.gate, now);
+    audit::RecordFields f;
+    f.event = m.event;
+    f.action = m.service.empty() ? "session" : m.service;
+    f.actor = m.user;
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "requester";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.gate_bypassed = m.gate;
+    f.target = m.command.empty() ? "service=" + m.service : m.command;
+    f.source = m.remote_host.empty() ? m.tty : m.tty + " from " + m.remote_host;
+    f.grant_id = grant ? grant->event_id : std::string();
+    if (grant) {
+        f.incident_ref = grant->incident;
+        f.expires_at = grant->expires_at;
+    }
+    f.detail = bounded_for_record("pid " + std::to_string(m.pid) + (m.detail.empty() ? "" : "; " + m.detail) +
+                                      (grant ? "" : "; no active grant"),
+                                  audit::kMaxFieldBytes);
+    const auto rec = record(f, now);
+    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the session could not be recorded"};
+    return proto::SessionRecorded{rec->event_id, f.grant_id};
 }
 
 }  // namespace bg

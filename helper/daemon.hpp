@@ -15,6 +15,7 @@
 #include "helper/grant_store.hpp"
 #include "helper/peer_identity.hpp"
 #include "helper/totp_store.hpp"
+#include "helper/yubikey_store.hpp"
 #include "policy/policy.hpp"
 
 namespace bg {
@@ -54,10 +55,24 @@ public:
     std::optional<std::string> reload_policy(std::int64_t now);
 
     const GrantStore& grants() const { return grants_; }
+    // Root, or a user the policy names in trusted_frontends: may act for
+    // another user and report sessions.
+    bool is_trusted(const PeerIdentity& peer) const;
     bool policy_loaded() const { return policy_.has_value(); }
 
 private:
-    Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::TotpStore totp, GrantStore grants);
+    Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::TotpStore totp, mfa::YubikeyStore yubikeys,
+           GrantStore grants);
+
+    // The second factor of a request: a 6-digit TOTP code or a YubiKey OTP,
+    // checked against the user's enrolled secrets and the last accepted counter.
+    struct FactorCheck {
+        std::optional<std::uint64_t> counter;  // accepted: the counter to record
+        std::string label;                     // "totp" or "yubikey:<public id>" ("" when malformed)
+        std::string failure;                   // why not, safe to show
+        bool counts_as_failure = false;        // against the rate limit (not for "nothing enrolled")
+    };
+    FactorCheck verify_factor(const std::string& user, const std::string& code, std::int64_t now) const;
 
     proto::Message on_check(const PeerIdentity& peer, const proto::CheckRequest& m, std::int64_t now);
     proto::Message on_grant(const PeerIdentity& peer, proto::GrantRequest m, std::int64_t now);
@@ -69,13 +84,14 @@ private:
     proto::Message on_policy_check();
     proto::Message on_policy_reload(std::int64_t now);
     proto::Message on_enroll_totp(const PeerIdentity& peer, const proto::EnrollTotpRequest& m, std::int64_t now);
+    proto::Message on_enroll_yubikey(const PeerIdentity& peer, proto::EnrollYubikeyRequest m, std::int64_t now);
+    proto::Message on_session(const PeerIdentity& peer, const proto::SessionRequest& m, std::int64_t now);
 
     // Appends a record and applies it to the grant store. nullopt on failure.
     std::optional<audit::Record> record(const audit::RecordFields& fields, std::int64_t now);
     // A refused break-glass request: recorded, then answered.
     proto::Message refuse(proto::ErrorCode code, const std::string& message, audit::RecordFields fields,
                           std::int64_t now);
-    bool may_act_for_others(const PeerIdentity& peer) const;
     // Ends an active grant with a revoke or expire record, then checkpoints.
     std::optional<audit::Record> end_grant(const Grant& g, const std::string& event, const std::string& actor,
                                            const PeerIdentity* peer, const std::string& detail, std::int64_t now);
@@ -83,6 +99,7 @@ private:
     DaemonConfig config_;
     std::unique_ptr<audit::AuditLog> log_;
     mfa::TotpStore totp_;
+    mfa::YubikeyStore yubikeys_;
     mfa::FailureLimiter failures_;
     GrantStore grants_;
     std::optional<policy::Policy> policy_;

@@ -18,6 +18,8 @@ constexpr std::array kPermissions = {
     Permission{MessageType::PolicyCheckRequest, AllowedPeers::Root, true},
     Permission{MessageType::PolicyReloadRequest, AllowedPeers::Root, true},
     Permission{MessageType::EnrollTotpRequest, AllowedPeers::Root, true},
+    Permission{MessageType::EnrollYubikeyRequest, AllowedPeers::Root, true},
+    Permission{MessageType::SessionRequest, AllowedPeers::Trusted, false},
 };
 
 }  // namespace
@@ -54,6 +56,14 @@ DispatchOutcome dispatch(ConnectionState& state, const PeerIdentity& peer, proto
         state.closed = true;
         out.close = true;
         out.why = std::string(proto::type_name(type)) + " sent twice on one connection";
+        return out;
+    }
+    if (row->peers == AllowedPeers::Trusted && !peer.trusted) {
+        state.closed = true;
+        out.close = true;
+        out.why = std::string(proto::type_name(type)) + " from uid " + std::to_string(peer.uid) + ", not a trusted front-end";
+        out.answer = proto::ErrorAnswer{proto::ErrorCode::NotPermitted,
+                                        std::string(proto::type_name(type)) + " needs root or a trusted front-end"};
         return out;
     }
     if (row->peers == AllowedPeers::Root && peer.uid != 0) {

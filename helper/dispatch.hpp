@@ -19,6 +19,7 @@ namespace bg {
 enum class AllowedPeers {
     Anyone,  // any local user, acting as themselves (root/trusted may name another user)
     Root,    // uid 0 only
+    Trusted, // root or a user in the policy's trusted_frontends (PeerIdentity::trusted)
 };
 
 struct Permission {

@@ -66,7 +66,9 @@ GrantStore GrantStore::load(const std::string& state_dir, std::string* rebuilt_r
             grant.state = parse_state(g.at("state").get<std::string>());
             loaded.grants_.push_back(std::move(grant));
         }
-        for (const auto& [user, step] : j.at("totp_steps").items()) loaded.totp_steps_[user] = step.get<std::uint64_t>();
+        for (const json& c : j.at("factor_counters"))
+            loaded.factor_counters_[{c.at("user").get<std::string>(), c.at("factor").get<std::string>()}] =
+                c.at("counter").get<std::uint64_t>();
         return loaded;
     } catch (const std::exception& e) {
         if (rebuilt_reason) *rebuilt_reason = store.path_ + ": damaged (" + e.what() + ")";
@@ -105,9 +107,9 @@ std::vector<Grant> GrantStore::list(bool include_ended, const std::string& user)
 
 void GrantStore::apply(const ReplayedEvent& e) {
     if (e.seq != 0 && e.seq <= applied_seq_) return;
-    if (e.factor == "totp" && e.factor_counter != 0 && !e.actor.empty()) {
-        auto& step = totp_steps_[e.actor];
-        step = std::max(step, e.factor_counter);
+    if (!e.factor.empty() && e.factor_counter != 0 && !e.actor.empty()) {
+        auto& counter = factor_counters_[{e.actor, e.factor}];
+        counter = std::max(counter, e.factor_counter);
     }
     if (e.event == "grant") {
         Grant g;
@@ -141,9 +143,9 @@ void GrantStore::apply(const ReplayedEvent& e) {
     }
 }
 
-std::uint64_t GrantStore::last_totp_step(const std::string& user) const {
-    const auto it = totp_steps_.find(user);
-    return it == totp_steps_.end() ? 0 : it->second;
+std::uint64_t GrantStore::last_factor_counter(const std::string& user, const std::string& factor) const {
+    const auto it = factor_counters_.find({user, factor});
+    return it == factor_counters_.end() ? 0 : it->second;
 }
 
 Status GrantStore::checkpoint() const {
@@ -152,10 +154,12 @@ Status GrantStore::checkpoint() const {
         grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"reason", g.reason},
                           {"incident", g.incident}, {"granted_at", g.granted_at}, {"expires_at", g.expires_at},
                           {"ended_at", g.ended_at}, {"state", std::string(grant_state_name(g.state))}});
-    json steps = json::object();
-    for (const auto& [user, step] : totp_steps_) steps[user] = step;
+    json counters = json::array();
+    for (const auto& [key, counter] : factor_counters_)
+        counters.push_back({{"user", key.first}, {"factor", key.second}, {"counter", counter}});
     const std::string text =
-        json{{"version", 1}, {"applied_seq", applied_seq_}, {"grants", grants}, {"totp_steps", steps}}.dump() + "\n";
+        json{{"version", 1}, {"applied_seq", applied_seq_}, {"grants", grants}, {"factor_counters", counters}}.dump() +
+        "\n";
 
     const std::string tmp = path_ + ".tmp";
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));

@@ -46,7 +46,7 @@ struct ReplayedEvent {
     std::string incident;
     std::int64_t timestamp = 0;
     std::int64_t expires_at = 0;
-    std::string factor;
+    std::string factor;  // "totp" or "yubikey:<public id>"
     std::uint64_t factor_counter = 0;
 };
 
@@ -72,7 +72,9 @@ public:
     void apply(const ReplayedEvent& e);
     std::uint64_t applied_seq() const { return applied_seq_; }
 
-    std::uint64_t last_totp_step(const std::string& user) const;
+    // The last accepted counter of a factor for a user: the TOTP step
+    // ("totp") or a YubiKey's combined counter ("yubikey:<public id>"); 0 if none.
+    std::uint64_t last_factor_counter(const std::string& user, const std::string& factor) const;
 
     // Writes state.json: temp file, fsync, rename, fsync the directory.
     Status checkpoint() const;
@@ -82,7 +84,7 @@ private:
     std::string dir_;
     std::uint64_t applied_seq_ = 0;
     std::vector<Grant> grants_;  // in grant order; active and recently ended
-    std::map<std::string, std::uint64_t> totp_steps_;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> factor_counters_;  // (user, factor)
 };
 
 }  // namespace bg

@@ -18,6 +18,7 @@ struct PeerIdentity {
     gid_t gid = 0;
     std::int64_t loginuid = -1;  // /proc/<pid>/loginuid; -1 when unset (4294967295) or unreadable
     std::string user;            // passwd name of uid; "#<uid>" when the uid has no name
+    bool trusted = false;        // root, or named in the policy's trusted_frontends (set by the daemon)
 };
 
 // SO_PEERCRED on a connected AF_UNIX socket, plus the peer's loginuid.

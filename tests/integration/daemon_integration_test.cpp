@@ -114,8 +114,11 @@ protected:
     void start_daemon() {
         daemon_ = spawn({kDaemon, "--socket", socket_, "--state-dir", state_, "--policy", policy_, "--no-journal"},
                         dir_ + "/daemon.log");
+        // Ready means answering: the socket accepts connections before the
+        // startup sweep has run, and requests wait until it has.
         for (int i = 0; i < 100; ++i) {
-            if (proto::connect_socket(socket_).ok()) return;
+            if (proto::call(socket_, proto::CheckRequest{"", "breakglass"}, proto::MessageType::CheckAnswer, 1000).answer)
+                return;
             std::this_thread::sleep_for(50ms);
         }
         FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
@@ -549,6 +552,51 @@ TEST_F(DaemonTest, LogAndStatusNeedTheirPrivileges) {
     EXPECT_NE(log_as_root.out.find("\"event\":\"daemon_start\""), std::string::npos);
     const auto enroll_as_user = run(as_user(kAlice, ctl({"enroll", "totp", kAlice})));
     EXPECT_EQ(enroll_as_user.exit_code, 1);
+}
+
+TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
+    const auto secret = enroll(kAlice);
+    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "10m"}).exit_code, 0);
+    const std::string grant_id = status(false).grants.at(0).event_id;
+
+    proto::SessionRequest open{kAlice, "breakglass", "session_open", "sshd", "pts/7", "192.0.2.10", 4242, "", ""};
+    auto r = proto::call(socket_, open, proto::MessageType::SessionRecorded);
+    ASSERT_TRUE(r.answer) << r.error;
+    const auto* recorded = std::get_if<proto::SessionRecorded>(&*r.answer);
+    ASSERT_NE(recorded, nullptr);
+    EXPECT_EQ(recorded->grant_id, grant_id);
+    const auto opens = records_of("session_open");
+    ASSERT_EQ(opens.size(), 1u);
+    EXPECT_EQ(opens[0]["grant_id"], grant_id);
+    EXPECT_EQ(opens[0]["actor"], kAlice);
+    EXPECT_EQ(opens[0]["source"], "pts/7 from 192.0.2.10");
+    EXPECT_NE(opens[0]["detail"].get<std::string>().find("pid 4242"), std::string::npos);
+
+    // A session outside any grant is still recorded, and says so.
+    proto::SessionRequest stray{kMallory, "breakglass", "session_close", "sshd", "", "", 1, "", "exit status 0"};
+    r = proto::call(socket_, stray, proto::MessageType::SessionRecorded);
+    ASSERT_TRUE(r.answer);
+    EXPECT_EQ(std::get<proto::SessionRecorded>(*r.answer).grant_id, "");
+    EXPECT_NE(records_of("session_close").at(0)["detail"].get<std::string>().find("no active grant"), std::string::npos);
+
+    // An unprivileged peer cannot write session records.
+    const std::size_t before = records().size();
+    const int rc = in_child_as(kAlice, [&] {
+        auto answer = proto::call(socket_, open, proto::MessageType::SessionRecorded);
+        if (!answer.answer) return 10;
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*answer.answer);
+        return e && e->code == proto::ErrorCode::NotPermitted ? 0 : 11;
+    });
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(records().size(), before);
+
+    // Control characters are refused, not recorded.
+    proto::SessionRequest hostile = open;
+    hostile.tty = "pts/1\x1b[2J";
+    r = proto::call(socket_, hostile, proto::MessageType::SessionRecorded);
+    ASSERT_TRUE(r.answer);
+    EXPECT_TRUE(std::holds_alternative<proto::ErrorAnswer>(*r.answer));
+    EXPECT_EQ(records().size(), before);
 }
 
 TEST(DaemonUnreachable, CliSaysSoWithExitThree) {

@@ -43,6 +43,8 @@ TEST(Dispatch, EveryRequestTypeHasExactlyTheIntendedRow) {
         {MessageType::PolicyCheckRequest, AllowedPeers::Root, true},
         {MessageType::PolicyReloadRequest, AllowedPeers::Root, true},
         {MessageType::EnrollTotpRequest, AllowedPeers::Root, true},
+        {MessageType::EnrollYubikeyRequest, AllowedPeers::Root, true},
+        {MessageType::SessionRequest, AllowedPeers::Trusted, false},
     };
     for (const auto& [type, peers, once] : expected) {
         const Permission* row = permission_for(type);
@@ -51,7 +53,7 @@ TEST(Dispatch, EveryRequestTypeHasExactlyTheIntendedRow) {
         EXPECT_EQ(row->once, once) << proto::type_name(type);
     }
     // Answers have no row: deny by default.
-    for (std::uint16_t t = 1; t <= 21; t += 2) EXPECT_EQ(permission_for(static_cast<MessageType>(t)), nullptr) << t;
+    for (std::uint16_t t = 1; t <= 25; t += 2) EXPECT_EQ(permission_for(static_cast<MessageType>(t)), nullptr) << t;
 }
 
 TEST(Dispatch, AnswerTypeFromClientClosesWithoutCallingTheHandler) {

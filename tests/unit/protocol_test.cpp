@@ -50,7 +50,11 @@ std::vector<Message> one_of_each() {
             PolicyReloadRequest{},
             PolicyReloaded{false, "policy.toml:3:1: bad", {"a"}},
             EnrollTotpRequest{"alice", ""},
-            Enrolled{"alice", "otpauth://totp/breakglass:alice?secret=AAAA"}};
+            Enrolled{"alice", "otpauth://totp/breakglass:alice?secret=AAAA"},
+            EnrollYubikeyRequest{"alice", "cccjgjgkhcbb", "00112233445566778899aabbccddeeff", "a1b2c3d4e5f6"},
+            YubikeyEnrolled{"alice", "cccjgjgkhcbb"},
+            SessionRequest{"alice", "breakglass", "session_open", "sshd", "pts/1", "10.0.0.1", 4242, "", ""},
+            SessionRecorded{"bg-2026-000010", "bg-2026-000009"}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
@@ -101,7 +105,7 @@ TEST(Protocol, RejectsEveryMalformedFrameClass) {
         {"bad magic", frame_of(2, ok_body, "XXXX"), "bad magic"},
         {"reserved set", frame_of(2, ok_body, "BGP1", 1), "reserved"},
         {"type zero", frame_of(0, ok_body), "unknown message type"},
-        {"type too high", frame_of(22, ok_body), "unknown message type"},
+        {"type too high", frame_of(26, ok_body), "unknown message type"},
         {"type huge", frame_of(0xFFFF, ok_body), "unknown message type"},
         {"empty body", frame_of(2, ""), "not valid JSON"},
         {"not json", frame_of(2, "hello"), "not valid JSON"},
