@@ -1,0 +1,215 @@
+#include "common/breakglass_flow.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include "common/text.hpp"
+#include "common/utc_time.hpp"
+
+namespace bg::flow {
+namespace {
+
+constexpr std::string_view kReasonPrompt = "Reason for breaking the glass: ";
+constexpr std::string_view kIncidentPrompt = "Incident reference: ";
+constexpr std::string_view kFactorPrompt = "One-time code (TOTP or YubiKey): ";
+
+std::string quoted(std::string_view text) { return "'" + escape_for_display(text) + "'"; }
+
+// The daemon's own words, escaped again: a refusal is shown as it was given.
+std::string refusal_text(const proto::ErrorAnswer& e) {
+    return "break-glass refused (" + std::string(proto::error_code_name(e.code)) + "): " +
+           escape_for_display(e.message);
+}
+
+std::string unavailable_text(const std::string& socket_path, const std::string& error) {
+    return "break-glass refused: the breakglass daemon cannot decide (" + escape_for_display(error) +
+           ", socket " + escape_for_display(socket_path) +
+           "); nothing was granted. Access through this gate stays closed until breakglassd answers.";
+}
+
+Result refused(Prompter& prompter, Outcome outcome, std::string message) {
+    prompter.error(message);
+    return Result{outcome, "", 0, std::move(message)};
+}
+
+// A call whose answer is either the expected type or a refusal; anything else
+// (no answer, protocol error) is Unavailable with its message.
+struct Answer {
+    std::optional<proto::Message> message;
+    Result failure;
+};
+Answer ask_daemon(const std::string& socket_path, const proto::Message& request, proto::MessageType expected,
+                  int timeout_ms) {
+    proto::CallResult r = proto::call(socket_path, request, expected, timeout_ms);
+    if (!r.answer) return {std::nullopt, Result{Outcome::Unavailable, "", 0, unavailable_text(socket_path, r.error)}};
+    if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
+        std::string text = e->code == proto::ErrorCode::Unavailable || e->code == proto::ErrorCode::Internal
+                               ? refusal_text(*e) + "; nothing was granted (fail closed)"
+                               : refusal_text(*e);
+        return {std::nullopt, Result{outcome_for(e->code), "", 0, std::move(text)}};
+    }
+    return {std::move(r.answer), Result{}};
+}
+
+std::optional<std::string> validate_target(const Target& t) {
+    if (!is_valid_name(t.user, kMaxUserBytes)) return "break-glass refused: user name " + quoted(t.user) + " is not valid";
+    if (!is_valid_name(t.gate, kMaxGateBytes)) return "break-glass refused: gate name " + quoted(t.gate) + " is not valid";
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::Granted: return "granted";
+        case Outcome::AlreadyActive: return "already active";
+        case Outcome::AuthFailed: return "authentication failed";
+        case Outcome::Denied: return "denied";
+        case Outcome::Unavailable: return "unavailable";
+        case Outcome::ConversationFailed: return "conversation failed";
+        case Outcome::BadInput: return "bad input";
+    }
+    return "unknown";
+}
+
+Outcome outcome_for(proto::ErrorCode code) {
+    switch (code) {
+        case proto::ErrorCode::Denied:
+        case proto::ErrorCode::NotPermitted:
+        case proto::ErrorCode::NotFound: return Outcome::Denied;
+        case proto::ErrorCode::AuthFailed:
+        case proto::ErrorCode::RateLimited: return Outcome::AuthFailed;
+        case proto::ErrorCode::BadRequest: return Outcome::BadInput;
+        case proto::ErrorCode::Unavailable:
+        case proto::ErrorCode::Internal: return Outcome::Unavailable;
+    }
+    return Outcome::Unavailable;
+}
+
+std::optional<std::string> validate_reason(std::string_view reason) {
+    if (auto bad = validate_text(reason, kMaxReasonBytes)) return "the reason " + *bad;
+    return std::nullopt;
+}
+
+std::optional<std::string> validate_incident(std::string_view incident) {
+    if (auto bad = validate_text(incident, kMaxIncidentBytes)) return "the incident reference " + *bad;
+    return std::nullopt;
+}
+
+std::optional<std::string> validate_factor(std::string_view factor) {
+    if (factor.empty()) return std::string("the one-time code is empty");
+    if (factor.size() > kMaxFactorBytes)
+        return "the one-time code is longer than " + std::to_string(kMaxFactorBytes) + " bytes";
+    for (const char c : factor) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x21 || byte > 0x7e)
+            return std::string("the one-time code may contain only digits and letters (printable ASCII, no spaces)");
+    }
+    return std::nullopt;
+}
+
+std::string fit_context_text(std::string_view text, std::size_t max_bytes) {
+    std::string out = validate_text(text, max_bytes, true) ? escape_for_display(text) : std::string(text);
+    if (out.size() > max_bytes) {
+        std::size_t cut = max_bytes;
+        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0u) == 0x80u) --cut;  // not inside a character
+        out.resize(cut);
+    }
+    return out;
+}
+
+std::string banner(std::string_view gate) {
+    return "BREAK-GLASS: gate " + quoted(gate) +
+           " is an emergency access path. Breaking the glass needs a reason, an incident reference and a "
+           "one-time code; this access is logged and alerted, and it will be reviewed.";
+}
+
+void wipe(std::string& secret) {
+    secret.resize(secret.capacity());  // the bytes past size() may still hold an earlier, longer value
+    ::explicit_bzero(secret.data(), secret.size());
+    secret.clear();
+}
+
+Result check_active(const Target& target) {
+    if (auto bad = validate_target(target)) return Result{Outcome::BadInput, "", 0, std::move(*bad)};
+    Answer a = ask_daemon(target.socket_path, proto::CheckRequest{target.user, target.gate},
+                          proto::MessageType::CheckAnswer, target.timeout_ms);
+    if (!a.message) return std::move(a.failure);
+    const auto& check = std::get<proto::CheckAnswer>(*a.message);
+    if (!check.active)
+        return Result{Outcome::Denied, "", 0,
+                      "no active break-glass grant for user " + quoted(target.user) + " on gate " + quoted(target.gate)};
+    return Result{Outcome::AlreadyActive, check.event_id, check.expires_at, ""};
+}
+
+Result check_or_break_glass(Prompter& prompter, const Target& target) {
+    if (auto bad = validate_target(target)) return refused(prompter, Outcome::BadInput, std::move(*bad));
+
+    // The fast path: an active grant is enough, and nothing is asked.
+    Result active = check_active(target);
+    if (active.outcome == Outcome::AlreadyActive) return active;
+    if (active.outcome != Outcome::Denied) return refused(prompter, active.outcome, std::move(active.message));
+
+    prompter.info(banner(target.gate));
+
+    // Each answer is checked as soon as it is given, so a bad one costs no further
+    // question, and nothing reaches the daemon unless all three are acceptable.
+    std::optional<std::string> reason = prompter.ask(kReasonPrompt, true);
+    if (!reason) return refused(prompter, Outcome::ConversationFailed, "break-glass cancelled: no reason was given");
+    if (auto bad = validate_reason(*reason)) return refused(prompter, Outcome::BadInput, "break-glass refused: " + *bad);
+
+    std::optional<std::string> incident = prompter.ask(kIncidentPrompt, true);
+    if (!incident)
+        return refused(prompter, Outcome::ConversationFailed, "break-glass cancelled: no incident reference was given");
+    if (auto bad = validate_incident(*incident))
+        return refused(prompter, Outcome::BadInput, "break-glass refused: " + *bad);
+
+    std::optional<std::string> factor = prompter.ask(kFactorPrompt, false);
+    if (!factor)
+        return refused(prompter, Outcome::ConversationFailed, "break-glass cancelled: no one-time code was given");
+    if (auto bad = validate_factor(*factor)) {
+        wipe(*factor);
+        return refused(prompter, Outcome::BadInput, "break-glass refused: " + *bad);
+    }
+
+    proto::Message request = proto::GrantRequest{target.user,
+                                                 target.gate,
+                                                 std::move(*reason),
+                                                 std::move(*incident),
+                                                 "",
+                                                 0,
+                                                 *factor,
+                                                 fit_context_text(target.tty, kMaxTtyBytes),
+                                                 fit_context_text(target.command, kMaxCommandBytes)};
+    wipe(*factor);
+    Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms);
+    wipe(std::get<proto::GrantRequest>(request).factor);
+    if (!a.message) return refused(prompter, a.failure.outcome, std::move(a.failure.message));
+
+    const auto& granted = std::get<proto::Granted>(*a.message);
+    Result out{Outcome::Granted, granted.event_id, granted.expires_at, ""};
+    out.message = "Break-glass granted: " + escape_for_display(granted.event_id) + " for gate " + quoted(target.gate) +
+                  " until " + format_utc(granted.expires_at) +
+                  " (UTC). This access is logged and alerted, and it will be reviewed.";
+    prompter.info(out.message);
+    return out;
+}
+
+SessionResult record_session(const std::string& socket_path, const proto::SessionRequest& request, int timeout_ms) {
+    SessionResult out;
+    Answer a = ask_daemon(socket_path, request, proto::MessageType::SessionRecorded, timeout_ms);
+    if (!a.message) {
+        out.failure = a.failure.outcome;
+        out.message = std::move(a.failure.message);
+        return out;
+    }
+    const auto& recorded = std::get<proto::SessionRecorded>(*a.message);
+    out.recorded = true;
+    out.record_event_id = recorded.record_event_id;
+    out.grant_id = recorded.grant_id;
+    if (out.grant_id.empty())
+        out.message = "no active break-glass grant for user " + quoted(request.user) + " on gate " + quoted(request.gate);
+    return out;
+}
+
+}  // namespace bg::flow

@@ -1,0 +1,101 @@
+// The break-glass conversation shared by the front-ends (pam_breakglass.so,
+// later breakglass_sudo.so): the Check fast path, then banner → reason →
+// incident reference → one-time code → GrantRequest, and the mapping of the
+// daemon's answer to an outcome the front-end turns into its own return code.
+//
+// The flow talks to the user only through a Prompter, which each front-end
+// implements over its host program's conversation function. It does no
+// logging (the front-end logs once, from the outcome) and keeps no state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/protocol.hpp"
+#include "common/transport.hpp"
+
+namespace bg::flow {
+
+class Prompter {
+public:
+    virtual ~Prompter() = default;
+    // One question. nullopt = the conversation failed, was aborted or gave no answer.
+    virtual std::optional<std::string> ask(std::string_view prompt, bool echo) = 0;
+    virtual void info(std::string_view text) = 0;
+    virtual void error(std::string_view text) = 0;
+};
+
+// Who asks for which gate, from where, and which daemon decides.
+struct Target {
+    std::string user;         // the user being authenticated (names checked with is_valid_name)
+    std::string gate;         // gate name from the front-end's configuration
+    std::string tty;          // terminal or remote host, for the record ("" when unknown)
+    std::string command;      // what the grant is for, for the record ("pam:SERVICE", sudo argv)
+    std::string socket_path;  // breakglassd's socket
+    int timeout_ms = proto::kDefaultTimeoutMs;
+};
+
+enum class Outcome {
+    Granted,             // a new grant is durable; event_id/expires_at are set
+    AlreadyActive,       // Check found an active grant; nothing was asked
+    AuthFailed,          // wrong, replayed or missing factor; rate limited
+    Denied,              // policy refused (also: not permitted, no such grant)
+    Unavailable,         // daemon unreachable, no valid policy, audit append failed, protocol error
+    ConversationFailed,  // the prompter gave no answer
+    BadInput,            // an answer failed validation (nothing was sent), or the daemon said bad_request
+};
+std::string_view outcome_name(Outcome o);
+
+struct Result {
+    Outcome outcome = Outcome::Unavailable;
+    std::string event_id;
+    std::int64_t expires_at = 0;
+    std::string message;  // what was (or would be) shown to the user; printable, escaped
+};
+
+// The whole flow. Everything shown goes through the prompter: the banner and
+// the grant as info, every refusal as error. The fast path asks nothing and
+// shows nothing.
+Result check_or_break_glass(Prompter& prompter, const Target& target);
+
+// Only the Check: AlreadyActive when a grant for (user, gate) is active,
+// Denied when none is, Unavailable when the daemon cannot answer. Shows nothing.
+Result check_active(const Target& target);
+
+// Reports a session or command under a grant (SessionRequest → SessionRecorded).
+struct SessionResult {
+    bool recorded = false;        // the daemon wrote the record
+    std::string record_event_id;  // when recorded
+    std::string grant_id;         // the active grant it ran under; "" = none was active
+    Outcome failure = Outcome::Unavailable;  // when !recorded: why (Denied, BadInput, Unavailable)
+    std::string message;          // when !recorded, or recorded without a grant: printable, escaped
+};
+SessionResult record_session(const std::string& socket_path, const proto::SessionRequest& request,
+                             int timeout_ms = proto::kDefaultTimeoutMs);
+
+// ---- pure pieces, exposed for tests and for front-ends that need them.
+
+// nullopt when acceptable, else the message shown to the user.
+std::optional<std::string> validate_reason(std::string_view reason);
+std::optional<std::string> validate_incident(std::string_view incident);
+// 1..kMaxFactorBytes printable ASCII without spaces (TOTP digits, YubiKey modhex).
+std::optional<std::string> validate_factor(std::string_view factor);
+
+// How a daemon refusal reads as an outcome.
+Outcome outcome_for(proto::ErrorCode code);
+
+// Text from the host program (PAM_TTY, PAM_RHOST, a service name) made fit for
+// a request field: returned as is when valid, else escaped, then cut to
+// max_bytes on a character boundary. Never fails: these fields are context for
+// the record, not something to refuse a break-glass over.
+std::string fit_context_text(std::string_view text, std::size_t max_bytes);
+
+// The banner shown before the questions.
+std::string banner(std::string_view gate);
+
+// Overwrites a string's whole buffer (also the bytes past size()) and empties it.
+void wipe(std::string& secret);
+
+}  // namespace bg::flow

@@ -1,0 +1,290 @@
+// pam_breakglass.so: the PAM front-end of breakglass (ARCHITECTURE "Processes
+// and trust boundaries": thin front-end). It parses its arguments, talks to the
+// user through the application's conversation function, sends one request to
+// breakglassd and maps the answer to a PAM return code. It keeps no state,
+// writes no files, forks nothing, installs no signal handlers, and erases the
+// one-time code as soon as it is sent. No exception leaves an entry point.
+//
+// Return codes (man/pam_breakglass.8 has the same table):
+//   auth     PAM_SUCCESS grant active or granted · PAM_AUTH_ERR wrong/replayed
+//            factor, rate limited, answer refused as bad input · PAM_PERM_DENIED
+//            policy says no · PAM_AUTHINFO_UNAVAIL daemon cannot decide ·
+//            PAM_CONV_ERR conversation failed · PAM_USER_UNKNOWN no usable user
+//   account  PAM_SUCCESS grant active · PAM_PERM_DENIED none · PAM_AUTHINFO_UNAVAIL
+//   session  open: PAM_SUCCESS recorded under an active grant, else PAM_SESSION_ERR;
+//            close: PAM_SUCCESS (a failure to record is logged, not returned)
+//   setcred  PAM_SUCCESS · chauthtok PAM_SERVICE_ERR
+//   any      PAM_SERVICE_ERR bad module arguments · PAM_SYSTEM_ERR internal error
+// Never PAM_IGNORE.
+#include <security/pam_appl.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "common/breakglass_flow.hpp"
+#include "common/text.hpp"
+#include "pam_module/pam_args.hpp"
+
+#define BG_PAM_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace bg::pam {
+namespace {
+
+// Linux-PAM's PAM_MAX_MSG_SIZE: longer messages may be cut or refused by
+// conversation functions, so cut them ourselves on a character boundary.
+constexpr std::size_t kMaxMessageBytes = 512 - 1;
+
+std::string item(pam_handle_t* pamh, int type) {
+    const void* value = nullptr;
+    if (pam_get_item(pamh, type, &value) != PAM_SUCCESS || value == nullptr) return {};
+    return static_cast<const char*>(value);
+}
+
+// Frees a conversation's responses, erasing each answer first (one may be the code).
+void free_responses(pam_response* responses, int count) {
+    if (responses == nullptr) return;
+    for (int i = 0; i < count; ++i) {
+        if (responses[i].resp == nullptr) continue;
+        ::explicit_bzero(responses[i].resp, std::strlen(responses[i].resp));
+        std::free(responses[i].resp);
+    }
+    std::free(responses);
+}
+
+// The application's conversation function, one message at a time.
+class PamPrompter final : public flow::Prompter {
+public:
+    explicit PamPrompter(pam_handle_t* pamh) : pamh_(pamh) {}
+
+    std::optional<std::string> ask(std::string_view prompt, bool echo) override {
+        return converse(echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, prompt);
+    }
+    void info(std::string_view text) override { (void)converse(PAM_TEXT_INFO, text); }
+    void error(std::string_view text) override { (void)converse(PAM_ERROR_MSG, text); }
+
+private:
+    std::optional<std::string> converse(int style, std::string_view text) {
+        const void* item_value = nullptr;
+        if (pam_get_item(pamh_, PAM_CONV, &item_value) != PAM_SUCCESS || item_value == nullptr) return std::nullopt;
+        const auto* conv = static_cast<const pam_conv*>(item_value);
+        if (conv->conv == nullptr) return std::nullopt;
+
+        const std::string shown = flow::fit_context_text(text, kMaxMessageBytes);
+        const pam_message message{style, shown.c_str()};
+        const pam_message* messages[] = {&message};
+        pam_response* responses = nullptr;
+        const int rc = conv->conv(1, messages, &responses, conv->appdata_ptr);
+        const bool wants_answer = style == PAM_PROMPT_ECHO_ON || style == PAM_PROMPT_ECHO_OFF;
+        std::optional<std::string> answer;
+        if (rc == PAM_SUCCESS && wants_answer && responses != nullptr && responses[0].resp != nullptr)
+            answer.emplace(responses[0].resp);
+        free_responses(responses, 1);
+        if (rc != PAM_SUCCESS) return std::nullopt;
+        if (!wants_answer) return std::string();
+        return answer;  // nullopt for a NULL response: treated as a failed conversation
+    }
+
+    pam_handle_t* pamh_;
+};
+
+Result<ModuleArgs> arguments(pam_handle_t* pamh, int argc, const char** argv) {
+    auto args = parse_module_args(std::span<const char* const>(argv, argc < 0 ? 0u : static_cast<std::size_t>(argc)));
+    if (!args) pam_syslog(pamh, LOG_ERR, "bad module arguments: %s", args.error().message.c_str());
+    return args;
+}
+
+// The user being authenticated, or the PAM code to return.
+struct User {
+    std::string name;
+    int failure = PAM_SUCCESS;
+};
+User user_of(pam_handle_t* pamh) {
+    const char* name = nullptr;
+    const int rc = pam_get_user(pamh, &name, nullptr);
+    if (rc != PAM_SUCCESS || name == nullptr) {
+        pam_syslog(pamh, LOG_ERR, "cannot determine the user: %s", pam_strerror(pamh, rc));
+        return {"", rc == PAM_CONV_ERR || rc == PAM_CONV_AGAIN ? PAM_CONV_ERR : PAM_USER_UNKNOWN};
+    }
+    if (!is_valid_name(name, kMaxUserBytes)) {
+        pam_syslog(pamh, LOG_NOTICE, "user name '%s' is not valid", escape_for_display(name).c_str());
+        return {"", PAM_USER_UNKNOWN};
+    }
+    return {name, PAM_SUCCESS};
+}
+
+// The requester's terminal, and where from when remote, for the record.
+std::string source_of(pam_handle_t* pamh) {
+    const std::string tty = item(pamh, PAM_TTY);
+    const std::string rhost = item(pamh, PAM_RHOST);
+    if (rhost.empty()) return tty;
+    return tty.empty() ? "from " + rhost : tty + " from " + rhost;
+}
+
+flow::Target target_of(pam_handle_t* pamh, const ModuleArgs& args, const std::string& user) {
+    flow::Target t;
+    t.user = user;
+    t.gate = args.gate;
+    t.tty = source_of(pamh);
+    t.command = "pam:" + item(pamh, PAM_SERVICE);
+    t.socket_path = args.socket_path;
+    return t;
+}
+
+int auth_code(flow::Outcome o) {
+    switch (o) {
+        case flow::Outcome::Granted:
+        case flow::Outcome::AlreadyActive: return PAM_SUCCESS;
+        case flow::Outcome::AuthFailed:
+        case flow::Outcome::BadInput: return PAM_AUTH_ERR;
+        case flow::Outcome::Denied: return PAM_PERM_DENIED;
+        case flow::Outcome::Unavailable: return PAM_AUTHINFO_UNAVAIL;
+        case flow::Outcome::ConversationFailed: return PAM_CONV_ERR;
+    }
+    return PAM_SYSTEM_ERR;
+}
+
+void log_outcome(pam_handle_t* pamh, const ModuleArgs& args, const std::string& user, const char* what,
+                 const flow::Result& r) {
+    const bool refused = r.outcome != flow::Outcome::Granted && r.outcome != flow::Outcome::AlreadyActive;
+    if (!refused && !args.debug && r.outcome == flow::Outcome::AlreadyActive) return;  // the fast path stays quiet
+    const int priority = r.outcome == flow::Outcome::Unavailable ? LOG_ERR : refused ? LOG_NOTICE : LOG_INFO;
+    pam_syslog(pamh, priority, "%s: user '%s' gate '%s': %s%s%s%s", what, user.c_str(), args.gate.c_str(),
+               std::string(flow::outcome_name(r.outcome)).c_str(), r.event_id.empty() ? "" : " ", r.event_id.c_str(),
+               r.message.empty() ? "" : (" — " + r.message).c_str());
+}
+
+proto::SessionRequest session_request(pam_handle_t* pamh, const ModuleArgs& args, const std::string& user,
+                                      const char* event) {
+    proto::SessionRequest s;
+    s.user = user;
+    s.gate = args.gate;
+    s.event = event;
+    s.service = flow::fit_context_text(item(pamh, PAM_SERVICE), kMaxGateBytes);
+    s.tty = flow::fit_context_text(item(pamh, PAM_TTY), kMaxTtyBytes);
+    s.remote_host = flow::fit_context_text(item(pamh, PAM_RHOST), kMaxTtyBytes);
+    s.pid = static_cast<std::int64_t>(::getpid());
+    return s;
+}
+
+int authenticate(pam_handle_t* pamh, int argc, const char** argv) {
+    auto args = arguments(pamh, argc, argv);
+    if (!args) return PAM_SERVICE_ERR;
+    const User user = user_of(pamh);
+    if (user.failure != PAM_SUCCESS) return user.failure;
+    PamPrompter prompter(pamh);
+    const flow::Result r = flow::check_or_break_glass(prompter, target_of(pamh, *args, user.name));
+    log_outcome(pamh, *args, user.name, "auth", r);
+    return auth_code(r.outcome);
+}
+
+int account(pam_handle_t* pamh, int argc, const char** argv) {
+    auto args = arguments(pamh, argc, argv);
+    if (!args) return PAM_SERVICE_ERR;
+    const User user = user_of(pamh);
+    if (user.failure != PAM_SUCCESS) return user.failure;
+    const flow::Result r = flow::check_active(target_of(pamh, *args, user.name));
+    log_outcome(pamh, *args, user.name, "account", r);
+    switch (r.outcome) {
+        case flow::Outcome::AlreadyActive: return PAM_SUCCESS;
+        case flow::Outcome::Unavailable:
+            PamPrompter(pamh).error(r.message);
+            return PAM_AUTHINFO_UNAVAIL;
+        default:
+            PamPrompter(pamh).error("access refused: " + r.message);
+            return PAM_PERM_DENIED;
+    }
+}
+
+int open_session(pam_handle_t* pamh, int argc, const char** argv) {
+    auto args = arguments(pamh, argc, argv);
+    if (!args) return PAM_SERVICE_ERR;
+    const User user = user_of(pamh);
+    if (user.failure != PAM_SUCCESS) return PAM_SESSION_ERR;
+    const flow::SessionResult r =
+        flow::record_session(args->socket_path, session_request(pamh, *args, user.name, "session_open"));
+    if (r.recorded && !r.grant_id.empty()) {
+        if (args->debug)
+            pam_syslog(pamh, LOG_DEBUG, "session_open: user '%s' gate '%s': recorded %s under %s", user.name.c_str(),
+                       args->gate.c_str(), r.record_event_id.c_str(), r.grant_id.c_str());
+        return PAM_SUCCESS;
+    }
+    // Fail closed: a session through a break-glass gate runs only under an active grant
+    // and only once the daemon has recorded it.
+    pam_syslog(pamh, r.recorded ? LOG_NOTICE : LOG_ERR, "session_open: user '%s' gate '%s': refused: %s",
+               user.name.c_str(), args->gate.c_str(), r.message.c_str());
+    PamPrompter(pamh).error("session refused: " + r.message);
+    return PAM_SESSION_ERR;
+}
+
+int close_session(pam_handle_t* pamh, int argc, const char** argv) {
+    auto args = arguments(pamh, argc, argv);
+    if (!args) return PAM_SERVICE_ERR;
+    const User user = user_of(pamh);
+    if (user.failure != PAM_SUCCESS) return PAM_SUCCESS;  // nothing to record against; the session is over anyway
+    const flow::SessionResult r =
+        flow::record_session(args->socket_path, session_request(pamh, *args, user.name, "session_close"));
+    // The session has ended whatever we return, and a failure here would only stop
+    // the modules after this one from cleaning up: log it, do not return it.
+    if (!r.recorded)
+        pam_syslog(pamh, LOG_ERR, "session_close: user '%s' gate '%s': not recorded: %s", user.name.c_str(),
+                   args->gate.c_str(), r.message.c_str());
+    else if (args->debug)
+        pam_syslog(pamh, LOG_DEBUG, "session_close: user '%s' gate '%s': recorded %s", user.name.c_str(),
+                   args->gate.c_str(), r.record_event_id.c_str());
+    return PAM_SUCCESS;
+}
+
+template <typename F>
+int guarded(pam_handle_t* pamh, const char* entry, F&& body) noexcept {
+    try {
+        return body();
+    } catch (...) {
+        pam_syslog(pamh, LOG_CRIT, "%s: internal error; refusing", entry);
+        return PAM_SYSTEM_ERR;
+    }
+}
+
+}  // namespace
+}  // namespace bg::pam
+
+BG_PAM_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+    return bg::pam::guarded(pamh, "auth", [&] { return bg::pam::authenticate(pamh, argc, argv); });
+}
+
+// The module holds no credentials: the grant lives in breakglassd, and what it
+// unlocks is the gate's business. Success keeps stacks that call pam_setcred
+// after a successful auth working; arguments are still checked.
+BG_PAM_EXPORT int pam_sm_setcred(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+    return bg::pam::guarded(pamh, "setcred", [&] {
+        return bg::pam::arguments(pamh, argc, argv) ? PAM_SUCCESS : PAM_SERVICE_ERR;
+    });
+}
+
+BG_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+    return bg::pam::guarded(pamh, "account", [&] { return bg::pam::account(pamh, argc, argv); });
+}
+
+BG_PAM_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+    return bg::pam::guarded(pamh, "session_open", [&] { return bg::pam::open_session(pamh, argc, argv); });
+}
+
+BG_PAM_EXPORT int pam_sm_close_session(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+    return bg::pam::guarded(pamh, "session_close", [&] { return bg::pam::close_session(pamh, argc, argv); });
+}
+
+// There is no password to change: a `password` line naming this module is a
+// configuration error, said so loudly (never PAM_IGNORE).
+BG_PAM_EXPORT int pam_sm_chauthtok(pam_handle_t* pamh, int /*flags*/, int /*argc*/, const char** /*argv*/) {
+    return bg::pam::guarded(pamh, "chauthtok", [&] {
+        pam_syslog(pamh, LOG_ERR, "pam_breakglass does not change passwords; remove it from the password stack");
+        return PAM_SERVICE_ERR;
+    });
+}

@@ -1,0 +1,205 @@
+// The shared break-glass flow (common/breakglass_flow): the pure validation
+// and mapping, then the whole flow with a scripted Prompter against a real
+// breakglassd (no mock daemon).
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "common/breakglass_flow.hpp"
+#include "common/text.hpp"
+#include "tests/pam/test_daemon.hpp"
+
+namespace bg::flow {
+namespace {
+
+using test::kGate;
+using test::kOutsider;
+using test::kRequester;
+
+// ---- pure
+
+TEST(FlowValidation, AcceptsOrdinaryAnswers) {
+    EXPECT_FALSE(validate_reason("db primary down, failover stuck — paging didn't help"));
+    EXPECT_FALSE(validate_reason(std::string(kMaxReasonBytes, 'r')));
+    EXPECT_FALSE(validate_incident("INC-4242"));
+    EXPECT_FALSE(validate_incident(std::string(kMaxIncidentBytes, 'i')));
+    EXPECT_FALSE(validate_factor("123456"));
+    EXPECT_FALSE(validate_factor("cccjgjgkhcbbirdrfdnlnghhfgrtnnlgedjlftrbdeut"));  // a YubiKey OTP
+    EXPECT_FALSE(validate_factor(std::string(kMaxFactorBytes, '1')));
+}
+
+TEST(FlowValidation, RefusesWhatTheDaemonWouldAndSays) {
+    const struct {
+        std::optional<std::string> verdict;
+        const char* message;
+    } cases[] = {
+        {validate_reason(""), "the reason is empty"},
+        {validate_reason(std::string(kMaxReasonBytes + 1, 'r')), "the reason is longer than 1024 bytes"},
+        {validate_reason(std::string("nul\0inside", 10)), "control character"},
+        {validate_reason("esc \x1b[31m"), "control character"},
+        {validate_reason("del \x7f"), "control character"},
+        {validate_reason("c1 \xc2\x85"), "control character"},
+        {validate_reason("bad \xff"), "UTF-8"},
+        {validate_reason("surrogate \xed\xa0\x80"), "UTF-8"},
+        {validate_incident(""), "the incident reference is empty"},
+        {validate_incident(std::string(kMaxIncidentBytes + 1, 'i')), "longer than 128"},
+        {validate_incident("INC-1\r"), "control character"},
+        {validate_factor(""), "the one-time code is empty"},
+        {validate_factor(std::string(kMaxFactorBytes + 1, '1')), "longer than 64"},
+        {validate_factor("123 456"), "printable ASCII"},
+        {validate_factor(std::string("123\0456", 7)), "printable ASCII"},
+        {validate_factor("12345\xc3\xa9"), "printable ASCII"},
+        {validate_factor("123456\n"), "printable ASCII"},
+    };
+    for (const auto& c : cases) {
+        ASSERT_TRUE(c.verdict) << c.message;
+        EXPECT_NE(c.verdict->find(c.message), std::string::npos) << *c.verdict;
+    }
+}
+
+TEST(FlowMapping, EveryErrorCodeHasAnOutcome) {
+    EXPECT_EQ(outcome_for(proto::ErrorCode::Denied), Outcome::Denied);
+    EXPECT_EQ(outcome_for(proto::ErrorCode::NotPermitted), Outcome::Denied);
+    EXPECT_EQ(outcome_for(proto::ErrorCode::NotFound), Outcome::Denied);
+    EXPECT_EQ(outcome_for(proto::ErrorCode::AuthFailed), Outcome::AuthFailed);
+    EXPECT_EQ(outcome_for(proto::ErrorCode::RateLimited), Outcome::AuthFailed);
+    EXPECT_EQ(outcome_for(proto::ErrorCode::BadRequest), Outcome::BadInput);
+    EXPECT_EQ(outcome_for(proto::ErrorCode::Unavailable), Outcome::Unavailable);
+    EXPECT_EQ(outcome_for(proto::ErrorCode::Internal), Outcome::Unavailable);
+}
+
+TEST(FlowContextText, PassesValidTextAndBoundsTheRest) {
+    EXPECT_EQ(fit_context_text("pts/3", 128), "pts/3");
+    EXPECT_EQ(fit_context_text("", 128), "");
+    EXPECT_EQ(fit_context_text("tty\x1b[2J", 128), "tty\\x1b[2J");
+    EXPECT_EQ(fit_context_text("bad\xff", 128), "bad\\xff");
+    EXPECT_EQ(fit_context_text(std::string(200, 'x'), 128).size(), 128u);
+    // Never cut inside a character.
+    const std::string cut = fit_context_text("ab\xc3\xa9\xc3\xa9", 5);
+    EXPECT_EQ(cut, "ab\xc3\xa9");
+    EXPECT_FALSE(validate_text(fit_context_text(std::string(300, '\x01'), 128), 128, true));
+}
+
+TEST(FlowWipe, ErasesTheWholeBuffer) {
+    std::string secret = "123456";
+    const char* data = secret.data();
+    wipe(secret);
+    EXPECT_TRUE(secret.empty());
+    EXPECT_EQ(data, secret.data()) << "same buffer (small-string storage)";
+    for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(data[i], '\0');
+}
+
+// ---- against a real daemon
+
+class ScriptedPrompter final : public Prompter {
+public:
+    explicit ScriptedPrompter(std::deque<std::optional<std::string>> answers) : answers_(std::move(answers)) {}
+    std::optional<std::string> ask(std::string_view prompt, bool echo) override {
+        asked.emplace_back(prompt, echo);
+        if (answers_.empty()) return std::nullopt;
+        auto a = std::move(answers_.front());
+        answers_.pop_front();
+        return a;
+    }
+    void info(std::string_view text) override { infos.emplace_back(text); }
+    void error(std::string_view text) override { errors.emplace_back(text); }
+
+    std::vector<std::pair<std::string, bool>> asked;
+    std::vector<std::string> infos, errors;
+
+private:
+    std::deque<std::optional<std::string>> answers_;
+};
+
+class FlowAgainstDaemon : public ::testing::Test {
+protected:
+    void SetUp() override {
+        daemon_ = std::make_unique<test::TestDaemon>();
+        secret_ = daemon_->enroll(kRequester);
+    }
+    Target target(const std::string& user = kRequester) const {
+        return Target{user, kGate, "pts/1", "flow-test", daemon_->socket()};
+    }
+    std::string code() const { return test::totp_code(secret_, test::totp_step_now()); }
+
+    std::unique_ptr<test::TestDaemon> daemon_;
+    std::vector<unsigned char> secret_;
+};
+
+TEST_F(FlowAgainstDaemon, BreaksTheGlassThenTakesTheFastPath) {
+    ScriptedPrompter p({"db down", "INC-12", code()});
+    const Result r = check_or_break_glass(p, target());
+    ASSERT_EQ(r.outcome, Outcome::Granted) << r.message;
+    EXPECT_FALSE(r.event_id.empty());
+    EXPECT_GT(r.expires_at, test::unix_now());
+    ASSERT_EQ(p.asked.size(), 3u);
+    EXPECT_TRUE(p.asked[0].second);
+    EXPECT_TRUE(p.asked[1].second);
+    EXPECT_FALSE(p.asked[2].second) << "the code is asked without echo";
+    ASSERT_EQ(p.infos.size(), 2u);
+    EXPECT_EQ(p.infos[0], banner(kGate));
+    EXPECT_NE(p.infos[0].find("logged and alerted"), std::string::npos);
+    EXPECT_NE(p.infos[1].find(r.event_id), std::string::npos);
+    EXPECT_TRUE(p.errors.empty());
+
+    ScriptedPrompter again({});
+    const Result fast = check_or_break_glass(again, target());
+    EXPECT_EQ(fast.outcome, Outcome::AlreadyActive);
+    EXPECT_EQ(fast.event_id, r.event_id);
+    EXPECT_TRUE(again.asked.empty());
+    EXPECT_TRUE(again.infos.empty());
+    EXPECT_EQ(check_active(target()).outcome, Outcome::AlreadyActive);
+}
+
+TEST_F(FlowAgainstDaemon, BadInputSendsNothing) {
+    const std::size_t before = daemon_->records().size();
+    for (auto answers : std::vector<std::deque<std::optional<std::string>>>{
+             {std::string("nul\0inside", 10)},
+             {"ok", std::string("INC-1\0", 6)},
+             {"ok", "INC-1", std::string("12\0" "3456", 7)},
+             {std::string(2000, 'x')}}) {
+        ScriptedPrompter p(answers);
+        const Result r = check_or_break_glass(p, target());
+        EXPECT_EQ(r.outcome, Outcome::BadInput);
+        ASSERT_EQ(p.errors.size(), 1u);
+        EXPECT_EQ(p.errors[0], r.message);
+    }
+    EXPECT_EQ(daemon_->records().size(), before);
+}
+
+TEST_F(FlowAgainstDaemon, RefusalsMapToOutcomes) {
+    {
+        ScriptedPrompter p({"r", "INC-1", test::wrong_code(secret_)});
+        EXPECT_EQ(check_or_break_glass(p, target()).outcome, Outcome::AuthFailed);
+        EXPECT_EQ(p.errors.size(), 1u);
+    }
+    {
+        (void)daemon_->enroll(kOutsider);
+        ScriptedPrompter p({"r", "INC-1", "123456"});
+        const Result r = check_or_break_glass(p, target(kOutsider));
+        EXPECT_EQ(r.outcome, Outcome::Denied);
+        EXPECT_NE(r.message.find("not a requester"), std::string::npos) << r.message;
+    }
+    {
+        ScriptedPrompter p({"r", std::nullopt});
+        EXPECT_EQ(check_or_break_glass(p, target()).outcome, Outcome::ConversationFailed);
+        EXPECT_EQ(p.asked.size(), 2u);
+    }
+    {
+        ScriptedPrompter p({});
+        EXPECT_EQ(check_or_break_glass(p, Target{"bad name", kGate, "", "", daemon_->socket()}).outcome,
+                  Outcome::BadInput);
+        EXPECT_TRUE(p.asked.empty());
+    }
+    EXPECT_EQ(check_active(target()).outcome, Outcome::Denied);
+    daemon_->stop();
+    ScriptedPrompter p({"r", "INC-1", code()});
+    const Result down = check_or_break_glass(p, target());
+    EXPECT_EQ(down.outcome, Outcome::Unavailable);
+    EXPECT_TRUE(p.asked.empty()) << "nothing is asked when nobody can decide";
+    EXPECT_NE(down.message.find("nothing was granted"), std::string::npos) << down.message;
+    EXPECT_EQ(check_active(target()).outcome, Outcome::Unavailable);
+}
+
+}  // namespace
+}  // namespace bg::flow

@@ -1,0 +1,494 @@
+// pam_breakglass.so through real libpam: a service file in a temporary
+// directory (pam_start_confdir) that loads the build-tree module by absolute
+// path, a real breakglassd on a temporary socket, and a scripted conversation.
+//
+// The matrix: every entry point × every situation × control flag, each cell a
+// test of its own asserting the exact return code of the whole stack — and that
+// a stack where the break-glass was required never succeeds without it.
+#include <gtest/gtest.h>
+
+#include <security/pam_appl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "tests/integration/process.hpp"
+#include "tests/pam/pam_harness.hpp"
+#include "tests/pam/test_daemon.hpp"
+
+namespace bg::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+enum class Situation {
+    NoGrant,              // nothing active; the user answers with a good code
+    ActiveGrant,          // a grant is already active
+    ExpiredGrant,         // a grant existed and has expired; the user answers with a fresh code
+    WrongFactor,          // nothing active; the code is wrong (auth) / an earlier attempt failed
+    ReplayedFactor,       // a grant was taken and revoked; its code is offered again
+    PolicyDeny,           // the user is not a requester of the gate
+    DaemonDown,           // breakglassd was stopped; its socket file remains
+    BadArgument,          // the service line has an unknown module argument
+    ConversationAborted,  // nothing active; the application's conversation fails
+};
+enum class Control { Required, Requisite, Sufficient };
+
+const char* situation_name(Situation s) {
+    switch (s) {
+        case Situation::NoGrant: return "NoGrant";
+        case Situation::ActiveGrant: return "ActiveGrant";
+        case Situation::ExpiredGrant: return "ExpiredGrant";
+        case Situation::WrongFactor: return "WrongFactor";
+        case Situation::ReplayedFactor: return "ReplayedFactor";
+        case Situation::PolicyDeny: return "PolicyDeny";
+        case Situation::DaemonDown: return "DaemonDown";
+        case Situation::BadArgument: return "BadArgument";
+        case Situation::ConversationAborted: return "ConversationAborted";
+    }
+    return "?";
+}
+const char* control_name(Control c) {
+    switch (c) {
+        case Control::Required: return "required";
+        case Control::Requisite: return "requisite";
+        case Control::Sufficient: return "sufficient";
+    }
+    return "?";
+}
+
+// What pam_breakglass.so itself returns: the table of man/pam_breakglass.8.
+int module_code(Entry e, Situation s) {
+    if (s == Situation::BadArgument) return PAM_SERVICE_ERR;
+    switch (e) {
+        case Entry::Authenticate:
+            switch (s) {
+                case Situation::NoGrant:
+                case Situation::ActiveGrant:
+                case Situation::ExpiredGrant: return PAM_SUCCESS;
+                case Situation::WrongFactor:
+                case Situation::ReplayedFactor: return PAM_AUTH_ERR;
+                case Situation::PolicyDeny: return PAM_PERM_DENIED;
+                case Situation::DaemonDown: return PAM_AUTHINFO_UNAVAIL;
+                case Situation::ConversationAborted: return PAM_CONV_ERR;
+                case Situation::BadArgument: break;
+            }
+            break;
+        case Entry::AcctMgmt:
+            if (s == Situation::ActiveGrant) return PAM_SUCCESS;
+            if (s == Situation::DaemonDown) return PAM_AUTHINFO_UNAVAIL;
+            return PAM_PERM_DENIED;
+        case Entry::OpenSession: return s == Situation::ActiveGrant ? PAM_SUCCESS : PAM_SESSION_ERR;
+        case Entry::CloseSession: return PAM_SUCCESS;
+    }
+    return -1;
+}
+
+// pam_deny.so's answer per entry point (the module after a `sufficient` line).
+int deny_code(Entry e) {
+    switch (e) {
+        case Entry::Authenticate:
+        case Entry::AcctMgmt: return PAM_AUTH_ERR;
+        case Entry::OpenSession:
+        case Entry::CloseSession: return PAM_SESSION_ERR;
+    }
+    return -1;
+}
+
+// The whole stack: `control pam_breakglass` then pam_permit (required,
+// requisite) or pam_deny (sufficient).
+int stack_code(Entry e, Situation s, Control c) {
+    const int m = module_code(e, s);
+    if (c == Control::Sufficient) return m == PAM_SUCCESS ? PAM_SUCCESS : deny_code(e);
+    return m;
+}
+
+struct Cell {
+    Entry entry;
+    Situation situation;
+    Control control;
+};
+
+void PrintTo(const Cell& c, std::ostream* os) {
+    *os << entry_name(c.entry) << " / " << situation_name(c.situation) << " / " << control_name(c.control);
+}
+
+std::vector<Cell> all_cells() {
+    std::vector<Cell> out;
+    for (Entry e : {Entry::Authenticate, Entry::AcctMgmt, Entry::OpenSession, Entry::CloseSession})
+        for (Situation s : {Situation::NoGrant, Situation::ActiveGrant, Situation::ExpiredGrant, Situation::WrongFactor,
+                            Situation::ReplayedFactor, Situation::PolicyDeny, Situation::DaemonDown,
+                            Situation::BadArgument, Situation::ConversationAborted})
+            for (Control c : {Control::Required, Control::Requisite, Control::Sufficient}) out.push_back({e, s, c});
+    return out;
+}
+
+std::string cell_name(const ::testing::TestParamInfo<Cell>& info) {
+    return std::string(entry_name(info.param.entry)) + "_" + situation_name(info.param.situation) + "_" +
+           control_name(info.param.control);
+}
+
+class PamMatrix : public ::testing::TestWithParam<Cell> {
+protected:
+    void TearDown() override {
+        if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->daemon_log().c_str());
+    }
+    std::unique_ptr<TestDaemon> daemon_;
+};
+
+TEST_P(PamMatrix, ExactReturnCode) {
+    const Cell cell = GetParam();
+    daemon_ = std::make_unique<TestDaemon>();
+    TestDaemon& d = *daemon_;
+    const std::string user = cell.situation == Situation::PolicyDeny ? kOutsider : kRequester;
+    const auto secret = d.enroll(user);
+    const std::uint64_t step = totp_step_now();
+
+    // The situation, set up through the protocol as root.
+    std::string good_code = totp_code(secret, step);
+    std::int64_t expired_at = 0;
+    switch (cell.situation) {
+        case Situation::ActiveGrant:
+            ASSERT_TRUE(std::holds_alternative<proto::Granted>(d.grant(user, good_code)));
+            break;
+        case Situation::ExpiredGrant: {
+            const auto g = d.grant(user, good_code, 1);
+            ASSERT_TRUE(std::holds_alternative<proto::Granted>(g));
+            expired_at = std::get<proto::Granted>(g).expires_at;
+            good_code = totp_code(secret, step + 1);  // the next step: the first one is spent
+            break;
+        }
+        case Situation::WrongFactor:
+            if (cell.entry != Entry::Authenticate) {  // an earlier, failed attempt
+                ASSERT_TRUE(std::holds_alternative<proto::ErrorAnswer>(d.grant(user, wrong_code(secret))));
+            }
+            good_code = wrong_code(secret);
+            break;
+        case Situation::ReplayedFactor: {
+            const auto g = d.grant(user, good_code);
+            ASSERT_TRUE(std::holds_alternative<proto::Granted>(g));
+            d.revoke(std::get<proto::Granted>(g).event_id);
+            break;  // good_code is now a used one
+        }
+        default: break;
+    }
+
+    std::string args = std::string("gate=") + kGate + " socket=" + d.socket();
+    if (cell.situation == Situation::BadArgument) args += " frobnicate";
+    const std::string follower = cell.control == Control::Sufficient ? "pam_deny.so" : "pam_permit.so";
+    write_service(d.dir(), "bg-pam-test",
+                  {std::string(entry_type(cell.entry)) + " " + control_name(cell.control) + " " + kModulePath + " " + args,
+                   std::string(entry_type(cell.entry)) + " required " + follower});
+
+    if (cell.situation == Situation::ExpiredGrant) {
+        while (unix_now() < expired_at) std::this_thread::sleep_for(50ms);
+        ASSERT_FALSE(d.active(user));
+    }
+    if (cell.situation == Situation::DaemonDown) d.stop();
+    const std::size_t records_before = cell.situation == Situation::DaemonDown ? 0 : d.records().size();
+
+    Conversation conv;
+    conv.answers = {"database primary down, failover stuck", "INC-4242", good_code};
+    if (cell.situation == Situation::ConversationAborted) conv.fault = Conversation::Fault::FailAll;
+    const int rc = run_pam(d.dir(), "bg-pam-test", user, cell.entry, conv);
+
+    const int expected_module = module_code(cell.entry, cell.situation);
+    const int expected = stack_code(cell.entry, cell.situation, cell.control);
+    EXPECT_EQ(rc, expected) << "got " << pam_strerror(nullptr, rc) << ", expected " << pam_strerror(nullptr, expected)
+                            << "\nshown:\n" << conv.all_text();
+    // The point of the gate: where the break-glass did not succeed, neither does the stack.
+    if (expected_module != PAM_SUCCESS) {
+        EXPECT_NE(rc, PAM_SUCCESS);
+    }
+    EXPECT_NE(rc, PAM_IGNORE);
+
+    // What the user saw.
+    const bool prompted = cell.entry == Entry::Authenticate &&
+                          (cell.situation == Situation::NoGrant || cell.situation == Situation::ExpiredGrant ||
+                           cell.situation == Situation::WrongFactor || cell.situation == Situation::ReplayedFactor ||
+                           cell.situation == Situation::PolicyDeny);
+    if (prompted) {
+        const auto p = conv.prompts();
+        ASSERT_EQ(p.size(), 3u) << conv.all_text();
+        EXPECT_EQ(p[0].style, PAM_PROMPT_ECHO_ON);
+        EXPECT_EQ(p[1].style, PAM_PROMPT_ECHO_ON);
+        EXPECT_EQ(p[2].style, PAM_PROMPT_ECHO_OFF);
+        EXPECT_NE(p[2].text.find("One-time code"), std::string::npos);
+        ASSERT_FALSE(conv.texts(PAM_TEXT_INFO).empty());
+        EXPECT_NE(conv.texts(PAM_TEXT_INFO).front().find("BREAK-GLASS: gate 'pam-test'"), std::string::npos);
+    } else if (cell.entry == Entry::Authenticate && cell.situation != Situation::ConversationAborted) {
+        EXPECT_TRUE(conv.prompts().empty()) << conv.all_text();
+    }
+    if (cell.situation == Situation::ActiveGrant || cell.situation == Situation::BadArgument ||
+        cell.entry == Entry::CloseSession) {
+        EXPECT_TRUE(conv.shown.empty()) << "nothing to say:\n" << conv.all_text();
+    }
+    if (expected_module != PAM_SUCCESS && cell.situation != Situation::BadArgument &&
+        cell.entry != Entry::CloseSession) {
+        EXPECT_FALSE(conv.texts(PAM_ERROR_MSG).empty()) << "a refusal is explained:\n" << conv.all_text();
+    }
+    if (cell.situation == Situation::DaemonDown && cell.entry != Entry::CloseSession) {
+        EXPECT_NE(conv.all_text().find("nothing was granted"), std::string::npos) << conv.all_text();
+    }
+
+    // What the daemon holds afterwards.
+    if (cell.situation == Situation::DaemonDown) return;
+    const bool should_be_active = cell.situation == Situation::ActiveGrant ||
+                                  (cell.entry == Entry::Authenticate && expected_module == PAM_SUCCESS);
+    EXPECT_EQ(d.active(user), should_be_active);
+    if (cell.situation == Situation::BadArgument) {
+        EXPECT_EQ(d.records().size(), records_before) << "a misconfigured module sends nothing";
+    }
+    EXPECT_TRUE(d.alive());
+}
+
+INSTANTIATE_TEST_SUITE_P(EntryBySituationByControl, PamMatrix, ::testing::ValuesIn(all_cells()), cell_name);
+
+// ---- beyond the matrix
+
+class PamStack : public ::testing::Test {
+protected:
+    void SetUp() override {
+        daemon_ = std::make_unique<TestDaemon>();
+        secret_ = daemon_->enroll(kRequester);
+        write_service(daemon_->dir(), "bg-pam-test",
+                      {"auth required " + kModulePath + " gate=" + kGate + " socket=" + daemon_->socket(),
+                       "account required " + kModulePath + " gate=" + kGate + " socket=" + daemon_->socket(),
+                       "session required " + kModulePath + " gate=" + kGate + " socket=" + daemon_->socket()});
+    }
+    void TearDown() override {
+        if (HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->daemon_log().c_str());
+    }
+    int authenticate(Conversation& conv, const PamItems& items = {}) {
+        return run_pam(daemon_->dir(), "bg-pam-test", kRequester, Entry::Authenticate, conv, items);
+    }
+    std::string code() const { return totp_code(secret_, totp_step_now()); }
+
+    std::unique_ptr<TestDaemon> daemon_;
+    std::vector<unsigned char> secret_;
+};
+
+TEST_F(PamStack, GrantRecordCarriesWhatTheUserTypedAndWhereFrom) {
+    Conversation conv;
+    conv.answers = {"db primary down, failover stuck", "INC-77", code()};
+    ASSERT_EQ(authenticate(conv, {"pts/3", "bastion.example"}), PAM_SUCCESS) << conv.all_text();
+    const auto grants = daemon_->records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["actor"], kRequester);
+    EXPECT_EQ(grants[0]["gate_bypassed"], kGate);
+    EXPECT_EQ(grants[0]["reason"], "db primary down, failover stuck");
+    EXPECT_EQ(grants[0]["incident_ref"], "INC-77");
+    EXPECT_EQ(grants[0]["source"], "pts/3 from bastion.example");
+    EXPECT_EQ(grants[0]["target"], "pam:bg-pam-test");
+    EXPECT_EQ(grants[0]["peer_uid"], 0);
+    // The grant's id and expiry (UTC) are shown.
+    const auto infos = conv.texts(PAM_TEXT_INFO);
+    ASSERT_EQ(infos.size(), 2u);
+    EXPECT_NE(infos[1].find(grants[0]["event_id"].get<std::string>()), std::string::npos) << infos[1];
+    EXPECT_NE(infos[1].find("(UTC)"), std::string::npos) << infos[1];
+    // The code never reaches the log.
+    EXPECT_EQ(read_file(daemon_->dir() + "/state/audit.log").find(conv.answers[2]), std::string::npos);
+
+    // The second authentication takes the fast path: no prompts, no new record.
+    const std::size_t before = daemon_->records().size();
+    Conversation again;
+    EXPECT_EQ(authenticate(again), PAM_SUCCESS);
+    EXPECT_TRUE(again.shown.empty());
+    EXPECT_EQ(daemon_->records().size(), before);
+}
+
+TEST_F(PamStack, FullLifecycleAuthAccountSession) {
+    Conversation conv;
+    conv.answers = {"disk full on db-3", "INC-9", code()};
+    ASSERT_EQ(authenticate(conv), PAM_SUCCESS);
+    Conversation quiet;
+    EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-test", kRequester, Entry::AcctMgmt, quiet), PAM_SUCCESS);
+    EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-test", kRequester, Entry::OpenSession, quiet), PAM_SUCCESS)
+        << quiet.all_text();
+    EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-test", kRequester, Entry::CloseSession, quiet), PAM_SUCCESS);
+    EXPECT_TRUE(quiet.shown.empty()) << quiet.all_text();
+    const auto opened = daemon_->records_of("session_open");
+    const auto closed = daemon_->records_of("session_close");
+    ASSERT_EQ(opened.size(), 1u);
+    ASSERT_EQ(closed.size(), 1u);
+    EXPECT_EQ(opened[0]["actor"], kRequester);
+}
+
+// Hostile answers are refused before anything reaches the daemon: the audit
+// log gets no new record, the user is told why, nothing raw reaches the screen.
+TEST_F(PamStack, HostileAnswersAreRefusedBeforeAnythingIsSent) {
+    struct Case {
+        const char* name;
+        std::vector<std::string> answers;
+        std::size_t prompts;  // questions asked before the refusal
+        const char* message;
+    };
+    const std::string good_reason = "db down";
+    const std::vector<Case> cases = {
+        {"reason too long", {std::string(1025, 'r')}, 1, "longer than 1024"},
+        {"reason of a megabyte", {std::string(1 << 20, 'r')}, 1, "longer than 1024"},
+        {"reason empty", {""}, 1, "is empty"},
+        {"reason with escape sequence", {"a\x1b[2Jb"}, 1, "control character"},
+        {"reason with newline", {"line one\nline two"}, 1, "control character"},
+        {"reason with C1 control", {"a\xc2\x9b" "b"}, 1, "control character"},
+        {"reason invalid UTF-8", {"bad \xff\xfe byte"}, 1, "UTF-8"},
+        {"reason overlong UTF-8", {"\xc0\xaf"}, 1, "UTF-8"},
+        {"incident too long", {good_reason, "INC-" + std::string(125, '1')}, 2, "longer than 128"},
+        {"incident with tab", {good_reason, "INC-1\t"}, 2, "control character"},
+        {"code too long", {good_reason, "INC-1", std::string(65, '1')}, 3, "longer than 64"},
+        {"code with space", {good_reason, "INC-1", "123 456"}, 3, "printable ASCII"},
+        {"code non-ASCII digits", {good_reason, "INC-1", "\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93"}, 3, "printable ASCII"},
+        {"code empty", {good_reason, "INC-1", ""}, 3, "is empty"},
+        {"code with escape", {good_reason, "INC-1", "\x1b]0;pwned\x07"}, 3, "printable ASCII"},
+    };
+    for (const Case& c : cases) {
+        const std::size_t before = daemon_->records().size();
+        Conversation conv;
+        conv.answers = c.answers;
+        EXPECT_EQ(authenticate(conv), PAM_AUTH_ERR) << c.name;
+        EXPECT_EQ(conv.prompts().size(), c.prompts) << c.name << ": no question after a bad answer";
+        const auto errors = conv.texts(PAM_ERROR_MSG);
+        ASSERT_EQ(errors.size(), 1u) << c.name;
+        EXPECT_NE(errors[0].find(c.message), std::string::npos) << c.name << ": " << errors[0];
+        for (const auto& s : conv.shown) {
+            EXPECT_EQ(s.text.find('\x1b'), std::string::npos) << c.name;
+            EXPECT_LE(s.text.size(), 511u) << c.name;
+        }
+        EXPECT_EQ(daemon_->records().size(), before) << c.name << ": nothing was sent";
+        EXPECT_TRUE(daemon_->alive()) << c.name;
+    }
+    EXPECT_FALSE(daemon_->active(kRequester));
+}
+
+// A PAM response is a C string: bytes after an embedded NUL never reach the
+// module, so what is recorded is exactly the part before it.
+TEST_F(PamStack, BytesAfterAnEmbeddedNulNeverArrive) {
+    Conversation conv;
+    conv.answers = {std::string("db down\0\x1b[2J tail", 17), std::string("INC-5\0garbage", 13), code()};
+    ASSERT_EQ(authenticate(conv), PAM_SUCCESS) << conv.all_text();
+    const auto grants = daemon_->records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["reason"], "db down");
+    EXPECT_EQ(grants[0]["incident_ref"], "INC-5");
+}
+
+TEST_F(PamStack, BrokenConversationsEndInConvErr) {
+    for (const auto fault : {Conversation::Fault::FailAll, Conversation::Fault::AnswerIsNull,
+                             Conversation::Fault::ResponsesAreNull}) {
+        const std::size_t before = daemon_->records().size();
+        Conversation conv;
+        conv.answers = {"r", "INC-1", code()};
+        conv.fault = fault;
+        EXPECT_EQ(authenticate(conv), PAM_CONV_ERR) << static_cast<int>(fault);
+        EXPECT_EQ(daemon_->records().size(), before);
+    }
+    // Too few answers: the application ends the conversation at the code.
+    Conversation short_script;
+    short_script.answers = {"r", "INC-1"};
+    EXPECT_EQ(authenticate(short_script), PAM_CONV_ERR);
+    EXPECT_FALSE(daemon_->active(kRequester));
+}
+
+// Refusals from the daemon are shown as the daemon gave them, escaped.
+TEST_F(PamStack, DaemonRefusalIsShownEscaped) {
+    Conversation conv;
+    conv.answers = {"r", "JIRA-1", code()};  // valid text, but not the gate's incident pattern
+    EXPECT_EQ(authenticate(conv), PAM_PERM_DENIED);
+    const auto errors = conv.texts(PAM_ERROR_MSG);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("denied"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[0].find("INC-[0-9]+"), std::string::npos) << errors[0];
+    EXPECT_EQ(daemon_->records_of("deny").size(), 1u);
+}
+
+// Three wrong codes, then the right one is refused as rate limited: PAM_AUTH_ERR throughout.
+TEST_F(PamStack, RateLimitedIsAnAuthError) {
+    for (int i = 0; i < 3; ++i) {
+        Conversation conv;
+        conv.answers = {"r", "INC-1", wrong_code(secret_)};
+        EXPECT_EQ(authenticate(conv), PAM_AUTH_ERR);
+    }
+    Conversation conv;
+    conv.answers = {"r", "INC-1", code()};
+    EXPECT_EQ(authenticate(conv), PAM_AUTH_ERR);
+    EXPECT_NE(conv.all_text().find("try again"), std::string::npos) << conv.all_text();
+    EXPECT_FALSE(daemon_->active(kRequester));
+}
+
+TEST_F(PamStack, MissingGateArgumentIsAServiceError) {
+    for (const std::string& args : {std::string(""), std::string("socket=") + daemon_->socket(),
+                                    std::string("gate=") + kGate + " gate=other", std::string("gate=-x"),
+                                    std::string("gate=") + kGate + " socket=relative/path"}) {
+        write_service(daemon_->dir(), "bg-pam-bad", {"auth sufficient " + kModulePath + " " + args, "auth required pam_deny.so"});
+        Conversation conv;
+        EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-bad", kRequester, Entry::Authenticate, conv), PAM_AUTH_ERR) << args;
+        write_service(daemon_->dir(), "bg-pam-bad", {"auth required " + kModulePath + " " + args});
+        EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-bad", kRequester, Entry::Authenticate, conv), PAM_SERVICE_ERR) << args;
+        EXPECT_TRUE(conv.shown.empty());
+    }
+}
+
+TEST_F(PamStack, SetcredSucceedsAndChauthtokIsAServiceError) {
+    write_service(daemon_->dir(), "bg-pam-cred",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + daemon_->socket(),
+                   "password required " + kModulePath + " gate=" + kGate + " socket=" + daemon_->socket()});
+    Conversation conv;
+    const pam_conv c{nullptr, &conv};
+    pam_handle_t* pamh = nullptr;
+    ASSERT_EQ(pam_start_confdir("bg-pam-cred", kRequester, &c, daemon_->dir().c_str(), &pamh), PAM_SUCCESS);
+    EXPECT_EQ(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+    EXPECT_EQ(pam_chauthtok(pamh, 0), PAM_SERVICE_ERR);
+    pam_end(pamh, PAM_SUCCESS);
+}
+
+TEST_F(PamStack, UnknownUserNameIsRefusedWithoutPrompting) {
+    Conversation conv;
+    EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-test", "bad\x1b" "name", Entry::Authenticate, conv), PAM_USER_UNKNOWN);
+    EXPECT_TRUE(conv.prompts().empty());
+}
+
+// ---- the shared object itself
+
+TEST(PamModuleBinary, ExportsOnlyTheEntryPoints) {
+    const auto nm = run({"/usr/bin/nm", "-D", "--defined-only", kModulePath});
+    ASSERT_EQ(nm.exit_code, 0) << nm.err;
+    std::vector<std::string> symbols;
+    std::size_t start = 0;
+    while (start < nm.out.size()) {
+        std::size_t nl = nm.out.find('\n', start);
+        if (nl == std::string::npos) nl = nm.out.size();
+        const std::string line = nm.out.substr(start, nl - start);
+        start = nl + 1;
+        if (line.empty()) continue;
+        symbols.push_back(line.substr(line.rfind(' ') + 1));
+    }
+    std::sort(symbols.begin(), symbols.end());
+    const std::vector<std::string> expected = {"pam_sm_acct_mgmt",    "pam_sm_authenticate", "pam_sm_chauthtok",
+                                               "pam_sm_close_session", "pam_sm_open_session", "pam_sm_setcred"};
+    EXPECT_EQ(symbols, expected) << nm.out;
+}
+
+TEST(PamModuleBinary, NeedsOnlyLibpamAndTheCRuntimes) {
+    EXPECT_EQ(kModulePath.substr(kModulePath.rfind('/') + 1), "pam_breakglass.so");
+    const auto elf = run({"/usr/bin/readelf", "-d", kModulePath});
+    ASSERT_EQ(elf.exit_code, 0) << elf.err;
+    const std::vector<std::string> allowed = {"libpam.so", "libstdc++.so", "libgcc_s.so", "libc.so", "libm.so",
+                                              "ld-linux", "libasan.so", "libubsan.so"};
+    std::size_t pos = 0;
+    int needed = 0;
+    while ((pos = elf.out.find("(NEEDED)", pos)) != std::string::npos) {
+        const std::size_t open = elf.out.find('[', pos), close = elf.out.find(']', open);
+        const std::string lib = elf.out.substr(open + 1, close - open - 1);
+        ++needed;
+        EXPECT_TRUE(std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return lib.starts_with(a); }))
+            << "unexpected dependency " << lib;
+        pos = close;
+    }
+    EXPECT_GT(needed, 0);
+    EXPECT_NE(elf.out.find("BIND_NOW"), std::string::npos) << "full RELRO";
+}
+
+}  // namespace
+}  // namespace bg::test
