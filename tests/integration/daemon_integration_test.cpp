@@ -4,6 +4,7 @@
 // audit log recorded.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -23,6 +24,7 @@
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
 #include "helper/totp.hpp"
+#include "tests/unit/yubikey_test_tokens.hpp"
 #include "tests/integration/process.hpp"
 
 namespace bg::test {
@@ -41,13 +43,17 @@ const char* kPolicy = R"(# integration-test policy
 [defaults]
 max_ttl = "1h"
 incident_pattern = '^INC-[0-9]+$'
-factors = ["totp"]
+factors = ["totp", "yubikey"]
 
 [gate.breakglass]
 description = "integration test gate"
 sudo_runas_group = "breakglass"
 requesters = ["%bgit-oncall", "root"]
 ttl = "2s"
+
+[gate.totp-only]
+requesters = ["%bgit-oncall"]
+factors = ["totp"]
 
 [gate.needs-approval]
 requesters = ["%bgit-oncall"]
@@ -184,6 +190,15 @@ protected:
         EXPECT_TRUE(r.answer) << r.error;
         return r.answer ? std::get<proto::StatusAnswer>(*r.answer) : proto::StatusAnswer{};
     }
+
+    // The daemon allows 3 failed factors per 30 s per user (in memory): tests
+    // that need more failures restart it, which clears the limiter.
+    void restart_clearing_rate_limit() {
+        stop_daemon(SIGTERM);
+        start_daemon();
+        failures_left_ = 3;
+    }
+    int failures_left_ = 3;
 
     std::string dir_, state_, socket_, policy_;
     pid_t daemon_ = -1;
@@ -597,6 +612,132 @@ TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
     ASSERT_TRUE(r.answer);
     EXPECT_TRUE(std::holds_alternative<proto::ErrorAnswer>(*r.answer));
     EXPECT_EQ(records().size(), before);
+}
+
+// ---- YubiKey OTP through the daemon: enrolment by the CLI (secrets on stdin),
+// OTPs made by libyubikey from a key generated here.
+
+class YubikeyDaemonTest : public DaemonTest {
+protected:
+    yubikey::test::TestYubikey enroll_yubikey(const std::string& user) {
+        auto key = yubikey::test::TestYubikey::random();
+        const std::string line = to_hex(key.aes_key.data(), key.aes_key.size()) + " " +
+                                 to_hex(key.private_uid.data(), key.private_uid.size()) + "\n";
+        const auto r = run(ctl({"enroll", "yubikey", user, "--public-id", key.public_id}), line);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        // The secrets never reach the log.
+        EXPECT_EQ(read_file(state_ + "/audit.log").find(to_hex(key.aes_key.data(), key.aes_key.size())), std::string::npos);
+        return key;
+    }
+    static std::string to_hex(const unsigned char* p, std::size_t n) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        std::string out;
+        for (std::size_t i = 0; i < n; ++i) {
+            out += kHex[p[i] >> 4];
+            out += kHex[p[i] & 0xF];
+        }
+        return out;
+    }
+    proto::Message grant_with(const std::string& user, const std::string& factor) const {
+        proto::GrantRequest g{user, "breakglass", "disk full on db-3", "INC-77", "", 600, factor, "pts/2", "test"};
+        auto r = proto::call(socket_, g, proto::MessageType::Granted);
+        EXPECT_TRUE(r.answer) << r.error;
+        return r.answer ? *r.answer : proto::Message(proto::ErrorAnswer{});
+    }
+    void revoke_all() {
+        for (const auto& g : status(false).grants) EXPECT_EQ(run(ctl({"revoke", g.event_id})).exit_code, 0);
+    }
+};
+
+TEST_F(YubikeyDaemonTest, ValidOtpGrantsAndEveryBadOneIsRefusedWithARecord) {
+    const auto key = enroll_yubikey(kAlice);
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(grant_with(kAlice, key.otp(5, 10))));
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["factor"], "yubikey:" + key.public_id);
+    EXPECT_EQ(grants[0]["factor_counter"], (5u << 8) | 10u);
+    revoke_all();
+
+    auto other = yubikey::test::TestYubikey::random();
+    other.public_id = key.public_id;  // same public id, different secrets
+    auto unknown = yubikey::test::TestYubikey::random();
+    const struct {
+        const char* name;
+        std::string otp;
+        const char* message;
+    } cases[] = {
+        {"replay of the same OTP", key.otp(5, 10), "replayed"},
+        {"lower session counter", key.otp(4, 200), "replayed"},
+        {"equal session, lower use counter", key.otp(5, 9), "replayed"},
+        {"equal session, equal use counter", key.otp(5, 10), "replayed"},
+        {"flipped CRC", key.otp(6, 0, false), "CRC"},
+        {"wrong key", other.otp(7, 0), "CRC"},
+        {"unknown public id", unknown.otp(1, 0), "not enrolled"},
+    };
+    for (const auto& c : cases) {
+        const std::size_t before = records().size();
+        const auto answer = grant_with(kAlice, c.otp);
+        const auto* e = std::get_if<proto::ErrorAnswer>(&answer);
+        ASSERT_NE(e, nullptr) << c.name;
+        EXPECT_EQ(e->code, proto::ErrorCode::AuthFailed) << c.name;
+        EXPECT_NE(e->message.find(c.message), std::string::npos) << c.name << ": " << e->message;
+        const auto all = records();
+        ASSERT_EQ(all.size(), before + 1) << c.name;
+        EXPECT_EQ(all.back()["event"], "auth_failed") << c.name;
+        if (failures_left_ > 0 && --failures_left_ == 0) restart_clearing_rate_limit();
+    }
+    // Wrong private uid: same AES key, different uid.
+    auto wrong_uid = key;
+    wrong_uid.private_uid[0] ^= 0xFF;
+    const auto answer = grant_with(kAlice, wrong_uid.otp(9, 0));
+    ASSERT_TRUE(std::holds_alternative<proto::ErrorAnswer>(answer));
+    EXPECT_NE(std::get<proto::ErrorAnswer>(answer).message.find("private id"), std::string::npos);
+    // A higher counter from the real key still works afterwards.
+    restart_clearing_rate_limit();
+    EXPECT_TRUE(std::holds_alternative<proto::Granted>(grant_with(kAlice, key.otp(5, 11))));
+}
+
+TEST_F(YubikeyDaemonTest, GateThatAcceptsOnlyTotpRefusesAYubikeyOtp) {
+    const auto key = enroll_yubikey(kAlice);
+    proto::GrantRequest g{kAlice, "totp-only", "r", "INC-1", "", 0, key.otp(1, 1), "", ""};
+    auto r = proto::call(socket_, g, proto::MessageType::Granted);
+    ASSERT_TRUE(r.answer);
+    const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->code, proto::ErrorCode::Denied);
+    EXPECT_NE(e->message.find("yubikey"), std::string::npos) << e->message;
+    EXPECT_EQ(records().back()["event"], "deny");
+}
+
+TEST_F(YubikeyDaemonTest, EightConcurrentSubmissionsOfOneOtpGrantExactlyOnce) {
+    const auto key = enroll_yubikey(kAlice);
+    const std::string otp = key.otp(1, 1);
+    std::vector<std::thread> threads;
+    std::atomic<int> granted{0}, refused{0};
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&] {
+            proto::GrantRequest g{kAlice, "breakglass", "race", "INC-8", "", 600, otp, "", ""};
+            auto r = proto::call(socket_, g, proto::MessageType::Granted);
+            if (r.answer && std::holds_alternative<proto::Granted>(*r.answer)) ++granted;
+            else ++refused;
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(granted.load(), 1);
+    EXPECT_EQ(refused.load(), 7);
+    EXPECT_EQ(records_of("grant").size(), 1u);
+    EXPECT_EQ(status(false).grants.size(), 1u);
+}
+
+TEST_F(YubikeyDaemonTest, ReplayStateSurvivesARestart) {
+    const auto key = enroll_yubikey(kAlice);
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(grant_with(kAlice, key.otp(3, 3))));
+    revoke_all();
+    stop_daemon(SIGKILL);
+    ::unlink((state_ + "/state.json").c_str());  // the counter comes back from the log alone
+    start_daemon();
+    const auto answer = grant_with(kAlice, key.otp(3, 3));
+    ASSERT_TRUE(std::holds_alternative<proto::ErrorAnswer>(answer));
+    EXPECT_NE(std::get<proto::ErrorAnswer>(answer).message.find("replayed"), std::string::npos);
 }
 
 TEST(DaemonUnreachable, CliSaysSoWithExitThree) {
