@@ -108,7 +108,8 @@ json to_json(const CheckAnswer& m) { return {{"active", m.active}, {"event_id", 
 json to_json(const GrantRequest& m) {
     return {{"user", m.user},         {"gate", m.gate},   {"reason", m.reason},   {"incident", m.incident},
             {"severity", m.severity}, {"ttl_seconds", m.ttl_seconds},         {"factor", m.factor},
-            {"tty", m.tty},           {"command", m.command}};
+            {"tty", m.tty},           {"command", m.command}, {"runas_group", m.runas_group},
+            {"runas_user", m.runas_user}};
 }
 json to_json(const Granted& m) { return {{"event_id", m.event_id}, {"expires_at", m.expires_at}}; }
 json to_json(const StatusRequest& m) { return {{"all", m.all}}; }
@@ -195,6 +196,8 @@ Message decode_body(MessageType type, const json& body) {
             m.factor = r.str("factor", kMaxShortField);
             m.tty = r.str("tty", kMaxShortField);
             m.command = r.str("command", kMaxLongField + 1);
+            m.runas_group = r.str("runas_group", kMaxShortField);
+            m.runas_user = r.str("runas_user", kMaxShortField);
             out = std::move(m);
             break;
         }

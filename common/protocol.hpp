@@ -113,6 +113,11 @@ struct GrantRequest {
     std::string factor;    // the one-time code (TOTP digits, later YubiKey OTP)
     std::string tty;       // the requester's terminal or remote host, for the record
     std::string command;   // what the grant is for (sudo argv, service), for the record
+    // Set by the sudo plugin: the run-as group/user that made the command gated.
+    // The daemon refuses (and records) a request whose group/user the policy
+    // does not map to `gate` (sudo_runas_group / sudo_runas_user). "" otherwise.
+    std::string runas_group = {};
+    std::string runas_user = {};
 };
 // Granted (5): the grant record is durable; the grant is active until expires_at.
 struct Granted {

@@ -281,6 +281,21 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     const policy::Decision decision =
         policy::evaluate(*policy_, eval, std::chrono::system_clock::time_point(std::chrono::seconds(now)));
     if (decision.verdict != policy::Verdict::Allow) return refuse(ErrorCode::Denied, decision.why, f, now);
+    // The sudo plugin names the run-as group/user that made it gate the
+    // command; its configuration must agree with the policy's mapping.
+    if (!m.runas_group.empty() || !m.runas_user.empty()) {
+        const policy::Gate& gate = policy_->gates.at(m.gate);
+        const bool group_ok = m.runas_group.empty() || m.runas_group == gate.sudo_runas_group;
+        const bool user_ok = m.runas_user.empty() || m.runas_user == gate.sudo_runas_user;
+        if (!group_ok || !user_ok)
+            return refuse(ErrorCode::Denied,
+                          "the sudo plugin maps run-as " +
+                              (m.runas_group.empty() ? "user '" + escape_for_display(m.runas_user) + "'"
+                                                     : "group '" + escape_for_display(m.runas_group) + "'") +
+                              " to gate '" + m.gate +
+                              "', but the policy does not; fix the gates= option in sudo.conf or the policy",
+                          f, now);
+    }
     if (decision.approvals > 0)
         return refuse(ErrorCode::Denied,
                       "gate '" + m.gate + "' requires " + std::to_string(decision.approvals) +

@@ -353,6 +353,23 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
     EXPECT_TRUE(status(true).grants.empty());
 }
 
+TEST_F(DaemonTest, RunasGroupMustMapToTheGateInThePolicy) {
+    const auto secret = enroll(kAlice);
+    proto::GrantRequest g{kAlice, "breakglass", "r", "INC-1", "", 0, code(secret), "", "sudo -g wheel id"};
+    g.runas_group = "wheel";  // the policy maps group "breakglass" to this gate, not "wheel"
+    auto r = proto::call(socket_, g, proto::MessageType::Granted);
+    ASSERT_TRUE(r.answer);
+    const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->code, proto::ErrorCode::Denied);
+    EXPECT_NE(e->message.find("sudo.conf"), std::string::npos) << e->message;
+    EXPECT_EQ(records().back()["event"], "deny");
+    g.runas_group = "breakglass";
+    r = proto::call(socket_, g, proto::MessageType::Granted);
+    ASSERT_TRUE(r.answer);
+    EXPECT_TRUE(std::holds_alternative<proto::Granted>(*r.answer));
+}
+
 TEST_F(DaemonTest, ReplayedCodeIsRefused) {
     const auto secret = enroll(kAlice);
     const std::string c = code(secret);

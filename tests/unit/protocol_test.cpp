@@ -117,7 +117,7 @@ TEST(Protocol, RejectsEveryMalformedFrameClass) {
         {"wrong type", frame_of(2, R"({"user":1,"gate":"g"})"), "not a string"},
         {"negative u64", frame_of(12, R"({"after_seq":-1,"since":0,"limit":1})"), "non-negative"},
         {"u32 overflow", frame_of(12, R"({"after_seq":1,"since":0,"limit":4294967296})"), "out of range"},
-        {"float as int", frame_of(4, R"({"user":"","gate":"g","reason":"r","incident":"i","severity":"","ttl_seconds":1.5,"factor":"","tty":"","command":""})"), "not an integer"},
+        {"float as int", frame_of(4, R"({"user":"","gate":"g","reason":"r","incident":"i","severity":"","ttl_seconds":1.5,"factor":"","tty":"","command":"","runas_group":"","runas_user":""})"), "not an integer"},
         {"deep nesting", frame_of(2, std::string(64, '[') + std::string(64, ']')), "nests too deeply"},
         {"string too long", frame_of(2, R"({"user":")" + std::string(300, 'a') + R"(","gate":"g"})"), "too long"},
         {"trailing garbage", frame_of(2, ok_body + "x"), "not valid JSON"},
