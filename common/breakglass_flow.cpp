@@ -130,25 +130,39 @@ void wipe(std::string& secret) {
     secret.clear();
 }
 
-Result check_active(const Target& target) {
-    if (auto bad = validate_target(target)) return Result{Outcome::BadInput, "", 0, std::move(*bad)};
+namespace {
+
+// The Check: the daemon's answer, or why there is none (a refusal or no answer at all).
+struct CheckOutcome {
+    std::optional<proto::CheckAnswer> answer;
+    Result failure;
+};
+CheckOutcome ask_check(const Target& target) {
     Answer a = ask_daemon(target.socket_path, proto::CheckRequest{target.user, target.gate},
                           proto::MessageType::CheckAnswer, target.timeout_ms);
-    if (!a.message) return std::move(a.failure);
-    const auto& check = std::get<proto::CheckAnswer>(*a.message);
-    if (!check.active)
+    if (!a.message) return {std::nullopt, std::move(a.failure)};
+    return {std::get<proto::CheckAnswer>(*a.message), Result{}};
+}
+
+}  // namespace
+
+Result check_active(const Target& target) {
+    if (auto bad = validate_target(target)) return Result{Outcome::BadInput, "", 0, std::move(*bad)};
+    CheckOutcome c = ask_check(target);
+    if (!c.answer) return std::move(c.failure);
+    if (!c.answer->active)
         return Result{Outcome::Denied, "", 0,
                       "no active break-glass grant for user " + quoted(target.user) + " on gate " + quoted(target.gate)};
-    return Result{Outcome::AlreadyActive, check.event_id, check.expires_at, ""};
+    return Result{Outcome::AlreadyActive, c.answer->event_id, c.answer->expires_at, ""};
 }
 
 Result check_or_break_glass(Prompter& prompter, const Target& target) {
     if (auto bad = validate_target(target)) return refused(prompter, Outcome::BadInput, std::move(*bad));
 
     // The fast path: an active grant is enough, and nothing is asked.
-    Result active = check_active(target);
-    if (active.outcome == Outcome::AlreadyActive) return active;
-    if (active.outcome != Outcome::Denied) return refused(prompter, active.outcome, std::move(active.message));
+    CheckOutcome check = ask_check(target);
+    if (!check.answer) return refused(prompter, check.failure.outcome, std::move(check.failure.message));
+    if (check.answer->active) return Result{Outcome::AlreadyActive, check.answer->event_id, check.answer->expires_at, ""};
 
     prompter.info(banner(target.gate));
 

@@ -83,13 +83,15 @@ private:
         pam_response* responses = nullptr;
         const int rc = conv->conv(1, messages, &responses, conv->appdata_ptr);
         const bool wants_answer = style == PAM_PROMPT_ECHO_ON || style == PAM_PROMPT_ECHO_OFF;
+        // One named result returned on every path (NRVO): the answer, which may be the
+        // one-time code, is never moved out of a small-string buffer left unwiped.
         std::optional<std::string> answer;
         if (rc == PAM_SUCCESS && wants_answer && responses != nullptr && responses[0].resp != nullptr)
             answer.emplace(responses[0].resp);
+        else if (rc == PAM_SUCCESS && !wants_answer)
+            answer.emplace();
         free_responses(responses, 1);
-        if (rc != PAM_SUCCESS) return std::nullopt;
-        if (!wants_answer) return std::string();
-        return answer;  // nullopt for a NULL response: treated as a failed conversation
+        return answer;  // nullopt: the conversation failed or gave a NULL response
     }
 
     pam_handle_t* pamh_;

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/breakglass_flow.hpp"
 #include "common/text.hpp"
@@ -47,7 +51,7 @@ TEST(FlowValidation, RefusesWhatTheDaemonWouldAndSays) {
         {validate_factor(""), "the one-time code is empty"},
         {validate_factor(std::string(kMaxFactorBytes + 1, '1')), "longer than 64"},
         {validate_factor("123 456"), "printable ASCII"},
-        {validate_factor(std::string("123\0456", 7)), "printable ASCII"},
+        {validate_factor(std::string("123\0" "456", 7)), "printable ASCII"},
         {validate_factor("12345\xc3\xa9"), "printable ASCII"},
         {validate_factor("123456\n"), "printable ASCII"},
     };
@@ -199,6 +203,29 @@ TEST_F(FlowAgainstDaemon, RefusalsMapToOutcomes) {
     EXPECT_TRUE(p.asked.empty()) << "nothing is asked when nobody can decide";
     EXPECT_NE(down.message.find("nothing was granted"), std::string::npos) << down.message;
     EXPECT_EQ(check_active(target()).outcome, Outcome::Unavailable);
+}
+
+// A refused Check is not "no grant": nothing is asked, and the refusal is shown.
+TEST_F(FlowAgainstDaemon, RefusedCheckAsksNothing) {
+    const passwd* nobody = ::getpwnam(kOutsider);
+    ASSERT_NE(nobody, nullptr);
+    const uid_t uid = nobody->pw_uid;
+    const gid_t gid = nobody->pw_gid;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        // An unprivileged peer asking about another user: not_permitted.
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(90);
+        ScriptedPrompter p({"r", "INC-1", "123456"});
+        const Result r = check_or_break_glass(p, target(kRequester));
+        if (r.outcome != Outcome::Denied) ::_exit(10);
+        if (!p.asked.empty() || !p.infos.empty()) ::_exit(11);
+        if (p.errors.size() != 1 || p.errors[0].find("not_permitted") == std::string::npos) ::_exit(12);
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ TestDaemon::TestDaemon(const std::string& policy) {
     char tmpl[] = "/tmp/bg-pam-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
+    ::chmod(dir_.c_str(), 0755);  // unprivileged test clients must reach the socket
     state_ = dir_ + "/state";
     socket_ = dir_ + "/socket";
     policy_ = dir_ + "/policy.toml";
