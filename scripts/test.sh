@@ -24,7 +24,7 @@ run_ctest() {
     rm -f "$log"
     exit 1
   fi
-  tail -n 3 "$log"
+  grep -E "tests passed|tests failed|Total Test time" "$log"
   rm -f "$log"
 }
 
