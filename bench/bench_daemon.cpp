@@ -25,6 +25,7 @@
 
 #include <openssl/rand.h>
 
+#include "bench/bench_stats.hpp"
 #include "common/transport.hpp"
 #include "helper/daemon.hpp"
 #include "helper/dispatch.hpp"
@@ -32,19 +33,11 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bg::bench::Clock;
 
-struct Percentiles {
-    double p50_us, p99_us, max_us;
-};
+using bg::bench::percentiles;
 
-Percentiles percentiles(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
-    return {at(0.50), at(0.99), v.back()};
-}
-
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+using bg::bench::micros;
 
 void write_text(const std::string& path, const std::string& text) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

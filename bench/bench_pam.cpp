@@ -15,22 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_stats.hpp"
 #include "common/transport.hpp"
 #include "tests/pam/test_daemon.hpp"
 #include "tests/integration/process.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bg::bench::Clock;
 
-struct Percentiles {
-    double p50_us, p99_us, max_us;
-};
-Percentiles percentiles(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
-    return {at(0.50), at(0.99), v.back()};
-}
+using bg::bench::percentiles;
 
 // The fast path asks nothing: a conversation that is used at all is a failure.
 int conversations_used = 0;

@@ -551,6 +551,20 @@ proto::Message Daemon::on_policy_reload(std::int64_t now) {
     return a;
 }
 
+bool Daemon::record_enrolment(const PeerIdentity& peer, const std::string& user, const std::string& factor,
+                              const std::string& detail, std::int64_t now) {
+    audit::RecordFields f;
+    f.event = "enroll";
+    f.actor = peer.user;
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "administrator";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.target = "user=" + user;
+    f.factor = factor;
+    f.detail = detail;
+    return record(f, now).has_value();
+}
+
 proto::Message Daemon::on_enroll_totp(const PeerIdentity& peer, const proto::EnrollTotpRequest& m, std::int64_t now) {
     std::string secret_text = m.secret_base32;
     SecretGuard erase_text{secret_text};
@@ -572,16 +586,8 @@ proto::Message Daemon::on_enroll_totp(const PeerIdentity& peer, const proto::Enr
     const Status stored = totp_.enroll(m.user, secret);
     OPENSSL_cleanse(secret.data(), secret.size());
     if (!stored) return ErrorAnswer{ErrorCode::Unavailable, "cannot store the secret: " + stored.error().message};
-    audit::RecordFields f;
-    f.event = "enroll";
-    f.actor = peer.user;
-    f.actor_loginuid = peer.loginuid;
-    f.actor_role = "administrator";
-    f.peer_uid = static_cast<std::int64_t>(peer.uid);
-    f.target = "user=" + m.user;
-    f.factor = "totp";
-    f.detail = "TOTP secret enrolled";
-    if (!record(f, now)) return ErrorAnswer{ErrorCode::Unavailable, "the enrolment could not be recorded"};
+    if (!record_enrolment(peer, m.user, "totp", "TOTP secret enrolled", now))
+        return ErrorAnswer{ErrorCode::Unavailable, "the enrolment could not be recorded"};
     proto::Enrolled a{m.user, totp::otpauth_uri(m.user, encoded)};
     return a;
 }
@@ -624,16 +630,8 @@ proto::Message Daemon::on_enroll_yubikey(const PeerIdentity& peer, proto::Enroll
     OPENSSL_cleanse(key->data(), key->size());
     OPENSSL_cleanse(uid->data(), uid->size());
     if (!stored) return ErrorAnswer{ErrorCode::BadRequest, "cannot enrol the YubiKey: " + stored.error().message};
-    audit::RecordFields f;
-    f.event = "enroll";
-    f.actor = peer.user;
-    f.actor_loginuid = peer.loginuid;
-    f.actor_role = "administrator";
-    f.peer_uid = static_cast<std::int64_t>(peer.uid);
-    f.target = "user=" + m.user;
-    f.factor = "yubikey:" + m.public_id;
-    f.detail = "YubiKey enrolled";
-    if (!record(f, now)) return ErrorAnswer{ErrorCode::Unavailable, "the enrolment could not be recorded"};
+    if (!record_enrolment(peer, m.user, "yubikey:" + m.public_id, "YubiKey enrolled", now))
+        return ErrorAnswer{ErrorCode::Unavailable, "the enrolment could not be recorded"};
     return proto::YubikeyEnrolled{m.user, m.public_id};
 }
 

@@ -85,6 +85,8 @@ private:
     proto::Message on_policy_reload(std::int64_t now);
     proto::Message on_enroll_totp(const PeerIdentity& peer, const proto::EnrollTotpRequest& m, std::int64_t now);
     proto::Message on_enroll_yubikey(const PeerIdentity& peer, proto::EnrollYubikeyRequest m, std::int64_t now);
+    bool record_enrolment(const PeerIdentity& peer, const std::string& user, const std::string& factor,
+                          const std::string& detail, std::int64_t now);
     proto::Message on_session(const PeerIdentity& peer, const proto::SessionRequest& m, std::int64_t now);
 
     // Appends a record and applies it to the grant store. nullopt on failure.

@@ -136,4 +136,24 @@ Status write_secret_json(const std::string& label, const std::string& dir, const
     return write_secret_file(label, dir, file_name, text);
 }
 
+Result<SecretFileState> read_secret_document(const std::string& label, const std::string& path,
+                                             std::size_t max_bytes, int version, const char* collection,
+                                             const std::string& restore_hint, nlohmann::json& doc) {
+    const auto fail = [&](const std::string& what) { return make_error(label + " " + path + ": " + what + restore_hint); };
+    std::string text;
+    ScopedWipe<std::string> text_wiper(text);
+    const auto read = read_secret_file(label, path, max_bytes, text);
+    if (!read) return read.error();
+    if (*read == SecretFileState::Missing) return SecretFileState::Missing;
+    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return fail("is not valid JSON");
+    if (!doc.is_object()) return fail("top level is not an object");
+    const auto v = doc.find("version");
+    if (v == doc.end() || !v->is_number_integer() || v->get<int>() != version)
+        return fail("has no supported \"version\" (expected " + std::to_string(version) + ")");
+    const auto c = doc.find(collection);
+    if (c == doc.end() || !c->is_object()) return fail(std::string("has no \"") + collection + "\" object");
+    return SecretFileState::Read;
+}
+
 }  // namespace bg::mfa

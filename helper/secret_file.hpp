@@ -46,6 +46,13 @@ Result<SecretFileState> read_secret_file(const std::string& label, const std::st
 // directory, written, fsync'd, closed, renamed over the target, then the
 // directory fsync'd. On error the temp file is removed; if only the final
 // directory fsync failed the new file may still reach the disk.
+// Reads a secret store shaped {"version": VERSION, "<collection>": {...}} into
+// `doc` (which the caller wipes: it holds secrets). A missing file is Missing
+// and leaves `doc` alone. Every error names the file and ends with restore_hint.
+Result<SecretFileState> read_secret_document(const std::string& label, const std::string& path,
+                                             std::size_t max_bytes, int version, const char* collection,
+                                             const std::string& restore_hint, nlohmann::json& doc);
+
 Status write_secret_file(const std::string& label, const std::string& dir, const std::string& file_name,
                          std::string_view text);
 

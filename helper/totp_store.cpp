@@ -58,29 +58,14 @@ Result<TotpStore> TotpStore::open(const std::string& state_dir) {
     TotpStore store(state_dir, state_dir + "/" + kFileName);
     const std::string& path = store.path_;
 
-    std::string text;
-    ScopedWipe<std::string> text_wiper(text);
-    const auto read = read_secret_file(kLabel, path, kMaxStoreFileBytes, text);
-    if (!read) return read.error();
-    if (*read == SecretFileState::Missing) return store;  // nobody enrolled yet
-
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    wipe(text);
+    const std::string restore_hint = "; restore it from backup or move it aside and re-enroll every user";
+    nlohmann::json doc;
     // Every exit below wipes the parsed secrets before `doc` is freed.
     ScopedWipe<nlohmann::json> doc_wiper(doc);
-
-    const std::string restore_hint = "; restore it from backup or move it aside and re-enroll every user";
-    if (doc.is_discarded()) return file_error(path, "is not valid JSON" + restore_hint);
-    if (!doc.is_object()) return file_error(path, "top level is not an object" + restore_hint);
-    const auto version = doc.find("version");
-    if (version == doc.end() || !version->is_number_integer() || version->get<int>() != kFormatVersion) {
-        return file_error(path, "has no supported \"version\" (expected " + std::to_string(kFormatVersion) + ")" +
-                                    restore_hint);
-    }
+    const auto read = read_secret_document(kLabel, path, kMaxStoreFileBytes, kFormatVersion, "users", restore_hint, doc);
+    if (!read) return read.error();
+    if (*read == SecretFileState::Missing) return store;  // nothing enrolled yet
     const auto users = doc.find("users");
-    if (users == doc.end() || !users->is_object()) {
-        return file_error(path, "has no \"users\" object" + restore_hint);
-    }
     for (const auto& [user, entry] : users->items()) {
         if (!is_valid_name(user, kMaxUserBytes)) {
             return file_error(path, "has an invalid user name \"" + escape_for_display(user) + "\"" + restore_hint);

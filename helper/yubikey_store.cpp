@@ -87,29 +87,14 @@ Result<YubikeyStore> YubikeyStore::open(const std::string& state_dir) {
     YubikeyStore store(state_dir, state_dir + "/" + kFileName);
     const std::string& path = store.path_;
 
-    std::string text;
-    ScopedWipe<std::string> text_wiper(text);
-    const auto read = read_secret_file(kLabel, path, kMaxYubikeyStoreFileBytes, text);
-    if (!read) return read.error();
-    if (*read == SecretFileState::Missing) return store;  // nothing enrolled yet
-
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    wipe(text);
+    const std::string restore_hint = "; restore it from backup or move it aside and re-enroll every YubiKey";
+    nlohmann::json doc;
     // Every exit below wipes the parsed secrets before `doc` is freed.
     ScopedWipe<nlohmann::json> doc_wiper(doc);
-
-    const std::string restore_hint = "; restore it from backup or move it aside and re-enroll every YubiKey";
-    if (doc.is_discarded()) return file_error(path, "is not valid JSON" + restore_hint);
-    if (!doc.is_object()) return file_error(path, "top level is not an object" + restore_hint);
-    const auto version = doc.find("version");
-    if (version == doc.end() || !version->is_number_integer() || version->get<int>() != kFormatVersion) {
-        return file_error(path, "has no supported \"version\" (expected " + std::to_string(kFormatVersion) + ")" +
-                                    restore_hint);
-    }
+    const auto read = read_secret_document(kLabel, path, kMaxYubikeyStoreFileBytes, kFormatVersion, "tokens", restore_hint, doc);
+    if (!read) return read.error();
+    if (*read == SecretFileState::Missing) return store;  // nothing enrolled yet
     const auto tokens = doc.find("tokens");
-    if (tokens == doc.end() || !tokens->is_object()) {
-        return file_error(path, "has no \"tokens\" object" + restore_hint);
-    }
     for (const auto& [public_id, entry] : tokens->items()) {
         const std::string shown_id = "token \"" + escape_for_display(public_id) + "\"";
         if (!yubikey::is_public_id(public_id)) {
