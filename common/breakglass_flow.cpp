@@ -194,7 +194,9 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
                                                  0,
                                                  *factor,
                                                  fit_context_text(target.tty, kMaxTtyBytes),
-                                                 fit_context_text(target.command, kMaxCommandBytes)};
+                                                 fit_context_text(target.command, kMaxCommandBytes),
+                                                 target.runas_group,
+                                                 target.runas_user};
     wipe(*factor);
     Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms);
     wipe(std::get<proto::GrantRequest>(request).factor);

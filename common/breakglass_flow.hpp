@@ -35,6 +35,10 @@ struct Target {
     std::string command;      // what the grant is for, for the record ("pam:SERVICE", sudo argv)
     std::string socket_path;  // breakglassd's socket
     int timeout_ms = proto::kDefaultTimeoutMs;
+    // sudo only: the run-as group/user that made the command gated, sent in the
+    // GrantRequest so the daemon re-checks the mapping against the policy. "" otherwise.
+    std::string runas_group = {};
+    std::string runas_user = {};
 };
 
 enum class Outcome {

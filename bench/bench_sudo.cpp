@@ -1,0 +1,107 @@
+// bench_sudo: what breakglass_sudo.so adds to a sudo command, measured against
+// sudo without the plugin in the same run. Real sudo (NOPASSWD rules, -n, no
+// terminal) as a test user in a private mount namespace, a real breakglassd on
+// a temporary socket (see tests/sudo/sudo_env.hpp; needs root, changes nothing
+// on the host). Variants are run in interleaved batches so drift hits all alike:
+//   gated    sudo -n -g bgsudo-gate true   plugin loaded, grant active (Check + command + session_close records)
+//   ungated  sudo -n -g bgsudo-other true  plugin loaded (no daemon contact)
+//   baseline the same two commands with a sudo.conf that loads no plugin
+// Prints p50/p99 and the ratios. Targets: gated ≤ 1.10 × baseline, ungated ≤ 1.02 ×.
+// Each gated run makes the daemon append two fsync'd records (command, then
+// session_close), so the gated figure is mostly the disk's fsync latency;
+// `--tmpfs` puts the daemon's state on a tmpfs (inside the namespace) to show
+// the plugin's own cost without it.
+//   usage: bench_sudo [--tmpfs] [N]   (N = runs per variant, default 200)
+// Prints figures; asserts nothing (exit 1 only when a sudo run fails).
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <sys/mount.h>
+#include <vector>
+
+#include "bench/bench_stats.hpp"
+#include "tests/pam/test_daemon.hpp"
+#include "tests/sudo/sudo_env.hpp"
+
+namespace {
+
+using namespace bg::test;
+
+struct Variant {
+    const char* name;
+    bool plugin;
+    const char* group;
+    std::vector<double> us;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (const std::string missing = sudo_environment_missing(); !missing.empty()) {
+        std::fprintf(stderr, "bench_sudo: %s\n", missing.c_str());
+        return 77;
+    }
+    bool tmpfs = false;
+    int n = 200;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string(argv[i]) == "--tmpfs")
+            tmpfs = true;
+        else
+            n = std::max(1, std::atoi(argv[i]));
+    }
+    constexpr int kBatch = 20;
+    SudoHost host;  // enters the private mount namespace
+    if (tmpfs && ::mount("bench_sudo", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
+        std::perror("bench_sudo: mount tmpfs on /tmp (private namespace)");
+        return 1;
+    }
+    TestDaemon daemon(kSudoPolicy);
+    const auto secret = daemon.enroll(kSudoUser);
+    const auto granted = daemon.grant(kSudoUser, totp_code(secret, totp_step_now()), 3600, kSudoGate);
+    if (!std::holds_alternative<bg::proto::Granted>(granted)) {
+        std::fprintf(stderr, "bench_sudo: the setup grant was refused\n");
+        return 1;
+    }
+    const std::string options = "gates=" + std::string(kSudoGateGroup) + ":" + kSudoGate + " socket=" + daemon.socket();
+
+    std::vector<Variant> variants = {{"baseline gate ", false, kSudoGateGroup, {}},
+                                     {"baseline other", false, kSudoOtherGroup, {}},
+                                     {"gated (grant) ", true, kSudoGateGroup, {}},
+                                     {"ungated       ", true, kSudoOtherGroup, {}}};
+    // Warm-up: page cache, NSS, the daemon's first connection.
+    for (auto& v : variants) {
+        SudoConfig config(daemon.dir(), plugin_sudo_conf(v.plugin ? options : ""));
+        for (int i = 0; i < 5; ++i) (void)run_quietly({"/usr/bin/sudo", "-n", "-g", v.group, "true"});
+    }
+    for (int done = 0; done < n; done += kBatch) {
+        for (auto& v : variants) {
+            SudoConfig config(daemon.dir(), plugin_sudo_conf(v.plugin ? options : ""));
+            for (int i = done; i < std::min(n, done + kBatch); ++i) {
+                const auto start = bg::bench::Clock::now();
+                const int rc = run_quietly({"/usr/bin/sudo", "-n", "-g", v.group, "true"});
+                const auto end = bg::bench::Clock::now();
+                if (rc != 0) {
+                    std::fprintf(stderr, "bench_sudo: %s: sudo exited %d\n", v.name, rc);
+                    return 1;
+                }
+                v.us.push_back(bg::bench::micros(end - start));
+            }
+        }
+    }
+    std::printf("bench_sudo: N=%d per variant, sudo -n -g GROUP true as %s (fork+exec+sudo+true, wall time); "
+                "daemon state on %s\n",
+                n, kSudoUser, tmpfs ? "tmpfs" : "/tmp (disk: fsync is real)");
+    std::vector<bg::bench::Percentiles> p;
+    for (const auto& v : variants) {
+        p.push_back(bg::bench::percentiles(v.us));
+        std::printf("  %s  p50 %7.3f ms  p99 %7.3f ms\n", v.name, p.back().p50_us / 1000, p.back().p99_us / 1000);
+    }
+    std::printf("  gated/baseline    p50 %.3f  p99 %.3f   (target p50 <= 1.10)\n", p[2].p50_us / p[0].p50_us,
+                p[2].p99_us / p[0].p99_us);
+    std::printf("  ungated/baseline  p50 %.3f  p99 %.3f   (target p50 <= 1.02)\n", p[3].p50_us / p[1].p50_us,
+                p[3].p99_us / p[1].p99_us);
+    std::printf("  gated runs recorded: %zu command records\n", daemon.records_of("command").size());
+    return 0;
+}
