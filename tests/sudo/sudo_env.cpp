@@ -31,6 +31,12 @@ description = "sudo -g bgsudo-gate, guarded by breakglass_sudo.so in the tests"
 sudo_runas_group = "bgsudo-gate"
 requesters = ["bgsudo-alice"]
 ttl = "10m"
+
+[gate.breakglass-svc]
+description = "sudo -u bgsudo-svc, guarded by breakglass_sudo.so in the tests"
+sudo_runas_user = "bgsudo-svc"
+requesters = ["bgsudo-alice"]
+ttl = "10m"
 )";
 
 namespace {
@@ -51,8 +57,10 @@ void enter_private_namespace() {
 }
 
 void remove_accounts() {
-    (void)run({"/usr/sbin/userdel", kSudoUser});
-    (void)run({"/usr/sbin/groupdel", kSudoUser});
+    for (const char* user : {kSudoUser, kSudoServiceUser}) {
+        (void)run({"/usr/sbin/userdel", user});
+        (void)run({"/usr/sbin/groupdel", user});
+    }
     (void)run({"/usr/sbin/groupdel", kSudoGateGroup});
     (void)run({"/usr/sbin/groupdel", kSudoOtherGroup});
 }
@@ -110,10 +118,14 @@ SudoHost::SudoHost() {
     run_or_throw({"/usr/sbin/groupadd", kSudoGateGroup});
     run_or_throw({"/usr/sbin/groupadd", kSudoOtherGroup});
     run_or_throw({"/usr/sbin/useradd", "-M", "-U", "-d", "/", "-s", "/bin/sh", kSudoUser});
+    run_or_throw({"/usr/sbin/useradd", "-M", "-U", "-d", "/", "-s", "/bin/sh", kSudoServiceUser});
     // One lookup at a time: getpwnam/getgrnam return pointers into one static buffer.
     const passwd* pw = ::getpwnam(kSudoUser);
     if (pw == nullptr) throw std::runtime_error("test user missing");
     uid_ = pw->pw_uid;
+    const passwd* service = ::getpwnam(kSudoServiceUser);
+    if (service == nullptr) throw std::runtime_error("test service user missing");
+    service_uid_ = service->pw_uid;
     const group* gate = ::getgrnam(kSudoGateGroup);
     if (gate == nullptr) throw std::runtime_error("test gate group missing");
     gate_gid_ = gate->gr_gid;
@@ -145,8 +157,8 @@ std::string test_sudoers() {
                        "Defaults secure_path=\"/usr/sbin:/usr/bin:/sbin:/bin\"\n"
                        "Defaults !lecture, !syslog, !fqdn\n"
                        "root ALL=(ALL:ALL) ALL\n") +
-           kSudoUser + " ALL=(:" + kSudoGateGroup + "," + kSudoOtherGroup + ") NOPASSWD: ALL\n" + kSudoUser +
-           " ALL=(root) NOPASSWD: /usr/bin/id\n";
+           kSudoUser + " ALL=(:" + kSudoGateGroup + "," + kSudoOtherGroup + ") NOPASSWD: ALL\n" + kSudoUser + " ALL=(" +
+           kSudoServiceUser + ") NOPASSWD: ALL\n" + kSudoUser + " ALL=(root) NOPASSWD: /usr/bin/id\n";
 }
 
 namespace {

@@ -20,8 +20,11 @@ inline constexpr const char* kSudoUser = "bgsudo-alice";     // requester of the
 inline constexpr const char* kSudoGateGroup = "bgsudo-gate";  // run-as group of gate "breakglass"
 inline constexpr const char* kSudoOtherGroup = "bgsudo-other";  // a run-as group no gate uses
 inline constexpr const char* kSudoGate = "breakglass";
+inline constexpr const char* kSudoServiceUser = "bgsudo-svc";      // run-as user of gate "breakglass-svc"
+inline constexpr const char* kSudoServiceGate = "breakglass-svc";
 
-// Policy for TestDaemon: gate "breakglass" ↔ sudo_runas_group bgsudo-gate, requester bgsudo-alice.
+// Policy for TestDaemon: gate "breakglass" ↔ sudo_runas_group bgsudo-gate and gate
+// "breakglass-svc" ↔ sudo_runas_user bgsudo-svc, requester bgsudo-alice for both.
 extern const char* const kSudoPolicy;
 
 // Why the sudo tests cannot run here ("" = they can): not root, no sudo, no unshare.
@@ -37,11 +40,12 @@ public:
     SudoHost& operator=(const SudoHost&) = delete;
 
     uid_t user_uid() const { return uid_; }
+    uid_t service_uid() const { return service_uid_; }
     gid_t gate_gid() const { return gate_gid_; }
     gid_t other_gid() const { return other_gid_; }
 
 private:
-    uid_t uid_ = 0;
+    uid_t uid_ = 0, service_uid_ = 0;
     gid_t gate_gid_ = 0, other_gid_ = 0;
 };
 
@@ -59,7 +63,8 @@ private:
 
 // The sudo.conf line options for the plugin, or "" to load no breakglass plugin.
 std::string plugin_sudo_conf(const std::string& plugin_options);
-// sudoers: root, and kSudoUser NOPASSWD as (:bgsudo-gate,bgsudo-other) and as root for /usr/bin/id.
+// sudoers: root, and kSudoUser NOPASSWD as (:bgsudo-gate,bgsudo-other), as bgsudo-svc,
+// and as root for /usr/bin/id.
 std::string test_sudoers();
 
 // Writes sudo.conf and sudoers into dir and mounts them over /etc for its lifetime.

@@ -196,6 +196,26 @@ TEST_F(SudoPlugin, UngatedCommandsAreNotRecorded) {
     EXPECT_TRUE(daemon_->records_of("command").empty());
 }
 
+TEST_F(SudoPlugin, RunAsUserGateIsGatedThroughItsOwnGate) {
+    use_options("gates=" + std::string(kSudoGateGroup) + ":" + kSudoGate + ",user:" + kSudoServiceUser + ":" +
+                kSudoServiceGate + " socket=" + daemon_->socket());
+    const SudoRun r = run_on_terminal({kSudo, "-u", kSudoServiceUser, "id", "-u"}, answers(code()));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("BREAK-GLASS: gate 'breakglass-svc'"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(std::to_string(host_->service_uid()) + "\r\n"), std::string::npos) << r.output;
+    EXPECT_TRUE(daemon_->active(kSudoUser, kSudoServiceGate));
+    EXPECT_FALSE(daemon_->active(kSudoUser, kSudoGate));
+    const auto commands = daemon_->records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["gate_bypassed"], kSudoServiceGate);
+    EXPECT_NE(commands[0]["detail"].get<std::string>().find("runas=bgsudo-svc:bgsudo-svc"), std::string::npos);
+
+    daemon_->stop();  // a gated user fails closed like a gated group
+    const SudoRun down = run_on_terminal({kSudo, "-u", kSudoServiceUser, "id", "-u"});
+    EXPECT_NE(down.exit_code, 0) << down.output;
+    EXPECT_NE(down.output.find("breakglassd is not reachable"), std::string::npos) << down.output;
+}
+
 // The audit half cannot record the command (its socket leads nowhere): sudo does
 // not run it, although the approval half found the grant.
 TEST_F(SudoPlugin, AGatedCommandThatCannotBeRecordedDoesNotRun) {
