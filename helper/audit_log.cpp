@@ -197,7 +197,11 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
         return Error{"OpenSSL SHA-256 failed"};
     }
     next.index = r.seq + 1;
-    if (auto w = key_file_->write(next); !w) {
+    // The record is durable; the evolved key is written in place now (so the
+    // file no longer holds the old key) and synced by sync_key() after the
+    // caller has answered. A crash before that leaves the key file behind the
+    // log, which open() repairs by hashing forward.
+    if (auto w = key_file_->write(next, /*sync=*/false); !w) {
         // Keep log and key file consistent with the unchanged in-memory state.
         const auto undo = truncate_back();
         (void)key_file_->write(key_);
@@ -205,12 +209,22 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
                      (undo ? std::string() : " (and could not remove the record: " + undo.error().message + ")")};
     }
     key_ = next;  // overwrites the old key bytes; `next` is wiped on scope exit
+    key_sync_pending_ = true;
     size_ += static_cast<off_t>(line.size());
     last_seq_ = r.seq;
     last_hash_ = r.hash;
     if (journal_) send_to_journal(r);
     return r;
 }
+
+Status AuditLog::sync_key() {
+    if (!key_sync_pending_ || !key_file_) return Ok{};
+    if (auto synced = key_file_->sync(); !synced) return synced;
+    key_sync_pending_ = false;
+    return Ok{};
+}
+
+AuditLog::~AuditLog() { (void)sync_key(); }
 
 off_t AuditLog::seek_hint(std::uint64_t after_seq) const {
     // Seqs are gap-free and increasing with the offset: binary search on

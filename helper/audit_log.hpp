@@ -43,11 +43,15 @@ public:
                                                    bool send_to_journal = true);
 
     // Fills event_id/seq/timestamp/host/prev_hash/hash/seal, writes line+"\n"
-    // with one write(), fsync()s, evolves and persists the key, then sends the
-    // record to journald. Returns it only once it is durable. On any failure
-    // the log is truncated back to its previous size and the in-memory state
-    // (seq, head hash, key) is unchanged.
+    // with one write(), fsync()s, evolves the key and overwrites it in place
+    // (its fdatasync is left to sync_key()), then sends the record to journald.
+    // Returns it only once the record is durable. On any failure the log is
+    // truncated back to its previous size and the in-memory state (seq, head
+    // hash, key) is unchanged.
     Result<Record> append(const RecordFields& fields, std::int64_t now_unix);
+    // Makes the last key update durable (fdatasync of audit.key), so the old
+    // key is gone from the disk too. Callers run it right after answering.
+    Status sync_key();
 
     std::uint64_t last_seq() const { return last_seq_; }
     std::string last_hash() const { return last_hash_; }
@@ -64,7 +68,7 @@ public:
 
     AuditLog(const AuditLog&) = delete;
     AuditLog& operator=(const AuditLog&) = delete;
-    ~AuditLog() = default;
+    ~AuditLog();  // syncs a pending key update
 
 private:
     AuditLog() = default;
@@ -76,6 +80,7 @@ private:
     bool journal_ = true;
     UniqueFd fd_;
     std::optional<KeyFile> key_file_;
+    bool key_sync_pending_ = false;
     KeyState key_;
     std::uint64_t last_seq_ = 0;
     std::string last_hash_;

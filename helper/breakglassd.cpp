@@ -71,6 +71,7 @@ int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
     if (!server->daemon->expire_due(now_unix(), "expired at expires_at by the daemon's timer"))
         log_line(3, "could not record an expiry; retrying (the expired grant is not honoured meanwhile)");
+    if (auto problem = server->daemon->after_answer(now_unix())) log_line(3, *problem);
     server->arm_expiry_timer();
     return 0;
 }
@@ -121,7 +122,7 @@ int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
         if (auto sent = bg::proto::send_message(c->fd.get(), *outcome.answer); !sent)
             log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
     }
-    server->daemon->after_answer(now_unix());
+    if (auto problem = server->daemon->after_answer(now_unix())) log_line(3, *problem);
     if (outcome.close) {
         log_line(4, "closed connection from pid " + std::to_string(c->peer.pid) + " uid " +
                         std::to_string(c->peer.uid) + ": " + bg::escape_for_display(outcome.why));
@@ -168,6 +169,7 @@ int on_sighup(sd_event_source*, const signalfd_siginfo*, void* userdata) {
         log_line(3, "policy reload rejected: " + *error);
     else
         log_line(5, "policy reloaded");
+    if (auto problem = server->daemon->after_answer(now_unix())) log_line(3, *problem);
     return 0;
 }
 
@@ -291,6 +293,7 @@ int main(int argc, char** argv) {
     // Third line of revocation: whatever expired while the daemon was down.
     if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
         log_line(3, "could not record every overdue expiry; retrying");
+    if (auto problem = server.daemon->after_answer(now_unix())) log_line(3, *problem);
     server.arm_expiry_timer();
 
     sd_notify(0, "READY=1\nSTATUS=serving");

@@ -131,6 +131,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     start.detail = rebuilt.empty() ? "started" : "started; grant state rebuilt from the audit log: " + rebuilt;
     if (!d->record(start, now)) return make_error("cannot append to the audit log");
     d->reload_policy(now);
+    if (auto synced = d->log_->sync_key(); !synced) return make_error(synced.error().message);
     return d;
 }
 
@@ -389,12 +390,15 @@ Daemon::FactorCheck Daemon::verify_factor(const std::string& user, const std::st
     return check;
 }
 
-void Daemon::after_answer(std::int64_t now) {
-    if (unsaved_grants_.empty()) return;
+std::optional<std::string> Daemon::after_answer(std::int64_t now) {
+    std::optional<std::string> problem;
+    if (auto synced = log_->sync_key(); !synced) problem = synced.error().message;
+    if (unsaved_grants_.empty()) return problem;
     std::vector<std::string> grants = std::move(unsaved_grants_);
     unsaved_grants_.clear();
     const Status saved = grants_.checkpoint();
-    if (saved) return;
+    if (saved) return problem;
+    problem = "grant state could not be saved (" + saved.error().message + "); revoked the new grants";
     // Fail closed: a grant whose state cannot be kept does not stay.
     for (const std::string& id : grants)
         if (const Grant* g = grants_.find(id); g && g->state == GrantState::Active) {
@@ -402,6 +406,8 @@ void Daemon::after_answer(std::int64_t now) {
             end_grant(grant, "revoke", "breakglassd", nullptr,
                       "grant state could not be saved (" + saved.error().message + "); revoked at once", now);
         }
+    (void)log_->sync_key();  // the revoke records' key updates
+    return problem;
 }
 
 proto::Message Daemon::on_status(const PeerIdentity& peer, const proto::StatusRequest& m) {

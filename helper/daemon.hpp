@@ -36,11 +36,13 @@ public:
 
     proto::Message handle(const PeerIdentity& peer, const proto::Message& request, std::int64_t now);
 
-    // Work that may follow the answer: writing the grant checkpoint. The
+    // Work that may follow the answer: syncing the sealing key's update and
+    // writing the grant checkpoint. The
     // audit record is durable before any answer; the checkpoint is a cache of
     // the log, so it need not delay the requester. If it cannot be written,
     // the grants made since the last checkpoint are revoked (fail closed).
-    void after_answer(std::int64_t now);
+    // Also syncs the audit key's last update. Returns a problem to log, if any.
+    std::optional<std::string> after_answer(std::int64_t now);
 
     // Ends every active grant whose expires_at has passed, each with an
     // expire record. `why` goes into the record's detail. Returns false if a

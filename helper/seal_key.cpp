@@ -226,7 +226,7 @@ Result<KeyState> KeyFile::read() const {
     return decode_key_file(text.text);
 }
 
-Status KeyFile::write(const KeyState& state) {
+Status KeyFile::write(const KeyState& state, bool sync_now) {
     CleansedString text{encode_key_file(state)};
     std::size_t done = 0;
     while (done < text.text.size()) {
@@ -238,6 +238,10 @@ Status KeyFile::write(const KeyState& state) {
         }
         done += static_cast<std::size_t>(n);
     }
+    return sync_now ? sync() : Status{Ok{}};
+}
+
+Status KeyFile::sync() {
     if (::fdatasync(fd_.get()) != 0) return Error{"cannot fdatasync the audit key file: " + errno_text(errno)};
     return Ok{};
 }

@@ -85,8 +85,10 @@ public:
     static Result<KeyFile> open(const std::string& path);
 
     Result<KeyState> read() const;
-    // pwrite at offset 0 + fdatasync.
-    Status write(const KeyState& state);
+    // pwrite at offset 0, then fdatasync unless `sync` is false (the caller
+    // then calls sync() soon: AuditLog::sync_key()).
+    Status write(const KeyState& state, bool sync = true);
+    Status sync();
 
 private:
     explicit KeyFile(UniqueFd fd) : fd_(std::move(fd)) {}
