@@ -1,5 +1,7 @@
 #include "common/transport.hpp"
 
+#include "common/text.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <strings.h>
@@ -107,6 +109,14 @@ Result<UniqueFd> connect_socket(const std::string& path) {
     } while (r < 0 && errno == EINTR);
     if (r < 0) return make_error("cannot connect to " + path + ": " + std::strerror(errno));
     return fd;
+}
+
+std::optional<std::string> socket_path_problem(std::string_view path) {
+    const std::string shown = "'" + escape_for_display(path) + "'";
+    if (path.empty() || path.front() != '/') return "socket path " + shown + " is not an absolute path";
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path)) return "socket path " + shown + " is too long for a unix socket";
+    if (validate_text(path, path.size())) return "socket path " + shown + " is not valid text";
+    return std::nullopt;
 }
 
 CallResult call(const std::string& socket_path, const Message& request, MessageType expected, int timeout_ms) {

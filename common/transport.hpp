@@ -35,6 +35,10 @@ struct CallResult {
     std::string error;              // when !answer
 };
 Result<UniqueFd> connect_socket(const std::string& path);
+// Why `path` cannot be the daemon's socket as configured by a front-end
+// (not absolute, too long for sun_path, control characters or invalid UTF-8:
+// it appears in messages and logs), or nullopt when it can.
+std::optional<std::string> socket_path_problem(std::string_view path);
 CallResult call(const std::string& socket_path, const Message& request, MessageType expected,
                 int timeout_ms = kDefaultTimeoutMs);
 

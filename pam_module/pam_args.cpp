@@ -1,9 +1,9 @@
 #include "pam_module/pam_args.hpp"
 
 #include <string_view>
-#include <sys/un.h>
 
 #include "common/text.hpp"
+#include "common/transport.hpp"
 
 namespace bg::pam {
 namespace {
@@ -31,12 +31,7 @@ Result<ModuleArgs> parse_module_args(std::span<const char* const> argv) {
         } else if (arg.starts_with("socket=")) {
             if (have_socket) return make_error("socket= is given twice");
             const std::string_view path = arg.substr(7);
-            if (path.empty() || path.front() != '/')
-                return make_error("socket path " + quoted(path) + " is not an absolute path");
-            if (path.size() >= sizeof(sockaddr_un{}.sun_path))
-                return make_error("socket path " + quoted(path) + " is too long for a unix socket");
-            // No control characters or invalid UTF-8: the path appears in messages and logs.
-            if (validate_text(path, path.size())) return make_error("socket path " + quoted(path) + " is not valid text");
+            if (auto problem = proto::socket_path_problem(path)) return make_error(std::move(*problem));
             out.socket_path = std::string(path);
             have_socket = true;
         } else {

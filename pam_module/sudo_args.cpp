@@ -1,10 +1,10 @@
 #include "pam_module/sudo_args.hpp"
 
 #include <charconv>
-#include <sys/un.h>
 
 #include "common/breakglass_flow.hpp"
 #include "common/text.hpp"
+#include "common/transport.hpp"
 
 namespace bg::sudo {
 namespace {
@@ -76,11 +76,7 @@ Result<PluginArgs> parse_plugin_args(std::span<const char* const> options) {
         } else if (option.starts_with("socket=")) {
             if (have_socket) return make_error("socket= is given twice");
             const std::string_view path = option.substr(7);
-            if (path.empty() || path.front() != '/')
-                return make_error("socket path " + quoted(path) + " is not an absolute path");
-            if (path.size() >= sizeof(sockaddr_un{}.sun_path))
-                return make_error("socket path " + quoted(path) + " is too long for a unix socket");
-            if (validate_text(path, path.size())) return make_error("socket path " + quoted(path) + " is not valid text");
+            if (auto problem = proto::socket_path_problem(path)) return make_error(std::move(*problem));
             out.socket_path = std::string(path);
             have_socket = true;
         } else {
