@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <strings.h>
 #include <vector>
 
 #include <poll.h>

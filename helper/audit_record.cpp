@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/hex.hpp"
 #include "common/text.hpp"
 #include "common/utc_time.hpp"
 
@@ -220,15 +221,7 @@ std::optional<std::string> validate_fields(const RecordFields& f) {
     return std::nullopt;
 }
 
-std::string to_hex(const unsigned char* data, std::size_t n) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out(n * 2, '0');
-    for (std::size_t i = 0; i < n; ++i) {
-        out[2 * i] = kDigits[data[i] >> 4];
-        out[2 * i + 1] = kDigits[data[i] & 0x0F];
-    }
-    return out;
-}
+std::string to_hex(const unsigned char* data, std::size_t n) { return hex_encode({data, n}); }
 
 bool is_hex_digest(std::string_view s) {
     if (s.size() != kHexDigestChars) return false;

@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include "common/hex.hpp"
 #include "common/text.hpp"
 #include "common/transport.hpp"
 #include "helper/audit_verify.hpp"
@@ -598,25 +599,6 @@ proto::Message Daemon::on_enroll_totp(const PeerIdentity& peer, const proto::Enr
     return a;
 }
 
-namespace {
-
-// Decodes lower- or upper-case hex of exactly `bytes` bytes.
-std::optional<std::vector<unsigned char>> decode_hex(std::string_view hex, std::size_t bytes) {
-    if (hex.size() != bytes * 2) return std::nullopt;
-    std::vector<unsigned char> out(bytes);
-    for (std::size_t i = 0; i < hex.size(); ++i) {
-        const char c = hex[i];
-        int v;
-        if (c >= '0' && c <= '9') v = c - '0';
-        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-        else return std::nullopt;
-        out[i / 2] = static_cast<unsigned char>((out[i / 2] << 4) | v);
-    }
-    return out;
-}
-
-}  // namespace
 
 proto::Message Daemon::on_enroll_yubikey(const PeerIdentity& peer, proto::EnrollYubikeyRequest m, std::int64_t now) {
     SecretGuard erase_key{m.aes_key_hex};
@@ -625,8 +607,8 @@ proto::Message Daemon::on_enroll_yubikey(const PeerIdentity& peer, proto::Enroll
         return ErrorAnswer{ErrorCode::BadRequest, "'" + escape_for_display(m.user) + "' is not a user on this host"};
     if (m.public_id.size() != yubikey::kPublicIdChars || !yubikey::is_modhex(m.public_id))
         return ErrorAnswer{ErrorCode::BadRequest, "the public id must be 12 modhex characters (cbdefghijklnrtuv)"};
-    auto key = decode_hex(m.aes_key_hex, 16);
-    auto uid = decode_hex(m.private_uid_hex, 6);
+    auto key = hex_decode(m.aes_key_hex, 16);
+    auto uid = hex_decode(m.private_uid_hex, 6);
     if (!key || !uid) {
         if (key) OPENSSL_cleanse(key->data(), key->size());
         return ErrorAnswer{ErrorCode::BadRequest,

@@ -1,5 +1,7 @@
 #include "helper/yubikey_store.hpp"
 
+#include "common/hex.hpp"
+
 #include "common/text.hpp"
 #include "helper/secret_file.hpp"
 #include "helper/yubikey.hpp"
@@ -19,41 +21,6 @@ const std::string kLabel = "YubiKey store";
 
 Error file_error(const std::string& path, const std::string& what) {
     return make_error(kLabel + " " + path + ": " + what);
-}
-
-std::string hex_encode(std::span<const unsigned char> bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char b : bytes) {
-        out.push_back(kDigits[b >> 4]);
-        out.push_back(kDigits[b & 0x0f]);
-    }
-    return out;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Exactly `size` bytes of hex (either case), else nullopt. The caller wipes
-// the result.
-std::optional<std::vector<unsigned char>> hex_decode(const std::string& text, std::size_t size) {
-    if (text.size() != size * 2) return std::nullopt;
-    std::vector<unsigned char> out(size);
-    for (std::size_t i = 0; i < size; ++i) {
-        const int high = hex_value(text[2 * i]);
-        const int low = hex_value(text[2 * i + 1]);
-        if (high < 0 || low < 0) {
-            OPENSSL_cleanse(out.data(), out.size());
-            return std::nullopt;
-        }
-        out[i] = static_cast<unsigned char>((high << 4) | low);
-    }
-    return out;
 }
 
 struct WipedBytes {
