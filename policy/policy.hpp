@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -18,6 +19,8 @@
 #include "common/result.hpp"
 
 namespace bg::policy {
+
+inline constexpr std::int64_t kDefaultTerminationGrace = 10;
 
 // A requester or approver: a user ("alice") or a group ("%oncall").
 struct Principal {
@@ -40,6 +43,11 @@ struct Gate {
     std::string pam_service;              // front-end mapping (optional)
     int approvals = 0;                    // 0..5; approvals > 0 requires non-empty approvers
     std::vector<Principal> approvers;
+    // Revocation: the processes of the grant's user still running with
+    // sudo_runas_group get SIGTERM, and SIGKILL after this grace.
+    std::chrono::seconds termination_grace{kDefaultTerminationGrace};
+    std::string on_grant;                 // absolute path of a side-effect command run after the grant (optional)
+    std::string on_revoke;                // absolute path of a command run after a revoke or expiry (optional)
     int line = 0;                         // where the gate's table starts, for messages
 };
 
@@ -56,6 +64,14 @@ inline constexpr int kMaxApprovals = 5;
 inline constexpr std::size_t kMaxPatternBytes = 256;
 inline constexpr std::size_t kMaxDescriptionBytes = 1024;
 inline constexpr std::size_t kMaxNameBytes = 64;
+inline constexpr std::chrono::seconds kMinTerminationGrace{1};
+inline constexpr std::chrono::seconds kMaxTerminationGrace{10 * 60};
+inline constexpr std::size_t kMaxHookPathBytes = 256;
+
+// A hook path the parser accepts: absolute, printable ASCII without spaces,
+// no "." or ".." component, no "//", at most kMaxHookPathBytes. Pure: the
+// file itself is not looked at. nullopt when valid, else why not.
+std::optional<std::string> hook_path_problem(std::string_view path);
 
 // Pure: bytes → Policy, or an Error whose message is "FILE:LINE:COL: message".
 // Never throws.

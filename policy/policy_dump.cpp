@@ -49,7 +49,10 @@ std::string dump_policy(const Policy& p) {
             << "sudo_runas_user = " << quote(g.sudo_runas_user) << "\n"
             << "pam_service = " << quote(g.pam_service) << "\n"
             << "approvals = " << g.approvals << "\n"
-            << "approvers = " << list(g.approvers) << "\n";
+            << "approvers = " << list(g.approvers) << "\n"
+            << "termination_grace = " << format_duration(g.termination_grace) << "\n"
+            << "on_grant = " << quote(g.on_grant) << "\n"
+            << "on_revoke = " << quote(g.on_revoke) << "\n";
     }
     return out.str();
 }

@@ -276,7 +276,7 @@ struct Defaults {
 constexpr const char* kDefaultsKeys = "max_ttl, ttl, incident_pattern, factors, severities, trusted_frontends";
 constexpr const char* kGateKeys =
     "description, requesters, incident_pattern, ttl, max_ttl, factors, severities, sudo_runas_group, "
-    "sudo_runas_user, pam_service, approvals, approvers";
+    "sudo_runas_user, pam_service, approvals, approvers, termination_grace, on_grant, on_revoke";
 
 Defaults parse_defaults(const toml::value& table, Policy& policy) {
     Defaults d;
@@ -386,6 +386,19 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
             approvals_at = at;
         } else if (key == "approvers") {
             g.approvers = expect_principals(v, key, where);
+        } else if (key == "termination_grace") {
+            g.termination_grace = expect_duration(v, key, where);
+            if (g.termination_grace < kMinTerminationGrace || g.termination_grace > kMaxTerminationGrace) {
+                fail(at, "termination_grace " + format_duration(g.termination_grace) + " in " + where +
+                             " must be between " + format_duration(kMinTerminationGrace) + " and " +
+                             format_duration(kMaxTerminationGrace));
+            }
+        } else if (key == "on_grant" || key == "on_revoke") {
+            std::string& path = key == "on_grant" ? g.on_grant : g.on_revoke;
+            path = expect_string(v, key, where, "an absolute path such as \"/usr/local/sbin/grant-hook\"");
+            if (const auto bad = hook_path_problem(path)) {
+                fail(at, key + " in " + where + " " + *bad);
+            }
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kGateKeys);
         }
@@ -677,6 +690,25 @@ Result<Policy> parse_policy(std::string_view text, std::string_view filename) {
     } catch (...) {
         return Error{located(filename, Position{}, "cannot parse the policy: unexpected error")};
     }
+}
+
+std::optional<std::string> hook_path_problem(std::string_view path) {
+    if (path.empty() || path.front() != '/') return "must be an absolute path";
+    if (path.size() > kMaxHookPathBytes)
+        return "is longer than " + std::to_string(kMaxHookPathBytes) + " bytes";
+    for (const char c : path)
+        if (c <= ' ' || c > '~') return "may hold only printable ASCII characters without spaces";
+    if (path.find("//") != std::string_view::npos) return "must not contain \"//\"";
+    if (path.back() == '/') return "must name a file, not end in '/'";
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        const std::string_view part = path.substr(start, end - start);
+        if (part == "." || part == "..") return "must not contain \".\" or \"..\" components";
+        start = end + 1;
+    }
+    return std::nullopt;
 }
 
 }  // namespace bg::policy
