@@ -180,6 +180,13 @@ void SystemdTimers::start(const std::string& grant_id, std::int64_t expires_at) 
     if (r >= 0) r = append_string_property(m, "Description", description);
     if (r >= 0) r = append_string_property(m, "Type", "oneshot");
     if (r >= 0) r = append_string_property(m, "CollectMode", "inactive-or-failed");
+    // breakglassctl only talks to the daemon's socket as root (SO_PEERCRED uid 0).
+    if (r >= 0) r = sd_bus_message_append(m, "(sv)", "CapabilityBoundingSet", "t", std::uint64_t{0});
+    if (r >= 0) r = sd_bus_message_append(m, "(sv)", "NoNewPrivileges", "b", 1);
+    if (r >= 0) r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+    if (r >= 0) r = sd_bus_message_append(m, "(sv)", "PrivateTmp", "b", 1);
+    if (r >= 0) r = append_string_property(m, "ProtectSystem", "strict");
+    if (r >= 0) r = append_string_property(m, "ProtectHome", "yes");
     // ExecStart a(sasb): path, argv, ignore-failure
     if (r >= 0) r = sd_bus_message_open_container(m, 'r', "sv");
     if (r >= 0) r = sd_bus_message_append(m, "s", "ExecStart");
