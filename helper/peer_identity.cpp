@@ -49,6 +49,14 @@ std::optional<uid_t> uid_of(const std::string& user) {
     return pw.pw_uid;
 }
 
+std::optional<gid_t> gid_of(const std::string& group) {
+    struct group gr {};
+    struct group* found = nullptr;
+    std::vector<char> buf(kLookupBuffer);
+    if (::getgrnam_r(group.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) return std::nullopt;
+    return gr.gr_gid;
+}
+
 std::optional<std::string> user_name_of(uid_t uid) {
     passwd pw{};
     passwd* found = nullptr;

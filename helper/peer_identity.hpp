@@ -26,6 +26,8 @@ Result<PeerIdentity> identify_peer(int fd);
 
 // passwd/group lookups (reentrant variants). nullopt when the user does not exist.
 std::optional<uid_t> uid_of(const std::string& user);
+// getgrnam_r: the gid of a group name, nullopt when there is no such group.
+std::optional<gid_t> gid_of(const std::string& group);
 std::optional<std::string> user_name_of(uid_t uid);
 // Names of the user's primary and supplementary groups; nullopt when the user does not exist.
 std::optional<std::vector<std::string>> groups_of(const std::string& user);

@@ -37,7 +37,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== [2/3] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
   -DBUILD_BENCHMARKS=OFF -DBG_FUZZ_RUNS="${BG_FUZZ_RUNS:-10000}" >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_policy fuzz_audit fuzz_totp fuzz_otp
+cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_policy fuzz_audit fuzz_totp fuzz_otp fuzz_proc_status
 run_ctest ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure
 
 echo "== [3/3] build and tests"

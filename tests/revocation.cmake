@@ -1,0 +1,14 @@
+# Revocation: /proc status parsing and process discovery (unit) and its fuzz
+# target.
+add_executable(process_scan_tests ${CMAKE_CURRENT_LIST_DIR}/unit/proc_status_test.cpp)
+target_link_libraries(process_scan_tests PRIVATE bg_daemon_core GTest::gtest_main bg_strict)
+gtest_discover_tests(process_scan_tests)
+
+if(BUILD_FUZZERS)
+  # tests/fuzz/fuzz_proc_status tests/fuzz/corpus/proc_status
+  add_executable(fuzz_proc_status ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_proc_status.cpp
+    ${PROJECT_SOURCE_DIR}/helper/process_scan.cpp)
+  target_include_directories(fuzz_proc_status PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(fuzz_proc_status PRIVATE bg_common bg_strict)
+  target_link_options(fuzz_proc_status PRIVATE -fsanitize=fuzzer)
+endif()

@@ -1,0 +1,126 @@
+// parse_proc_status on real and hand-written /proc/PID/status text, the
+// grant-membership rule, and find_grant_processes on a real child process.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper/process_scan.hpp"
+
+namespace bg {
+namespace {
+
+const std::string kSleep =
+    "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t1234\nPid:\t1234\nPPid:\t1\n"
+    "Uid:\t1000\t1001\t1002\t1001\nGid:\t2000\t2001\t2002\t2001\nFDSize:\t64\nGroups:\t27 999 \n"
+    "NStgid:\t1234\nx86_Thread_features:\t\nSpeculation_Store_Bypass:\tthread vulnerable\n";
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+}
+
+TEST(ProcStatus, ParsesTheFieldsItNeeds) {
+    const auto s = parse_proc_status(kSleep);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->name, "sleep");
+    EXPECT_EQ(s->state, 'S');
+    EXPECT_EQ(s->pid, 1234);
+    EXPECT_EQ(s->uid[0], 1000u);
+    EXPECT_EQ(s->uid[1], 1001u);
+    EXPECT_EQ(s->uid[2], 1002u);
+    EXPECT_EQ(s->gid[0], 2000u);
+    EXPECT_EQ(s->gid[2], 2002u);
+    EXPECT_EQ(s->groups, (std::vector<gid_t>{27, 999}));
+}
+
+TEST(ProcStatus, ParsesOwnStatus) {
+    std::ifstream in("/proc/self/status");
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto s = parse_proc_status(text.str());
+    ASSERT_TRUE(s) << text.str();
+    EXPECT_EQ(s->pid, ::getpid());
+    EXPECT_EQ(s->uid[0], ::getuid());
+    EXPECT_EQ(s->gid[1], ::getegid());
+}
+
+TEST(ProcStatus, EmptyGroupsAndEscapedName) {
+    auto text = replace(kSleep, "Groups:\t27 999 \n", "Groups:\t \n");
+    text = replace(text, "Name:\tsleep", "Name:\tmy\\nproc");
+    const auto s = parse_proc_status(text);
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->groups.empty());
+    EXPECT_EQ(s->name, "my\\nproc");
+}
+
+TEST(ProcStatus, RejectsMalformedInput) {
+    const std::pair<std::string, std::string> broken[] = {
+        {"Uid:\t1000\t1001\t1002\t1001\n", "Uid:\t1000\t1001\t1002\n"},           // three ids
+        {"Uid:\t1000\t1001\t1002\t1001\n", "Uid:\t1000\t1001\t1002\t1001\t5\n"},  // five ids
+        {"Uid:\t1000", "Uid:\t-1000"},                                           // sign
+        {"Uid:\t1000", "Uid:\t99999999999"},                                     // too long
+        {"Gid:\t2000", "Gid:\t 2000"},                                           // extra space
+        {"Pid:\t1234", "Pid:\t0"},                                               // pid 0
+        {"Pid:\t1234", "Pid:\t4194305"},                                         // above PID_MAX_LIMIT
+        {"Groups:\t27 999 ", "Groups:\t27  999 "},                               // empty field
+        {"Groups:\t27 999 ", "Groups:\t27,999"},                                 // wrong separator
+        {"State:\tS", "State:\t?"},                                              // not a state letter
+        {"Umask:\t0022\n", "Umask 0022\n"},                                      // no colon
+        {"Umask:\t0022\n", "Um ask:\t0022\n"},                                   // bad key
+        {"Umask:\t0022\n", ":\t0022\n"},                                         // empty key
+        {"Umask:\t0022\n", "Umask:0022\n"},                                      // no separator
+        {"Name:\tsleep", "Name:\tsl\x01p"},                                      // control character
+        {"Name:\tsleep", "Name:\t" + std::string(65, 'a')},                      // name too long
+        {"Pid:\t1234\n", "Pid:\t1234\nPid:\t1234\n"},                           // repeated
+        {"Groups:\t27 999 \n", ""},                                              // missing Groups
+        {"Uid:\t1000\t1001\t1002\t1001\n", ""},                                  // missing Uid
+    };
+    for (const auto& [from, to] : broken) EXPECT_FALSE(parse_proc_status(replace(kSleep, from, to))) << to;
+    EXPECT_FALSE(parse_proc_status(""));
+    EXPECT_FALSE(parse_proc_status(std::string(kMaxProcStatusBytes + 1, 'a')));
+}
+
+TEST(ProcStatus, RunsUnderGrantNeedsTheActorAndTheGroup) {
+    auto s = *parse_proc_status(kSleep);
+    EXPECT_TRUE(runs_under_grant(s, std::nullopt, 1000, 27));    // real uid, supplementary group
+    EXPECT_TRUE(runs_under_grant(s, std::nullopt, 1002, 2002));  // saved uid, saved gid
+    EXPECT_TRUE(runs_under_grant(s, std::nullopt, 1001, 2001));  // effective ids
+    EXPECT_FALSE(runs_under_grant(s, std::nullopt, 1000, 5));    // the user without the group
+    EXPECT_FALSE(runs_under_grant(s, std::nullopt, 7, 27));      // the group, another user
+    EXPECT_TRUE(runs_under_grant(s, uid_t{7}, 7, 27));           // ... whose login uid is the actor's
+    s.uid[3] = 7;
+    s.gid[3] = 5;
+    EXPECT_FALSE(runs_under_grant(s, std::nullopt, 7, 5));  // filesystem ids alone do not count
+}
+
+TEST(ProcStatus, FindsAChildWithTheGroupButNeverItself) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto found = find_grant_processes(::getuid(), ::getgid());
+    bool child_found = false;
+    for (const GrantProcess& p : found) {
+        EXPECT_NE(p.pid, ::getpid());
+        EXPECT_NE(p.pid, 1);
+        if (p.pid == child) {
+            child_found = true;
+            EXPECT_FALSE(has_exited(p));
+            EXPECT_TRUE(signal_process(p, SIGTERM));
+        }
+    }
+    EXPECT_TRUE(child_found);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
+}  // namespace
+}  // namespace bg
