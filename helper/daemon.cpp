@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <set>
+#include <sys/wait.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <unistd.h>
@@ -66,6 +69,26 @@ ReplayedEvent replayed_from(const audit::Record& r) {
     return e;
 }
 
+// "1234 (sleep), 1240 (bash)"
+std::string describe_processes(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+std::string describe_process(const GrantProcess& p) { return std::to_string(p.pid) + " (" + p.name + ")"; }
+
+// How a hook ended, for its record.
+std::string describe_wait_status(int wait_status) {
+    if (WIFEXITED(wait_status)) return "exit status " + std::to_string(WEXITSTATUS(wait_status));
+    if (WIFSIGNALED(wait_status)) {
+        const char* abbrev = ::sigabbrev_np(WTERMSIG(wait_status));
+        return "killed by signal " + std::to_string(WTERMSIG(wait_status)) +
+               (abbrev ? std::string(" (SIG") + abbrev + ")" : std::string());
+    }
+    return "wait status " + std::to_string(wait_status);
+}
+
 bool is_totp_code(std::string_view s) {
     return s.size() == 6 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -125,6 +148,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
         after = last;
     }
     if (auto saved = d->grants_.checkpoint(); !saved) return make_error(saved.error().message);
+    // A restarted daemon re-ensures the systemd timer of every grant still active.
+    for (const Grant& g : d->grants_.active()) d->timer_changes_.push_back({g.event_id, g.expires_at, true});
 
     audit::RecordFields start;
     start.event = "daemon_start";
@@ -341,6 +366,10 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
         return ErrorAnswer{ErrorCode::Unavailable,
                            "the grant could not be recorded in the audit log, so nothing was granted"};
     unsaved_grants_.push_back(rec->event_id);
+    timer_changes_.push_back({rec->event_id, expires_at, true});
+    if (const Grant* granted = grants_.find(rec->event_id))
+        if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
+            queue_hook(*granted, "on_grant", gate->on_grant, "grant", now);
     return proto::Granted{rec->event_id, expires_at};
 }
 
@@ -430,8 +459,59 @@ proto::Message Daemon::on_status(const PeerIdentity& peer, const proto::StatusRe
     return a;
 }
 
+const policy::Gate* Daemon::gate_in_force(const std::string& name) const {
+    if (!policy_) return nullptr;
+    const auto it = policy_->gates.find(name);
+    return it == policy_->gates.end() ? nullptr : &it->second;
+}
+
+Daemon::TerminationPlan Daemon::plan_termination(const Grant& g, std::int64_t now) const {
+    const policy::Gate* gate = gate_in_force(g.gate);
+    if (!gate) return {std::nullopt, "; the gate is not in the policy in force, so no process was terminated"};
+    if (gate->sudo_runas_group.empty())
+        return {std::nullopt, "; the gate names no sudo_runas_group, so no process was terminated"};
+    const auto uid = uid_of(g.user);
+    if (!uid) return {std::nullopt, "; user " + g.user + " does not exist, so no process was terminated"};
+    const auto gid = gid_of(gate->sudo_runas_group);
+    if (!gid)
+        return {std::nullopt, "; group " + gate->sudo_runas_group + " does not exist, so no process was terminated"};
+    PendingTermination t;
+    t.grant_id = g.event_id;
+    t.user = g.user;
+    t.gate = g.gate;
+    t.group = gate->sudo_runas_group;
+    t.uid = *uid;
+    t.gid = *gid;
+    t.expires_at = g.expires_at;
+    t.incident = g.incident;
+    // `now` is truncated to the second: one more keeps the grace at least as long as configured.
+    t.deadline = now + gate->termination_grace.count() + 1;
+    t.processes = find_grant_processes(*uid, *gid);
+    std::vector<std::string> pids;
+    for (const GrantProcess& p : t.processes) pids.push_back(describe_process(p));
+    std::string note = pids.empty() ? "; no process ran under group " + t.group
+                                    : "; terminating pids " + describe_processes(pids);
+    return {std::move(t), std::move(note)};
+}
+
+void Daemon::queue_hook(const Grant& g, const std::string& hook, const std::string& path, const std::string& event,
+                        std::int64_t due) {
+    HookRun run;
+    run.hook = hook;
+    run.path = path;
+    run.event = event;
+    run.grant_id = g.event_id;
+    run.user = g.user;
+    run.gate = g.gate;
+    run.expires_at = g.expires_at;
+    hook_queue_.emplace_back(due, std::move(run));
+}
+
 std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string& event, const std::string& actor,
                                                const PeerIdentity* peer, const std::string& detail, std::int64_t now) {
+    // Find what runs under the grant before the record, so the record can
+    // name it; signal only once the record is durable.
+    TerminationPlan plan = plan_termination(g, now);
     audit::RecordFields f;
     f.event = event;
     f.action = "break_glass";
@@ -446,10 +526,137 @@ std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string
     f.incident_ref = g.incident;
     f.expires_at = g.expires_at;
     f.grant_id = g.event_id;
-    f.detail = bounded_for_record(detail, audit::kMaxFieldBytes);
+    f.detail = bounded_for_record(detail + plan.note, audit::kMaxFieldBytes);
     auto rec = record(f, now);
-    if (rec) (void)grants_.checkpoint();  // the record is the truth; a failed checkpoint is rebuilt on start
+    if (!rec) return rec;  // the grant stays active; nothing is signalled
+    (void)grants_.checkpoint();  // the record is the truth; a failed checkpoint is rebuilt on start
+    timer_changes_.push_back({g.event_id, 0, false});
+    if (plan.pending) {
+        for (const GrantProcess& p : plan.pending->processes) (void)signal_process(p, SIGTERM);
+        terminations_.push_back(std::move(*plan.pending));
+    }
+    if (const policy::Gate* gate = gate_in_force(g.gate); gate && !gate->on_revoke.empty())
+        queue_hook(g, "on_revoke", gate->on_revoke, event, now);
     return rec;
+}
+
+bool Daemon::finish_terminations(std::int64_t now) {
+    bool all_recorded = true;
+    for (auto it = terminations_.begin(); it != terminations_.end();) {
+        if (it->deadline > now) {
+            ++it;
+            continue;
+        }
+        const PendingTermination t = std::move(*it);
+        it = terminations_.erase(it);
+        std::set<pid_t> known;
+        std::vector<std::string> killed, late;
+        for (const GrantProcess& p : t.processes) {
+            known.insert(p.pid);
+            if (!has_exited(p) && signal_process(p, SIGKILL)) killed.push_back(describe_process(p));
+        }
+        // A process forked while the first scan ran is not in it. Unless the
+        // user holds a new grant of the gate by now, whatever runs with the
+        // group is left over from this one.
+        const bool granted_again = grants_.active_for(t.user, t.gate, now) != nullptr;
+        if (!granted_again)
+            for (const GrantProcess& p : find_grant_processes(t.uid, t.gid))
+                if (known.count(p.pid) == 0 && signal_process(p, SIGKILL)) late.push_back(describe_process(p));
+        if (killed.empty() && late.empty()) continue;  // everything ended on SIGTERM
+        std::string detail = "grace over";
+        if (!killed.empty()) detail += "; SIGKILL to pids " + describe_processes(killed) + " that survived SIGTERM";
+        if (!late.empty())
+            detail += "; SIGKILL to pids " + describe_processes(late) + " that appeared with group " + t.group +
+                      " after the grant ended";
+        audit::RecordFields f;
+        f.event = "terminate";
+        f.action = "break_glass";
+        f.actor = "breakglassd";
+        f.actor_role = "daemon";
+        f.target = "user=" + t.user;
+        f.gate_bypassed = t.gate;
+        f.incident_ref = t.incident;
+        f.expires_at = t.expires_at;
+        f.grant_id = t.grant_id;
+        f.detail = bounded_for_record(detail, audit::kMaxFieldBytes);
+        if (!record(f, now)) all_recorded = false;
+        (void)log_->sync_key();
+    }
+    return all_recorded;
+}
+
+std::optional<std::int64_t> Daemon::next_termination_deadline() const {
+    std::optional<std::int64_t> next;
+    for (const PendingTermination& t : terminations_)
+        if (!next || t.deadline < *next) next = t.deadline;
+    return next;
+}
+
+std::vector<TimerChange> Daemon::take_timer_changes() {
+    std::vector<TimerChange> out = std::move(timer_changes_);
+    timer_changes_.clear();
+    return out;
+}
+
+std::vector<HookRun> Daemon::take_hook_runs(std::int64_t now) {
+    std::vector<HookRun> due;
+    for (auto it = hook_queue_.begin(); it != hook_queue_.end();) {
+        if (it->first <= now) {
+            due.push_back(std::move(it->second));
+            it = hook_queue_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return due;
+}
+
+std::optional<std::int64_t> Daemon::next_hook_retry() const {
+    std::optional<std::int64_t> next;
+    for (const auto& [due, _] : hook_queue_)
+        if (!next || due < *next) next = due;
+    return next;
+}
+
+std::optional<std::string> Daemon::hook_finished(const HookRun& run, int wait_status, std::int64_t now,
+                                                 const std::string& problem) {
+    const bool ok = problem.empty() && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+    std::string detail = run.hook + " " + run.path + " after the " + run.event + ": " +
+                         (problem.empty() ? describe_wait_status(wait_status) : problem) + " (attempt " +
+                         std::to_string(run.attempt) + ")";
+    if (!ok) {
+        const std::size_t retries = config_.hook_retry_delays.size();
+        if (run.hook != "on_revoke") {
+            detail += "; the grant stays (its record is durable): check the side effect by hand";
+        } else if (static_cast<std::size_t>(run.attempt) <= retries) {
+            const std::int64_t delay = config_.hook_retry_delays[static_cast<std::size_t>(run.attempt) - 1];
+            HookRun again = run;
+            again.attempt = run.attempt + 1;
+            hook_queue_.emplace_back(now + delay, std::move(again));
+            detail += "; retrying in " + std::to_string(delay) + "s";
+        } else {
+            detail += "; gave up after " + std::to_string(run.attempt) +
+                      " attempts: the side effect must be undone by hand";
+        }
+    }
+    audit::RecordFields f;
+    f.event = ok ? "hook" : "hook_failed";
+    f.action = run.hook;
+    f.actor = "breakglassd";
+    f.actor_role = "daemon";
+    f.target = run.path;
+    f.gate_bypassed = run.gate;
+    f.expires_at = run.expires_at;
+    f.grant_id = run.grant_id;
+    f.detail = bounded_for_record(detail, audit::kMaxFieldBytes);
+    const bool recorded = record(f, now).has_value();
+    (void)log_->sync_key();
+    if (ok) return recorded ? std::nullopt : std::optional<std::string>("could not record: " + detail);
+    return detail + (recorded ? "" : " (and this could not be recorded)");
+}
+
+std::vector<std::string> HookRun::argv() const {
+    return {path, event, grant_id, user, gate, format_utc(expires_at)};
 }
 
 proto::Message Daemon::on_revoke(const PeerIdentity& peer, const proto::RevokeRequest& m, std::int64_t now) {

@@ -14,6 +14,7 @@
 #include "helper/failure_limiter.hpp"
 #include "helper/grant_store.hpp"
 #include "helper/peer_identity.hpp"
+#include "helper/process_scan.hpp"
 #include "helper/totp_store.hpp"
 #include "helper/yubikey_store.hpp"
 #include "policy/policy.hpp"
@@ -25,6 +26,33 @@ struct DaemonConfig {
     std::string policy_path;
     std::string host;           // for records; gethostname() when empty
     bool send_to_journal = true;
+    // Seconds before each retry of a failed on_revoke hook; after the last
+    // retry fails the daemon gives up (and records that). Shortened by tests.
+    std::vector<std::int64_t> hook_retry_delays = {5, 30, 120};
+};
+
+// A change the systemd timer layer must make: start a transient timer for a
+// grant at expires_at, or stop the grant's timer.
+struct TimerChange {
+    std::string grant_id;
+    std::int64_t expires_at = 0;
+    bool start = true;
+};
+
+// One run of a gate's on_grant or on_revoke command. breakglassd starts it
+// (helper/hook_runner) and reports the outcome through hook_finished().
+struct HookRun {
+    std::string hook;      // "on_grant" or "on_revoke"
+    std::string path;      // absolute, checked by the policy parser
+    std::string event;     // "grant", "revoke" or "expire"
+    std::string grant_id;
+    std::string user;
+    std::string gate;
+    std::int64_t expires_at = 0;
+    int attempt = 1;       // 1, then 2.. for retries
+
+    // {path, event, grant_id, user, gate, expires_at as RFC 3339 UTC}
+    std::vector<std::string> argv() const;
 };
 
 class Daemon {
@@ -51,6 +79,31 @@ public:
     bool expire_due(std::int64_t now, const std::string& why);
     // The earliest expires_at among active grants.
     std::optional<std::int64_t> next_expiry() const;
+
+    // Revocation, second half. end_grant sends SIGTERM to what runs under the
+    // grant and remembers it; at the gate's termination_grace deadline this
+    // SIGKILLs the survivors and whatever appeared with the group since, and
+    // writes one terminate record when anything needed SIGKILL. Returns false
+    // if that record could not be written.
+    bool finish_terminations(std::int64_t now);
+    std::optional<std::int64_t> next_termination_deadline() const;
+
+    // Timers for the systemd layer to start or stop, oldest first: a start
+    // for each grant recorded (and, after create(), for each grant still
+    // active), a stop for each grant ended.
+    std::vector<TimerChange> take_timer_changes();
+
+    // Hooks due by `now`, for breakglassd to start. Each record they follow is
+    // already durable.
+    std::vector<HookRun> take_hook_runs(std::int64_t now);
+    // When the next queued hook (a retry) is due.
+    std::optional<std::int64_t> next_hook_retry() const;
+    // Records how a hook ended: wait_status as from waitpid(); `problem` is
+    // set when it could not be started or was killed after its timeout. A
+    // failed on_revoke is queued again (DaemonConfig::hook_retry_delays).
+    // Returns the alert text to log when the hook failed.
+    std::optional<std::string> hook_finished(const HookRun& run, int wait_status, std::int64_t now,
+                                             const std::string& problem = "");
 
     // Loads the policy file; on success it replaces the policy in force.
     // Either way the outcome is recorded. Returns the error text on failure.
@@ -109,6 +162,33 @@ private:
     std::optional<policy::Policy> policy_;
     std::string policy_error_;  // why the last load failed, "" when it succeeded
     std::vector<std::string> unsaved_grants_;  // granted since the last checkpoint
+
+    // Processes sent SIGTERM when a grant ended, until their grace is over.
+    struct PendingTermination {
+        std::string grant_id;
+        std::string user;
+        std::string gate;
+        std::string group;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        std::string incident;
+        std::int64_t expires_at = 0;
+        std::int64_t deadline = 0;
+        std::vector<GrantProcess> processes;
+    };
+    // What end_grant found to terminate and how to say it in the record.
+    struct TerminationPlan {
+        std::optional<PendingTermination> pending;  // nullopt: nothing can be terminated
+        std::string note;                           // "; terminating pids ..." etc.
+    };
+    TerminationPlan plan_termination(const Grant& g, std::int64_t now) const;
+    void queue_hook(const Grant& g, const std::string& hook, const std::string& path, const std::string& event,
+                    std::int64_t due);
+    const policy::Gate* gate_in_force(const std::string& name) const;
+
+    std::vector<PendingTermination> terminations_;
+    std::vector<TimerChange> timer_changes_;
+    std::vector<std::pair<std::int64_t, HookRun>> hook_queue_;  // {due, run}
 };
 
 // A bounded, escaped copy of untrusted text for a record's field (for

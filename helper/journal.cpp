@@ -20,7 +20,7 @@ struct EventId {
 };
 
 // Fixed forever: journal queries and alert rules match on these.
-constexpr std::array<EventId, 18> kMessageIds = {{
+constexpr std::array<EventId, 21> kMessageIds = {{
     {"request", "f766535341c08f164eab5f45d0efbc7e"},
     {"approve", "fc4e3ad2db80632e82cf7baea3961d48"},
     {"deny", "8ab5821d6ea49fd6c1a453d50c89eae0"},
@@ -39,6 +39,9 @@ constexpr std::array<EventId, 18> kMessageIds = {{
     {"policy_load", "f1cc32f942723391d8268109b3c7929d"},
     {"policy_error", "425dbfef6eaec957112d43460244c8ae"},
     {"daemon_start", "e5266665eaa74f59ff9cb331987abcc1"},
+    {"terminate", "37a5f7a108f081232fe3f4059e6e96c2"},
+    {"hook", "b0804ffe37fc5fc071ae78511f693ac8"},
+    {"hook_failed", "65456f048f89377ebbc75b672621a63e"},
 }};
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
@@ -58,10 +61,10 @@ std::string_view message_id_for(std::string_view event) {
 }
 
 int priority_for(std::string_view event) {
-    if (event == "grant") return LOG_ALERT;
+    if (is_one_of(event, {"grant", "hook_failed"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap"})) return LOG_ERR;
-    if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "policy_error"})) return LOG_WARNING;
-    if (is_one_of(event, {"request", "approve", "revoke", "expire", "review", "enroll"})) return LOG_NOTICE;
+    if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "policy_error", "terminate"})) return LOG_WARNING;
+    if (is_one_of(event, {"request", "approve", "revoke", "expire", "review", "enroll", "hook"})) return LOG_NOTICE;
     return LOG_INFO;
 }
 

@@ -8,9 +8,11 @@
 //
 // PRIORITY (syslog levels):
 //   grant                                        LOG_ALERT   a gate is open: page someone
+//   hook_failed                                  LOG_ALERT   a gate's side effect may be left behind
 //   alert_failed, sink_gap                       LOG_ERR     the audit/alert pipeline lost something
 //   deny, auth_failed, rate_limited, policy_error LOG_WARNING refused or suspicious
-//   request, approve, revoke, expire, review, enroll LOG_NOTICE  normal but significant
+//   terminate                                    LOG_WARNING processes needed SIGKILL after a grant ended
+//   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant
 //   anything else (session_open, command, session_close, policy_load,
 //   daemon_start, unknown)                       LOG_INFO
 #pragma once
