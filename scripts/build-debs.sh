@@ -37,8 +37,8 @@ done
 # Build dependencies from debian/control (first alternative, no version).
 unmet="$(dpkg-checkbuilddeps 2>&1 | sed -n 's/.*Unmet build dependencies: //p')" || true
 if [ -n "$unmet" ]; then
-    # "a (>= 1) | b, c" -> "a c"
-    pkgs="$(echo "$unmet" | sed -E 's/\([^)]*\)//g; s/\|[^ ]*( |$)/ /g; s/\|//g')"
+    # "a (>= 1) | b c:native" -> "a c"
+    pkgs="$(echo "$unmet" | sed -E 's/\([^)]*\)//g; s/ *\| *[^ ]+//g; s/:[a-z0-9]+//g')"
     # shellcheck disable=SC2086
     apt_install $pkgs
     dpkg-checkbuilddeps
