@@ -2,6 +2,7 @@
 # as users the test creates (needs root; creates and removes bgit-* users).
 add_executable(daemon_integration_tests
   ${CMAKE_CURRENT_LIST_DIR}/integration/daemon_integration_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/integration/daemon_harness.cpp
   ${CMAKE_CURRENT_LIST_DIR}/integration/process.cpp)
 target_include_directories(daemon_integration_tests PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_definitions(daemon_integration_tests PRIVATE

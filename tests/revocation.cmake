@@ -14,15 +14,7 @@ if(BUILD_FUZZERS)
   target_link_options(fuzz_proc_status PRIVATE -fsanitize=fuzzer)
 endif()
 
-# The daemon ending what runs under a grant and running hooks (root; creates
-# and removes bgrv-* users and groups; one case at a time, like the others
-# that create users).
-add_executable(revocation_integration_tests
-  ${CMAKE_CURRENT_LIST_DIR}/integration/revocation_integration_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/integration/process.cpp)
-target_include_directories(revocation_integration_tests PRIVATE ${PROJECT_SOURCE_DIR})
-target_compile_definitions(revocation_integration_tests PRIVATE
-  BG_DAEMON_PATH="$<TARGET_FILE:breakglassd>" BG_CTL_PATH="$<TARGET_FILE:breakglassctl>")
-target_link_libraries(revocation_integration_tests PRIVATE bg_common bg_mfa OpenSSL::Crypto GTest::gtest_main bg_strict)
-add_dependencies(revocation_integration_tests breakglassd breakglassctl)
-gtest_discover_tests(revocation_integration_tests PROPERTIES RESOURCE_LOCK bgit_users TIMEOUT 120)
+# The daemon ending what runs under a grant and running hooks: more cases of
+# daemon_integration_tests (root; bgrv-* users and groups; under its
+# RESOURCE_LOCK bgit_users, one case at a time).
+target_sources(daemon_integration_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/integration/revocation_integration_test.cpp)

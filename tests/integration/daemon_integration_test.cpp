@@ -25,6 +25,7 @@
 #include "common/transport.hpp"
 #include "helper/totp.hpp"
 #include "tests/unit/yubikey_test_tokens.hpp"
+#include "tests/integration/daemon_harness.hpp"
 #include "tests/integration/process.hpp"
 
 namespace bg::test {
@@ -85,26 +86,14 @@ int in_child_as(const std::string& user, const std::function<int()>& body) {
 class DaemonTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        (void)run({"/usr/sbin/groupadd", "-f", kOncall});
-        for (const char* user : {kAlice, kMallory}) {
-            if (::getpwnam(user) != nullptr) continue;
-            ASSERT_EQ(run({"/usr/sbin/useradd", "--system", "--no-create-home", "--user-group", "--shell",
-                           "/usr/sbin/nologin", user})
-                          .exit_code,
-                      0);
-        }
+        ASSERT_TRUE(add_users_and_groups({kAlice, kMallory}, {kOncall}));
         ASSERT_EQ(run({"/usr/sbin/usermod", "-aG", kOncall, kAlice}).exit_code, 0);
     }
-    static void TearDownTestSuite() {
-        for (const char* user : {kAlice, kMallory}) (void)run({"/usr/sbin/userdel", user});
-        (void)run({"/usr/sbin/groupdel", kOncall});
-    }
+    static void TearDownTestSuite() { remove_users_and_groups({kAlice, kMallory}, {kOncall}); }
 
     void SetUp() override {
-        char tmpl[] = "/tmp/bg-it-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        ::chmod(dir_.c_str(), 0755);  // test users must reach the socket
+        dir_ = make_test_dir("bg-it");
+        ASSERT_FALSE(dir_.empty());
         state_ = dir_ + "/state";
         socket_ = dir_ + "/socket";
         policy_ = dir_ + "/policy.toml";
@@ -120,14 +109,8 @@ protected:
     void start_daemon() {
         daemon_ = spawn({kDaemon, "--socket", socket_, "--state-dir", state_, "--policy", policy_, "--no-journal"},
                         dir_ + "/daemon.log");
-        // Ready means answering: the socket accepts connections before the
-        // startup sweep has run, and requests wait until it has.
-        for (int i = 0; i < 100; ++i) {
-            if (proto::call(socket_, proto::CheckRequest{"", "breakglass"}, proto::MessageType::CheckAnswer, 1000).answer)
-                return;
-            std::this_thread::sleep_for(50ms);
-        }
-        FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
+        if (!wait_until_serving(socket_, "breakglass"))
+            FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
     }
     void stop_daemon(int sig) {
         if (daemon_ <= 0) return;
@@ -138,12 +121,7 @@ protected:
     }
     bool daemon_alive() const { return daemon_ > 0 && ::waitpid(daemon_, nullptr, WNOHANG) == 0; }
 
-    std::vector<std::string> ctl(std::vector<std::string> args) const {
-        args.insert(args.begin(), kCtl);
-        args.push_back("--socket");
-        args.push_back(socket_);
-        return args;
-    }
+    std::vector<std::string> ctl(std::vector<std::string> args) const { return ctl_argv(kCtl, socket_, std::move(args)); }
 
     // Enrolls a fresh random TOTP secret for `user` through the CLI (stdin, never argv).
     std::vector<unsigned char> enroll(const std::string& user) {
@@ -168,17 +146,7 @@ protected:
         return run(argv, code_text + "\n");
     }
 
-    std::vector<json> records() const {
-        std::vector<json> out;
-        std::string text = read_file(state_ + "/audit.log");
-        std::size_t start = 0;
-        while (start < text.size()) {
-            const std::size_t nl = text.find('\n', start);
-            out.push_back(json::parse(text.substr(start, nl - start)));
-            start = nl + 1;
-        }
-        return out;
-    }
+    std::vector<json> records() const { return audit_records(state_); }
     std::vector<json> records_of(const std::string& event) const {
         std::vector<json> out;
         for (auto& r : records())

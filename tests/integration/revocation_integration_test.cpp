@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <ctime>
 #include <functional>
 #include <grp.h>
@@ -20,6 +21,7 @@
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
 #include "helper/totp.hpp"
+#include "tests/integration/daemon_harness.hpp"
 #include "tests/integration/process.hpp"
 
 namespace bg::test {
@@ -78,29 +80,28 @@ struct Child {
 
 gid_t gid_named(const char* name) { return ::getgrnam(name)->gr_gid; }
 
+// Children of `parent` that have exited but were not reaped.
+int zombie_children_of(pid_t parent) {
+    int zombies = 0;
+    const std::string ppid_line = "PPid:\t" + std::to_string(parent) + "\n";
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string status = read_file(entry.path().string() + "/status");
+        if (status.find(ppid_line) != std::string::npos && status.find("State:\tZ") != std::string::npos) ++zombies;
+    }
+    return zombies;
+}
+
 class RevocationTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        for (const char* group : {kOncall, kGateGroup}) (void)run({"/usr/sbin/groupadd", "-f", group});
-        for (const char* user : {kAlice, kBob}) {
-            if (::getpwnam(user) != nullptr) continue;
-            ASSERT_EQ(run({"/usr/sbin/useradd", "--system", "--no-create-home", "--user-group", "--shell",
-                           "/usr/sbin/nologin", user})
-                          .exit_code,
-                      0);
-        }
+        ASSERT_TRUE(add_users_and_groups({kAlice, kBob}, {kOncall, kGateGroup}));
         ASSERT_EQ(run({"/usr/sbin/usermod", "-aG", kOncall, kAlice}).exit_code, 0);
     }
-    static void TearDownTestSuite() {
-        for (const char* user : {kAlice, kBob}) (void)run({"/usr/sbin/userdel", user});
-        for (const char* group : {kOncall, kGateGroup}) (void)run({"/usr/sbin/groupdel", group});
-    }
+    static void TearDownTestSuite() { remove_users_and_groups({kAlice, kBob}, {kOncall, kGateGroup}); }
 
     void SetUp() override {
-        char tmpl[] = "/tmp/bg-rv-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        ::chmod(dir_.c_str(), 0755);  // test users must reach the socket
+        dir_ = make_test_dir("bg-rv");
+        ASSERT_FALSE(dir_.empty());
         state_ = dir_ + "/state";
         socket_ = dir_ + "/socket";
         policy_ = dir_ + "/policy.toml";
@@ -122,11 +123,7 @@ protected:
                                          "--no-journal"};
         argv.insert(argv.end(), args.begin(), args.end());
         daemon_ = spawn(argv, dir_ + "/daemon.log");
-        for (int i = 0; i < 100; ++i) {
-            if (proto::call(socket_, proto::CheckRequest{"", "rv"}, proto::MessageType::CheckAnswer, 1000).answer) return;
-            std::this_thread::sleep_for(50ms);
-        }
-        FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
+        if (!wait_until_serving(socket_, "rv")) FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
     }
     void stop_daemon() {
         if (daemon_ <= 0) return;
@@ -135,12 +132,7 @@ protected:
         daemon_ = -1;
     }
 
-    std::vector<std::string> ctl(std::vector<std::string> args) const {
-        args.insert(args.begin(), kCtl);
-        args.push_back("--socket");
-        args.push_back(socket_);
-        return args;
-    }
+    std::vector<std::string> ctl(std::vector<std::string> args) const { return ctl_argv(kCtl, socket_, std::move(args)); }
 
     // Enrols alice and grants her the gate; returns the grant id.
     std::string grant_alice(const std::string& ttl = "30m") {
@@ -161,18 +153,7 @@ protected:
         ASSERT_EQ(r.exit_code, 0) << r.err;
     }
 
-    std::vector<json> records_of(const std::string& event) const {
-        std::vector<json> out;
-        const std::string text = read_file(state_ + "/audit.log");
-        std::size_t start = 0;
-        while (start < text.size()) {
-            const std::size_t nl = text.find('\n', start);
-            const json r = json::parse(text.substr(start, nl - start));
-            if (r["event"] == event) out.push_back(r);
-            start = nl + 1;
-        }
-        return out;
-    }
+    std::vector<json> records_of(const std::string& event) const { return audit_records(state_, event); }
     // Waits until at least `n` records of `event` exist.
     std::vector<json> wait_for(const std::string& event, std::size_t n, std::chrono::milliseconds limit) const {
         const auto until = std::chrono::steady_clock::now() + limit;
@@ -303,6 +284,7 @@ TEST_F(RevocationTest, FailingOnRevokeIsRetriedThenGivenUp) {
     std::this_thread::sleep_for(1500ms);
     EXPECT_EQ(records_of("hook_failed").size(), 3u);  // no fourth attempt
     EXPECT_EQ(read_file(dir_ + "/attempts"), "x\nx\nx\n");
+    EXPECT_EQ(zombie_children_of(daemon_), 0) << "the daemon reaps its hooks";
 }
 
 TEST_F(RevocationTest, MissingHookIsRecordedAsAFailureNotACrash) {
