@@ -1,5 +1,6 @@
 // breakglassd: the event loop around Daemon. Owns the listening socket, the
 // connections, signals and the expiry timer; every decision is Daemon's.
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -24,6 +25,7 @@
 #include "helper/daemon.hpp"
 #include "helper/dispatch.hpp"
 #include "helper/revocation_loop.hpp"
+#include "helper/systemd_timers.hpp"
 
 namespace {
 
@@ -32,6 +34,9 @@ using bg::UniqueFd;
 constexpr std::size_t kMaxConnections = 256;
 constexpr std::uint64_t kIdleTimeoutUsec = 30ULL * 1000 * 1000;
 constexpr std::uint64_t kRetryUsec = 1000ULL * 1000;
+// While the per-grant systemd timers work they are the first line and the
+// daemon's own timer is a backstop this long after expires_at.
+constexpr std::int64_t kBackstopSeconds = 2;
 
 // Only this layer logs. Under systemd, stderr goes to the journal and the
 // <N> prefix sets the priority.
@@ -64,19 +69,39 @@ struct Server {
     EventSourcePtr listener_source;
     EventSourcePtr expiry_timer;
     std::unique_ptr<bg::RevocationLoop> revocation;  // SIGKILL after the grace, the gates' hooks
+    std::unique_ptr<bg::timers::SystemdTimers> timers;  // null without systemd
     std::map<Connection*, std::unique_ptr<Connection>> connections;
 
     void close_connection(Connection* c) { connections.erase(c); }
     void arm_expiry_timer();
+    // After any work: the daemon's post-answer duties, the systemd timers of
+    // grants made or ended, and the daemon's own timer.
+    void settle();
 };
+
+void Server::settle() {
+    if (auto problem = daemon->after_answer(now_unix())) log_line(3, *problem);
+    const std::vector<bg::TimerChange> changes = daemon->take_timer_changes();
+    for (std::size_t i = 0; i < changes.size() && timers; ++i) {
+        const bg::TimerChange& c = changes[i];
+        if (!c.start) {
+            timers->stop(c.grant_id);
+            continue;
+        }
+        // A grant ended within the same batch (e.g. overdue at startup) needs no timer.
+        const bool ends_later = std::any_of(changes.begin() + static_cast<std::ptrdiff_t>(i) + 1, changes.end(),
+                                            [&](const bg::TimerChange& d) { return !d.start && d.grant_id == c.grant_id; });
+        if (!ends_later) timers->start(c.grant_id, c.expires_at);
+    }
+    arm_expiry_timer();
+    if (revocation) revocation->settle();
+}
 
 int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
     if (!server->daemon->expire_due(now_unix(), "expired at expires_at by the daemon's timer"))
         log_line(3, "could not record an expiry; retrying (the expired grant is not honoured meanwhile)");
-    if (auto problem = server->daemon->after_answer(now_unix())) log_line(3, *problem);
-    if (server->revocation) server->revocation->settle();
-    server->arm_expiry_timer();
+    server->settle();
     return 0;
 }
 
@@ -87,12 +112,14 @@ void Server::arm_expiry_timer() {
         return;
     }
     // A due grant that could not be recorded is retried a second from now.
-    std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(*next, 0)) * 1000000ULL;
+    const std::int64_t due = *next + (timers && timers->healthy() ? kBackstopSeconds : 0);
+    std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(due, 0)) * 1000000ULL;
     const std::uint64_t retry = static_cast<std::uint64_t>(now_unix()) * 1000000ULL + kRetryUsec;
     if (*next <= now_unix()) at = retry;
     if (!expiry_timer) {
         sd_event_source* s = nullptr;
-        if (sd_event_add_time(event, &s, CLOCK_REALTIME, at, 0, on_expiry, this) < 0) {
+        // 1 ms accuracy: sd-event's default (250 ms) would add to the revocation lag.
+        if (sd_event_add_time(event, &s, CLOCK_REALTIME, at, 1000, on_expiry, this) < 0) {
             log_line(2, "cannot arm the expiry timer");
             return;
         }
@@ -126,15 +153,13 @@ int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
         if (auto sent = bg::proto::send_message(c->fd.get(), *outcome.answer); !sent)
             log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
     }
-    if (auto problem = server->daemon->after_answer(now_unix())) log_line(3, *problem);
-    if (server->revocation) server->revocation->settle();
+    server->settle();
     if (outcome.close) {
         log_line(4, "closed connection from pid " + std::to_string(c->peer.pid) + " uid " +
                         std::to_string(c->peer.uid) + ": " + bg::escape_for_display(outcome.why));
         server->close_connection(c);
         return 0;
     }
-    server->arm_expiry_timer();
     if (c->idle) sd_event_source_set_time_relative(c->idle.get(), kIdleTimeoutUsec);
     return 0;
 }
@@ -174,8 +199,7 @@ int on_sighup(sd_event_source*, const signalfd_siginfo*, void* userdata) {
         log_line(3, "policy reload rejected: " + *error);
     else
         log_line(5, "policy reloaded");
-    if (auto problem = server->daemon->after_answer(now_unix())) log_line(3, *problem);
-    if (server->revocation) server->revocation->settle();
+    server->settle();
     return 0;
 }
 
@@ -219,6 +243,7 @@ int main(int argc, char** argv) {
     std::string socket_path;
     std::string state_dir = BG_DEFAULT_STATE_DIR;
     std::string policy_path = BG_DEFAULT_POLICY;
+    std::string ctl_path = BG_DEFAULT_CTL;
     bool foreground = false;
     bool no_journal = false;
     std::vector<std::int64_t> hook_retry_delays = bg::DaemonConfig{}.hook_retry_delays;
@@ -231,6 +256,7 @@ int main(int argc, char** argv) {
     app.add_option("--hook-retry-delays", hook_retry_delays, "seconds before each on_revoke retry")
         ->delimiter(',')
         ->group("");
+    app.add_option("--ctl", ctl_path, "the breakglassctl the per-grant systemd timers run")->capture_default_str();
     app.footer("Exit status: 0 on a clean stop (SIGTERM/SIGINT), 1 when it cannot start, 2 on usage errors.");
     try {
         app.parse(argc, argv);
@@ -304,12 +330,13 @@ int main(int argc, char** argv) {
     server.listener_source.reset(ls);
     server.revocation = std::make_unique<bg::RevocationLoop>(server.event, *server.daemon, log_line);
 
-    // Third line of revocation: whatever expired while the daemon was down.
+    // First line of revocation: a systemd timer per grant (re-ensured for the
+    // grants still active after a restart).
+    server.timers = bg::timers::SystemdTimers::connect(server.event, ctl_path, log_line);
+    // Third line: whatever expired while the daemon was down.
     if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
         log_line(3, "could not record every overdue expiry; retrying");
-    if (auto problem = server.daemon->after_answer(now_unix())) log_line(3, *problem);
-    server.revocation->settle();
-    server.arm_expiry_timer();
+    server.settle();
 
     sd_notify(0, "READY=1\nSTATUS=serving");
     log_line(6, "serving; state in " + state_dir + ", policy " + policy_path);
@@ -318,6 +345,7 @@ int main(int argc, char** argv) {
     server.connections.clear();
     server.expiry_timer.reset();
     server.revocation.reset();
+    server.timers.reset();
     server.listener_source.reset();
     sd_event_unref(server.event);
     return r < 0 ? 1 : 0;
