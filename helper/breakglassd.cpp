@@ -336,6 +336,9 @@ int main(int argc, char** argv) {
     // Third line: whatever expired while the daemon was down.
     if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
         log_line(3, "could not record every overdue expiry; retrying");
+    // And what a stopped daemon left running under grants that had ended.
+    if (!server.daemon->sweep_leftover_processes(now_unix()))
+        log_line(3, "could not record the processes left running under ended grants; they were not signalled");
     server.settle();
 
     sd_notify(0, "READY=1\nSTATUS=serving");

@@ -1,6 +1,7 @@
 #include "helper/daemon.hpp"
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -582,6 +583,47 @@ bool Daemon::finish_terminations(std::int64_t now) {
         if (!record(f, now)) all_recorded = false;
         (void)log_->sync_key();
     }
+    return all_recorded;
+}
+
+bool Daemon::sweep_leftover_processes(std::int64_t now) {
+    // The most recently ended grant of each user and gate with nothing active.
+    std::map<std::pair<std::string, std::string>, Grant> ended;
+    for (const Grant& g : grants_.list(true, std::string())) {
+        if (g.state == GrantState::Active || grants_.active_for(g.user, g.gate, now)) continue;
+        auto [it, inserted] = ended.try_emplace({g.user, g.gate}, g);
+        if (!inserted && g.ended_at > it->second.ended_at) it->second = g;
+    }
+    bool all_recorded = true;
+    for (const auto& [key, g] : ended) {
+        // Ended just now (the startup expiry sweep): already being terminated.
+        const bool pending = std::any_of(terminations_.begin(), terminations_.end(), [&](const PendingTermination& t) {
+            return t.user == g.user && t.gate == g.gate;
+        });
+        if (pending) continue;
+        TerminationPlan plan = plan_termination(g, now);
+        if (!plan.pending || plan.pending->processes.empty()) continue;
+        audit::RecordFields f;
+        f.event = "terminate";
+        f.action = "break_glass";
+        f.actor = "breakglassd";
+        f.actor_role = "daemon";
+        f.target = "user=" + g.user;
+        f.gate_bypassed = g.gate;
+        f.incident_ref = g.incident;
+        f.expires_at = g.expires_at;
+        f.grant_id = g.event_id;
+        f.detail = bounded_for_record("found at startup, still running after the grant ended" + plan.note +
+                                          " (SIGTERM now, SIGKILL after the grace)",
+                                      audit::kMaxFieldBytes);
+        if (!record(f, now)) {
+            all_recorded = false;
+            continue;  // log before acting
+        }
+        for (const GrantProcess& p : plan.pending->processes) (void)signal_process(p, SIGTERM);
+        terminations_.push_back(std::move(*plan.pending));
+    }
+    (void)log_->sync_key();
     return all_recorded;
 }
 

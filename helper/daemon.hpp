@@ -86,6 +86,13 @@ public:
     // writes one terminate record when anything needed SIGKILL. Returns false
     // if that record could not be written.
     bool finish_terminations(std::int64_t now);
+    // At startup: a daemon that stopped between a grant's end record and the
+    // end of its termination (a crash, a kill during the grace) left that
+    // termination undone. For each user and gate whose grants have all ended,
+    // whatever of the user still runs with the gate's group gets SIGTERM now,
+    // with a terminate record listing it, and SIGKILL after the grace.
+    // Returns false if a record could not be written.
+    bool sweep_leftover_processes(std::int64_t now);
     std::optional<std::int64_t> next_termination_deadline() const;
 
     // Timers for the systemd layer to start or stop, oldest first: a start

@@ -208,6 +208,38 @@ TEST_F(RevocationTest, ProcessIgnoringSigtermIsKilledAfterTheGrace) {
         << detail;
 }
 
+TEST_F(RevocationTest, TerminationCutShortByADaemonKillIsFinishedAtStartup) {
+    start_daemon();
+    Child stubborn(kAlice, {gid_named(kGateGroup)}, true);
+    std::this_thread::sleep_for(200ms);
+    revoke(grant_alice());
+    // Killed within the grace: its pending SIGKILL dies with it.
+    ::kill(daemon_, SIGKILL);
+    ::waitpid(daemon_, nullptr, 0);
+    daemon_ = -1;
+    EXPECT_FALSE(stubborn.ended_within(2500ms));
+    start_daemon();
+    EXPECT_TRUE(stubborn.ended_within(4s));
+    EXPECT_TRUE(stubborn.killed_by(SIGKILL));
+    const auto terminates = wait_for("terminate", 2, 2s);
+    ASSERT_EQ(terminates.size(), 2u);
+    const std::string found = terminates[0]["detail"];
+    EXPECT_EQ(found.rfind("found at startup, still running after the grant ended; terminating pids " +
+                              std::to_string(stubborn.pid) + " (sleep)",
+                          0),
+              0u)
+        << found;
+    const std::string killed = terminates[1]["detail"];
+    EXPECT_NE(killed.find("SIGKILL to pids " + std::to_string(stubborn.pid) + " (sleep) that survived SIGTERM"),
+              std::string::npos)
+        << killed;
+    // A second restart finds nothing left to do.
+    stop_daemon();
+    start_daemon();
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(records_of("terminate").size(), 2u);
+}
+
 TEST_F(RevocationTest, OnlyTheActorsProcessesWithTheGroupAreTerminated) {
     start_daemon();
     const gid_t gate = gid_named(kGateGroup);
