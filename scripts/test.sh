@@ -2,7 +2,11 @@
 # The whole test suite, as CI runs it (.ci/run calls this):
 #   1. unit + integration tests in an ASan+UBSan build (build-asan/)
 #   2. every libFuzzer target for BG_FUZZ_RUNS inputs in a clang build (build-fuzz/)
-#   3. unit + integration tests in the normal build (build/) — its ctest summary closes the output
+#   3. the Debian packages (scripts/build-debs.sh: dpkg-buildpackage + lintian, into build-debs/)
+#      and the revocation-lag benchmark on them in a booted Debian 12 container (bench/)
+#   4. unit + integration tests in the normal build (build/), plus the system tests on
+#      those packages in a booted container (tests/system.cmake) — its ctest summary
+#      closes the output
 # Installs its own dependencies. The integration tests need root (they start
 # breakglassd and create and remove bgit-* test users).
 set -euo pipefail
@@ -40,7 +44,11 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_policy fuzz_audit fuzz_totp fuzz_otp fuzz_proc_status
 run_ctest ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure
 
-echo "== [3/3] build and tests"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "== [3/4] Debian packages (dpkg-buildpackage, lintian) and the revocation-lag benchmark in a booted container"
+scripts/build-debs.sh build-debs
+bench/revocation_lag.sh build-debs
+
+echo "== [4/4] build and tests, with the system tests on those packages in a booted container"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBG_SYSTEM_TEST_DEBS="$PWD/build-debs" >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build -j"$jobs" --output-on-failure

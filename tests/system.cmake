@@ -1,0 +1,13 @@
+# System tests: the .debs installed in a Debian 12 container booted with
+# systemd-nspawn (real systemd, journald, sudo, the installed units), driven by
+# scripts/system-test.sh. They need root, debootstrap and the packages, so they
+# are registered only when BG_SYSTEM_TEST_DEBS names a directory holding
+# breakglass_*.deb and libpam-breakglass_*.deb (scripts/test.sh builds them with
+# scripts/build-debs.sh first). They run alone: revocation timing is measured.
+set(BG_SYSTEM_TEST_DEBS "" CACHE PATH "directory with the .debs the system tests install (empty: no system tests)")
+if(BG_SYSTEM_TEST_DEBS)
+  add_test(NAME system_tests_booted_container
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/system-test.sh --no-bench ${BG_SYSTEM_TEST_DEBS})
+  set_tests_properties(system_tests_booted_container PROPERTIES
+    RUN_SERIAL TRUE TIMEOUT 1800 LABELS system)
+endif()
