@@ -587,6 +587,11 @@ scenario_c() {
         ts=$(date -d "$(printf '%s' "$rec" | jq -r .timestamp)" +%s)
         if [ "$ts" -le $((exp + 2)) ]; then ok "expired at $(printf '%s' "$rec" | jq -r .timestamp) (expires_at $(date -u -d "@$exp" +%FT%TZ)): $(printf '%s' "$rec" | jq -r .detail)"
         else bad "expired only at $(printf '%s' "$rec" | jq -r .timestamp), expires_at was $(date -u -d "@$exp" +%FT%TZ)"; fi
+        # The first line acted: the grant's systemd timer (the daemon's own timer is a 2 s backstop).
+        case "$(printf '%s' "$rec" | jq -r .detail)" in
+        *"requested by the expiry timer"*) ok "the expiry came from breakglass-expire-$id.timer" ;;
+        *) bad "the expiry did not come from the grant's systemd timer" ;;
+        esac
     fi
     [ "$(grant_field "$id" state)" = expired ] || bad "grant $id is '$(grant_field "$id" state)', not expired"
     v=$(verify_ok) && ok "breakglassctl verify: $v" || bad "breakglassctl verify: $v"

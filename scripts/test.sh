@@ -32,13 +32,13 @@ run_ctest() {
   rm -f "$log"
 }
 
-echo "== [1/3] ASan+UBSan build and tests"
+echo "== [1/4] ASan+UBSan build and tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DENABLE_SANITIZERS=ON -DBUILD_BENCHMARKS=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest ctest --test-dir build-asan -j"$jobs" --output-on-failure
 
-echo "== [2/3] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
+echo "== [2/4] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
   -DBUILD_BENCHMARKS=OFF -DBG_FUZZ_RUNS="${BG_FUZZ_RUNS:-10000}" >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_policy fuzz_audit fuzz_totp fuzz_otp fuzz_proc_status
