@@ -14,6 +14,8 @@
 #   b  sudo -g breakglass sleep 1000 under that grant (no prompt) is gone within 2 s of
 #      expires_at; the expire record lists its pid
 #   e  breakglassctl revoke: the timer is gone and the running session is terminated
+#   f  the gate's on_grant/on_revoke hooks ran in the daemon's sandbox: argv, empty
+#      environment, hook records
 #   c  systemctl kill -s KILL breakglassd during a grant: still expired at expires_at,
 #      verify OK, every record from before the kill still there
 #   bench  revocation lag over 20 grants (20 users): expires_at -> last process gone,
@@ -57,6 +59,10 @@ LAG_LIMIT=2.0     # seconds from expires_at until the session's processes are go
 BENCH_GRANTS=20
 TOOLS_IN=/usr/local/libexec/breakglass-system-test
 DRIVE="$TOOLS_IN/bg_pty_drive"
+# The gate's on_grant/on_revoke hook: appends its argv and environment size to
+# a file in the daemon's state directory (writable inside its sandbox).
+HOOK=/usr/local/sbin/bgst-hook
+HOOK_LOG=/var/lib/breakglass/bgst-hooks.log
 GRANT_MESSAGE_ID=$(sed -n 's/.*{"grant", "\([0-9a-f]\{32\}\)"}.*/\1/p' "$REPO/helper/journal.cpp")
 
 log() { printf 'system-test: %s\n' "$*"; }
@@ -308,6 +314,8 @@ description = "system test: sudo -g $GROUP"
 sudo_runas_group = "$GROUP"
 requesters = ["%bgst"]
 ttl = "${TTL}s"
+on_grant = "$HOOK"
+on_revoke = "$HOOK"
 EOF
     [ "$1" = grace ] && echo "termination_grace = \"$GRACE\""
 }
@@ -316,6 +324,11 @@ EOF
     echo "getent group bgst >/dev/null || groupadd bgst"
     for u in "${USERS[@]}"; do echo "useradd -m -s /bin/sh -G bgst $u"; done
     echo "install -d -m 0755 /etc/breakglass /run/breakglass-system-test"
+    echo "cat > $HOOK <<'HOOK'"
+    echo '#!/bin/sh'
+    echo 'echo "$* env=$(wc -c < /proc/$$/environ)" >> '"$HOOK_LOG"
+    echo "HOOK"
+    echo "chmod 0755 $HOOK"
     echo "cat > /etc/breakglass/policy.toml <<'POLICY'"
     policy grace
     echo "POLICY"
@@ -709,11 +722,41 @@ bench() {
     finish bench "revocation lag over $BENCH_GRANTS grants, target max <= ${LAG_LIMIT} s"
 }
 
+# ---------------------------------------------------------------- f
+# The gate's hooks ran inside the packaged unit's sandbox for the grants of
+# a/b (grant, then expire) and e (revoke): argv exact, environment empty, each
+# with a hook record and none with hook_failed.
+scenario_f() {
+    local hooks failed g line want
+    sleep 1  # on_revoke runs after the revoke is answered
+    hooks=$(log_json | jq -c 'select(.event == "hook")')
+    failed=$(log_json | jq -r 'select(.event == "hook_failed") | .detail')
+    [ -z "$failed" ] || bad "hook_failed records: $(printf '%s' "$failed" | head -3 | tr '\n' ' ')"
+    for g in $(log_json | jq -r 'select(.event == "grant" and (.actor == "bgst-a" or .actor == "bgst-e")) | .event_id'); do
+        for want in "on_grant $HOOK after the grant" "on_revoke $HOOK after the"; do
+            if printf '%s\n' "$hooks" | jq -se --arg id "$g" --arg w "$want" \
+                'any(.[]; .grant_id == $id and (.detail | startswith($w)))' >/dev/null; then
+                ok "$g: hook record '$(printf '%s\n' "$hooks" | jq -r --arg id "$g" --arg w "$want" \
+                    'select(.grant_id == $id and (.detail | startswith($w))) | .detail' | head -1)'"
+            else
+                bad "$g: no hook record for '$want'"
+            fi
+        done
+        line=$(ct grep -F " $g " "$HOOK_LOG" </dev/null | head -1)
+        case "$line" in
+        "grant $g "*"emergency-root "*" env=0") ok "$HOOK ran with argv '$line'" ;;
+        *) bad "$HOOK_LOG has no 'grant $g ... env=0' line (got '$line')" ;;
+        esac
+    done
+    finish f "on_grant/on_revoke hooks in the daemon's sandbox"
+}
+
 # ---------------------------------------------------------------- run
 case "$MODE" in
 all | tests)
     scenario_a_b
     scenario_e
+    scenario_f
     scenario_c
     [ "$MODE" = all ] && bench
     scenario_d
