@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
@@ -16,6 +17,7 @@ namespace {
 constexpr const char* kDestination = "org.freedesktop.systemd1";
 constexpr const char* kPath = "/org/freedesktop/systemd1";
 constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
+constexpr const char* kPrivateAddress = "unix:path=/run/systemd/private";
 constexpr std::uint64_t kAccuracyUsec = 1000000;     // AccuracySec=1s
 constexpr std::uint64_t kCallTimeoutUsec = 10000000;  // a reply later than this is a failure
 
@@ -85,7 +87,16 @@ sd_bus* SystemdTimers::bus() {
         bus_ = nullptr;
     }
     sd_bus* b = nullptr;
-    if (sd_bus_open_system(&b) < 0) return nullptr;
+    if (sd_bus_open_system(&b) < 0) {
+        // No D-Bus broker (a minimal host): root may talk to systemd directly
+        // on its private socket, as systemctl does.
+        b = nullptr;
+        if (::geteuid() != 0 || sd_bus_new(&b) < 0) return nullptr;
+        if (sd_bus_set_address(b, kPrivateAddress) < 0 || sd_bus_start(b) < 0) {
+            sd_bus_unref(b);
+            return nullptr;
+        }
+    }
     if (sd_bus_attach_event(b, event_, SD_EVENT_PRIORITY_NORMAL) < 0) {
         sd_bus_flush_close_unref(b);
         return nullptr;
