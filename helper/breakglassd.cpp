@@ -99,7 +99,10 @@ void Server::settle() {
 
 int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    if (!server->daemon->expire_due(now_unix(), "expired at expires_at by the daemon's timer"))
+    const bool backstop = server->timers && server->timers->healthy();
+    if (!server->daemon->expire_due(now_unix(), backstop ? "expired by the daemon's backstop timer: the grant's systemd "
+                                                           "timer had not ended it 2 s after expires_at"
+                                                         : "expired at expires_at by the daemon's timer"))
         log_line(3, "could not record an expiry; retrying (the expired grant is not honoured meanwhile)");
     server->settle();
     return 0;
