@@ -569,21 +569,25 @@ bool Daemon::finish_terminations(std::int64_t now) {
         if (!late.empty())
             detail += "; SIGKILL to pids " + describe_processes(late) + " that appeared with group " + t.group +
                       " after the grant ended";
-        audit::RecordFields f;
-        f.event = "terminate";
-        f.action = "break_glass";
-        f.actor = "breakglassd";
-        f.actor_role = "daemon";
-        f.target = "user=" + t.user;
-        f.gate_bypassed = t.gate;
-        f.incident_ref = t.incident;
-        f.expires_at = t.expires_at;
-        f.grant_id = t.grant_id;
-        f.detail = bounded_for_record(detail, audit::kMaxFieldBytes);
-        if (!record(f, now)) all_recorded = false;
+        if (!record_termination(t, detail, now)) all_recorded = false;
         (void)log_->sync_key();
     }
     return all_recorded;
+}
+
+bool Daemon::record_termination(const PendingTermination& t, const std::string& detail, std::int64_t now) {
+    audit::RecordFields f;
+    f.event = "terminate";
+    f.action = "break_glass";
+    f.actor = "breakglassd";
+    f.actor_role = "daemon";
+    f.target = "user=" + t.user;
+    f.gate_bypassed = t.gate;
+    f.incident_ref = t.incident;
+    f.expires_at = t.expires_at;
+    f.grant_id = t.grant_id;
+    f.detail = bounded_for_record(detail, audit::kMaxFieldBytes);
+    return record(f, now).has_value();
 }
 
 bool Daemon::sweep_leftover_processes(std::int64_t now) {
@@ -603,20 +607,9 @@ bool Daemon::sweep_leftover_processes(std::int64_t now) {
         if (pending) continue;
         TerminationPlan plan = plan_termination(g, now);
         if (!plan.pending || plan.pending->processes.empty()) continue;
-        audit::RecordFields f;
-        f.event = "terminate";
-        f.action = "break_glass";
-        f.actor = "breakglassd";
-        f.actor_role = "daemon";
-        f.target = "user=" + g.user;
-        f.gate_bypassed = g.gate;
-        f.incident_ref = g.incident;
-        f.expires_at = g.expires_at;
-        f.grant_id = g.event_id;
-        f.detail = bounded_for_record("found at startup, still running after the grant ended" + plan.note +
-                                          " (SIGTERM now, SIGKILL after the grace)",
-                                      audit::kMaxFieldBytes);
-        if (!record(f, now)) {
+        const std::string detail =
+            "found at startup, still running after the grant ended" + plan.note + " (SIGTERM now, SIGKILL after the grace)";
+        if (!record_termination(*plan.pending, detail, now)) {
             all_recorded = false;
             continue;  // log before acting
         }

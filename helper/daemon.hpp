@@ -189,6 +189,8 @@ private:
         std::string note;                           // "; terminating pids ..." etc.
     };
     TerminationPlan plan_termination(const Grant& g, std::int64_t now) const;
+    // A terminate record for t's grant. False if it could not be written.
+    bool record_termination(const PendingTermination& t, const std::string& detail, std::int64_t now);
     void queue_hook(const Grant& g, const std::string& hook, const std::string& path, const std::string& event,
                     std::int64_t due);
     const policy::Gate* gate_in_force(const std::string& name) const;
