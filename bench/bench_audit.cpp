@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "helper/audit_log.hpp"
-#include "helper/audit_verify.hpp"
-#include "helper/seal_key.hpp"
+#include "helper/audit/audit_log.hpp"
+#include "helper/audit/audit_verify.hpp"
+#include "helper/audit/seal_key.hpp"
 
 namespace {
 

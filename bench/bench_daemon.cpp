@@ -27,9 +27,9 @@
 
 #include "bench/bench_stats.hpp"
 #include "common/transport.hpp"
-#include "helper/daemon.hpp"
-#include "helper/dispatch.hpp"
-#include "helper/totp.hpp"
+#include "helper/daemon/daemon.hpp"
+#include "helper/daemon/dispatch.hpp"
+#include "helper/mfa/totp.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 
 #include <openssl/crypto.h>
 
-#include "helper/totp.hpp"
+#include "helper/mfa/totp.hpp"
 
 int main() {
     std::string secret_text;

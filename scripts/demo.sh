@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ctl() { build/helper/breakglassctl "$@" --socket "$tmp/socket"; }
+ctl() { build/helper/ctl/breakglassctl "$@" --socket "$tmp/socket"; }
 
 # The example policy, with gate 'breakglass' shortened to 10 seconds for the demo.
 awk '/^\[gate\.breakglass\]/ { in_gate = 1 } /^\[/ && !/breakglass\]/ { in_gate = 0 }
@@ -34,10 +34,10 @@ awk '/^\[gate\.breakglass\]/ { in_gate = 1 } /^\[/ && !/breakglass\]/ { in_gate 
   policy/example-policy.toml >"$tmp/policy.toml"
 chmod 0644 "$tmp/policy.toml"
 echo "== policy: $tmp/policy.toml (policy/example-policy.toml, gate 'breakglass' ttl 10s)"
-build/helper/breakglassctl policy check "$tmp/policy.toml"
+build/helper/ctl/breakglassctl policy check "$tmp/policy.toml"
 
 echo "== starting breakglassd (state in $tmp/state)"
-build/helper/breakglassd --socket "$tmp/socket" --state-dir "$tmp/state" --policy "$tmp/policy.toml" \
+build/helper/daemon/breakglassd --socket "$tmp/socket" --state-dir "$tmp/state" --policy "$tmp/policy.toml" \
   2>"$tmp/daemon.log" &
 daemon_pid=$!
 for _ in $(seq 50); do [ -S "$tmp/socket" ] && break; sleep 0.1; done
@@ -77,5 +77,5 @@ echo "== the expiry record"
 ctl log --json | grep '"event":"expire"' | tail -1
 
 echo "== verifying the whole log offline with the initial sealing key"
-build/helper/breakglassctl verify --state-dir "$tmp/state" --key "$tmp/state/audit.key.initial"
+build/helper/ctl/breakglassctl verify --state-dir "$tmp/state" --key "$tmp/state/audit.key.initial"
 echo "== demo done"

@@ -63,7 +63,7 @@ DRIVE="$TOOLS_IN/bg_pty_drive"
 # a file in the daemon's state directory (writable inside its sandbox).
 HOOK=/usr/local/sbin/bgst-hook
 HOOK_LOG=/var/lib/breakglass/bgst-hooks.log
-GRANT_MESSAGE_ID=$(sed -n 's/.*{"grant", "\([0-9a-f]\{32\}\)"}.*/\1/p' "$REPO/helper/journal.cpp")
+GRANT_MESSAGE_ID=$(sed -n 's/.*{"grant", "\([0-9a-f]\{32\}\)"}.*/\1/p' "$REPO/helper/audit/journal.cpp")
 
 log() { printf 'system-test: %s\n' "$*"; }
 die() { printf 'system-test: FATAL: %s\n' "$*" >&2; exit 1; }
@@ -188,7 +188,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null ||
         die "apt-get install ${need_pkgs[*]} failed"
 fi
-[ -n "$GRANT_MESSAGE_ID" ] || die "no MESSAGE_ID for 'grant' in helper/journal.cpp"
+[ -n "$GRANT_MESSAGE_ID" ] || die "no MESSAGE_ID for 'grant' in helper/audit/journal.cpp"
 
 # The pty driver (runs inside; same Debian 12, so host-built binaries run there)
 # and totp_now (runs on the host: same clock).
@@ -196,7 +196,7 @@ TOOLS="$WORK/tools"
 mkdir -p "$TOOLS"
 g++ -std=c++20 -O2 -o "$TOOLS/bg_pty_drive" "$REPO/tests/system/pty_drive.cpp" -lutil ||
     die "cannot build tests/system/pty_drive.cpp"
-g++ -std=c++20 -O2 -I"$REPO" -o "$TOOLS/totp_now" "$REPO/demo/totp_now.cpp" "$REPO/helper/totp.cpp" -lcrypto ||
+g++ -std=c++20 -O2 -I"$REPO" -o "$TOOLS/totp_now" "$REPO/demo/totp_now.cpp" "$REPO/helper/mfa/totp.cpp" -lcrypto ||
     die "cannot build demo/totp_now.cpp"
 
 # ---------------------------------------------------------------- packages

@@ -2,15 +2,13 @@
 # target, and the daemon terminating processes and running hooks
 # (integration, root, real processes).
 add_executable(process_scan_tests ${CMAKE_CURRENT_LIST_DIR}/unit/proc_status_test.cpp)
-target_link_libraries(process_scan_tests PRIVATE bg_daemon_core GTest::gtest_main bg_strict)
+target_link_libraries(process_scan_tests PRIVATE bg_revocation GTest::gtest_main bg_strict)
 gtest_discover_tests(process_scan_tests)
 
 if(BUILD_FUZZERS)
   # tests/fuzz/fuzz_proc_status tests/fuzz/corpus/proc_status
-  add_executable(fuzz_proc_status ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_proc_status.cpp
-    ${PROJECT_SOURCE_DIR}/helper/process_scan.cpp)
-  target_include_directories(fuzz_proc_status PRIVATE ${PROJECT_SOURCE_DIR})
-  target_link_libraries(fuzz_proc_status PRIVATE bg_common bg_strict)
+  add_executable(fuzz_proc_status ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_proc_status.cpp)
+  target_link_libraries(fuzz_proc_status PRIVATE bg_revocation bg_strict)
   target_link_options(fuzz_proc_status PRIVATE -fsanitize=fuzzer)
 endif()
 

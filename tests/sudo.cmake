@@ -5,7 +5,7 @@
 # (the users are shared) and never at the same time as other user-creating tests.
 add_executable(sudo_args_tests
   ${CMAKE_CURRENT_LIST_DIR}/sudo/sudo_args_test.cpp
-  ${PROJECT_SOURCE_DIR}/pam_module/sudo_args.cpp)
+  ${PROJECT_SOURCE_DIR}/pam_module/sudo/sudo_args.cpp)
 target_include_directories(sudo_args_tests PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(sudo_args_tests PRIVATE bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(sudo_args_tests PROPERTIES LABELS sudo)

@@ -15,5 +15,5 @@ set_tests_properties(systemd_units_verify systemd_service_exposure_at_most_3 PRO
 
 # Unit names and OnCalendar= text of the per-grant timers (pure).
 add_executable(systemd_timers_unit_tests ${CMAKE_CURRENT_LIST_DIR}/unit/systemd_timers_test.cpp)
-target_link_libraries(systemd_timers_unit_tests PRIVATE bg_systemd_timers GTest::gtest_main bg_strict)
+target_link_libraries(systemd_timers_unit_tests PRIVATE bg_revocation GTest::gtest_main bg_strict)
 gtest_discover_tests(systemd_timers_unit_tests)

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "helper/audit_record.hpp"
-#include "helper/audit_verify.hpp"
+#include "helper/audit/audit_record.hpp"
+#include "helper/audit/audit_verify.hpp"
 
 namespace {
 

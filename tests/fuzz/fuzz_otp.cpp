@@ -7,7 +7,7 @@
 // Input: when the first byte is odd and there are more than 9 bytes, bytes
 // 1..8 are last_counter (so replay paths are reached) and the rest is the OTP.
 // The seed corpus holds OTPs generated with this key (tests/fuzz/corpus/otp).
-#include "helper/yubikey.hpp"
+#include "helper/mfa/yubikey.hpp"
 
 #include <array>
 #include <cstddef>

@@ -3,7 +3,7 @@
 // Invariants: accepted input respects the bounds, and a canonical rendering
 // of what was accepted parses back to the same value.
 // Seed corpus: tests/fuzz/corpus/proc_status.
-#include "helper/process_scan.hpp"
+#include "helper/revocation/process_scan.hpp"
 
 #include <cstddef>
 #include <cstdint>

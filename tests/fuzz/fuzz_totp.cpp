@@ -3,7 +3,7 @@
 // strings (what a front-end forwards from the user). Invariants checked:
 // decode(encode(x)) == x, a decoded value re-encodes to the upper-cased input
 // without padding, and verify() only succeeds on six ASCII digits.
-#include "helper/totp.hpp"
+#include "helper/mfa/totp.hpp"
 
 #include <cstddef>
 #include <cstdint>

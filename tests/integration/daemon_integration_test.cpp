@@ -23,7 +23,7 @@
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
-#include "helper/totp.hpp"
+#include "helper/mfa/totp.hpp"
 #include "tests/unit/yubikey_test_tokens.hpp"
 #include "tests/integration/daemon_harness.hpp"
 #include "tests/integration/process.hpp"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/transport.hpp"
-#include "helper/totp.hpp"
+#include "helper/mfa/totp.hpp"
 #include "tests/integration/process.hpp"
 
 namespace bg::test {

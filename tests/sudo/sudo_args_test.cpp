@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/text.hpp"
-#include "pam_module/sudo_args.hpp"
+#include "pam_module/sudo/sudo_args.hpp"
 
 namespace bg::sudo {
 namespace {

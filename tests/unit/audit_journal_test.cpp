@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "helper/journal.hpp"
+#include "helper/audit/journal.hpp"
 
 namespace bg::audit {
 namespace {

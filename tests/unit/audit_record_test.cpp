@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "helper/audit_record.hpp"
-#include "helper/audit_verify.hpp"
+#include "helper/audit/audit_record.hpp"
+#include "helper/audit/audit_verify.hpp"
 
 namespace bg::audit {
 namespace {

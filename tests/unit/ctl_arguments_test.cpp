@@ -1,4 +1,4 @@
-#include "helper/ctl_arguments.hpp"
+#include "helper/ctl/arguments.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "helper/ctl_output.hpp"
+#include "helper/ctl/output.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "helper/ctl_secret_input.hpp"
+#include "helper/ctl/secret_input.hpp"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 // The permission table and per-connection state machine, without sockets.
 #include <gtest/gtest.h>
 
-#include "helper/dispatch.hpp"
+#include "helper/daemon/dispatch.hpp"
 
 namespace bg {
 namespace {

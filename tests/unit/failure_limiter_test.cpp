@@ -1,4 +1,4 @@
-#include "helper/failure_limiter.hpp"
+#include "helper/mfa/failure_limiter.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper/process_scan.hpp"
+#include "helper/revocation/process_scan.hpp"
 
 namespace bg {
 namespace {

@@ -3,7 +3,7 @@
 // tests/system.
 #include <gtest/gtest.h>
 
-#include "helper/systemd_timers.hpp"
+#include "helper/revocation/systemd_timers.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
-#include "helper/totp_store.hpp"
+#include "helper/mfa/totp_store.hpp"
 
-#include "helper/totp.hpp"
+#include "helper/mfa/totp.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/rand.h>

@@ -1,4 +1,4 @@
-#include "helper/totp.hpp"
+#include "helper/mfa/totp.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/rand.h>

@@ -1,4 +1,4 @@
-#include "helper/yubikey_store.hpp"
+#include "helper/mfa/yubikey_store.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/rand.h>

@@ -1,4 +1,4 @@
-#include "helper/yubikey.hpp"
+#include "helper/mfa/yubikey.hpp"
 
 #include "tests/unit/yubikey_test_tokens.hpp"
 

@@ -1,0 +1,41 @@
+// Every audit record is also sent to journald, so
+// `journalctl -o json MESSAGE_ID=<id>` is an audit export (ARCHITECTURE "The
+// audit record"). Fields: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=breakglassd,
+// MESSAGE_ID (fixed per event type, message_id_for()), and
+// BREAKGLASS_<FIELD> for every record field (EVENT_ID, SEQ, EVENT, TIMESTAMP,
+// HOST, ACTOR, ..., PREV_HASH, HASH, SEAL), values escaped with
+// bg::escape_for_display.
+//
+// PRIORITY (syslog levels):
+//   grant                                        LOG_ALERT   a gate is open: page someone
+//   hook_failed                                  LOG_ALERT   a gate's side effect may be left behind
+//   alert_failed, sink_gap                       LOG_ERR     the audit/alert pipeline lost something
+//   deny, auth_failed, rate_limited, policy_error LOG_WARNING refused or suspicious
+//   terminate                                    LOG_WARNING processes needed SIGKILL after a grant ended
+//   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant
+//   anything else (session_open, command, session_close, policy_load,
+//   daemon_start, unknown)                       LOG_INFO
+#pragma once
+
+#include <string_view>
+
+#include "helper/audit/audit_record.hpp"
+
+namespace bg::audit {
+
+// The 32-hex MESSAGE_ID of an event type; unknown types get kGenericMessageId.
+std::string_view message_id_for(std::string_view event);
+inline constexpr std::string_view kGenericMessageId = "60b4b388c232f2be359e940605e7a5ff";
+
+// The syslog priority used for an event type (table above).
+int priority_for(std::string_view event);
+
+// "breakglass <event> <event_id> actor=<escaped> gate=<escaped> ..." (the
+// MESSAGE field).
+std::string journal_message(const Record& r);
+
+// sd_journal_sendv. A missing or failing journald is not an error: the
+// record is already durable in the log; the result is ignored.
+void send_to_journal(const Record& r);
+
+}  // namespace bg::audit

@@ -1,0 +1,363 @@
+#include "helper/ctl/commands.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "common/text.hpp"
+#include "common/transport.hpp"
+#include "helper/audit/audit_verify.hpp"
+#include "helper/ctl/exit_code.hpp"
+#include "helper/ctl/output.hpp"
+#include "helper/ctl/secret_input.hpp"
+#include "helper/audit/seal_key.hpp"
+#include "policy/policy.hpp"
+
+namespace bg::ctl {
+namespace {
+
+// The daemon answers a grant request only once the grant is durable, which
+// can include waiting for a second person's approval; the daemon bounds that
+// wait, the CLI waits for its answer (Ctrl-C gives up).
+constexpr int kWaitForever = -1;
+// Bound on audit.log read by verify (the daemon rotates far below this).
+constexpr std::size_t kMaxLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
+// A base32 TOTP secret: 160 bits are 32 characters; allow longer ones.
+constexpr std::size_t kMaxTotpSecretBytes = 128;
+constexpr std::size_t kMaxYubikeySecretLine = 32 + 1 + 12;
+
+std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+void print_line(const std::string& s) { std::cout << s << '\n' << std::flush; }
+
+// Sends `request`, returns the expected answer, or prints why not and sets
+// `exit_code` (1 refused, 3 unreachable / no answer).
+template <typename Answer>
+std::optional<Answer> call_daemon(const CommonOptions& o, const proto::Message& request, proto::MessageType expected,
+                                  int& exit_code, int timeout_ms = proto::kDefaultTimeoutMs) {
+    proto::CallResult r = proto::call(o.socket, request, expected, timeout_ms);
+    if (!r.answer) {
+        // r.error already says "breakglassd is not reachable (…)" or "no answer from breakglassd: …".
+        print_error(escape_for_display(r.error) + "; is breakglassd running? (systemctl status breakglassd.socket)");
+        if (o.json) print_line(error_json("unreachable", r.error));
+        exit_code = kExitUnreachable;
+        return std::nullopt;
+    }
+    if (const auto* refused = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
+        print_error(describe_error(*refused));
+        if (o.json) print_line(error_json(proto::error_code_name(refused->code), refused->message));
+        exit_code = kExitRefused;
+        return std::nullopt;
+    }
+    exit_code = kExitOk;
+    return std::get<Answer>(std::move(*r.answer));
+}
+
+int usage_error(const std::string& message) {
+    print_error(message + " (see --help)");
+    return kExitUsage;
+}
+
+// A whole regular file (common/file_io.hpp), with a hint when permissions stop us.
+Result<std::string> read_state_file(const std::string& path, std::size_t max_bytes, bool* missing = nullptr) {
+    int open_errno = 0;
+    auto bytes = read_regular_file(path, max_bytes, &open_errno);
+    if (missing != nullptr) *missing = open_errno == ENOENT;
+    if (!bytes && open_errno == EACCES)
+        return make_error(bytes.error().message + " (run as root, or on a copy of the state directory)");
+    return bytes;
+}
+std::vector<std::string> gate_names(const policy::Policy& p) {
+    std::vector<std::string> names;
+    for (const auto& [name, gate] : p.gates) names.push_back(name);
+    return names;
+}
+
+}  // namespace
+
+void print_error(const std::string& message) { std::cerr << "breakglassctl: " << message << '\n' << std::flush; }
+
+int run_request(const CommonOptions& o, const RequestArguments& a) {
+    auto built = build_grant_request(a);
+    if (!built) return usage_error(built.error().message);
+    make_process_undumpable();
+
+    // The factor goes straight into the message (reserved so no reallocation
+    // leaves a copy behind) and is wiped after sending.
+    proto::Message message{std::in_place_type<proto::GrantRequest>, std::move(built.value())};
+    std::string& factor = std::get<proto::GrantRequest>(message).factor;
+    factor.reserve(Secret::kCapacity + 1);
+    {
+        Secret code;
+        const Status read = read_secret("One-time code: ", kMaxFactorBytes, code);
+        if (!read) {
+            print_error("reading the one-time code: " + read.error().message +
+                        (isatty(STDIN_FILENO) == 1 ? std::string()
+                                                   : std::string("; pipe exactly one line with the code on stdin")));
+            return read.error().message == "interrupted" ? kExitRefused : kExitUsage;
+        }
+        factor.assign(code.view());
+    }
+    int exit_code = kExitOk;
+    const auto granted = call_daemon<proto::Granted>(o, message, proto::MessageType::Granted, exit_code, kWaitForever);
+    wipe_string(factor);
+    if (!granted) return exit_code;
+    print_line(o.json ? granted_json(a.gate, *granted) : format_granted(a.gate, *granted, now_seconds()));
+    return kExitOk;
+}
+
+int run_status(const CommonOptions& o, bool all) {
+    proto::StatusRequest request;
+    request.all = all;
+    int exit_code = kExitOk;
+    const auto answer = call_daemon<proto::StatusAnswer>(o, request, proto::MessageType::StatusAnswer, exit_code);
+    if (!answer) return exit_code;
+    if (o.json) print_line(status_json(*answer));
+    else std::cout << format_grant_table(*answer, all, now_seconds()) << std::flush;
+    return kExitOk;
+}
+
+int run_revoke(const CommonOptions& o, const std::string& event_id, const std::string& reason) {
+    const auto request = build_revoke_request(event_id, reason);
+    if (!request) return usage_error(request.error().message);
+    int exit_code = kExitOk;
+    const auto answer = call_daemon<proto::Revoked>(o, *request, proto::MessageType::Revoked, exit_code);
+    if (!answer) return exit_code;
+    print_line(o.json ? revoked_json(*answer)
+                      : "revoked: " + escape_for_display(answer->event_id) + " (record " +
+                            escape_for_display(answer->record_event_id) + ")");
+    return kExitOk;
+}
+
+int run_expire(const CommonOptions& o, const std::string& event_id) {
+    const auto request = build_expire_request(event_id);
+    if (!request) return usage_error(request.error().message);
+    int exit_code = kExitOk;
+    const auto answer = call_daemon<proto::Expired>(o, *request, proto::MessageType::Expired, exit_code);
+    if (!answer) return exit_code;
+    if (o.json) print_line(expired_json(*answer));
+    else if (answer->record_event_id.empty())
+        print_line(escape_for_display(answer->event_id) + " had already ended; nothing to do");
+    else
+        print_line("expired: " + escape_for_display(answer->event_id) + " (record " +
+                   escape_for_display(answer->record_event_id) + ")");
+    return kExitOk;
+}
+
+int run_log(const CommonOptions& o, const std::string& since) {
+    proto::LogRequest request;
+    if (!since.empty()) {
+        const auto t = parse_since(since, now_seconds());
+        if (!t) return usage_error(t.error().message);
+        request.since = *t;
+    }
+    for (;;) {
+        int exit_code = kExitOk;
+        const auto page = call_daemon<proto::LogAnswer>(o, request, proto::MessageType::LogAnswer, exit_code);
+        if (!page) return exit_code;
+        for (const std::string& record : page->records)
+            std::cout << (o.json ? export_log_record(record) : format_log_record(record)) << '\n';
+        if (!page->more) break;
+        if (page->last_seq <= request.after_seq) {
+            print_error("protocol error: breakglassd's log answer did not advance past seq " +
+                        std::to_string(request.after_seq));
+            return kExitUnreachable;
+        }
+        request.after_seq = page->last_seq;
+    }
+    std::cout << std::flush;
+    return kExitOk;
+}
+
+int run_verify(const VerifyArguments& a) {
+    audit::VerifyOptions options;
+    if (!a.expect_head.empty()) {
+        const auto head = parse_expected_head(a.expect_head);
+        if (!head) return usage_error(head.error().message);
+        options.expect_last_seq = head->seq;
+        if (!head->hash.empty()) options.expect_head_hash = head->hash;
+    }
+    if (!a.key_file.empty()) {
+        auto key = audit::read_key_file(a.key_file);
+        if (!key) {
+            print_error("--key: " + key.error().message);
+            return kExitRefused;
+        }
+        options.initial_key = key.value();
+        OPENSSL_cleanse(key.value().data(), key.value().size());
+    }
+    const std::string log_path = a.state_dir + "/audit.log";
+    const auto log = read_state_file(log_path, kMaxLogBytes);
+    if (!log) {
+        print_error(log.error().message);
+        return kExitRefused;
+    }
+    const std::string key_path = a.state_dir + "/" + std::string(audit::kKeyFileName);
+    bool key_missing = false;
+    const auto key_bytes = read_state_file(key_path, audit::kKeyFileBytes, &key_missing);
+    if (key_bytes) {
+        const auto state = audit::decode_key_file(*key_bytes);
+        if (!state) {
+            VerifyOutcome bad;
+            bad.message = escape_for_display(key_path) + " is corrupt: " + state.error().message;
+            print_line(a.json ? verify_json(bad) : "FAILED: " + bad.message);
+            return kExitVerifyFailed;
+        }
+        options.key_index = state->index;
+    } else if (key_missing) {
+        if (!a.json)
+            std::cerr << "breakglassctl: note: " << escape_for_display(key_path)
+                      << " not found; a truncated tail is detected only with --expect-head\n";
+    } else {
+        print_error(key_bytes.error().message);
+        return kExitRefused;
+    }
+
+    const audit::VerifyResult r = audit::verify_log(*log, options);
+    if (options.initial_key) OPENSSL_cleanse(options.initial_key->data(), options.initial_key->size());
+    VerifyOutcome outcome;
+    outcome.ok = r.ok;
+    outcome.records = r.records;
+    outcome.first_bad_seq = r.first_bad_seq;
+    outcome.message = r.message;
+    outcome.seals_checked = r.seals_checked;
+    print_line(a.json ? verify_json(outcome) : format_verify(outcome));
+    return r.ok ? kExitOk : kExitVerifyFailed;
+}
+
+int run_policy_check(const CommonOptions& o, const std::string& file, bool verbose) {
+    if (!file.empty()) {
+        // A draft is checked before it is installed, so it need not be root's
+        // yet; breakglassd itself insists on a root-owned file.
+        policy::LoadOptions load;
+        load.require_root_owner = false;
+        const auto loaded = policy::load_policy(file, load);
+        proto::PolicyCheckAnswer local;
+        local.path = file;
+        local.ok = loaded.ok();
+        if (loaded) local.gates = gate_names(*loaded);
+        else local.error = loaded.error().message;
+        if (o.json) print_line(policy_check_json(local));
+        if (!loaded) {
+            print_error(escape_for_display(loaded.error().message));
+            return kExitRefused;
+        }
+        if (!o.json) {
+            print_line(format_policy_ok(file, local.gates));
+            if (verbose) std::cout << escape_lines(policy::dump_policy(*loaded)) << std::flush;
+        }
+        return kExitOk;
+    }
+    int exit_code = kExitOk;
+    const auto answer = call_daemon<proto::PolicyCheckAnswer>(o, proto::PolicyCheckRequest{},
+                                                              proto::MessageType::PolicyCheckAnswer, exit_code);
+    if (!answer) return exit_code;
+    if (o.json) print_line(policy_check_json(*answer));
+    if (!answer->ok) {
+        print_error(escape_for_display(answer->error) +
+                    (answer->active ? "; breakglassd keeps its current policy until the file is fixed"
+                                    : "; breakglassd has no valid policy: every break-glass request is refused"));
+        return kExitRefused;
+    }
+    if (!o.json) {
+        print_line(format_policy_ok(answer->path, answer->gates));
+        if (!answer->active)
+            print_line("note: breakglassd has not loaded it yet; run 'breakglassctl policy reload'");
+    }
+    return kExitOk;
+}
+
+int run_policy_reload(const CommonOptions& o) {
+    int exit_code = kExitOk;
+    const auto answer = call_daemon<proto::PolicyReloaded>(o, proto::PolicyReloadRequest{},
+                                                           proto::MessageType::PolicyReloaded, exit_code);
+    if (!answer) return exit_code;
+    if (o.json) print_line(policy_reloaded_json(*answer));
+    if (!answer->ok) {
+        print_error("policy rejected: " + escape_for_display(answer->error) +
+                    (answer->gates.empty()
+                         ? std::string("; no policy is in force: every break-glass request is refused")
+                         : "; breakglassd keeps the last good policy (gates: " + format_gate_list(answer->gates) + ")"));
+        return kExitRefused;
+    }
+    if (!o.json) print_line("policy reloaded, gates: " + format_gate_list(answer->gates));
+    return kExitOk;
+}
+
+int run_enroll_totp(const CommonOptions& o, const std::string& user, bool secret_from_stdin) {
+    auto built = build_enroll_request(user);
+    if (!built) return usage_error(built.error().message);
+    make_process_undumpable();
+    proto::Message message{std::in_place_type<proto::EnrollTotpRequest>, std::move(built.value())};
+    std::string& secret = std::get<proto::EnrollTotpRequest>(message).secret_base32;
+    secret.reserve(Secret::kCapacity + 1);
+    if (secret_from_stdin) {
+        Secret typed;
+        const Status read = read_secret("TOTP secret (base32): ", kMaxTotpSecretBytes, typed);
+        if (!read) {
+            print_error("reading the secret: " + read.error().message + "; give one line of base32 on stdin");
+            return kExitUsage;
+        }
+        secret.assign(typed.view());
+    }
+    int exit_code = kExitOk;
+    auto answer = call_daemon<proto::Enrolled>(o, message, proto::MessageType::Enrolled, exit_code);
+    wipe_string(secret);
+    if (!answer) return exit_code;
+    // The URI alone on stdout, so it can be piped to a QR encoder; the advice on stderr.
+    print_line(o.json ? enrolled_json(*answer) : escape_for_display(answer->otpauth_uri));
+    std::cerr << "breakglassctl: this URI contains " << escape_for_display(answer->user)
+              << "'s TOTP secret: show it once as a QR code (e.g. qrencode -t ansiutf8), store it safely, "
+                 "and clear the terminal\n";
+    wipe_string(answer->otpauth_uri);
+    return kExitOk;
+}
+
+int run_enroll_yubikey(const CommonOptions& o, const std::string& user, const std::string& public_id) {
+    if (!is_valid_name(user, kMaxUserBytes)) return usage_error("'" + escape_for_display(user) + "' is not a user name");
+    if (public_id.size() != 12 || public_id.find_first_not_of("cbdefghijklnrtuv") != std::string::npos)
+        return usage_error("--public-id must be the 12 modhex characters the YubiKey's OTPs start with");
+    make_process_undumpable();
+    Secret typed;
+    const Status read =
+        read_secret("AES key (32 hex) and private id (12 hex), separated by a space: ", kMaxYubikeySecretLine, typed);
+    if (!read) {
+        print_error("reading the key: " + read.error().message +
+                    "; give one line on stdin: the 32-hex AES key, a space, the 12-hex private id");
+        return kExitUsage;
+    }
+    const std::string_view line = typed.view();
+    const std::size_t space = line.find(' ');
+    if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos) {
+        print_error("expected the AES key and the private id separated by one space");
+        return kExitUsage;
+    }
+    proto::Message message{std::in_place_type<proto::EnrollYubikeyRequest>};
+    auto& request = std::get<proto::EnrollYubikeyRequest>(message);
+    request.user = user;
+    request.public_id = public_id;
+    request.aes_key_hex.assign(line.substr(0, space));
+    request.private_uid_hex.assign(line.substr(space + 1));
+    int exit_code = kExitOk;
+    auto answer = call_daemon<proto::YubikeyEnrolled>(o, message, proto::MessageType::YubikeyEnrolled, exit_code);
+    wipe_string(request.aes_key_hex);
+    wipe_string(request.private_uid_hex);
+    if (!answer) return exit_code;
+    if (o.json)
+        print_line(nlohmann::json{{"user", answer->user}, {"public_id", answer->public_id}}.dump());
+    else
+        print_line("enrolled YubiKey " + escape_for_display(answer->public_id) + " for " + escape_for_display(answer->user));
+    return kExitOk;
+}
+
+}  // namespace bg::ctl

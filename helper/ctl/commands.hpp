@@ -1,0 +1,43 @@
+// breakglassctl's subcommands: each runs one exchange with breakglassd (or,
+// for verify and a local policy check, reads files), prints the result and
+// returns the exit code (ctl_exit_code.hpp). This is the top layer: it is
+// the only part of the CLI that prints.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "helper/ctl/arguments.hpp"
+
+namespace bg::ctl {
+
+struct CommonOptions {
+    std::string socket;
+    bool json = false;
+};
+
+int run_request(const CommonOptions& o, const RequestArguments& a);
+int run_status(const CommonOptions& o, bool all);
+int run_revoke(const CommonOptions& o, const std::string& event_id, const std::string& reason);
+int run_expire(const CommonOptions& o, const std::string& event_id);
+int run_log(const CommonOptions& o, const std::string& since);
+
+struct VerifyArguments {
+    std::string state_dir;
+    std::string key_file;     // empty: seals are not checked
+    std::string expect_head;  // empty: none
+    bool json = false;
+};
+int run_verify(const VerifyArguments& a);
+
+// file empty: ask the daemon about its policy file.
+int run_policy_check(const CommonOptions& o, const std::string& file, bool verbose);
+int run_policy_reload(const CommonOptions& o);
+int run_enroll_totp(const CommonOptions& o, const std::string& user, bool secret_from_stdin);
+// Reads "AESKEYHEX PRIVATEIDHEX" (one line) from the terminal or stdin, never argv.
+int run_enroll_yubikey(const CommonOptions& o, const std::string& user, const std::string& public_id);
+
+// "breakglassctl: <message>" on stderr.
+void print_error(const std::string& message);
+
+}  // namespace bg::ctl

@@ -1,0 +1,43 @@
+// The event-loop half of revocation in breakglassd: starts the gates' hooks
+// the Daemon queued, reports how they ended, and keeps one timer for the next
+// termination deadline (SIGKILL after the grace) or hook retry. Decisions and
+// records stay in Daemon; this only schedules.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <systemd/sd-event.h>
+
+#include "helper/daemon/daemon.hpp"
+#include "helper/revocation/hook_runner.hpp"
+
+namespace bg {
+
+class RevocationLoop {
+public:
+    // log(priority, text): breakglassd's logger (priority 1 = LOG_ALERT).
+    using Log = std::function<void(int priority, const std::string& text)>;
+
+    // SIGCHLD must be blocked before hooks run (child event sources need it).
+    RevocationLoop(sd_event* event, Daemon& daemon, Log log);
+    ~RevocationLoop();
+    RevocationLoop(const RevocationLoop&) = delete;
+    RevocationLoop& operator=(const RevocationLoop&) = delete;
+
+    // After any work of the daemon: start the hooks now due and re-arm the timer.
+    void settle();
+
+private:
+    static int on_timer(sd_event_source* s, std::uint64_t usec, void* userdata);
+    void hook_ended(const HookRun& run, int wait_status, const std::string& problem);
+
+    sd_event* event_;
+    Daemon& daemon_;
+    Log log_;
+    HookRunner hooks_;
+    sd_event_source* timer_ = nullptr;
+};
+
+}  // namespace bg

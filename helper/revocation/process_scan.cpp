@@ -1,0 +1,220 @@
+#include "helper/revocation/process_scan.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdint>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "common/text.hpp"
+
+namespace bg {
+namespace {
+
+constexpr std::uint64_t kMaxPid = 4194304;  // PID_MAX_LIMIT
+
+bool is_key_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '(' ||
+           c == ')';
+}
+
+// A decimal number of at most 10 digits, no sign, no spaces, <= max.
+std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max) {
+    if (s.empty() || s.size() > 10) return std::nullopt;
+    std::uint64_t n = 0;
+    for (const char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (n > max) return std::nullopt;
+    return n;
+}
+
+// Exactly four tab-separated ids (the Uid: and Gid: lines).
+template <typename Id>
+bool parse_four_ids(std::string_view value, Id (&out)[4]) {
+    for (int i = 0; i < 4; ++i) {
+        const std::size_t tab = value.find('\t');
+        const std::string_view field = i == 3 ? value : value.substr(0, tab);
+        if (i < 3 && tab == std::string_view::npos) return false;
+        const auto n = parse_decimal(field, UINT32_MAX);
+        if (!n) return false;
+        out[i] = static_cast<Id>(*n);
+        if (i < 3) value.remove_prefix(tab + 1);
+    }
+    return true;
+}
+
+// Space-separated gids, possibly none; the kernel ends the list with a space.
+bool parse_groups(std::string_view value, std::vector<gid_t>& out) {
+    if (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    while (!value.empty()) {
+        const std::size_t space = value.find(' ');
+        const std::string_view field = value.substr(0, space);
+        const auto n = parse_decimal(field, UINT32_MAX);
+        if (!n || out.size() == kMaxProcGroups) return false;
+        out.push_back(static_cast<gid_t>(*n));
+        if (space == std::string_view::npos) break;
+        value.remove_prefix(space + 1);
+    }
+    return true;
+}
+
+bool is_valid_name_value(std::string_view name) {
+    if (name.size() > kMaxProcNameBytes) return false;
+    return std::none_of(name.begin(), name.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+// Reads a small /proc file relative to the /proc/PID directory descriptor.
+std::optional<std::string> read_proc_file(int dir_fd, const char* name, std::size_t max_bytes) {
+    UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return std::nullopt;
+    std::string text;
+    char buf[4096];
+    while (text.size() <= max_bytes) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    return std::nullopt;  // larger than any real status file
+}
+
+struct Candidate {
+    ProcStatus status;
+    std::optional<uid_t> loginuid;
+};
+
+std::optional<Candidate> read_candidate(int dir_fd) {
+    const auto text = read_proc_file(dir_fd, "status", kMaxProcStatusBytes);
+    if (!text) return std::nullopt;
+    auto status = parse_proc_status(*text);
+    if (!status) return std::nullopt;
+    Candidate c{std::move(*status), std::nullopt};
+    if (const auto login = read_proc_file(dir_fd, "loginuid", 32)) {
+        std::string_view v = *login;
+        while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+        // 4294967295 is "not set"; parse_decimal accepts it and it matches no real uid.
+        if (const auto n = parse_decimal(v, UINT32_MAX)) c.loginuid = static_cast<uid_t>(*n);
+    }
+    return c;
+}
+
+bool matches(const Candidate& c, uid_t actor_uid, gid_t gate_gid) {
+    return c.status.state != 'Z' && c.status.state != 'X' &&
+           runs_under_grant(c.status, c.loginuid, actor_uid, gate_gid);
+}
+
+struct DirClose {
+    void operator()(DIR* d) const { ::closedir(d); }
+};
+
+}  // namespace
+
+std::optional<ProcStatus> parse_proc_status(std::string_view text) {
+    if (text.size() > kMaxProcStatusBytes) return std::nullopt;
+    ProcStatus s;
+    bool have_name = false, have_state = false, have_pid = false, have_uid = false, have_gid = false,
+         have_groups = false;
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        const std::size_t colon = line.find(':');
+        if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
+        const std::string_view key = line.substr(0, colon);
+        if (!std::all_of(key.begin(), key.end(), is_key_char)) return std::nullopt;
+        std::string_view value = line.substr(colon + 1);
+        if (!value.empty()) {
+            if (value.front() != '\t' && value.front() != ' ') return std::nullopt;
+            value.remove_prefix(1);
+        }
+        const auto once = [](bool& seen) {
+            if (seen) return false;
+            seen = true;
+            return true;
+        };
+        if (key == "Name") {
+            if (!once(have_name) || !is_valid_name_value(value)) return std::nullopt;
+            s.name = std::string(value);
+        } else if (key == "State") {
+            if (!once(have_state) || value.empty()) return std::nullopt;
+            const char c = value.front();
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return std::nullopt;
+            s.state = c;
+        } else if (key == "Pid") {
+            const auto n = parse_decimal(value, kMaxPid);
+            if (!once(have_pid) || !n || *n == 0) return std::nullopt;
+            s.pid = static_cast<pid_t>(*n);
+        } else if (key == "Uid") {
+            if (!once(have_uid) || !parse_four_ids(value, s.uid)) return std::nullopt;
+        } else if (key == "Gid") {
+            if (!once(have_gid) || !parse_four_ids(value, s.gid)) return std::nullopt;
+        } else if (key == "Groups") {
+            if (!once(have_groups) || !parse_groups(value, s.groups)) return std::nullopt;
+        }
+    }
+    if (!(have_name && have_state && have_pid && have_uid && have_gid && have_groups)) return std::nullopt;
+    return s;
+}
+
+bool runs_under_grant(const ProcStatus& s, std::optional<uid_t> loginuid, uid_t actor_uid, gid_t gate_gid) {
+    // uid[3]/gid[3] (filesystem ids) follow the effective ones; they are not a separate way in.
+    const bool actor = s.uid[0] == actor_uid || s.uid[1] == actor_uid || s.uid[2] == actor_uid ||
+                       (loginuid && *loginuid == actor_uid);
+    if (!actor) return false;
+    return s.gid[0] == gate_gid || s.gid[1] == gate_gid || s.gid[2] == gate_gid ||
+           std::find(s.groups.begin(), s.groups.end(), gate_gid) != s.groups.end();
+}
+
+std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid) {
+    std::vector<GrantProcess> found;
+    UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!proc_fd.valid()) return found;
+    std::unique_ptr<DIR, DirClose> dir(::fdopendir(::dup(proc_fd.get())));
+    if (!dir) return found;
+    const pid_t self = ::getpid();
+    while (const dirent* entry = ::readdir(dir.get())) {
+        const auto n = parse_decimal(entry->d_name, kMaxPid);
+        if (!n) continue;
+        const auto pid = static_cast<pid_t>(*n);
+        if (pid <= 1 || pid == self) continue;
+        UniqueFd pid_dir(::openat(proc_fd.get(), entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!pid_dir.valid()) continue;
+        const auto before = read_candidate(pid_dir.get());
+        if (!before || !matches(*before, actor_uid, gate_gid)) continue;
+        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        if (!pidfd.valid()) continue;  // gone meanwhile
+        // The pid may have been reused between the read and pidfd_open: read
+        // again now that the pidfd pins the process, and keep it only if the
+        // process behind it still matches.
+        UniqueFd again_dir(::openat(proc_fd.get(), entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!again_dir.valid()) continue;
+        const auto after = read_candidate(again_dir.get());
+        if (!after || !matches(*after, actor_uid, gate_gid)) continue;
+        found.push_back({pid, escape_for_display(after->status.name), std::move(pidfd)});
+    }
+    return found;
+}
+
+bool signal_process(const GrantProcess& p, int sig) {
+    return ::syscall(SYS_pidfd_send_signal, p.pidfd.get(), sig, nullptr, 0) == 0;
+}
+
+bool has_exited(const GrantProcess& p) {
+    pollfd pfd{p.pidfd.get(), POLLIN, 0};
+    return ::poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+}  // namespace bg
