@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Audit store throughput: durable appends (write + fsync + key update)
 // against a bare write+fsync of the same size measured in the same run, and
 // verify speed on a 100,000-record log with and without the seal key.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Daemon benchmarks (issue #2):
 //  1. GrantRequest → Granted round trip, 1000 sequential, including the
 //     fsync'd audit append and the state checkpoint. The daemon core runs in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // PAM benchmark (issue #3): what pam_breakglass.so adds to an authentication
 // that takes the Check fast path (an active grant), through real libpam.
 // Baseline in the same run: the stack `auth required pam_permit.so` alone;

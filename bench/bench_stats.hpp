@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Latency summaries for the benchmarks in bench/.
 #pragma once
 

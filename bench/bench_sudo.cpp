@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // bench_sudo: what breakglass_sudo.so adds to a sudo command, measured against
 // sudo without the plugin in the same run. Real sudo (NOPASSWD rules, -n, no
 // terminal) as a test user in a private mount namespace, a real breakglassd on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 add_executable(bench_pam
   ${CMAKE_CURRENT_LIST_DIR}/bench_pam.cpp
   ${PROJECT_SOURCE_DIR}/tests/pam/test_daemon.cpp

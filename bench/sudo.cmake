@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # bench_sudo: real sudo with and without breakglass_sudo.so (needs root; run by hand:
 # sudo build/bench/bench_sudo [N]). Reuses the sudo test environment, so it is
 # built only with BUILD_TESTING.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "common/breakglass_flow.hpp"
 
 #include <cstring>

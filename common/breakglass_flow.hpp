@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The break-glass conversation shared by the front-ends (pam_breakglass.so,
 // later breakglass_sudo.so): the Check fast path, then banner → reason →
 // incident reference → one-time code → GrantRequest, and the mapping of the

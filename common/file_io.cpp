@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "common/file_io.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // File descriptors and bounded whole-file reads, for every component.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Lower-case hex for hashes, seals and keys.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "common/protocol.hpp"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The breakglass wire protocol: every message between a front-end (PAM module,
 // sudo plugin, breakglassctl) and breakglassd, in one place. PROTOCOL.md
 // documents the same table; keep them in step.

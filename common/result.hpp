@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // A small expected-like result for errors that callers handle (STYLE 11).
 // Library code (common/, policy/) returns these; only the top layer logs.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Validation and display of untrusted text. Every user- or socket-supplied
 // string passes validate_text() before it is accepted, and escape_for_display()
 // before it is shown, so control characters never reach a terminal or log raw.

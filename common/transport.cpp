@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "common/transport.hpp"
 
 #include "common/text.hpp"

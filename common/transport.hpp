@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // AF_UNIX SOCK_SEQPACKET transport for protocol frames: one datagram, one
 // message. Receiving checks the datagram's size before allocating.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "common/utc_time.hpp"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // UTC timestamps as the records and the CLI write them: "2026-06-22T03:14:07Z".
 // Pure calendar arithmetic (std::chrono), no TZ environment involved.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Demo driver: a minimal PAM application. It runs one service of a PAM
 // configuration directory the way login-like programs do — pam_authenticate,
 // pam_acct_mgmt, pam_open_session, pam_close_session — and prints what

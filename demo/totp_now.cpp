@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Demo helper: reads a base32 TOTP secret on stdin (never argv) and prints the
 // current 6-digit code, as an authenticator app would. Not installed.
 #include <cstdio>

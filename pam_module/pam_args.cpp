@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "pam_module/pam_args.hpp"
 
 #include <string_view>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // pam_breakglass.so's module arguments (the words after the module path in a
 // PAM service file), parsed by a pure function so every case is unit-tested.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // pam_breakglass.so: the PAM front-end of breakglass (ARCHITECTURE "Processes
 // and trust boundaries": thin front-end). It parses its arguments, talks to the
 // user through the application's conversation function, sends one request to

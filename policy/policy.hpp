@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The breakglass policy: which gates exist, who may request them, under which
 // conditions and for how long. Three layers, each usable alone:
 //   parse_policy      pure: bytes → Policy, or "FILE:LINE:COL: message"

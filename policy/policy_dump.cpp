@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // dump_policy: the canonical text of a parsed policy. Golden tests compare
 // it, so it must be stable: gates sorted by name, every field of every gate
 // in a fixed order, inherited values shown resolved.

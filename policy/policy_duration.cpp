@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Durations as policy files and requests write them: "30m", "1h30m", "7d".
 #include <cstdint>
 

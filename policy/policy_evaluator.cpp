@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // evaluate: may this user break this gate now, with this incident, severity,
 // duration and factor? Deny by default; every refusal says which condition
 // failed, with user-supplied text escaped so it is safe to show and record.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // read_policy_file: the policy decides who may become root, so it is read
 // only from a file that only root could have written (STYLE 6): no symlink
 // followed, a regular file, owned by root, writable by nobody else, capped.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // parse_policy: TOML bytes → Policy. Pure; every failure, whether toml11's,
 // std::regex's or ours, becomes one "FILE:LINE:COL: message" Error.
 #include <algorithm>

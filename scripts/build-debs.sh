@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Builds the Debian packages (breakglass, libpam-breakglass) from a clean copy of
 # this working tree, then checks them with lintian.
 #

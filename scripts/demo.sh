@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # One break-glass, end to end, on the built-in example policy, through the
 # real PAM module and libpam: breakglassd in a temporary directory, a TOTP
 # secret enrolled and the code computed by the demo, a PAM service file that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Installs what breakglass needs to build, test and run its demo on Debian 12.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # System tests (issue 5): the real .debs in a minimal Debian 12 booted with
 # systemd-nspawn, driven from the host with nsenter. Real systemd, journald,
 # sudo and the installed units; nothing on the host changes except the rootfs

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The whole test suite, as CI runs it (.ci/run calls this):
 #   1. unit + integration tests in an ASan+UBSan build (build-asan/)
 #   2. every libFuzzer target for BG_FUZZ_RUNS inputs in a clang build (build-fuzz/)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Audit store tests (helper/audit.cmake) and its fuzz target.
 add_executable(audit_test
   ${CMAKE_CURRENT_LIST_DIR}/unit/audit_record_test.cpp

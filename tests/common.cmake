@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # common/: protocol, transport and text validation.
 add_executable(common_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/protocol_test.cpp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Tests for helper/ctl.cmake (bg_ctl): breakglassctl's pure parts. The
 # CLI <-> daemon end-to-end tests live with the daemon's integration tests.
 add_executable(ctl_unit_tests

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Runs every fuzz target for a bounded number of inputs as a ctest test
 # (label "fuzz"). libFuzzer writes what it discovers into the first corpus
 # directory, so that is a scratch copy in the build tree; the committed seed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Real processes: breakglassd on a temporary socket, breakglassctl as root and
 # as users the test creates (needs root; creates and removes bgit-* users).
 add_executable(daemon_integration_tests

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Tests for helper/mfa.cmake (bg_mfa): TOTP, the secret store, the limiter.
 add_executable(mfa_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/totp_test.cpp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # pam_breakglass.so and the shared break-glass flow: argument parsing (pure),
 # the flow against a real breakglassd, and the module through real libpam
 # (pam_start_confdir on a service file in a temporary directory). No test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # policy/: unit, golden and evaluator tests; the fuzz target when BUILD_FUZZERS.
 add_executable(policy_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/policy_parser_test.cpp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Revocation: /proc status parsing and process discovery (unit), its fuzz
 # target, and the daemon terminating processes and running hooks
 # (integration, root, real processes).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # breakglass_sudo.so: option parsing (pure) and the plugin inside real sudo
 # (Debian's), run as bgsudo-* users the tests create, in a private mount
 # namespace with a test sudo.conf/sudoers, against a real breakglassd. The

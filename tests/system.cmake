@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # System tests: the .debs installed in a Debian 12 container booted with
 # systemd-nspawn (real systemd, journald, sudo, the installed units), driven by
 # scripts/system-test.sh. They need root, debootstrap and the packages, so they

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The systemd units, checked offline with systemd-analyze (no booted systemd
 # needed): they parse and reference what exists, and the service's exposure
 # score stays at or below 3.0 ("OK"). Behaviour under a booted systemd is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Tests for helper/yubikey.cmake (bg_mfa): the Yubico OTP verifier, run
 # against OTPs libyubikey itself generates from a key made at run time and
 # the published libyubikey test vector, and the token store.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/audit/audit_log.hpp"
 
 #include <fcntl.h>

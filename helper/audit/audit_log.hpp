@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The audit store: <state_dir>/audit.log, append-only, one canonical record
 // per line (audit_record.hpp), hash-chained and sealed with the
 // forward-evolving key (seal_key.hpp), every record fsync'd before append()

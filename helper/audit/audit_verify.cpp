@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/audit/audit_verify.hpp"
 
 #include <openssl/crypto.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Verification of an audit log (what `breakglassctl verify` runs). Pure: the
 // caller hands over the bytes (read_key_file is the one I/O helper).
 //

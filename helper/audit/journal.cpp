@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/audit/journal.hpp"
 
 #include <sys/uio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Every audit record is also sent to journald, so
 // `journalctl -o json MESSAGE_ID=<id>` is an audit export (ARCHITECTURE "The
 // audit record"). Fields: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=breakglassd,

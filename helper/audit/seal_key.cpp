@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/audit/seal_key.hpp"
 
 #include <fcntl.h>

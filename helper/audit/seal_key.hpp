@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The forward-evolving sealing key of the audit log.
 //
 // key_1 is 32 random bytes (RAND_bytes); key_{n+1} = SHA-256(key_n); record n

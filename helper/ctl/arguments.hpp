@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The pure half of breakglassctl's command line: durations, times and the
 // mapping from arguments to protocol requests. No I/O; unit-tested.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglassctl: the command-line front-end of breakglass. It parses the
 // command line (CLI11), hands each subcommand to ctl_commands.cpp and maps
 // the outcome to the exit codes in ctl_exit_code.hpp (documented in --help

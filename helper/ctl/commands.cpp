@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/ctl/commands.hpp"
 
 #include <nlohmann/json.hpp>

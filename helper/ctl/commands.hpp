@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglassctl's subcommands: each runs one exchange with breakglassd (or,
 // for verify and a local policy check, reads files), prints the result and
 // returns the exit code (ctl_exit_code.hpp). This is the top layer: it is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglassctl's exit codes. The --help footer and man/breakglassctl.1 list
 // the same table; scripts (and the systemd expiry timer) depend on it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/ctl/output.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The pure half of breakglassctl's output: times, the grant table, audit log
 // lines, JSON renderings and error messages. Every string that came from a
 // user (through the daemon) is escaped with bg::escape_for_display before it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Reading a secret (the one-time code, a TOTP secret) for breakglassctl.
 // Secrets never come from argv: from the terminal with echo off when stdin is
 // a terminal, else one bounded line from stdin. They live in a fixed buffer

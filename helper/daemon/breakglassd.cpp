@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglassd: the event loop around Daemon. Owns the listening socket, the
 // connections, signals and the expiry timer; every decision is Daemon's.
 #include <algorithm>

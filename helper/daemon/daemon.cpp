@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/daemon/daemon.hpp"
 
 #include <algorithm>

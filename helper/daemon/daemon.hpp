@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglassd's decisions: the handlers behind the permission table, the
 // grant lifecycle and expiry. No sockets and no event loop here
 // (breakglassd.cpp owns those), so tests can drive it directly.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/daemon/dispatch.hpp"
 
 #include <array>

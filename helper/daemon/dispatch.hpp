@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The permission table and the per-connection state machine
 // (ARCHITECTURE "Processes and trust boundaries"; STYLE 3). Every decoded
 // request is checked here before a handler sees it. Deny by default: a

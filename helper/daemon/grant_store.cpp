@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/daemon/grant_store.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Grants and per-user factor replay state, in memory, checkpointed to
 // <state_dir>/state.json with write-fsync-rename.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/daemon/peer_identity.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Who is on the other end of a connection, from the kernel only
 // (ARCHITECTURE "Identity comes from the kernel").
 #pragma once

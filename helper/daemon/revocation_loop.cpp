@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/daemon/revocation_loop.hpp"
 
 #include <algorithm>

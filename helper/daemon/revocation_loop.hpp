@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The event-loop half of revocation in breakglassd: starts the gates' hooks
 // the Daemon queued, reports how they ended, and keeps one timer for the next
 // termination deadline (SIGKILL after the grace) or hook retry. Decisions and

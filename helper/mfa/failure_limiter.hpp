@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Rate limit on failed second factors, per user: at most `max_failures`
 // failures within `window_seconds`; once reached, further attempts are refused
 // until the oldest of those failures leaves the window. A six-digit code has

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/mfa/secret_file.hpp"
 
 #include "common/file_io.hpp"

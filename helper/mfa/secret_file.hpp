@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The on-disk rules every MFA secret store shares (totp.json, yubikeys.json):
 // a file in the daemon's state directory, read only when it is a regular file
 // owned by this process's uid with no group/other access and below a size cap,

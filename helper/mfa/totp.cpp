@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/mfa/totp.hpp"
 
 #include <openssl/core_names.h>

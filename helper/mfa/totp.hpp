@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // TOTP second factor (RFC 6238 over RFC 4226 HOTP) and the base32 text form
 // of its secrets (RFC 4648). Everything here is pure: no I/O, no logging, no
 // clock; the daemon passes the time in.

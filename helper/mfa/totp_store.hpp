@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Per-user TOTP secrets, persisted in <state_dir>/totp.json. Only the daemon
 // uses this; the replay state (last accepted step) is not kept here but in the
 // daemon's audit-backed state, so this file changes only on enroll/remove.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/mfa/yubikey.hpp"
 
 #include <openssl/crypto.h>

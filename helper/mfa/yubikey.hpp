@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // YubiKey OTP (Yubico OTP mode) as a second factor, validated locally against
 // the token's AES-128 key, without a validation server. Everything here is
 // pure: no I/O, no logging, no clock. The replay state (the last accepted

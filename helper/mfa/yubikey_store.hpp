@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Enrolled YubiKeys (Yubico OTP mode), persisted in <state_dir>/yubikeys.json
 // under the same rules as totp.json (helper/mfa/secret_file.hpp). Each token is
 // keyed by its public id and belongs to exactly one user. Only secrets live

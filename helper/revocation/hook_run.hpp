@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // One run of a gate's on_grant or on_revoke command: what to run and for
 // which grant. The daemon queues runs; HookRunner starts them.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/revocation/hook_runner.hpp"
 
 #include <cerrno>

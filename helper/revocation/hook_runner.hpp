@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Running a gate's on_grant/on_revoke command for breakglassd without
 // blocking its event loop: a fixed argv, an empty environment, stdin/stdout/
 // stderr on /dev/null, no other descriptors, default signal dispositions and

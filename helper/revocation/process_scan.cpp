@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/revocation/process_scan.hpp"
 
 #include <cerrno>

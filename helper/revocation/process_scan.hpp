@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Finding what still runs under a grant: the processes of the grant's user
 // that hold the gate's group. Removing a group from a user does not remove it
 // from processes already running, so revocation has to find and end them.

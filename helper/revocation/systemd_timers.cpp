@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/revocation/systemd_timers.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The first line of revocation: one transient systemd timer per grant,
 // created through sd-bus (StartTransientUnit), whose service runs
 // `breakglassctl expire ID` at the grant's expires_at. The daemon's own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "pam_module/sudo/sudo_args.hpp"
 
 #include <charconv>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglass_sudo.so's plugin options (the words after the plugin path on a
 // `Plugin` line in sudo.conf, handed to open() as plugin_options) and the other
 // pure pieces of the plugin: looking up "key=value" entries in sudo's lists,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglass_sudo.so: the sudo front-end of breakglass (ARCHITECTURE "Why two
 // front-ends"). sudo never tells PAM the run-as group, so `sudo -g GATEGROUP`
 // is gated here: an approval plugin that sees runas_egid/runas_gid (and the

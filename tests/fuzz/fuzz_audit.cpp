@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // libFuzzer target for the audit record parser, the fast line scanner and the
 // verifier. Besides "never crash", it checks the property the fast verifier
 // relies on: scan_line() accepts a line iff parse_record() does, and an

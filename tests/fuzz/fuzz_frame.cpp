@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // libFuzzer target: frame decode must never crash, and whatever decodes must
 // re-encode and decode to the same message type.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // libFuzzer target for the YubiKey OTP path a front-end feeds from user
 // input: split_otp() and verify() with a fixed, fuzz-only key on arbitrary
 // strings. Invariants checked: split_otp succeeds exactly on 44 modhex

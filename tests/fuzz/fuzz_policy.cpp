@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // libFuzzer target for parse_policy: any bytes must yield a Policy or an
 // Error — no crash, no exception, no sanitizer report. A Policy that parses
 // is also dumped and evaluated, so those paths see fuzzer-made gates.

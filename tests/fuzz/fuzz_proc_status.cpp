@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // libFuzzer target for parse_proc_status (the daemon reads /proc/PID/status
 // of processes other users control, and a process chooses its own name).
 // Invariants: accepted input respects the bounds, and a canonical rendering

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // libFuzzer target for the TOTP parsers: base32_decode on arbitrary text (a
 // secret from totp.json or an operator) and verify() on arbitrary code
 // strings (what a front-end forwards from the user). Invariants checked:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "tests/integration/daemon_harness.hpp"
 
 #include <chrono>

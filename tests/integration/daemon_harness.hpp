@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // What the integration tests that run breakglassd share: test users and
 // groups, a temporary directory the test users can reach, waiting for the
 // daemon to answer, the CLI's argv and the audit log's records.

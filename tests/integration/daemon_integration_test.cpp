@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglassd and breakglassctl as real processes: a daemon on a temporary
 // socket and state directory, the CLI as root and as users this test creates,
 // and hostile raw clients. Every case asserts both the answer and what the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "tests/integration/process.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Running real processes from tests: the daemon, breakglassctl, as root or as
 // another user (setpriv). No shell is involved.
 #pragma once

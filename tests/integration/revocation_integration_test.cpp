@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Revocation that does something, with real processes: breakglassd on a
 // temporary socket terminates what runs under a grant when it is revoked or
 // expires, and runs the gate's on_grant/on_revoke hooks. Needs root: creates

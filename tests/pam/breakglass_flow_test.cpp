@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The shared break-glass flow (common/breakglass_flow): the pure validation
 // and mapping, then the whole flow with a scripted Prompter against a real
 // breakglassd (no mock daemon).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // parse_module_args: the module's configuration surface, case by case.
 #include <gtest/gtest.h>
 

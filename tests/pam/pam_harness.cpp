@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "tests/pam/pam_harness.hpp"
 
 #include <cstdlib>

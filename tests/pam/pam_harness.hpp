@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Driving a real PAM stack from a test: a service file in a temporary
 // directory loaded with pam_start_confdir, and a scripted conversation that
 // answers prompts in order and records everything it was shown.

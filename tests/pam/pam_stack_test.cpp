@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // pam_breakglass.so through real libpam: a service file in a temporary
 // directory (pam_start_confdir) that loads the build-tree module by absolute
 // path, a real breakglassd on a temporary socket, and a scripted conversation.

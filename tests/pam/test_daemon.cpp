@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "tests/pam/test_daemon.hpp"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // A real breakglassd for the PAM tests and benchmark: its own temporary
 // directory, socket, state directory and policy, started from the build tree.
 // Every test gets a fresh one, so TOTP replay state and the failure limiter

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // parse_plugin_args and the plugin's other pure pieces, case by case.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "tests/sudo/sudo_env.hpp"
 
 #include <cerrno>

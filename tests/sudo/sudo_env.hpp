@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Real sudo for the breakglass_sudo.so tests and benchmark, changing nothing
 // on the host: the process enters a private mount namespace, and a test
 // sudo.conf and sudoers are bind-mounted over /etc/sudo.conf and /etc/sudoers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // breakglass_sudo.so in real sudo (Debian's), as an unprivileged user, against
 // a real breakglassd: one behaviour per test. See sudo_env.hpp for how nothing
 // on the host changes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // System-test tool (not installed; copied into the test container): runs a
 // command as an unprivileged user on a new pseudo-terminal, as a login session
 // would (loginuid set to the user's uid first, best effort), and types answers

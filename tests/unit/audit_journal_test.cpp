@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // journald mirror: fixed MESSAGE_IDs, priorities, escaped message text.
 #include <gtest/gtest.h>
 #include <syslog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // AuditLog: durable append, chain, key evolution, reopen, crash recovery and
 // the fail-closed cases.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Canonical form, strict parsing and the fast scanner's agreement with it.
 #include <gtest/gtest.h>
 

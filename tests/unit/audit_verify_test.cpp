@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The tamper matrix: a 200-record log written by AuditLog with a key generated
 // at run time; every kind of tampering is detected at exactly the right seq.
 #include <gtest/gtest.h>

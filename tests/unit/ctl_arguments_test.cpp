@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/ctl/arguments.hpp"
 
 #include <gtest/gtest.h>

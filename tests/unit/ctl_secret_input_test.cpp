@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/ctl/secret_input.hpp"
 
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The permission table and per-connection state machine, without sockets.
 #include <gtest/gtest.h>
 

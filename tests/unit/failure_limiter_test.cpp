@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/mfa/failure_limiter.hpp"
 
 #include <gtest/gtest.h>

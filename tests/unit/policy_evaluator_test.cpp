@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // evaluate / gates_for as a table: each row one request and the exact answer.
 #include <gtest/gtest.h>
 

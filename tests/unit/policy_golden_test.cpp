@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Golden tests: every tests/golden/NAME.toml is parsed and the result
 // compared with NAME.ok — the canonical dump for a valid file, the exact
 // "NAME.toml:LINE:COL: message" for a broken one. BG_UPDATE_GOLDEN=1

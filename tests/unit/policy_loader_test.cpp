@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // read_policy_file / load_policy: each refusal has its own message. The
 // tests run as root, so "not owned by root" is made by chown'ing to 65534.
 #include <gtest/gtest.h>

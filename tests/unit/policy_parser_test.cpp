@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // parse_policy beyond the golden files: the shipped example, inheritance,
 // and input that must be refused without throwing.
 #include <gtest/gtest.h>

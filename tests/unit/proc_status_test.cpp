@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // parse_proc_status on real and hand-written /proc/PID/status text, the
 // grant-membership rule, and find_grant_processes on a real child process.
 #include <gtest/gtest.h>

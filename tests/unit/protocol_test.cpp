@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Protocol: every message survives encode → decode unchanged, and every class
 // of malformed frame is rejected with a reason.
 #include <gtest/gtest.h>

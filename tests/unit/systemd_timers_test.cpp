@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The pure halves of the per-grant systemd timers: unit names and the
 // OnCalendar= text. The timers themselves run under a booted systemd in
 // tests/system.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/mfa/totp_store.hpp"
 
 #include "helper/mfa/totp.hpp"

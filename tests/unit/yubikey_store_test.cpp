@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/mfa/yubikey_store.hpp"
 
 #include <gtest/gtest.h>

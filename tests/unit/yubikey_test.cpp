@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 #include "helper/mfa/yubikey.hpp"
 
 #include "tests/unit/yubikey_test_tokens.hpp"

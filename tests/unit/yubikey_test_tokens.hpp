@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Test-only YubiKey emulation: a random AES key and private uid made at run
 // time, and OTPs built from them with libyubikey's own yubikey_generate, so
 // the tests check our verifier against the library's encoder rather than
