@@ -261,6 +261,12 @@ int main(int argc, char** argv) {
         ->delimiter(',')
         ->group("");
     app.add_option("--ctl", ctl_path, "the breakglassctl the per-grant systemd timers run")->capture_default_str();
+    std::string systemd_timers = "auto";
+    app.add_option("--systemd-timers", systemd_timers,
+                   "per-grant expiry timers in the host's systemd: auto (only when started by systemd through its "
+                   "socket), yes, or no (the daemon's own timer and startup sweep end grants)")
+        ->check(CLI::IsMember({"auto", "yes", "no"}))
+        ->capture_default_str();
     app.footer("Exit status: 0 on a clean stop (SIGTERM/SIGINT), 1 when it cannot start, 2 on usage errors.");
     try {
         app.parse(argc, argv);
@@ -271,7 +277,9 @@ int main(int argc, char** argv) {
     (void)foreground;
 
     UniqueFd listener;
+    bool from_systemd = false;
     if (socket_path.empty()) {
+        from_systemd = true;
         auto inherited = socket_from_systemd();
         if (!inherited) {
             log_line(2, inherited.error().message);
@@ -335,8 +343,16 @@ int main(int argc, char** argv) {
     server.revocation = std::make_unique<bg::RevocationLoop>(server.event, *server.daemon, log_line);
 
     // First line of revocation: a systemd timer per grant (re-ensured for the
-    // grants still active after a restart).
-    server.timers = bg::timers::SystemdTimers::connect(server.event, ctl_path, log_line);
+    // grants still active after a restart). Only a daemon that systemd
+    // started talks to the host's systemd by default: a daemon on its own
+    // socket (a test, a demo) must never leave timers that run the installed
+    // breakglassctl against the production socket.
+    const bool use_timers = systemd_timers == "yes" || (systemd_timers == "auto" && from_systemd);
+    if (use_timers)
+        server.timers = bg::timers::SystemdTimers::connect(server.event, ctl_path, log_line);
+    else
+        log_line(5, "no per-grant systemd timers (--systemd-timers=" + systemd_timers +
+                        "): the daemon's own timer and its startup sweep end grants");
     // Third line: whatever expired while the daemon was down.
     if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
         log_line(3, "could not record every overdue expiry; retrying");
