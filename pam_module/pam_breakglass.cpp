@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
-// pam_breakglass.so: the PAM front-end of breakglass (ARCHITECTURE "Processes
-// and trust boundaries": thin front-end). It parses its arguments, talks to the
+// pam_breakglass.so: the PAM front-end of breakglass (docs/ARCHITECTURE.md,
+// "Processes and trust boundaries": a thin front-end). It parses its arguments, talks to the
 // user through the application's conversation function, sends one request to
 // breakglassd and maps the answer to a PAM return code. It keeps no state,
 // writes no files, forks nothing, installs no signal handlers, and erases the

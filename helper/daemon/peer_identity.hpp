@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 // Who is on the other end of a connection, from the kernel only
-// (ARCHITECTURE "Identity comes from the kernel").
+// (docs/ARCHITECTURE.md, "Processes and trust boundaries").
 #pragma once
 
 #include <cstdint>

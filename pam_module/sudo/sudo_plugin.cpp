@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
-// breakglass_sudo.so: the sudo front-end of breakglass (ARCHITECTURE "Why two
-// front-ends"). sudo never tells PAM the run-as group, so `sudo -g GATEGROUP`
+// breakglass_sudo.so: the sudo front-end of breakglass (docs/ARCHITECTURE.md,
+// "Two front-ends"). sudo never tells PAM the run-as group, so `sudo -g GATEGROUP`
 // is gated here: an approval plugin that sees runas_egid/runas_gid (and the
 // run-as user) in command_info, and an audit plugin that records each gated
 // command and its exit status. Like pam_breakglass.so it is thin: it parses
