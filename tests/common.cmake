@@ -11,3 +11,8 @@ if(BUILD_FUZZERS)
   target_link_libraries(fuzz_frame PRIVATE bg_common bg_strict)
   target_link_options(fuzz_frame PRIVATE -fsanitize=fuzzer)
 endif()
+
+# common/nss: real NSS; the namespace cases need root (skipped without it).
+add_executable(nss_tests ${CMAKE_CURRENT_LIST_DIR}/unit/nss_test.cpp)
+target_link_libraries(nss_tests PRIVATE bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(nss_tests)

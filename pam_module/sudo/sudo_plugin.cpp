@@ -30,9 +30,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <grp.h>
 #include <optional>
-#include <pwd.h>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +42,7 @@
 #include <vector>
 
 #include "common/breakglass_flow.hpp"
+#include "common/nss.hpp"
 #include "common/text.hpp"
 #include "pam_module/sudo/sudo_args.hpp"
 
@@ -130,44 +129,6 @@ private:
 
 // ---- run-as credentials from command_info
 
-enum class Lookup { Found, Missing, Failed };
-struct Name {
-    Lookup lookup = Lookup::Failed;
-    std::string name;
-};
-
-Name group_name(gid_t gid) {
-    std::vector<char> buffer(4096);
-    for (;;) {
-        group entry{};
-        group* found = nullptr;
-        const int rc = ::getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found);
-        if (rc == ERANGE && buffer.size() < (1u << 20)) {
-            buffer.resize(buffer.size() * 4);
-            continue;
-        }
-        if (rc != 0) return {Lookup::Failed, ""};
-        if (found == nullptr) return {Lookup::Missing, ""};
-        return {Lookup::Found, found->gr_name};
-    }
-}
-
-Name user_name(uid_t uid) {
-    std::vector<char> buffer(4096);
-    for (;;) {
-        passwd entry{};
-        passwd* found = nullptr;
-        const int rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
-        if (rc == ERANGE && buffer.size() < (1u << 20)) {
-            buffer.resize(buffer.size() * 4);
-            continue;
-        }
-        if (rc != 0) return {Lookup::Failed, ""};
-        if (found == nullptr) return {Lookup::Missing, ""};
-        return {Lookup::Found, found->pw_name};
-    }
-}
-
 struct RunAs {
     unsigned int uid = 0;
     std::vector<unsigned int> gids;  // the primary (effective) group first, then runas_groups
@@ -204,18 +165,20 @@ Decision classify(const PluginArgs& args, char* const command_info[]) {
     if (!args.gate_by_group.empty()) {
         for (const unsigned int gid : runas->gids) {
             if (gid == 0) continue;
-            const Name n = group_name(static_cast<gid_t>(gid));
-            if (n.lookup == Lookup::Failed)
-                return Refuse{"cannot look up group " + std::to_string(gid) + " to see whether it is a break-glass gate"};
-            if (n.lookup == Lookup::Found) groups.push_back(n.name);
+            nss::Lookup<nss::Group> g = nss::group_by_gid(static_cast<gid_t>(gid));
+            if (g.failed())
+                return Refuse{"cannot look up group " + std::to_string(gid) + " to see whether it is a break-glass gate (" +
+                              escape_for_display(g.error) + ")"};
+            if (g.found()) groups.push_back(std::move(g.value.name));
         }
     }
     std::string user;
     if (!args.gate_by_user.empty() && runas->uid != 0) {
-        const Name n = user_name(static_cast<uid_t>(runas->uid));
-        if (n.lookup == Lookup::Failed)
-            return Refuse{"cannot look up user " + std::to_string(runas->uid) + " to see whether it is a break-glass gate"};
-        user = n.name;
+        nss::Lookup<nss::User> u = nss::user_by_uid(static_cast<uid_t>(runas->uid));
+        if (u.failed())
+            return Refuse{"cannot look up user " + std::to_string(runas->uid) + " to see whether it is a break-glass gate (" +
+                          escape_for_display(u.error) + ")"};
+        if (u.found()) user = std::move(u.value.name);
     }
     if (auto gated = gate_for(args, groups, user)) return *gated;
     return Ungated{};
@@ -229,10 +192,10 @@ bool runs_as_root(char* const command_info[]) {
 std::string runas_text(char* const command_info[]) {
     const auto runas = runas_of(command_info);
     if (!runas) return "?";
-    const Name u = user_name(static_cast<uid_t>(runas->uid));
-    const Name g = group_name(static_cast<gid_t>(runas->gids.front()));
-    return (u.lookup == Lookup::Found ? u.name : "#" + std::to_string(runas->uid)) + ":" +
-           (g.lookup == Lookup::Found ? g.name : "#" + std::to_string(runas->gids.front()));
+    const nss::Lookup<nss::User> u = nss::user_by_uid(static_cast<uid_t>(runas->uid));
+    const nss::Lookup<nss::Group> g = nss::group_by_gid(static_cast<gid_t>(runas->gids.front()));
+    return (u.found() ? u.value.name : "#" + std::to_string(runas->uid)) + ":" +
+           (g.found() ? g.value.name : "#" + std::to_string(runas->gids.front()));
 }
 
 std::string refusal_for(flow::Outcome o, const std::string& gate) {
