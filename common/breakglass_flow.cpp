@@ -22,10 +22,12 @@ std::string refusal_text(const proto::ErrorAnswer& e) {
            escape_for_display(e.message);
 }
 
-std::string unavailable_text(const std::string& socket_path, const std::string& error) {
-    return "break-glass refused: the breakglass daemon cannot decide (" + escape_for_display(error) +
-           ", socket " + escape_for_display(socket_path) +
-           "); nothing was granted. Access through this gate stays closed until breakglassd answers.";
+std::string unavailable_text(const std::string& socket_path, const proto::CallResult& r) {
+    return std::string(r.timed_out ? "break-glass refused: breakglassd did not answer in time ("
+                                   : "break-glass refused: the breakglass daemon cannot decide (") +
+           escape_for_display(r.error) + ", socket " + escape_for_display(socket_path) +
+           "); nothing was granted. Access through this gate stays closed until breakglassd answers; "
+           "an administrator can check it with: systemctl status breakglassd";
 }
 
 Result refused(Prompter& prompter, Outcome outcome, std::string message) {
@@ -40,9 +42,9 @@ struct Answer {
     Result failure;
 };
 Answer ask_daemon(const std::string& socket_path, const proto::Message& request, proto::MessageType expected,
-                  int timeout_ms) {
-    proto::CallResult r = proto::call(socket_path, request, expected, timeout_ms);
-    if (!r.answer) return {std::nullopt, Result{Outcome::Unavailable, "", 0, unavailable_text(socket_path, r.error)}};
+                  int timeout_ms, int connect_timeout_ms) {
+    proto::CallResult r = proto::call(socket_path, request, expected, timeout_ms, connect_timeout_ms);
+    if (!r.answer) return {std::nullopt, Result{Outcome::Unavailable, "", 0, unavailable_text(socket_path, r)}};
     if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
         std::string text = e->code == proto::ErrorCode::Unavailable || e->code == proto::ErrorCode::Internal
                                ? refusal_text(*e) + "; nothing was granted (fail closed)"
@@ -140,7 +142,7 @@ struct CheckOutcome {
 };
 CheckOutcome ask_check(const Target& target) {
     Answer a = ask_daemon(target.socket_path, proto::CheckRequest{target.user, target.gate},
-                          proto::MessageType::CheckAnswer, target.timeout_ms);
+                          proto::MessageType::CheckAnswer, target.timeout_ms, target.connect_timeout_ms);
     if (!a.message) return {std::nullopt, std::move(a.failure)};
     return {std::get<proto::CheckAnswer>(*a.message), Result{}};
 }
@@ -199,7 +201,8 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
                                                  target.runas_group,
                                                  target.runas_user};
     wipe(*factor);
-    Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms);
+    Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms,
+                          target.connect_timeout_ms);
     wipe(std::get<proto::GrantRequest>(request).factor);
     if (!a.message) return refused(prompter, a.failure.outcome, std::move(a.failure.message));
 
@@ -214,7 +217,8 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
 
 SessionResult record_session(const std::string& socket_path, const proto::SessionRequest& request, int timeout_ms) {
     SessionResult out;
-    Answer a = ask_daemon(socket_path, request, proto::MessageType::SessionRecorded, timeout_ms);
+    Answer a =
+        ask_daemon(socket_path, request, proto::MessageType::SessionRecorded, timeout_ms, proto::kConnectTimeoutMs);
     if (!a.message) {
         out.failure = a.failure.outcome;
         out.message = std::move(a.failure.message);

@@ -35,7 +35,10 @@ struct Target {
     std::string tty;          // terminal or remote host, for the record ("" when unknown)
     std::string command;      // what the grant is for, for the record ("pam:SERVICE", sudo argv)
     std::string socket_path;  // breakglassd's socket
+    // How long to wait for the daemon (common/transport.hpp): each answer, and
+    // each connect + send. A wait that runs out is Unavailable (fail closed).
     int timeout_ms = proto::kDefaultTimeoutMs;
+    int connect_timeout_ms = proto::kConnectTimeoutMs;
     // sudo only: the run-as group/user that made the command gated, sent in the
     // GrantRequest so the daemon re-checks the mapping against the policy. "" otherwise.
     std::string runas_group = {};

@@ -2,7 +2,8 @@
 # common/: protocol, transport and text validation.
 add_executable(common_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/protocol_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/transport_timeout_test.cpp)
 target_link_libraries(common_tests PRIVATE bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(common_tests)
 

@@ -4,6 +4,7 @@
 // breakglassd (no mock daemon).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
 #include <grp.h>
 #include <pwd.h>
@@ -13,6 +14,7 @@
 #include "common/breakglass_flow.hpp"
 #include "common/text.hpp"
 #include "tests/pam/test_daemon.hpp"
+#include "tests/unit/silent_listener.hpp"
 
 namespace bg::flow {
 namespace {
@@ -227,6 +229,37 @@ TEST_F(FlowAgainstDaemon, RefusedCheckAsksNothing) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// A daemon that hangs costs the user a bounded wait, asks nothing, grants
+// nothing and says which wait ran out: one that never accepts (full listen
+// queue), one that accepts but never answers.
+TEST(FlowAgainstAHungDaemon, RefusesWithinItsDeadlinesAndAsksNothing) {
+    using Clock = std::chrono::steady_clock;
+    test::SilentListener full(0);
+    full.fill_queue();
+    test::SilentListener mute(8);
+    const struct {
+        const test::SilentListener& listener;
+        const char* says;
+    } cases[] = {{full, "did not accept the connection within 300 ms"}, {mute, "no answer within 300 ms"}};
+    for (const auto& c : cases) {
+        Target t{kRequester, kGate, "pts/1", "flow-test", c.listener.path()};
+        t.timeout_ms = 300;
+        t.connect_timeout_ms = 300;
+        ScriptedPrompter p({"r", "INC-1", "123456"});
+        const auto start = Clock::now();
+        const Result r = check_or_break_glass(p, t);
+        const auto took = Clock::now() - start;
+        EXPECT_EQ(r.outcome, Outcome::Unavailable) << c.says;
+        EXPECT_TRUE(p.asked.empty()) << c.says;
+        ASSERT_EQ(p.errors.size(), 1u) << c.says;
+        EXPECT_NE(p.errors[0].find("breakglassd did not answer in time"), std::string::npos) << p.errors[0];
+        EXPECT_NE(p.errors[0].find(c.says), std::string::npos) << p.errors[0];
+        EXPECT_NE(p.errors[0].find("nothing was granted"), std::string::npos) << p.errors[0];
+        EXPECT_LT(took, std::chrono::seconds(3)) << c.says;
+        EXPECT_EQ(check_active(t).outcome, Outcome::Unavailable) << c.says;
+    }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "tests/integration/process.hpp"
 #include "tests/pam/pam_harness.hpp"
 #include "tests/pam/test_daemon.hpp"
+#include "tests/unit/silent_listener.hpp"
 
 namespace bg::test {
 namespace {
@@ -448,6 +449,30 @@ TEST_F(PamStack, UnknownUserNameIsRefusedWithoutPrompting) {
     Conversation conv;
     EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-test", "bad\x1b" "name", Entry::Authenticate, conv), PAM_USER_UNKNOWN);
     EXPECT_TRUE(conv.prompts().empty());
+}
+
+// A daemon that accepts nothing (its listen queue is full) must not hang the
+// login: the module gives up at the documented connect deadline (3 s) and
+// refuses with AUTHINFO_UNAVAIL, saying so. Before connect() had a deadline
+// this call never returned.
+TEST(PamHungDaemon, AuthIsUnavailableAtTheConnectDeadline) {
+    SilentListener listener(0);
+    listener.fill_queue();
+    write_service(listener.dir(), "bg-pam-test",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + listener.path()});
+    Conversation conv;
+    conv.answers = {"r", "INC-1", "123456"};
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(run_pam(listener.dir(), "bg-pam-test", kRequester, Entry::Authenticate, conv), PAM_AUTHINFO_UNAVAIL);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ::unlink((listener.dir() + "/bg-pam-test").c_str());
+    EXPECT_GE(took, 2900ms);
+    EXPECT_LT(took, 6s);
+    EXPECT_TRUE(conv.prompts().empty()) << conv.all_text();
+    const auto errors = conv.texts(PAM_ERROR_MSG);
+    ASSERT_EQ(errors.size(), 1u) << conv.all_text();
+    EXPECT_NE(errors[0].find("did not accept the connection within 3 s"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[0].find("nothing was granted"), std::string::npos) << errors[0];
 }
 
 // ---- the shared object itself
