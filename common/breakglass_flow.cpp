@@ -99,6 +99,20 @@ std::optional<std::string> validate_incident(std::string_view incident) {
     return std::nullopt;
 }
 
+std::string severity_prompt(const std::vector<std::string>& allowed) {
+    std::string list;
+    for (const std::string& s : allowed) list += (list.empty() ? "" : ", ") + escape_for_display(s);
+    return "Incident severity (" + list + "): ";
+}
+
+std::optional<std::string> validate_severity(std::string_view severity, const std::vector<std::string>& allowed) {
+    for (const std::string& s : allowed)
+        if (severity == s) return std::nullopt;
+    std::string list;
+    for (const std::string& s : allowed) list += (list.empty() ? "" : ", ") + escape_for_display(s);
+    return "the severity " + quoted(severity) + " is not one this gate accepts (" + list + ")";
+}
+
 std::optional<std::string> validate_factor(std::string_view factor) {
     if (factor.empty()) return std::string("the one-time code is empty");
     if (factor.size() > kMaxFactorBytes)
@@ -181,6 +195,17 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
     if (auto bad = validate_incident(*incident))
         return refused(prompter, Outcome::BadInput, "break-glass refused: " + *bad);
 
+    // Only a gate that lists severities needs one; the daemon said which.
+    std::string severity;
+    if (const std::vector<std::string>& allowed = check.answer->severities; !allowed.empty()) {
+        std::optional<std::string> answer = prompter.ask(severity_prompt(allowed), true);
+        if (!answer)
+            return refused(prompter, Outcome::ConversationFailed, "break-glass cancelled: no severity was given");
+        if (auto bad = validate_severity(*answer, allowed))
+            return refused(prompter, Outcome::BadInput, "break-glass refused: " + *bad);
+        severity = std::move(*answer);
+    }
+
     std::optional<std::string> factor = prompter.ask(kFactorPrompt, false);
     if (!factor)
         return refused(prompter, Outcome::ConversationFailed, "break-glass cancelled: no one-time code was given");
@@ -193,7 +218,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
                                                  target.gate,
                                                  std::move(*reason),
                                                  std::move(*incident),
-                                                 "",
+                                                 std::move(severity),
                                                  0,
                                                  *factor,
                                                  fit_context_text(target.tty, kMaxTtyBytes),

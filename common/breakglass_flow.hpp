@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: ISC
 // The break-glass conversation shared by the front-ends (pam_breakglass.so,
-// later breakglass_sudo.so): the Check fast path, then banner → reason →
-// incident reference → one-time code → GrantRequest, and the mapping of the
-// daemon's answer to an outcome the front-end turns into its own return code.
+// breakglass_sudo.so): the Check fast path, then banner → reason → incident
+// reference → severity (only when the daemon says the gate lists severities)
+// → one-time code → GrantRequest, and the mapping of the daemon's answer to an
+// outcome the front-end turns into its own return code.
 //
 // The flow talks to the user only through a Prompter, which each front-end
 // implements over its host program's conversation function. It does no
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
@@ -88,6 +90,10 @@ SessionResult record_session(const std::string& socket_path, const proto::Sessio
 // nullopt when acceptable, else the message shown to the user.
 std::optional<std::string> validate_reason(std::string_view reason);
 std::optional<std::string> validate_incident(std::string_view incident);
+// The severity must be exactly one of the gate's (as the daemon listed them).
+std::optional<std::string> validate_severity(std::string_view severity, const std::vector<std::string>& allowed);
+// "Incident severity (sev1, sev2): ", the names escaped.
+std::string severity_prompt(const std::vector<std::string>& allowed);
 // 1..kMaxFactorBytes printable ASCII without spaces (TOTP digits, YubiKey modhex).
 std::optional<std::string> validate_factor(std::string_view factor);
 

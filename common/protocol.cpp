@@ -105,7 +105,9 @@ private:
 
 json to_json(const ErrorAnswer& m) { return {{"code", std::string(error_code_name(m.code))}, {"message", m.message}}; }
 json to_json(const CheckRequest& m) { return {{"user", m.user}, {"gate", m.gate}}; }
-json to_json(const CheckAnswer& m) { return {{"active", m.active}, {"event_id", m.event_id}, {"expires_at", m.expires_at}}; }
+json to_json(const CheckAnswer& m) {
+    return {{"active", m.active}, {"event_id", m.event_id}, {"expires_at", m.expires_at}, {"severities", m.severities}};
+}
 json to_json(const GrantRequest& m) {
     return {{"user", m.user},         {"gate", m.gate},   {"reason", m.reason},   {"incident", m.incident},
             {"severity", m.severity}, {"ttl_seconds", m.ttl_seconds},         {"factor", m.factor},
@@ -183,6 +185,7 @@ Message decode_body(MessageType type, const json& body) {
             m.active = r.boolean("active");
             m.event_id = r.str("event_id", kMaxShortField);
             m.expires_at = r.i64("expires_at");
+            m.severities = r.str_list("severities", kMaxListEntries, kMaxShortField);
             out = std::move(m);
             break;
         }

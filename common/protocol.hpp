@@ -100,6 +100,10 @@ struct CheckAnswer {
     bool active = false;
     std::string event_id;     // the grant's event id when active, else empty
     std::int64_t expires_at = 0;  // unix seconds when active, else 0
+    // The gate's allowed severities (policy `severities`), so that a front-end,
+    // which never reads the policy, knows to ask for one. Empty when the gate
+    // lists none or is not in the policy. At most kMaxListEntries names.
+    std::vector<std::string> severities = {};
 };
 
 // GrantRequest (4): break the glass. The factor is a secret: it is never

@@ -253,6 +253,8 @@ proto::Message Daemon::on_check(const PeerIdentity& peer, const proto::CheckRequ
         a.event_id = g->event_id;
         a.expires_at = g->expires_at;
     }
+    // The front-ends do not read the policy: this is how they know to ask for a severity.
+    if (const policy::Gate* gate = gate_in_force(m.gate)) a.severities = gate->severities;
     return a;
 }
 
@@ -381,7 +383,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     f.factor_counter = *factor.counter;
     f.expires_at = expires_at;
     f.review_status = "pending";
-    f.detail = "ttl " + policy::format_duration(decision.ttl);
+    f.detail = "ttl " + policy::format_duration(decision.ttl) + (m.severity.empty() ? "" : ", severity " + m.severity);
     const auto rec = record(f, now);
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable,

@@ -208,6 +208,45 @@ TEST_F(FlowAgainstDaemon, RefusalsMapToOutcomes) {
     EXPECT_EQ(check_active(target()).outcome, Outcome::Unavailable);
 }
 
+// A gate whose policy lists severities: the daemon says so in the CheckAnswer,
+// and the flow asks for one (after the incident, before the code).
+class FlowWithSeverities : public FlowAgainstDaemon {
+protected:
+    void SetUp() override {
+        // kTestPolicy ends inside [gate.pam-test].
+        daemon_ = std::make_unique<test::TestDaemon>(std::string(test::kTestPolicy) + "severities = [\"sev1\", \"sev2\"]\n");
+        secret_ = daemon_->enroll(kRequester);
+    }
+};
+
+TEST_F(FlowWithSeverities, AsksForTheSeverityAndSendsIt) {
+    ScriptedPrompter p({"db down", "INC-12", "sev2", code()});
+    const Result r = check_or_break_glass(p, target());
+    ASSERT_EQ(r.outcome, Outcome::Granted) << r.message;
+    ASSERT_EQ(p.asked.size(), 4u);
+    EXPECT_EQ(p.asked[2].first, "Incident severity (sev1, sev2): ");
+    EXPECT_TRUE(p.asked[2].second);
+    EXPECT_FALSE(p.asked[3].second) << "the code comes last, without echo";
+    const auto grants = daemon_->records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_NE(grants[0]["detail"].get<std::string>().find("severity sev2"), std::string::npos) << grants[0].dump();
+}
+
+TEST_F(FlowWithSeverities, ASeverityTheGateDoesNotListIsRefusedBeforeTheCode) {
+    const std::size_t before = daemon_->records().size();
+    for (const char* typed : {"sev9", "SEV1", " sev1", ""}) {
+        ScriptedPrompter p({"db down", "INC-12", typed, code()});
+        const Result r = check_or_break_glass(p, target());
+        EXPECT_EQ(r.outcome, Outcome::BadInput) << typed;
+        EXPECT_EQ(p.asked.size(), 3u) << typed << ": no code is asked after a bad severity";
+        ASSERT_EQ(p.errors.size(), 1u) << typed;
+        EXPECT_NE(p.errors[0].find("is not one this gate accepts (sev1, sev2)"), std::string::npos) << p.errors[0];
+    }
+    ScriptedPrompter cancelled({"db down", "INC-12", std::nullopt});
+    EXPECT_EQ(check_or_break_glass(cancelled, target()).outcome, Outcome::ConversationFailed);
+    EXPECT_EQ(daemon_->records().size(), before) << "nothing was sent";
+}
+
 // A refused Check is not "no grant": nothing is asked, and the refusal is shown.
 TEST_F(FlowAgainstDaemon, RefusedCheckAsksNothing) {
     const passwd* nobody = ::getpwnam(kOutsider);

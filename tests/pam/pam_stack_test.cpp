@@ -451,6 +451,32 @@ TEST_F(PamStack, UnknownUserNameIsRefusedWithoutPrompting) {
     EXPECT_TRUE(conv.prompts().empty());
 }
 
+// A gate whose policy lists severities can be opened through PAM: the module
+// asks for the severity (echoed, after the incident) and the daemon grants.
+TEST(PamSeverity, AGateWithSeveritiesAsksForOneAndGrants) {
+    TestDaemon d(std::string(kTestPolicy) + "severities = [\"sev1\", \"sev2\"]\n");  // kTestPolicy ends in [gate.pam-test]
+    const auto secret = d.enroll(kRequester);
+    write_service(d.dir(), "bg-pam-test",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation wrong;
+    wrong.answers = {"db down", "INC-3", "sev3", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-test", kRequester, Entry::Authenticate, wrong), PAM_AUTH_ERR) << wrong.all_text();
+    EXPECT_EQ(wrong.prompts().size(), 3u) << wrong.all_text();
+    EXPECT_NE(wrong.all_text().find("not one this gate accepts"), std::string::npos) << wrong.all_text();
+
+    Conversation conv;
+    conv.answers = {"db down", "INC-3", "sev1", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-test", kRequester, Entry::Authenticate, conv), PAM_SUCCESS) << conv.all_text();
+    const auto p = conv.prompts();
+    ASSERT_EQ(p.size(), 4u) << conv.all_text();
+    EXPECT_EQ(p[2].style, PAM_PROMPT_ECHO_ON);
+    EXPECT_EQ(p[2].text, "Incident severity (sev1, sev2): ");
+    EXPECT_EQ(p[3].style, PAM_PROMPT_ECHO_OFF);
+    const auto grants = d.records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_NE(grants[0]["detail"].get<std::string>().find("severity sev1"), std::string::npos) << grants[0].dump();
+}
+
 // A daemon that accepts nothing (its listen queue is full) must not hang the
 // login: the module gives up at the documented connect deadline (3 s) and
 // refuses with AUTHINFO_UNAVAIL, saying so. Before connect() had a deadline

@@ -33,7 +33,7 @@ std::vector<Message> one_of_each() {
     st.truncated = true;
     return {ErrorAnswer{ErrorCode::RateLimited, "slow down"},
             CheckRequest{"alice", "breakglass"},
-            CheckAnswer{true, "bg-2026-000007", 1767225600},
+            CheckAnswer{true, "bg-2026-000007", 1767225600, {"sev1", "sev2"}},
             g,
             Granted{"bg-2026-000008", 1767225600},
             StatusRequest{true},
