@@ -224,7 +224,8 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
                                                  fit_context_text(target.tty, kMaxTtyBytes),
                                                  fit_context_text(target.command, kMaxCommandBytes),
                                                  target.runas_group,
-                                                 target.runas_user};
+                                                 target.runas_user,
+                                                 fit_context_text(target.pam_service, kMaxGateBytes)};
     wipe(*factor);
     Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms,
                           target.connect_timeout_ms);

@@ -45,6 +45,9 @@ struct Target {
     // GrantRequest so the daemon re-checks the mapping against the policy. "" otherwise.
     std::string runas_group = {};
     std::string runas_user = {};
+    // pam_breakglass only: its PAM service, sent in the GrantRequest so the
+    // daemon checks it against the gate's pam_service. "" otherwise.
+    std::string pam_service = {};
 };
 
 enum class Outcome {

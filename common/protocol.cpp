@@ -112,7 +112,7 @@ json to_json(const GrantRequest& m) {
     return {{"user", m.user},         {"gate", m.gate},   {"reason", m.reason},   {"incident", m.incident},
             {"severity", m.severity}, {"ttl_seconds", m.ttl_seconds},         {"factor", m.factor},
             {"tty", m.tty},           {"command", m.command}, {"runas_group", m.runas_group},
-            {"runas_user", m.runas_user}};
+            {"runas_user", m.runas_user}, {"pam_service", m.pam_service}};
 }
 json to_json(const Granted& m) { return {{"event_id", m.event_id}, {"expires_at", m.expires_at}}; }
 json to_json(const StatusRequest& m) { return {{"all", m.all}}; }
@@ -202,6 +202,7 @@ Message decode_body(MessageType type, const json& body) {
             m.command = r.str("command", kMaxLongField + 1);
             m.runas_group = r.str("runas_group", kMaxShortField);
             m.runas_user = r.str("runas_user", kMaxShortField);
+            m.pam_service = r.str("pam_service", kMaxShortField);
             out = std::move(m);
             break;
         }

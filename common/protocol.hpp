@@ -123,6 +123,10 @@ struct GrantRequest {
     // does not map to `gate` (sudo_runas_group / sudo_runas_user). "" otherwise.
     std::string runas_group = {};
     std::string runas_user = {};
+    // Set by pam_breakglass: the PAM service whose stack asks (PAM_SERVICE).
+    // The daemon refuses (and records) a request for a gate whose policy
+    // pam_service names another service. "" from sudo and breakglassctl.
+    std::string pam_service = {};
 };
 // Granted (5): the grant record is durable; the grant is active until expires_at.
 struct Granted {

@@ -293,6 +293,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     } texts[] = {{"reason", m.reason, kMaxReasonBytes, false},
                  {"incident reference", m.incident, kMaxIncidentBytes, false},
                  {"severity", m.severity, kMaxGateBytes, true},
+                 {"PAM service", m.pam_service, kMaxGateBytes, true},
                  {"tty", m.tty, kMaxTtyBytes, true},
                  {"command", m.command, kMaxCommandBytes, true}};
     for (const auto& t : texts)
@@ -344,6 +345,17 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
                                                      : "group '" + escape_for_display(m.runas_group) + "'") +
                               " to gate '" + m.gate +
                               "', but the policy does not; fix the gates= option in sudo.conf or the policy",
+                          f, now);
+    }
+    // pam_breakglass names its PAM service; a gate the policy binds to another
+    // service (pam_service) is not opened from this one.
+    if (!m.pam_service.empty()) {
+        const policy::Gate& gate = policy_->gates.at(m.gate);
+        if (!gate.pam_service.empty() && gate.pam_service != m.pam_service)
+            return refuse(ErrorCode::Denied,
+                          "gate '" + m.gate + "' is bound to PAM service '" + gate.pam_service + "'; service '" +
+                              escape_for_display(m.pam_service) +
+                              "' may not open it; fix the gate= argument of its pam_breakglass line or the policy",
                           f, now);
     }
     if (decision.approvals > 0)

@@ -208,6 +208,28 @@ TEST_F(FlowAgainstDaemon, RefusalsMapToOutcomes) {
     EXPECT_EQ(check_active(target()).outcome, Outcome::Unavailable);
 }
 
+// kGate's policy binds it to PAM service "bg-pam-test": a request naming
+// another service is refused with a deny record, before the code is judged.
+TEST_F(FlowAgainstDaemon, AGateBoundToAnotherPamServiceIsDeniedAndRecorded) {
+    Target other = target();
+    other.pam_service = "bg-other";
+    ScriptedPrompter p({"db down", "INC-12", code()});
+    const Result r = check_or_break_glass(p, other);
+    EXPECT_EQ(r.outcome, Outcome::Denied);
+    EXPECT_NE(r.message.find("gate 'pam-test' is bound to PAM service 'bg-pam-test'; service 'bg-other' may not open it"),
+              std::string::npos)
+        << r.message;
+    const auto denies = daemon_->records_of("deny");
+    ASSERT_EQ(denies.size(), 1u);
+    EXPECT_NE(denies[0]["detail"].get<std::string>().find("bound to PAM service"), std::string::npos) << denies[0].dump();
+    EXPECT_FALSE(daemon_->active(kRequester));
+
+    Target bound = target();
+    bound.pam_service = "bg-pam-test";
+    ScriptedPrompter q({"db down", "INC-12", code()});  // the same code: the refusal did not spend it
+    EXPECT_EQ(check_or_break_glass(q, bound).outcome, Outcome::Granted) << q.errors.size();
+}
+
 // A gate whose policy lists severities: the daemon says so in the CheckAnswer,
 // and the flow asks for one (after the incident, before the code).
 class FlowWithSeverities : public FlowAgainstDaemon {

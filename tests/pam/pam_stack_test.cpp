@@ -451,6 +451,47 @@ TEST_F(PamStack, UnknownUserNameIsRefusedWithoutPrompting) {
     EXPECT_TRUE(conv.prompts().empty());
 }
 
+// The test policy binds kGate to PAM service "bg-pam-test" (pam_service). A
+// pam_breakglass line naming the gate in another service is refused by the
+// daemon, with a deny record; without pam_service any service may open it.
+TEST(PamServiceBinding, AnotherServiceMayNotOpenABoundGate) {
+    TestDaemon d;
+    const auto secret = d.enroll(kRequester);
+    write_service(d.dir(), "bg-pam-other",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation conv;
+    conv.answers = {"db down", "INC-3", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-other", kRequester, Entry::Authenticate, conv), PAM_PERM_DENIED)
+        << conv.all_text();
+    EXPECT_NE(conv.all_text().find("is bound to PAM service 'bg-pam-test'; service 'bg-pam-other' may not open it"),
+              std::string::npos)
+        << conv.all_text();
+    const auto denies = d.records_of("deny");
+    ASSERT_EQ(denies.size(), 1u);
+    EXPECT_EQ(denies[0]["target"], "pam:bg-pam-other");
+    EXPECT_FALSE(d.active(kRequester));
+
+    // The bound service itself opens it (the refusal above did not spend the code).
+    write_service(d.dir(), "bg-pam-test", {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation bound;
+    bound.answers = conv.answers;
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-test", kRequester, Entry::Authenticate, bound), PAM_SUCCESS) << bound.all_text();
+}
+
+TEST(PamServiceBinding, AGateWithoutPamServiceOpensFromAnyService) {
+    std::string policy = kTestPolicy;
+    const std::string bound_line = "pam_service = \"bg-pam-test\"\n";
+    ASSERT_NE(policy.find(bound_line), std::string::npos);
+    policy.erase(policy.find(bound_line), bound_line.size());
+    TestDaemon d(policy);
+    const auto secret = d.enroll(kRequester);
+    write_service(d.dir(), "bg-pam-other",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation conv;
+    conv.answers = {"db down", "INC-3", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-other", kRequester, Entry::Authenticate, conv), PAM_SUCCESS) << conv.all_text();
+}
+
 // A gate whose policy lists severities can be opened through PAM: the module
 // asks for the severity (echoed, after the incident) and the daemon grants.
 TEST(PamSeverity, AGateWithSeveritiesAsksForOneAndGrants) {

@@ -84,12 +84,14 @@ TEST(Protocol, RequestsAreEvenAnswersOdd) {
 
 TEST(Protocol, GrantFieldsSurviveExactly) {
     GrantRequest g{"bob", "db-emergency", "reason \"quoted\" \\ back", "INC-7", "", 0, "000000", "", ""};
+    g.pam_service = "postgresql-breakglass";
     auto back = decode(*encode(g));
     ASSERT_TRUE(back.ok());
     const auto& d = std::get<GrantRequest>(*back);
     EXPECT_EQ(d.reason, g.reason);
     EXPECT_EQ(d.factor, g.factor);
     EXPECT_EQ(d.ttl_seconds, 0);
+    EXPECT_EQ(d.pam_service, "postgresql-breakglass");
 }
 
 struct MalformedCase {
