@@ -221,13 +221,15 @@ void log_line(int priority, const std::string& text) {
 struct Approval {
     Host host;
     Config config;
+    bool noninteractive = false;  // sudo -n (settings "noninteractive=true"): no questions may be asked
     std::string errstr;  // outlives check(): sudo prints it after we return
 } approval;
 
-int approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t print, char* const user_info[],
-                  char* const plugin_options[], const char** errstr) {
+int approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t print, char* const settings[],
+                  char* const user_info[], char* const plugin_options[], const char** errstr) {
     approval = Approval{};
     approval.host = host_of(conversation, print, user_info);
+    approval.noninteractive = find_entry(settings, "noninteractive").value_or("") == "true";
     if (SUDO_API_VERSION_GET_MAJOR(version) != SUDO_API_VERSION_MAJOR) {
         approval.errstr = "incompatible sudo plugin API " + std::to_string(SUDO_API_VERSION_GET_MAJOR(version));
         *errstr = approval.errstr.c_str();
@@ -241,6 +243,29 @@ int approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t 
         log_line(LOG_ERR, text);
     }
     return 1;
+}
+
+// sudo -n: a break-glass needs questions, which -n forbids, so a gated command
+// runs only under an active grant (the Check) and is otherwise refused at once,
+// saying how to get one.
+template <typename RefuseWith>
+int check_noninteractive(const PluginArgs& args, const flow::Target& target, const RefuseWith& refuse) {
+    const flow::Result r = flow::check_active(target);
+    const std::string summary = "user " + quoted(target.user) + " gate " + quoted(target.gate) + " (sudo -n): " +
+                                std::string(flow::outcome_name(r.outcome)) +
+                                (r.event_id.empty() ? "" : " " + r.event_id);
+    if (r.outcome == flow::Outcome::AlreadyActive) {
+        if (args.debug) {
+            log_line(LOG_INFO, summary);
+            say(approval.host, SUDO_CONV_INFO_MSG, summary);
+        }
+        return 1;
+    }
+    log_line(r.outcome == flow::Outcome::Unavailable ? LOG_ERR : LOG_NOTICE, summary);
+    if (r.outcome == flow::Outcome::Unavailable) return refuse(r.message);
+    return refuse(r.message + "; breaking the glass asks questions, which sudo -n does not allow. Run the command "
+                              "without -n to answer them on the terminal, or first get a grant with: "
+                              "breakglassctl request --gate " + target.gate + " --reason TEXT --incident REF");
 }
 
 int approval_check(char* const command_info[], char* const run_argv[], const char** errstr) {
@@ -272,6 +297,7 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
     target.socket_path = args.socket_path;
     target.runas_group = gated.runas_group;
     target.runas_user = gated.runas_user;
+    if (approval.noninteractive) return check_noninteractive(args, target, refuse);
     SudoPrompter prompter(approval.host.conversation);
     const flow::Result r = flow::check_or_break_glass(prompter, target);
     const bool ok = r.outcome == flow::Outcome::Granted || r.outcome == flow::Outcome::AlreadyActive;
@@ -398,11 +424,11 @@ int guarded(const char* entry, const char** errstr, int failure, F&& body) noexc
 extern "C" {
 
 static int bg_approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t print,
-                            char* const /*settings*/[], char* const user_info[], int /*submit_optind*/,
+                            char* const settings[], char* const user_info[], int /*submit_optind*/,
                             char* const /*submit_argv*/[], char* const /*submit_envp*/[], char* const plugin_options[],
                             const char** errstr) {
     return bg::sudo::guarded("approval open", errstr, -1, [&] {
-        return bg::sudo::approval_open(version, conversation, print, user_info, plugin_options, errstr);
+        return bg::sudo::approval_open(version, conversation, print, settings, user_info, plugin_options, errstr);
     });
 }
 
