@@ -135,10 +135,29 @@ std::string fit_context_text(std::string_view text, std::size_t max_bytes) {
     return out;
 }
 
-std::string banner(std::string_view gate) {
-    return "BREAK-GLASS: gate " + quoted(gate) +
-           " is an emergency access path. Breaking the glass needs a reason, an incident reference and a "
-           "one-time code; this access is logged and alerted, and it will be reviewed.";
+namespace {
+
+std::string with_notice(std::string text, std::string_view notice) {
+    if (!notice.empty()) text += " " + fit_context_text(notice, kMaxNoticeBytes);
+    return text;
+}
+
+}  // namespace
+
+std::string banner(std::string_view gate, bool asks_severity, std::string_view notice) {
+    return with_notice("BREAK-GLASS: gate " + quoted(gate) +
+                           " is an emergency access path. Breaking the glass needs a reason, an incident reference" +
+                           (asks_severity ? ", the incident's severity" : "") +
+                           " and a one-time code. Your request and the decision are recorded in breakglassd's audit "
+                           "log on this host.",
+                       notice);
+}
+
+std::string granted_line(std::string_view gate, const proto::Granted& granted) {
+    return with_notice("Break-glass granted: " + escape_for_display(granted.event_id) + " for gate " + quoted(gate) +
+                           " until " + format_utc(granted.expires_at) +
+                           " (UTC). The grant is recorded in breakglassd's audit log on this host.",
+                       granted.notice);
 }
 
 void wipe(std::string& secret) {
@@ -181,7 +200,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
     if (!check.answer) return refused(prompter, check.failure.outcome, std::move(check.failure.message));
     if (check.answer->active) return Result{Outcome::AlreadyActive, check.answer->event_id, check.answer->expires_at, ""};
 
-    prompter.info(banner(target.gate));
+    prompter.info(banner(target.gate, !check.answer->severities.empty(), check.answer->notice));
 
     // Each answer is checked as soon as it is given, so a bad one costs no further
     // question, and nothing reaches the daemon unless all three are acceptable.
@@ -234,9 +253,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
 
     const auto& granted = std::get<proto::Granted>(*a.message);
     Result out{Outcome::Granted, granted.event_id, granted.expires_at, ""};
-    out.message = "Break-glass granted: " + escape_for_display(granted.event_id) + " for gate " + quoted(target.gate) +
-                  " until " + format_utc(granted.expires_at) +
-                  " (UTC). This access is logged and alerted, and it will be reviewed.";
+    out.message = granted_line(target.gate, granted);
     prompter.info(out.message);
     return out;
 }

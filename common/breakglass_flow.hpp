@@ -109,8 +109,16 @@ Outcome outcome_for(proto::ErrorCode code);
 // the record, not something to refuse a break-glass over.
 std::string fit_context_text(std::string_view text, std::size_t max_bytes);
 
-// The banner shown before the questions.
-std::string banner(std::string_view gate);
+// The banner shown before the questions. It says only what is true of every
+// break-glass (what is asked; that the request and the decision are recorded
+// in breakglassd's audit log) and then the daemon's notice of what else this
+// host does with the records (CheckAnswer.notice), escaped; nothing is
+// promised that the host does not do.
+std::string banner(std::string_view gate, bool asks_severity = false, std::string_view notice = {});
+// The line shown once granted, with the daemon's notice (Granted.notice).
+std::string granted_line(std::string_view gate, const proto::Granted& granted);
+// A notice from the daemon is shown escaped and at most this long.
+inline constexpr std::size_t kMaxNoticeBytes = 512;
 
 // Overwrites a string's whole buffer (also the bytes past size()) and empties it.
 void wipe(std::string& secret);

@@ -104,6 +104,11 @@ struct CheckAnswer {
     // which never reads the policy, knows to ask for one. Empty when the gate
     // lists none or is not in the policy. At most kMaxListEntries names.
     std::vector<std::string> severities = {};
+    // What this host does with a break-glass's records beyond breakglassd's
+    // audit log, in the daemon's words, for the banner (today: whether each
+    // record also goes to the system journal; alert channels and reviews will
+    // say so here). Only what this daemon actually does; "" = nothing more.
+    std::string notice = {};
 };
 
 // GrantRequest (4): break the glass. The factor is a secret: it is never
@@ -132,6 +137,9 @@ struct GrantRequest {
 struct Granted {
     std::string event_id;
     std::int64_t expires_at = 0;  // unix seconds
+    // What this host did with the grant's record beyond the audit log, in the
+    // daemon's words (as CheckAnswer.notice), shown with the grant. "" = nothing more.
+    std::string notice = {};
 };
 
 // StatusRequest (6): list grants. Non-root peers see only their own.

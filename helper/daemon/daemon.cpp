@@ -105,6 +105,12 @@ std::optional<ErrorAnswer> enrollable_user_problem(const std::string& user) {
     return std::nullopt;
 }
 
+// What the front-ends may tell the user happens to the records beyond the
+// audit log (CheckAnswer/Granted `notice`): only what this daemon does.
+std::string beyond_the_audit_log(const DaemonConfig& config) {
+    return config.send_to_journal ? "Each record is also sent to the system journal." : "";
+}
+
 bool is_totp_code(std::string_view s) {
     return s.size() == 6 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -255,6 +261,7 @@ proto::Message Daemon::on_check(const PeerIdentity& peer, const proto::CheckRequ
     }
     // The front-ends do not read the policy: this is how they know to ask for a severity.
     if (const policy::Gate* gate = gate_in_force(m.gate)) a.severities = gate->severities;
+    if (!a.active) a.notice = beyond_the_audit_log(config_);
     return a;
 }
 
@@ -405,7 +412,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     if (const Grant* granted = grants_.find(rec->event_id))
         if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
             queue_hook(*granted, "on_grant", gate->on_grant, "grant", now);
-    return proto::Granted{rec->event_id, expires_at};
+    return proto::Granted{rec->event_id, expires_at, beyond_the_audit_log(config_)};
 }
 
 Daemon::FactorCheck Daemon::verify_factor(const std::string& user, const std::string& code, std::int64_t now) const {

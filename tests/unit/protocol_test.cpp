@@ -33,9 +33,9 @@ std::vector<Message> one_of_each() {
     st.truncated = true;
     return {ErrorAnswer{ErrorCode::RateLimited, "slow down"},
             CheckRequest{"alice", "breakglass"},
-            CheckAnswer{true, "bg-2026-000007", 1767225600, {"sev1", "sev2"}},
+            CheckAnswer{true, "bg-2026-000007", 1767225600, {"sev1", "sev2"}, "Each record is also sent to the system journal."},
             g,
-            Granted{"bg-2026-000008", 1767225600},
+            Granted{"bg-2026-000008", 1767225600, "Each record is also sent to the system journal."},
             StatusRequest{true},
             st,
             RevokeRequest{"bg-2026-000008", "done"},
