@@ -137,6 +137,7 @@ flow::Target target_of(pam_handle_t* pamh, const ModuleArgs& args, const std::st
     t.gate = args.gate;
     t.tty = source_of(pamh);
     t.command = "pam:" + item(pamh, PAM_SERVICE);
+    t.pam_service = item(pamh, PAM_SERVICE);  // the daemon holds it against the gate's pam_service
     t.socket_path = args.socket_path;
     return t;
 }

@@ -2,7 +2,8 @@
 # common/: protocol, transport and text validation.
 add_executable(common_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/protocol_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/transport_timeout_test.cpp)
 target_link_libraries(common_tests PRIVATE bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(common_tests)
 
@@ -11,3 +12,8 @@ if(BUILD_FUZZERS)
   target_link_libraries(fuzz_frame PRIVATE bg_common bg_strict)
   target_link_options(fuzz_frame PRIVATE -fsanitize=fuzzer)
 endif()
+
+# common/nss: real NSS; the namespace cases need root (skipped without it).
+add_executable(nss_tests ${CMAKE_CURRENT_LIST_DIR}/unit/nss_test.cpp)
+target_link_libraries(nss_tests PRIVATE bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(nss_tests)

@@ -115,6 +115,32 @@ TEST_F(SudoPlugin, ActiveGrantRunsWithoutAnyPrompt) {
     EXPECT_EQ(commands[0]["grant_id"], grant);
 }
 
+// sudo -n forbids questions: without an active grant a gated command is
+// refused at once (no banner, no prompt), saying how to get a grant; under an
+// active grant it runs.
+TEST_F(SudoPlugin, NonInteractiveWithoutAGrantIsRefusedAtOnceAndSaysWhatToDo) {
+    const SudoRun r = run_on_terminal({kSudo, "-n", "-g", kSudoGateGroup, "id", "-g"}, {}, 5000);
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.exit_code, -2) << "sudo -n waited for an answer: " << r.output;
+    EXPECT_EQ(r.output.find(kBanner), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(kReasonPrompt), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("no active break-glass grant"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("which sudo -n does not allow"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("breakglassctl request --gate breakglass"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(gid_line(host_->gate_gid())), std::string::npos) << r.output;
+    EXPECT_TRUE(daemon_->records_of("command").empty());
+    EXPECT_TRUE(daemon_->records_of("deny").empty()) << "nothing was requested";
+    EXPECT_EQ(run_quietly({kSudo, "-n", "-g", kSudoOtherGroup, "true"}), 0) << "ungated -n is untouched";
+
+    const std::string grant = grant_now();
+    const SudoRun under_grant = run_on_terminal({kSudo, "-n", "-g", kSudoGateGroup, "id", "-g"});
+    EXPECT_EQ(under_grant.exit_code, 0) << under_grant.output;
+    EXPECT_NE(under_grant.output.find(gid_line(host_->gate_gid())), std::string::npos) << under_grant.output;
+    const auto commands = daemon_->records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["grant_id"], grant);
+}
+
 TEST_F(SudoPlugin, AfterExpiryItPromptsAgain) {
     const auto answer = daemon_->grant(kSudoUser, code(), 2, kSudoGate);
     ASSERT_TRUE(std::holds_alternative<proto::Granted>(answer));
