@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     const std::int64_t now = 1781498047;
 
     // 1. Durable appends.
-    auto opened = bg::audit::AuditLog::open(dir, "bench-host", /*send_to_journal=*/false);
+    auto opened = bg::audit::AuditLog::open(dir, "bench-host");
     if (!opened) {
         std::fprintf(stderr, "open: %s\n", opened.error().message.c_str());
         return 1;

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: ISC
+# bench_daemon: the daemon core in-process (work per request on the loop) and
+# a real breakglassd through the test fixture's launcher (grant round trip,
+# Check fast path), each with its baseline in the same run.
 add_executable(bench_daemon ${CMAKE_CURRENT_LIST_DIR}/bench_daemon.cpp)
-target_compile_definitions(bench_daemon PRIVATE BG_DAEMON_PATH="$<TARGET_FILE:breakglassd>")
-target_link_libraries(bench_daemon PRIVATE bg_daemon bg_strict)
+target_link_libraries(bench_daemon PRIVATE bg_daemon bg_test_support bg_libyubikey OpenSSL::Crypto bg_strict)
 add_dependencies(bench_daemon breakglassd)

@@ -136,10 +136,6 @@ json to_json(const ExpireRequest& m) { return {{"event_id", m.event_id}}; }
 json to_json(const Expired& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
 json to_json(const LogRequest& m) { return {{"after_seq", m.after_seq}, {"since", m.since}, {"limit", m.limit}}; }
 json to_json(const LogAnswer& m) { return {{"records", m.records}, {"last_seq", m.last_seq}, {"more", m.more}}; }
-json to_json(const VerifyRequest&) { return json::object(); }
-json to_json(const VerifyAnswer& m) {
-    return {{"ok", m.ok}, {"records", m.records}, {"first_bad_seq", m.first_bad_seq}, {"message", m.message}};
-}
 json to_json(const PolicyCheckRequest&) { return json::object(); }
 json to_json(const PolicyCheckAnswer& m) {
     return {{"ok", m.ok}, {"path", m.path}, {"error", m.error}, {"gates", m.gates}, {"active", m.active}};
@@ -291,16 +287,6 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
-        case MessageType::VerifyRequest: out = VerifyRequest{}; break;
-        case MessageType::VerifyAnswer: {
-            VerifyAnswer m;
-            m.ok = r.boolean("ok");
-            m.records = r.u64("records");
-            m.first_bad_seq = r.u64("first_bad_seq");
-            m.message = r.str("message", kMaxLongField);
-            out = std::move(m);
-            break;
-        }
         case MessageType::PolicyCheckRequest: out = PolicyCheckRequest{}; break;
         case MessageType::PolicyCheckAnswer: {
             PolicyCheckAnswer m;
@@ -397,8 +383,6 @@ std::string_view type_name(MessageType t) {
         case MessageType::Expired: return "Expired";
         case MessageType::LogRequest: return "LogRequest";
         case MessageType::LogAnswer: return "LogAnswer";
-        case MessageType::VerifyRequest: return "VerifyRequest";
-        case MessageType::VerifyAnswer: return "VerifyAnswer";
         case MessageType::PolicyCheckRequest: return "PolicyCheckRequest";
         case MessageType::PolicyCheckAnswer: return "PolicyCheckAnswer";
         case MessageType::PolicyReloadRequest: return "PolicyReloadRequest";

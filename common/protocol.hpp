@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -54,18 +55,16 @@ enum class MessageType : std::uint16_t {
     Expired = 11,
     LogRequest = 12,
     LogAnswer = 13,
-    VerifyRequest = 14,
-    VerifyAnswer = 15,
-    PolicyCheckRequest = 16,
-    PolicyCheckAnswer = 17,
-    PolicyReloadRequest = 18,
-    PolicyReloaded = 19,
-    EnrollTotpRequest = 20,
-    Enrolled = 21,
-    EnrollYubikeyRequest = 22,
-    YubikeyEnrolled = 23,
-    SessionRequest = 24,
-    SessionRecorded = 25,
+    PolicyCheckRequest = 14,
+    PolicyCheckAnswer = 15,
+    PolicyReloadRequest = 16,
+    PolicyReloaded = 17,
+    EnrollTotpRequest = 18,
+    Enrolled = 19,
+    EnrollYubikeyRequest = 20,
+    YubikeyEnrolled = 21,
+    SessionRequest = 22,
+    SessionRecorded = 23,
 };
 
 std::string_view type_name(MessageType t);
@@ -197,20 +196,10 @@ struct LogAnswer {
     bool more = false;                 // more records follow
 };
 
-// VerifyRequest (14): the daemon verifies its own log (chain, seq, key state). Root only.
-struct VerifyRequest {};
-// VerifyAnswer (15)
-struct VerifyAnswer {
-    bool ok = false;
-    std::uint64_t records = 0;        // records checked
-    std::uint64_t first_bad_seq = 0;  // 0 when ok
-    std::string message;
-};
-
-// PolicyCheckRequest (16): parse the daemon's policy file now and report,
+// PolicyCheckRequest (14): parse the daemon's policy file now and report,
 // without applying it. Root only.
 struct PolicyCheckRequest {};
-// PolicyCheckAnswer (17)
+// PolicyCheckAnswer (15)
 struct PolicyCheckAnswer {
     bool ok = false;
     std::string path;                // the policy file
@@ -219,27 +208,27 @@ struct PolicyCheckAnswer {
     bool active = false;             // the daemon has a valid policy loaded (possibly an older one)
 };
 
-// PolicyReloadRequest (18): load the policy file and apply it if valid. Root only.
+// PolicyReloadRequest (16): load the policy file and apply it if valid. Root only.
 struct PolicyReloadRequest {};
-// PolicyReloaded (19)
+// PolicyReloaded (17)
 struct PolicyReloaded {
     bool ok = false;
     std::string error;               // why the file was rejected; the last good policy stays
     std::vector<std::string> gates;  // gates now in force
 };
 
-// EnrollTotpRequest (20): store a TOTP secret for a user. Root only.
+// EnrollTotpRequest (18): store a TOTP secret for a user. Root only.
 struct EnrollTotpRequest {
     std::string user;
     std::string secret_base32;  // empty = the daemon generates one (160 bits)
 };
-// Enrolled (21)
+// Enrolled (19)
 struct Enrolled {
     std::string user;
     std::string otpauth_uri;  // otpauth://totp/breakglass:USER?secret=...&issuer=breakglass
 };
 
-// EnrollYubikeyRequest (22): register a YubiKey (Yubico OTP mode) for a user. Root only.
+// EnrollYubikeyRequest (20): register a YubiKey (Yubico OTP mode) for a user. Root only.
 // The AES key and private uid are secrets: never logged, erased after use.
 struct EnrollYubikeyRequest {
     std::string user;
@@ -247,13 +236,13 @@ struct EnrollYubikeyRequest {
     std::string aes_key_hex;      // 32 hex characters (AES-128 key)
     std::string private_uid_hex;  // 12 hex characters (6 bytes)
 };
-// YubikeyEnrolled (23)
+// YubikeyEnrolled (21)
 struct YubikeyEnrolled {
     std::string user;
     std::string public_id;
 };
 
-// SessionRequest (24): a front-end reports a session or command under a grant,
+// SessionRequest (22): a front-end reports a session or command under a grant,
 // for the audit record (session_open, session_close, command). Root or a
 // trusted front-end only. The daemon checks the grant is the user's.
 struct SessionRequest {
@@ -267,7 +256,7 @@ struct SessionRequest {
     std::string command;      // argv, for "command"
     std::string detail;       // e.g. "exit status 1", "killed by signal 9"
 };
-// SessionRecorded (25)
+// SessionRecorded (23)
 struct SessionRecorded {
     std::string record_event_id;
     std::string grant_id;  // the active grant the session runs under, "" if none
@@ -275,12 +264,25 @@ struct SessionRecorded {
 
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
                              StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
-                             LogAnswer, VerifyRequest, VerifyAnswer, PolicyCheckRequest, PolicyCheckAnswer,
+                             LogAnswer, PolicyCheckRequest, PolicyCheckAnswer,
                              PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled, EnrollYubikeyRequest,
                              YubikeyEnrolled, SessionRequest, SessionRecorded>;
 
 MessageType type_of(const Message& m);
-inline bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }
+inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }
+
+// The type number of a message struct, at compile time: its place in Message
+// (the alternatives are in type-number order from 1). Only Message's
+// alternatives have one.
+template <class M>
+inline constexpr MessageType type_of_v = [] {
+    return []<class... Ts>(std::variant<Ts...>*) {
+        static_assert((std::is_same_v<M, Ts> || ...), "not a message type");
+        std::size_t index = 0;
+        (void)((std::is_same_v<M, Ts> ? true : (++index, false)) || ...);
+        return static_cast<MessageType>(index + 1);
+    }(static_cast<Message*>(nullptr));
+}();
 
 // Pure: message → frame bytes. Fails only if the frame would exceed kMaxFrameBytes.
 Result<std::vector<std::uint8_t>> encode(const Message& m);

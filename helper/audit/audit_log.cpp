@@ -12,7 +12,6 @@
 
 #include "common/text.hpp"
 #include "helper/audit/audit_verify.hpp"
-#include "helper/audit/journal.hpp"
 
 namespace bg::audit {
 namespace {
@@ -46,8 +45,7 @@ Result<std::string> read_at(int fd, off_t offset, std::size_t n) {
 
 }  // namespace
 
-Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& state_dir, std::string host,
-                                                 bool send_to_journal) {
+Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& state_dir, std::string host) {
     if (auto why = validate_text(host, kMaxFieldBytes, true)) return Error{"host name " + *why};
     struct stat dst {};
     if (::stat(state_dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode)) {
@@ -57,7 +55,6 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& state_dir, s
     log->dir_ = state_dir;
     log->path_ = state_dir + "/" + std::string(kLogFileName);
     log->host_ = std::move(host);
-    log->journal_ = send_to_journal;
     const std::string key_path = state_dir + "/" + std::string(kKeyFileName);
     const std::string initial_path = state_dir + "/" + std::string(kInitialKeyFileName);
 
@@ -85,6 +82,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& state_dir, s
                              std::to_string(ks->index - 1) + " (log truncated or replaced)" + kVerifyHint};
             }
             log->key_ = *ks;
+            log->synced_key_index_ = ks->index;
             log->key_file_.emplace(std::move(*kf));
         } else {
             if (exists(initial_path)) {
@@ -100,6 +98,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& state_dir, s
             if (!kf) return Error{kf.error().message};
             if (auto d = fsync_directory(state_dir); !d) return Error{d.error().message};
             log->key_ = first;
+            log->synced_key_index_ = first.index;
             log->key_file_.emplace(std::move(*kf));
         }
         if (!log_existed) {
@@ -126,6 +125,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& state_dir, s
     auto last = parse_record(last_line);
     if (!last) return Error{log->path_ + ": last record: " + last.error().message + kVerifyHint};
     log->last_seq_ = last->seq;
+    log->durable_seq_ = last->seq;
     log->last_hash_ = last->hash;
 
     if (!key_exists) return Error{key_path + " is missing but the audit log has records" + std::string(kVerifyHint)};
@@ -149,6 +149,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& state_dir, s
         *ks = next;
     }
     log->key_ = *ks;
+    log->synced_key_index_ = ks->index;
     log->key_file_.emplace(std::move(*kf));
     return log;
 }
@@ -159,7 +160,7 @@ Status AuditLog::truncate_back() {
     return Ok{};
 }
 
-Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_unix) {
+Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_unix, Durability durability) {
     if (auto why = validate_fields(fields)) return Error{"audit record rejected: " + *why};
     if (now_unix < 0 || now_unix > kMaxTimestamp) return Error{"audit record rejected: clock out of range"};
     if (!key_file_) return Error{"audit log is not open"};
@@ -186,7 +187,7 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
         return Error{"cannot write the audit log: " + why +
                      (undo ? std::string() : " (and could not remove the partial record: " + undo.error().message + ")")};
     }
-    if (::fsync(fd_.get()) != 0) {
+    if (durability == Durability::Synced && ::fsync(fd_.get()) != 0) {
         const std::string why = errno_text(errno);
         const auto undo = truncate_back();
         return Error{"cannot fsync the audit log: " + why +
@@ -198,34 +199,61 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
         return Error{"OpenSSL SHA-256 failed"};
     }
     next.index = r.seq + 1;
-    // The record is durable; the evolved key is written in place now (so the
-    // file no longer holds the old key) and synced by sync_key() after the
-    // caller has answered. A crash before that leaves the key file behind the
-    // log, which open() repairs by hashing forward.
-    if (auto w = key_file_->write(next, /*sync=*/false); !w) {
-        // Keep log and key file consistent with the unchanged in-memory state.
-        const auto undo = truncate_back();
-        (void)key_file_->write(key_);
-        return Error{w.error().message +
-                     (undo ? std::string() : " (and could not remove the record: " + undo.error().message + ")")};
+    if (durability == Durability::Synced) {
+        // The record (and every deferred one before it) is durable: the
+        // evolved key is written in place now, so the file no longer holds
+        // the old key; its fdatasync is sync_key()'s. A crash before that
+        // leaves the key file behind the log, which open() repairs.
+        if (auto w = key_file_->write(next, /*sync=*/false); !w) {
+            // Keep log and key file consistent with the unchanged in-memory state.
+            const auto undo = truncate_back();
+            (void)key_file_->write(key_);
+            return Error{w.error().message +
+                         (undo ? std::string() : " (and could not remove the record: " + undo.error().message + ")")};
+        }
+        key_sync_pending_ = true;
+        durable_seq_ = r.seq;
     }
+    // A deferred record's key stays in memory until flush(): a key file ahead
+    // of what reached the disk would read as a truncated log after a crash.
     key_ = next;  // overwrites the old key bytes; `next` is wiped on scope exit
-    key_sync_pending_ = true;
     size_ += static_cast<off_t>(line.size());
     last_seq_ = r.seq;
     last_hash_ = r.hash;
-    if (journal_) send_to_journal(r);
     return r;
+}
+
+Status AuditLog::flush() {
+    if (durable_seq_ == last_seq_ || !key_file_) return Ok{};
+    if (::fsync(fd_.get()) != 0) return Error{"cannot fsync the audit log: " + errno_text(errno)};
+    durable_seq_ = last_seq_;
+    if (auto w = key_file_->write(key_, /*sync=*/false); !w) return w;
+    key_sync_pending_ = true;
+    return Ok{};
 }
 
 Status AuditLog::sync_key() {
     if (!key_sync_pending_ || !key_file_) return Ok{};
     if (auto synced = key_file_->sync(); !synced) return synced;
     key_sync_pending_ = false;
+    synced_key_index_ = durable_seq_ + 1;
     return Ok{};
 }
 
-AuditLog::~AuditLog() { (void)sync_key(); }
+Result<UniqueFd> AuditLog::duplicate_key_fd() const {
+    if (!key_file_) return Error{"audit log is not open"};
+    return key_file_->duplicate();
+}
+
+void AuditLog::key_sync_handed_off() {
+    key_sync_pending_ = false;
+    synced_key_index_ = durable_seq_ + 1;
+}
+
+AuditLog::~AuditLog() {
+    (void)flush();
+    (void)sync_key();
+}
 
 off_t AuditLog::seek_hint(std::uint64_t after_seq) const {
     // Seqs are gap-free and increasing with the offset: binary search on

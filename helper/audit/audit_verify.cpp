@@ -556,12 +556,6 @@ VerifyResult verify_log(std::string_view log, const VerifyOptions& o) {
                            " but the log ends at seq " + std::to_string(records),
                        seals);
         }
-        if (index < records + 1) {
-            return bad(records, index,
-                       "audit.key lags the log (index " + std::to_string(index) + ", log ends at seq " +
-                           std::to_string(records) + "): breakglassd reconciles this on start",
-                       seals);
-        }
     }
     VerifyResult r;
     r.ok = true;
@@ -569,6 +563,12 @@ VerifyResult verify_log(std::string_view log, const VerifyOptions& o) {
     r.seals_checked = seals;
     r.message = std::to_string(records) + " records verified, hash chain intact, " +
                 (seals ? std::string("seals checked") : std::string("seals NOT checked (no initial key given)"));
+    // A key file behind the log is normal for a running daemon: the key that
+    // follows deferred (closing) records is written when they are synced, at
+    // most a second later, and after a crash the daemon hashes it forward.
+    if (o.key_index && *o.key_index < records + 1)
+        r.message += "; audit.key is " + std::to_string(records + 1 - *o.key_index) +
+                     " record(s) behind the log (written since its last update; breakglassd catches it up)";
     return r;
 }
 

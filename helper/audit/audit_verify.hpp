@@ -55,7 +55,7 @@ struct VerifyResult {
     // The seq of the first bad record, position-based (records are gap-free
     // from 1, so the Nth line must carry seq N; a deleted, duplicated or
     // reordered record is reported at the line where the wrong seq appears).
-    // Tail truncation: last_seq + 1. A lagging key file: its index. 0 if ok.
+    // Tail truncation: last_seq + 1. 0 if ok (a key file behind the log is ok).
     std::uint64_t first_bad_seq = 0;
     std::string message;
     bool seals_checked = false;

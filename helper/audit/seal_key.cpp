@@ -247,6 +247,12 @@ Status KeyFile::sync() {
     return Ok{};
 }
 
+Result<UniqueFd> KeyFile::duplicate() const {
+    UniqueFd copy(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!copy.valid()) return Error{"cannot duplicate the audit key file's descriptor: " + errno_text(errno)};
+    return copy;
+}
+
 Status fsync_directory(const std::string& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) return Error{"cannot open directory " + dir + ": " + errno_text(errno)};

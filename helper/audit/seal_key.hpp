@@ -90,6 +90,8 @@ public:
     // then calls sync() soon: AuditLog::sync_key()).
     Status write(const KeyState& state, bool sync = true);
     Status sync();
+    // A second descriptor of the same file, for a thread that syncs it.
+    Result<UniqueFd> duplicate() const;
 
 private:
     explicit KeyFile(UniqueFd fd) : fd_(std::move(fd)) {}

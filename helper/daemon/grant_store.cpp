@@ -144,12 +144,29 @@ void GrantStore::apply(const ReplayedEvent& e) {
     }
 }
 
+void GrantStore::recorded(const audit::Record& r) {
+    ReplayedEvent e;
+    e.seq = r.seq;
+    e.event = r.event;
+    e.event_id = r.event_id;
+    e.grant_id = r.grant_id;
+    e.actor = r.actor;
+    e.gate = r.gate_bypassed;
+    e.reason = r.reason;
+    e.incident = r.incident_ref;
+    e.timestamp = r.timestamp;
+    e.expires_at = r.expires_at;
+    e.factor = r.factor;
+    e.factor_counter = r.factor_counter;
+    apply(e);
+}
+
 std::uint64_t GrantStore::last_factor_counter(const std::string& user, const std::string& factor) const {
     const auto it = factor_counters_.find({user, factor});
     return it == factor_counters_.end() ? 0 : it->second;
 }
 
-Status GrantStore::checkpoint() const {
+std::string GrantStore::serialize() const {
     json grants = json::array();
     for (const Grant& g : grants_)
         grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"reason", g.reason},
@@ -158,11 +175,12 @@ Status GrantStore::checkpoint() const {
     json counters = json::array();
     for (const auto& [key, counter] : factor_counters_)
         counters.push_back({{"user", key.first}, {"factor", key.second}, {"counter", counter}});
-    const std::string text =
-        json{{"version", 1}, {"applied_seq", applied_seq_}, {"grants", grants}, {"factor_counters", counters}}.dump() +
-        "\n";
+    return json{{"version", 1}, {"applied_seq", applied_seq_}, {"grants", grants}, {"factor_counters", counters}}.dump() +
+           "\n";
+}
 
-    const std::string tmp = path_ + ".tmp";
+Status GrantStore::write_checkpoint(const std::string& path, const std::string& text) {
+    const std::string tmp = path + ".tmp";
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd.valid()) return make_error("cannot write " + tmp + ": " + std::strerror(errno));
     std::size_t done = 0;
@@ -174,11 +192,13 @@ Status GrantStore::checkpoint() const {
     }
     if (::fdatasync(fd.get()) != 0) return make_error("cannot sync " + tmp + ": " + std::strerror(errno));
     fd.reset();
-    if (::rename(tmp.c_str(), path_.c_str()) != 0)
-        return make_error("cannot replace " + path_ + ": " + std::strerror(errno));
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+        return make_error("cannot replace " + path + ": " + std::strerror(errno));
     // The directory entry is not fsync'd: the audit log is the durable truth
     // and a lost rename only means more records are re-applied on start.
     return Ok{};
 }
+
+Status GrantStore::checkpoint() const { return write_checkpoint(path_, serialize()); }
 
 }  // namespace bg

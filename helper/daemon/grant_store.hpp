@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 // Grants and per-user factor replay state, in memory, checkpointed to
-// <state_dir>/state.json with write-fsync-rename.
+// <state_dir>/state.json with write-fsync-rename (by the daemon's state
+// writer, at most once a second, off the event loop).
 //
 // The audit log is the source of truth: every change here follows a durable
 // record, and the checkpoint remembers the last record it reflects
@@ -17,6 +18,7 @@
 
 #include "common/protocol.hpp"
 #include "common/result.hpp"
+#include "helper/audit/recorder.hpp"
 
 namespace bg {
 
@@ -51,8 +53,12 @@ struct ReplayedEvent {
     std::uint64_t factor_counter = 0;
 };
 
-class GrantStore {
+class GrantStore final : public audit::RecordSubscriber {
 public:
+    // The record's effect on grants and factor counters (apply()); the
+    // daemon subscribes the store to its recorder and replays the log into it.
+    void recorded(const audit::Record& r) override;
+
     // Ended grants kept for `list --all` (which shows at most this many);
     // older ones live only in the audit log.
     static constexpr std::size_t kEndedGrantsKept = proto::kMaxListEntries;
@@ -77,8 +83,14 @@ public:
     // ("totp") or a YubiKey's combined counter ("yubikey:<public id>"); 0 if none.
     std::uint64_t last_factor_counter(const std::string& user, const std::string& factor) const;
 
-    // Writes state.json: temp file, fsync, rename, fsync the directory.
+    // The checkpoint's text (JSON with applied_seq), and writing it: temp
+    // file, fdatasync, rename. serialize() runs on the event loop; the write
+    // may run on another thread (it touches nothing of the store).
+    std::string serialize() const;
+    static Status write_checkpoint(const std::string& path, const std::string& text);
+    // Both at once (at startup).
     Status checkpoint() const;
+    const std::string& path() const { return path_; }
 
 private:
     std::string path_;

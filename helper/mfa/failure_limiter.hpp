@@ -6,8 +6,8 @@
 // an attacker holding the first factor could guess online.
 //
 // In memory only: a daemon restart clears it. That is acceptable because
-// (1) every failure is also an audit record, fsync'd and alerted on, so a
-// guessing campaign across restarts is visible and triggers a human, and
+// (1) every failure is also an audit record (auth_failed, rate_limited), so a
+// guessing campaign across restarts is visible in the log, and
 // (2) restarts are rate limited by systemd (StartLimitBurst), which bounds the
 // extra guesses a restart could buy to a few per restart.
 #pragma once

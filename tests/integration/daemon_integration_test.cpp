@@ -537,10 +537,6 @@ TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
     const std::string key = state_ + "/audit.key.initial";
     auto ok = run(ctl({"verify", "--state-dir", state_, "--key", key}));
     EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-    // The daemon's own verification agrees.
-    auto r = proto::call(socket_, proto::VerifyRequest{}, proto::MessageType::VerifyAnswer);
-    ASSERT_TRUE(r.answer);
-    EXPECT_TRUE(std::get<proto::VerifyAnswer>(*r.answer).ok);
 
     stop_daemon(SIGTERM);
     std::string log = read_file(state_ + "/audit.log");

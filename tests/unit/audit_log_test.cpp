@@ -71,7 +71,7 @@ RecordFields grant_fields(const std::string& actor) {
 }
 
 std::unique_ptr<AuditLog> open_log(const TempDir& dir) {
-    auto log = AuditLog::open(dir.path(), "bastion-1", /*send_to_journal=*/false);
+    auto log = AuditLog::open(dir.path(), "bastion-1");
     EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error().message);
     return log.ok() ? std::move(*log) : nullptr;
 }
@@ -236,12 +236,12 @@ TEST(AuditLog, KeyAheadOfLogMeansTruncatedTailAndOpenFails) {
     std::string bytes = read_file(dir.file("audit.log"));
     bytes.erase(bytes.rfind('\n', bytes.size() - 2) + 1);  // drop record 3
     write_file(dir.file("audit.log"), bytes);
-    auto log = AuditLog::open(dir.path(), "bastion-1", false);
+    auto log = AuditLog::open(dir.path(), "bastion-1");
     ASSERT_FALSE(log.ok());
     EXPECT_NE(log.error().message.find("truncated"), std::string::npos) << log.error().message;
     // Emptying the log entirely is caught the same way.
     write_file(dir.file("audit.log"), "");
-    auto empty = AuditLog::open(dir.path(), "bastion-1", false);
+    auto empty = AuditLog::open(dir.path(), "bastion-1");
     ASSERT_FALSE(empty.ok());
     EXPECT_NE(empty.error().message.find("truncated"), std::string::npos) << empty.error().message;
 }
@@ -255,14 +255,14 @@ TEST(AuditLog, TornLastLineRefusesToOpen) {
     }
     const std::string good = read_file(dir.file("audit.log"));
     write_file(dir.file("audit.log"), good + "{\"action\":\"\",\"ac");
-    auto log = AuditLog::open(dir.path(), "bastion-1", false);
+    auto log = AuditLog::open(dir.path(), "bastion-1");
     ASSERT_FALSE(log.ok());
     EXPECT_NE(log.error().message.find("breakglassctl verify"), std::string::npos) << log.error().message;
     // A complete but corrupt last line is refused too.
     std::string corrupt = good;
     corrupt[corrupt.size() - 3] = 'x';
     write_file(dir.file("audit.log"), corrupt);
-    auto log2 = AuditLog::open(dir.path(), "bastion-1", false);
+    auto log2 = AuditLog::open(dir.path(), "bastion-1");
     ASSERT_FALSE(log2.ok());
     EXPECT_NE(log2.error().message.find("breakglassctl verify"), std::string::npos) << log2.error().message;
 }
@@ -278,25 +278,25 @@ TEST(AuditLog, MissingOrCorruptKeyFileRefusesToOpen) {
     std::string corrupt = key;
     corrupt[40] = corrupt[40] == '0' ? '1' : '0';
     write_file(dir.file("audit.key"), corrupt);
-    EXPECT_FALSE(AuditLog::open(dir.path(), "h", false).ok());
+    EXPECT_FALSE(AuditLog::open(dir.path(), "h").ok());
     ::unlink(dir.file("audit.key").c_str());
-    EXPECT_FALSE(AuditLog::open(dir.path(), "h", false).ok());
+    EXPECT_FALSE(AuditLog::open(dir.path(), "h").ok());
     write_file(dir.file("audit.key"), key);
     ::chmod(dir.file("audit.key").c_str(), 0644);
-    EXPECT_FALSE(AuditLog::open(dir.path(), "h", false).ok());
+    EXPECT_FALSE(AuditLog::open(dir.path(), "h").ok());
     ::chmod(dir.file("audit.key").c_str(), 0600);
-    EXPECT_TRUE(AuditLog::open(dir.path(), "h", false).ok());
+    EXPECT_TRUE(AuditLog::open(dir.path(), "h").ok());
     ::chmod(dir.file("audit.log").c_str(), 0666);
-    EXPECT_FALSE(AuditLog::open(dir.path(), "h", false).ok());
+    EXPECT_FALSE(AuditLog::open(dir.path(), "h").ok());
 }
 
 TEST(AuditLog, StaleInitialKeyWithoutKeyFileRefusesToOpen) {
     TempDir dir;
     write_file(dir.file("audit.key.initial"), std::string(64, 'a') + "\n");
-    auto log = AuditLog::open(dir.path(), "h", false);
+    auto log = AuditLog::open(dir.path(), "h");
     ASSERT_FALSE(log.ok());
     EXPECT_NE(log.error().message.find("audit.key.initial"), std::string::npos);
-    EXPECT_FALSE(AuditLog::open(dir.file("missing"), "h", false).ok());
+    EXPECT_FALSE(AuditLog::open(dir.file("missing"), "h").ok());
 }
 
 TEST(AuditLog, FailedWriteLeavesNoTornLine) {
@@ -314,7 +314,7 @@ TEST(AuditLog, FailedWriteLeavesNoTornLine) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
         ::signal(SIGXFSZ, SIG_IGN);
-        auto log = AuditLog::open(dir.path(), "bastion-1", false);
+        auto log = AuditLog::open(dir.path(), "bastion-1");
         if (!log.ok()) ::_exit(2);
         struct rlimit rl {};
         rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(before.size() + 100);

@@ -44,8 +44,6 @@ std::vector<Message> one_of_each() {
             Expired{"bg-2026-000008", ""},
             LogRequest{41, 1767225600, 10},
             LogAnswer{{"{\"a\":1}", "{\"b\":2}"}, 43, true},
-            VerifyRequest{},
-            VerifyAnswer{false, 199, 200, "hash mismatch"},
             PolicyCheckRequest{},
             PolicyCheckAnswer{true, "/etc/breakglass/policy.toml", "", {"a", "b"}, true},
             PolicyReloadRequest{},

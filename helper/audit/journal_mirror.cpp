@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: ISC
+#include "helper/audit/journal_mirror.hpp"
+
+#include <chrono>
+
+#include "helper/audit/journal.hpp"
+
+namespace bg::audit {
+
+JournalMirror::JournalMirror(Send send, std::size_t queue_limit)
+    : send_(send ? std::move(send) : Send([](const Record& r) { send_to_journal(r); })),
+      limit_(queue_limit),
+      thread_([this] { run(); }) {}
+
+JournalMirror::~JournalMirror() { stop(); }
+
+void JournalMirror::recorded(const Record& r) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        if (queue_.size() >= limit_) {
+            ++dropped_;
+            return;
+        }
+        queue_.push_back(r);
+    }
+    wake_.notify_one();
+}
+
+void JournalMirror::run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and nothing left
+        Record r = std::move(queue_.front());
+        queue_.pop_front();
+        sending_ = true;
+        lock.unlock();
+        send_(r);
+        lock.lock();
+        sending_ = false;
+        if (queue_.empty()) drained_.notify_all();
+    }
+}
+
+void JournalMirror::stop(int drain_ms) {
+    {
+        std::unique_lock lock(mutex_);
+        if (!thread_.joinable()) return;
+        drained_.wait_for(lock, std::chrono::milliseconds(drain_ms), [this] { return queue_.empty() && !sending_; });
+        dropped_ += queue_.size();
+        queue_.clear();
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+}
+
+std::uint64_t JournalMirror::dropped() const {
+    std::lock_guard lock(mutex_);
+    return dropped_;
+}
+
+std::size_t JournalMirror::queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+}  // namespace bg::audit

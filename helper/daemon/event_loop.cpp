@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: ISC
+// breakglassd's event loop (sd-event): the listening socket and connections,
+// signals, the expiry and maintenance timers, the systemd timer layer and
+// the revocation loop around the Daemon. Every decision is the Daemon's; the
+// loop only reads, dispatches, answers, and runs what follows the answer.
+#include "helper/daemon/event_loop.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "common/text.hpp"
+#include "common/transport.hpp"
+#include "helper/daemon/dispatch.hpp"
+#include "helper/daemon/revocation_loop.hpp"
+#include "helper/revocation/systemd_timers.hpp"
+
+namespace bg {
+namespace {
+
+
+constexpr std::size_t kMaxConnections = 256;
+constexpr std::uint64_t kIdleTimeoutUsec = 30ULL * 1000 * 1000;
+constexpr std::uint64_t kRetryUsec = 1000ULL * 1000;
+// While the per-grant systemd timers work they are the first line and the
+// daemon's own timer is a backstop this long after expires_at.
+constexpr std::int64_t kBackstopSeconds = 2;
+
+std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+struct EventSourceUnref {
+    void operator()(sd_event_source* s) const { sd_event_source_disable_unref(s); }
+};
+using EventSourcePtr = std::unique_ptr<sd_event_source, EventSourceUnref>;
+
+struct Server;
+
+struct Connection {
+    Server* server = nullptr;
+    UniqueFd fd;
+    PeerIdentity peer;
+    ConnectionState state;
+    EventSourcePtr io;
+    EventSourcePtr idle;
+};
+
+struct Server {
+    sd_event* event = nullptr;
+    std::unique_ptr<Daemon> daemon;
+    UniqueFd listener;
+    EventSourcePtr listener_source;
+    EventSourcePtr expiry_timer;
+    EventSourcePtr maintenance_timer;  // flush, key sync, checkpoint: at most kMaintenanceIntervalMs after a record
+    std::unique_ptr<RevocationLoop> revocation;  // SIGKILL after the grace, the gates' hooks
+    std::unique_ptr<timers::SystemdTimers> timers;  // null without systemd
+    std::map<Connection*, std::unique_ptr<Connection>> connections;
+
+    void close_connection(Connection* c) { connections.erase(c); }
+    void arm_expiry_timer();
+    void arm_maintenance();
+    void maintain();
+    // After any work: the daemon's post-answer duties, the systemd timers of
+    // grants made or ended, and the daemon's own timer.
+    void settle();
+};
+
+void Server::settle() {
+    for (const std::string& problem : daemon->after_answer(now_unix())) log_line(3, problem);
+    const std::vector<TimerChange> changes = daemon->take_timer_changes();
+    for (std::size_t i = 0; i < changes.size() && timers; ++i) {
+        const TimerChange& c = changes[i];
+        if (!c.start) {
+            timers->stop(c.grant_id);
+            continue;
+        }
+        // A grant ended within the same batch (e.g. overdue at startup) needs no timer.
+        const bool ends_later = std::any_of(changes.begin() + static_cast<std::ptrdiff_t>(i) + 1, changes.end(),
+                                            [&](const TimerChange& d) { return !d.start && d.grant_id == c.grant_id; });
+        if (!ends_later) timers->start(c.grant_id, c.expires_at);
+    }
+    arm_expiry_timer();
+    if (revocation) revocation->settle();
+    arm_maintenance();
+}
+
+void Server::maintain() {
+    for (const std::string& problem : daemon->maintain()) log_line(3, problem);
+}
+
+int on_maintenance(sd_event_source*, std::uint64_t, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    server->maintain();
+    server->arm_maintenance();
+    return 0;
+}
+
+// Maintenance runs at once when much waits (kMaintenanceRecords), else once
+// within kMaintenanceIntervalMs of the first record that needs it: that bounds
+// what a crash can cost (deferred records, the seal key's sync, the
+// checkpoint) without a sync on the path of every request.
+void Server::arm_maintenance() {
+    if (daemon->maintenance_urgent()) maintain();
+    if (!daemon->maintenance_pending()) return;
+    if (maintenance_timer) {
+        int enabled = SD_EVENT_OFF;
+        sd_event_source_get_enabled(maintenance_timer.get(), &enabled);
+        if (enabled != SD_EVENT_OFF) return;  // already due within the interval
+        sd_event_source_set_time_relative(maintenance_timer.get(), kMaintenanceIntervalMs * 1000ULL);
+        sd_event_source_set_enabled(maintenance_timer.get(), SD_EVENT_ONESHOT);
+        return;
+    }
+    sd_event_source* s = nullptr;
+    if (sd_event_add_time_relative(event, &s, CLOCK_MONOTONIC, kMaintenanceIntervalMs * 1000ULL, 1000,
+                                   on_maintenance, this) < 0) {
+        log_line(3, "cannot arm the maintenance timer; maintaining now");
+        maintain();
+        return;
+    }
+    maintenance_timer.reset(s);
+}
+
+int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    const bool backstop = server->timers && server->timers->healthy();
+    if (!server->daemon->expire_due(now_unix(), backstop ? "expired by the daemon's backstop timer: the grant's systemd "
+                                                           "timer had not ended it 2 s after expires_at"
+                                                         : "expired at expires_at by the daemon's timer"))
+        log_line(3, "could not record an expiry; retrying (the expired grant is not honoured meanwhile)");
+    server->settle();
+    return 0;
+}
+
+void Server::arm_expiry_timer() {
+    const auto next = daemon->next_expiry();
+    if (!next) {
+        if (expiry_timer) sd_event_source_set_enabled(expiry_timer.get(), SD_EVENT_OFF);
+        return;
+    }
+    // A due grant that could not be recorded is retried a second from now.
+    const std::int64_t due = *next + (timers && timers->healthy() ? kBackstopSeconds : 0);
+    std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(due, 0)) * 1000000ULL;
+    const std::uint64_t retry = static_cast<std::uint64_t>(now_unix()) * 1000000ULL + kRetryUsec;
+    if (*next <= now_unix()) at = retry;
+    if (!expiry_timer) {
+        sd_event_source* s = nullptr;
+        // 1 ms accuracy: sd-event's default (250 ms) would add to the revocation lag.
+        if (sd_event_add_time(event, &s, CLOCK_REALTIME, at, 1000, on_expiry, this) < 0) {
+            log_line(2, "cannot arm the expiry timer");
+            return;
+        }
+        expiry_timer.reset(s);
+    } else {
+        sd_event_source_set_time(expiry_timer.get(), at);
+    }
+    sd_event_source_set_enabled(expiry_timer.get(), SD_EVENT_ONESHOT);
+}
+
+int on_idle(sd_event_source*, std::uint64_t, void* userdata) {
+    auto* c = static_cast<Connection*>(userdata);
+    c->server->close_connection(c);
+    return 0;
+}
+
+int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
+    auto* c = static_cast<Connection*>(userdata);
+    Server* server = c->server;
+    proto::Received received = proto::receive_message(c->fd.get(), 0);
+    if (!received.message && (received.failure == proto::ReceiveFailure::Closed || (revents & EPOLLHUP))) {
+        server->close_connection(c);
+        return 0;
+    }
+    if (!received.message && received.failure == proto::ReceiveFailure::Timeout) return 0;
+    const DispatchOutcome outcome = dispatch(c->state, c->peer, std::move(received), *server->daemon, now_unix());
+    if (outcome.answer) {
+        if (auto sent = proto::send_message(c->fd.get(), *outcome.answer); !sent)
+            log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
+    }
+    server->settle();
+    if (outcome.close) {
+        log_line(4, "closed connection from pid " + std::to_string(c->peer.pid) + " uid " +
+                        std::to_string(c->peer.uid) + ": " + escape_for_display(outcome.why));
+        server->close_connection(c);
+        return 0;
+    }
+    if (c->idle) sd_event_source_set_time_relative(c->idle.get(), kIdleTimeoutUsec);
+    return 0;
+}
+
+int on_accept(sd_event_source*, int fd, std::uint32_t, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    UniqueFd client(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!client.valid()) return 0;
+    if (server->connections.size() >= kMaxConnections) {
+        log_line(4, "too many connections; refusing one");
+        return 0;
+    }
+    auto peer = identify_peer(client.get());
+    if (!peer) {
+        log_line(4, "cannot identify a peer: " + peer.error().message);
+        return 0;
+    }
+    auto c = std::make_unique<Connection>();
+    c->server = server;
+    c->fd = std::move(client);
+    c->peer = std::move(peer).value();
+    c->peer.trusted = server->daemon->is_trusted(c->peer);
+    sd_event_source* io = nullptr;
+    sd_event_source* idle = nullptr;
+    if (sd_event_add_io(server->event, &io, c->fd.get(), EPOLLIN, on_readable, c.get()) < 0) return 0;
+    c->io.reset(io);
+    if (sd_event_add_time_relative(server->event, &idle, CLOCK_MONOTONIC, kIdleTimeoutUsec, 0, on_idle, c.get()) >= 0)
+        c->idle.reset(idle);
+    Connection* key = c.get();
+    server->connections.emplace(key, std::move(c));
+    return 0;
+}
+
+int on_sighup(sd_event_source*, const signalfd_siginfo*, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    if (auto error = server->daemon->reload_policy(now_unix()))
+        log_line(3, "policy reload rejected: " + *error);
+    else
+        log_line(5, "policy reloaded");
+    server->settle();
+    return 0;
+}
+
+}  // namespace
+
+// Only this layer logs. Under systemd, stderr goes to the journal and the
+// <N> prefix sets the priority.
+void log_line(int priority, const std::string& text) {
+    std::fprintf(stderr, "<%d>breakglassd: %s\n", priority, text.c_str());
+}
+
+Result<UniqueFd> listen_on(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return make_error("socket path too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) return make_error(path + " exists and is not a socket; refusing to replace it");
+        ::unlink(path.c_str());
+    }
+    UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) return make_error(std::string("socket: ") + std::strerror(errno));
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+        return make_error("bind " + path + ": " + std::strerror(errno));
+    // Anyone may connect: identity comes from SO_PEERCRED, not from the socket's mode.
+    if (::chmod(path.c_str(), 0666) != 0) return make_error("chmod " + path + ": " + std::strerror(errno));
+    if (::listen(fd.get(), 64) != 0) return make_error("listen: " + std::string(std::strerror(errno)));
+    return fd;
+}
+
+Result<UniqueFd> socket_from_systemd() {
+    const int n = sd_listen_fds(1);
+    if (n < 0) return make_error("sd_listen_fds: " + std::string(std::strerror(-n)));
+    if (n == 0) return UniqueFd();
+    if (n > 1) return make_error("systemd passed " + std::to_string(n) + " sockets; expected one");
+    const int fd = SD_LISTEN_FDS_START;
+    if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, nullptr, 0) <= 0)
+        return make_error("the socket from systemd is not a listening AF_UNIX SOCK_SEQPACKET socket");
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return UniqueFd(fd);
+}
+
+
+int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const LoopOptions& options) {
+    Server server;
+    server.daemon = std::move(daemon);
+    server.listener = std::move(listener);
+    if (!server.daemon->policy_loaded())
+        log_line(3, "no valid policy is loaded: every break-glass request is refused until it is fixed");
+    if (sd_event_default(&server.event) < 0) {
+        log_line(2, "sd_event_default failed");
+        return 1;
+    }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGCHLD);  // hooks are watched by sd-event child sources
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    sd_event_add_signal(server.event, nullptr, SIGHUP, on_sighup, &server);
+    sd_event_add_signal(server.event, nullptr, SIGTERM, nullptr, nullptr);  // NULL handler: exit the loop
+    sd_event_add_signal(server.event, nullptr, SIGINT, nullptr, nullptr);
+    sd_event_source* ls = nullptr;
+    if (sd_event_add_io(server.event, &ls, server.listener.get(), EPOLLIN, on_accept, &server) < 0) {
+        log_line(2, "cannot watch the listening socket");
+        return 1;
+    }
+    server.listener_source.reset(ls);
+    server.revocation = std::make_unique<RevocationLoop>(server.event, *server.daemon, log_line);
+
+    // First line of revocation: a systemd timer per grant (re-ensured for the
+    // grants still active after a restart). Only a daemon that systemd
+    // started talks to the host's systemd by default: a daemon on its own
+    // socket (a test, a demo) must never leave timers that run the installed
+    // breakglassctl against the production socket.
+    if (options.systemd_timers)
+        server.timers = timers::SystemdTimers::connect(server.event, options.ctl_path, log_line);
+    else
+        log_line(5, "no per-grant systemd timers (--systemd-timers=" + options.systemd_timers_setting +
+                        "): the daemon's own timer and its startup sweep end grants");
+    // Third line: whatever expired while the daemon was down.
+    if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
+        log_line(3, "could not record every overdue expiry; retrying");
+    // And what a stopped daemon left running under grants that had ended.
+    if (!server.daemon->sweep_leftover_processes(now_unix()))
+        log_line(3, "could not record the processes left running under ended grants; they were not signalled");
+    server.settle();
+
+    sd_notify(0, "READY=1\nSTATUS=serving");
+    log_line(6, "serving; state in " + options.state_dir + ", policy " + options.policy_path);
+    const int r = sd_event_loop(server.event);
+    sd_notify(0, "STOPPING=1");
+    server.connections.clear();
+    server.maintenance_timer.reset();
+    server.expiry_timer.reset();
+    server.revocation.reset();
+    server.timers.reset();
+    server.listener_source.reset();
+    sd_event_unref(server.event);
+    return r < 0 ? 1 : 0;
+}
+
+}  // namespace bg

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: ISC
+// The handlers of grants: Check (the fast path), Grant (break the glass),
+// Status, Revoke and Expire. A GrantRequest goes through four steps —
+// validate, evaluate, factor, commit — each of which either refuses (with a
+// record) or hands on (docs/ARCHITECTURE.md, "One break-glass, step by step").
+#include <openssl/crypto.h>
+
+#include "common/nss.hpp"
+#include "common/text.hpp"
+#include "helper/daemon/daemon.hpp"
+
+namespace bg {
+
+using proto::ErrorAnswer;
+using proto::ErrorCode;
+
+// One GrantRequest on its way through the steps.
+struct Daemon::GrantAttempt {
+    const PeerIdentity& peer;
+    proto::GrantRequest& request;
+    std::string user;              // the actor: the peer's own user, or the one a trusted front-end names
+    audit::RecordFields record;    // what a refusal (or the grant) records; user text bounded until validated
+    std::vector<std::string> groups;
+    policy::Decision decision;
+    std::string factor_kind;       // by the code's shape; the gate's first kind when it has none
+    mfa::FactorResult factor;
+};
+
+proto::Message Daemon::on_check(const PeerIdentity& peer, proto::CheckRequest& m, std::int64_t now) {
+    const std::string user = m.user.empty() ? peer.user : m.user;
+    if (user != peer.user && !is_trusted(peer))
+        return ErrorAnswer{ErrorCode::NotPermitted, "only root or a trusted front-end may ask about another user"};
+    proto::CheckAnswer a;
+    if (const Grant* g = grants_.active_for(user, m.gate, now)) {
+        a.active = true;
+        a.event_id = g->event_id;
+        a.expires_at = g->expires_at;
+    }
+    // The front-ends do not read the policy: this is how they know to ask for a severity.
+    if (const policy::Gate* gate = gate_in_force(m.gate)) a.severities = gate->severities;
+    if (!a.active) a.notice = notice();
+    return a;
+}
+
+proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest& m, std::int64_t now) {
+    // The one-time code is wiped whatever the outcome.
+    struct Wipe {
+        std::string& s;
+        ~Wipe() { OPENSSL_cleanse(s.data(), s.size()); }
+    } wipe{m.factor};
+    GrantAttempt a{peer, m, m.user.empty() ? peer.user : m.user, {}, {}, {}, {}, {}};
+    if (auto refused = grant_validate(a, now)) return std::move(*refused);
+    if (auto refused = grant_evaluate(a, now)) return std::move(*refused);
+    if (auto refused = grant_check_factor(a, now)) return std::move(*refused);
+    return grant_commit(a, now);
+}
+
+// Who may ask for whom, and fields bounded and well formed.
+std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64_t now) {
+    const proto::GrantRequest& m = a.request;
+    audit::RecordFields& f = a.record;
+    f.event = "deny";
+    f.action = "break_glass";
+    f.actor = bounded_for_record(a.user, kMaxUserBytes);
+    f.actor_loginuid = a.peer.loginuid;
+    f.actor_role = "requester";
+    f.peer_uid = static_cast<std::int64_t>(a.peer.uid);
+    f.gate_bypassed = bounded_for_record(m.gate, kMaxGateBytes);
+    f.reason = bounded_for_record(m.reason, kMaxReasonBytes);
+    f.incident_ref = bounded_for_record(m.incident, kMaxIncidentBytes);
+    f.source = bounded_for_record(m.tty, kMaxTtyBytes);
+    f.target = bounded_for_record(m.command, kMaxCommandBytes);
+
+    if (a.user != a.peer.user && !is_trusted(a.peer))
+        return refuse(ErrorCode::NotPermitted,
+                      "user " + a.peer.user + " (uid " + std::to_string(a.peer.uid) + ") may not request a grant for " +
+                          escape_for_display(a.user) + "; only root or a trusted front-end may",
+                      f, now);
+    if (!is_valid_name(a.user, kMaxUserBytes))
+        return refuse(ErrorCode::BadRequest, "user name '" + escape_for_display(a.user) + "' is not valid", f, now);
+    if (!is_valid_name(m.gate, kMaxGateBytes))
+        return refuse(ErrorCode::BadRequest, "gate name '" + escape_for_display(m.gate) + "' is not valid", f, now);
+    const struct {
+        const char* what;
+        const std::string& value;
+        std::size_t max;
+        bool may_be_empty;
+    } texts[] = {{"reason", m.reason, kMaxReasonBytes, false},
+                 {"incident reference", m.incident, kMaxIncidentBytes, false},
+                 {"severity", m.severity, kMaxGateBytes, true},
+                 {"PAM service", m.pam_service, kMaxGateBytes, true},
+                 {"tty", m.tty, kMaxTtyBytes, true},
+                 {"command", m.command, kMaxCommandBytes, true}};
+    for (const auto& t : texts)
+        if (auto bad = validate_text(t.value, t.max, t.may_be_empty))
+            return refuse(ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad, f, now);
+    if (m.ttl_seconds < 0) return refuse(ErrorCode::BadRequest, "the requested ttl is negative", f, now);
+    return std::nullopt;
+}
+
+// The policy: requester, incident, severity, ttl, the front-end's mapping,
+// approvals, an existing grant.
+std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64_t now) {
+    const proto::GrantRequest& m = a.request;
+    audit::RecordFields& f = a.record;
+    if (!policy_)
+        return refuse(ErrorCode::Unavailable,
+                      "no valid policy is loaded, so no gate is grantable (" + escape_for_display(policy_error_) +
+                          "); fix the policy and run breakglassctl policy reload",
+                      f, now);
+    const nss::Lookup<std::vector<std::string>> groups = nss::group_names_of(a.user);
+    if (groups.failed())
+        return refuse(ErrorCode::Unavailable,
+                      "cannot look up the groups of user '" + a.user + "' (" + escape_for_display(groups.error) +
+                          "), so nothing was granted; check the name service (nsswitch.conf)",
+                      f, now);
+    if (groups.not_found())
+        return refuse(ErrorCode::Denied, "user '" + a.user + "' does not exist on this host", f, now);
+    a.groups = groups.value;
+
+    // The factor's kind from its shape; a malformed code is judged after the
+    // policy, as a failed factor, so evaluate it as the gate's first kind.
+    a.factor_kind = mfa::factor_kind(m.factor);
+    const policy::Gate* gate = gate_in_force(m.gate);
+    if (a.factor_kind.empty() && gate && !gate->factors.empty()) a.factor_kind = gate->factors.front();
+
+    policy::EvalRequest eval;
+    eval.user = a.user;
+    eval.groups = a.groups;
+    eval.gate = m.gate;
+    eval.incident = m.incident;
+    eval.severity = m.severity;
+    eval.ttl = std::chrono::seconds(m.ttl_seconds);
+    eval.factor_kind = a.factor_kind;
+    a.decision = policy::evaluate(*policy_, eval, std::chrono::system_clock::time_point(std::chrono::seconds(now)));
+    if (a.decision.verdict != policy::Verdict::Allow) return refuse(ErrorCode::Denied, a.decision.why, f, now);
+    // Allowed means the gate exists. The sudo plugin names the run-as
+    // group/user that made it gate the command; the policy must agree.
+    if (!m.runas_group.empty() || !m.runas_user.empty()) {
+        const bool group_ok = m.runas_group.empty() || m.runas_group == gate->sudo_runas_group;
+        const bool user_ok = m.runas_user.empty() || m.runas_user == gate->sudo_runas_user;
+        if (!group_ok || !user_ok)
+            return refuse(ErrorCode::Denied,
+                          "the sudo plugin maps run-as " +
+                              (m.runas_group.empty() ? "user '" + escape_for_display(m.runas_user) + "'"
+                                                     : "group '" + escape_for_display(m.runas_group) + "'") +
+                              " to gate '" + m.gate +
+                              "', but the policy does not; fix the gates= option in sudo.conf or the policy",
+                          f, now);
+    }
+    // pam_breakglass names its PAM service; a gate the policy binds to another
+    // service (pam_service) is not opened from this one.
+    if (!m.pam_service.empty() && !gate->pam_service.empty() && gate->pam_service != m.pam_service)
+        return refuse(ErrorCode::Denied,
+                      "gate '" + m.gate + "' is bound to PAM service '" + gate->pam_service + "'; service '" +
+                          escape_for_display(m.pam_service) +
+                          "' may not open it; fix the gate= argument of its pam_breakglass line or the policy",
+                      f, now);
+    if (a.decision.approvals > 0)
+        return refuse(ErrorCode::Denied,
+                      "gate '" + m.gate + "' requires " + std::to_string(a.decision.approvals) +
+                          " approval(s) and this version of breakglassd has no approval flow; nothing was granted",
+                      f, now);
+    if (const Grant* existing = grants_.active_for(a.user, m.gate, now))
+        return refuse(ErrorCode::Denied,
+                      a.user + " already holds " + existing->event_id + " for gate '" + m.gate + "' until " +
+                          audit::format_utc(existing->expires_at),
+                      f, now);
+    return std::nullopt;
+}
+
+// The second factor: the failure limit, then the code, with replay protection.
+std::optional<proto::Message> Daemon::grant_check_factor(GrantAttempt& a, std::int64_t now) {
+    audit::RecordFields& f = a.record;
+    f.factor = a.factor_kind;
+    a.factor = factors_.verify(a.user, a.request.factor, now);
+    switch (a.factor.status) {
+        case mfa::FactorResult::Status::Accepted:
+            f.factor = a.factor.label;
+            return std::nullopt;
+        case mfa::FactorResult::Status::RateLimited:
+            f.event = "rate_limited";
+            return refuse(ErrorCode::RateLimited, a.factor.failure, f, now);
+        case mfa::FactorResult::Status::Failed:
+            break;
+    }
+    f.event = "auth_failed";
+    if (!a.factor.label.empty()) f.factor = a.factor.label;
+    return refuse(ErrorCode::AuthFailed, a.factor.failure, f, now);
+}
+
+// Log before acting: the grant record, with the accepted counter (so replay
+// protection survives a crash), is durable before anything is answered.
+proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
+    audit::RecordFields& f = a.record;
+    const std::int64_t expires_at = now + a.decision.ttl.count();
+    f.event = "grant";
+    f.factor_counter = a.factor.counter;
+    f.expires_at = expires_at;
+    f.review_status = "pending";
+    f.detail = "ttl " + policy::format_duration(a.decision.ttl) +
+               (a.request.severity.empty() ? "" : ", severity " + a.request.severity);
+    const auto rec = record(f, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "the grant could not be recorded in the audit log, so nothing was granted"};
+    timer_changes_.push_back({rec->event_id, expires_at, true});
+    if (const Grant* granted = grants_.find(rec->event_id))
+        if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
+            queue_hook(*granted, "on_grant", gate->on_grant, "grant", now);
+    return proto::Granted{rec->event_id, expires_at, notice()};
+}
+
+proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest& m, std::int64_t) {
+    proto::StatusAnswer a;
+    const auto list = grants_.list(m.all, peer.uid == 0 ? std::string() : peer.user);
+    for (const Grant& g : list) {
+        if (a.grants.size() == proto::kMaxListEntries) {
+            a.truncated = true;
+            break;
+        }
+        a.grants.push_back({g.event_id, g.user, g.gate, std::string(grant_state_name(g.state)), g.granted_at,
+                            g.expires_at, g.ended_at, g.reason, g.incident});
+    }
+    // A frame holds at most 64 KiB; long reasons could overflow it.
+    while (!a.grants.empty() && !proto::encode(a)) {
+        a.grants.pop_back();
+        a.truncated = true;
+    }
+    return a;
+}
+
+proto::Message Daemon::on_revoke(const PeerIdentity& peer, proto::RevokeRequest& m, std::int64_t now) {
+    if (auto bad = validate_text(m.reason, kMaxReasonBytes, true))
+        return ErrorAnswer{ErrorCode::BadRequest, "the reason " + *bad};
+    const Grant* g = grants_.find(m.event_id);
+    if (!g || g->state != GrantState::Active)
+        return ErrorAnswer{ErrorCode::NotFound, "no active grant " + escape_for_display(m.event_id)};
+    if (peer.uid != 0 && peer.user != g->user)
+        return ErrorAnswer{ErrorCode::NotPermitted, "only root or the grant's own user may revoke it"};
+    const Grant grant = *g;
+    const auto rec =
+        end_grant(grant, "revoke", peer.user, &peer, m.reason.empty() ? "revoked" : "revoked: " + m.reason, now);
+    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the revocation could not be recorded; the grant is still active"};
+    return proto::Revoked{grant.event_id, rec->event_id};
+}
+
+proto::Message Daemon::on_expire(const PeerIdentity& peer, proto::ExpireRequest& m, std::int64_t now) {
+    const Grant* g = grants_.find(m.event_id);
+    if (!g) return ErrorAnswer{ErrorCode::NotFound, "no grant " + escape_for_display(m.event_id)};
+    if (g->state != GrantState::Active) return proto::Expired{g->event_id, ""};  // already ended: nothing to do
+    if (now < g->expires_at)
+        return ErrorAnswer{ErrorCode::Denied, g->event_id + " is not due until " + audit::format_utc(g->expires_at) +
+                                                  "; use breakglassctl revoke to end it early"};
+    const Grant grant = *g;
+    const auto rec = end_grant(grant, "expire", "breakglassd", &peer, "expired (requested by the expiry timer)", now);
+    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the expiry could not be recorded; retry"};
+    return proto::Expired{grant.event_id, rec->event_id};
+}
+
+}  // namespace bg
