@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: ISC
 #include "tests/support/run_directory.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
-#include <mutex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/support/files.hpp"
 #include "tests/support/test_accounts.hpp"
 
 namespace bg::test {
@@ -113,23 +116,38 @@ ScratchDir::~ScratchDir() {
 }
 
 std::vector<std::string> sweep_dead_runs() {
-    std::vector<std::string> removed;
-    DIR* tmp = ::opendir(kTmp);
-    if (tmp == nullptr) return removed;
-    std::vector<std::string> tokens;
-    while (const dirent* e = ::readdir(tmp)) {
-        const std::string name = e->d_name;
-        const std::string prefix = kPrefix, suffix = kLockSuffix;
-        if (name.size() == prefix.size() + 6 + suffix.size() && name.starts_with(prefix) && name.ends_with(suffix))
-            tokens.push_back(name.substr(prefix.size(), 6));
+    // Tokens from every trace a run leaves: its lock, its directory, its
+    // account names. A live run's lock exists before anything else of it and
+    // goes last, so a trace without a lock, or with a lock nobody holds, is dead.
+    std::set<std::string> tokens;
+    const std::string prefix = kPrefix, suffix = kLockSuffix;
+    const auto token_in = [&](const std::string& name, std::size_t token_end) {
+        if (name.size() < token_end || !name.starts_with(prefix)) return;
+        const std::string token = name.substr(prefix.size(), 6);
+        if (token.size() == 6 && std::all_of(token.begin(), token.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+            }))
+            tokens.insert(token);
+    };
+    if (DIR* tmp = ::opendir(kTmp)) {
+        while (const dirent* e = ::readdir(tmp)) {
+            const std::string name = e->d_name;
+            if (name.size() == prefix.size() + 6 || (name.size() == prefix.size() + 6 + suffix.size() && name.ends_with(suffix)))
+                token_in(name, prefix.size() + 6);
+        }
+        ::closedir(tmp);
     }
-    ::closedir(tmp);
+    for (const char* file : {"/etc/passwd", "/etc/group"}) {
+        std::istringstream in(read_file(file));
+        for (std::string line; std::getline(in, line);)
+            if (line.size() > prefix.size() + 6 && line[prefix.size() + 6] == '-') token_in(line, prefix.size() + 6);
+    }
+    std::vector<std::string> removed;
     for (const std::string& token : tokens) {
         const std::string lock = lock_path(token);
         const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) continue;
         // Holding the dead run's lock also keeps two sweepers from racing.
-        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             ::close(fd);
             continue;  // alive
         }
@@ -140,8 +158,10 @@ std::vector<std::string> sweep_dead_runs() {
             std::filesystem::remove_all(dir, ignored);
             removed.push_back("directory " + dir);
         }
-        ::unlink(lock.c_str());
-        ::close(fd);
+        if (fd >= 0) {
+            ::unlink(lock.c_str());
+            ::close(fd);
+        }
     }
     return removed;
 }
