@@ -49,12 +49,18 @@ std::string plugin_sudo_conf(const std::string& plugin_options) {
 }
 
 SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std::string& sudo_conf) {
+    const std::string editor = dir + "/editor";
+    write_file(editor, "#!/bin/sh\n# sudoedit's editor in the tests: writes a known line into each file.\n"
+                       "for f; do printf '%s' '" + editor_text() + "' > \"$f\"; done\n",
+               0755);
     const std::string u = a.user.name();
     write_file(dir + "/sudoers",
                "# breakglass_sudo test sudoers\n"
                "Defaults env_reset\n"
                "Defaults secure_path=\"/usr/sbin:/usr/bin:/sbin:/bin\"\n"
                "Defaults !lecture, !syslog, !fqdn\n"
+               // sudoedit runs this editor and no other: not $SUDO_EDITOR, $VISUAL or $EDITOR, not /usr/bin/editor.
+               "Defaults editor=" + editor + ", !env_editor\n"
                "root ALL=(ALL:ALL) ALL\n" +
                    u + " ALL=(:" + a.gate.name() + "," + a.other.name() + ") NOPASSWD: ALL\n" +
                    u + " ALL=(" + a.service.name() + ") NOPASSWD: ALL\n" +

@@ -4,7 +4,9 @@
 // namespace and bind-mounts a test sudo.conf and sudoers over /etc there
 // only; the accounts it needs have names unique to the run (test_accounts.hpp);
 // sudo runs as the test user on a pseudo-terminal from the fixture's pty
-// driver (or without one, for the benchmark). Needs root. No gtest in here: failures throw std::runtime_error.
+// driver (or without one, for the benchmark). sudoedit's editor is a script
+// the test writes, so nothing depends on which editor the host has installed.
+// Needs root. No gtest in here: failures throw std::runtime_error.
 #pragma once
 
 #include <memory>
@@ -44,10 +46,13 @@ std::string plugin_sudo_conf(const std::string& plugin_options);
 
 // sudo.conf and sudoers written into `dir` and mounted over /etc's for its
 // lifetime; sudoers: root, and user NOPASSWD as (:gate,other), as service,
-// and as root for /usr/bin/id.
+// and as root for /usr/bin/id; sudoedit uses `dir`/editor, which writes
+// "edited by the test editor" into the file it is given.
 class SudoConfig {
 public:
     SudoConfig(const std::string& dir, const SudoAccounts& accounts, const std::string& sudo_conf);
+
+    static std::string editor_text() { return "edited by the test editor\n"; }
 
 private:
     std::unique_ptr<BindMount> conf_, sudoers_;

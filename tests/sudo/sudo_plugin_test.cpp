@@ -171,16 +171,24 @@ TEST_F(SudoPlugin, NumericGroupIsGatedToo) {
     EXPECT_EQ(records_of("grant").size(), 1u);
 }
 
+// sudoedit's editor is the test's own script (SudoConfig): the refusal below
+// must come from the plugin, never from a host without /usr/bin/editor.
 TEST_F(SudoPlugin, ShellAndLoginShellAndSudoeditAreGated) {
+    // The file sudoedit edits: in a directory the user cannot write (sudoedit
+    // refuses those), writable by the gate group it is edited as.
+    const std::string file = daemon_->dir() + "/edited.txt";
+    write_file(file, "original\n", 0664);
+    ASSERT_EQ(::chown(file.c_str(), 0, accounts_->gate.gid()), 0);
     daemon_->stop();  // a gated command is refused; an ungated one would run
     for (const std::vector<std::string>& argv :
          {std::vector<std::string>{kSudo, "-g", gate_group(), "-s", "id", "-g"},
           std::vector<std::string>{kSudo, "-g", gate_group(), "-i", "id", "-g"},
-          std::vector<std::string>{kSudo, "-g", gate_group(), "-e", daemon_->dir() + "/never-created"}}) {
+          std::vector<std::string>{kSudo, "-g", gate_group(), "-e", file}}) {
         const PtySession r = sudo(argv);
         EXPECT_NE(r.exit_code, 0) << argv[3] << ": " << r.output;
         EXPECT_NE(r.output.find("breakglassd is not reachable"), std::string::npos) << argv[3] << ": " << r.output;
     }
+    EXPECT_EQ(read_file(file), "original\n");
     daemon_->start();
     grant_now();
     for (const char* flag : {"-s", "-i"}) {
@@ -188,7 +196,10 @@ TEST_F(SudoPlugin, ShellAndLoginShellAndSudoeditAreGated) {
         EXPECT_EQ(r.exit_code, 0) << flag << ": " << r.output;
         EXPECT_NE(r.output.find(gid_line(accounts_->gate.gid())), std::string::npos) << flag << ": " << r.output;
     }
-    EXPECT_EQ(records_of("command").size(), 2u);
+    const PtySession edit = sudo({kSudo, "-g", gate_group(), "-e", file});
+    EXPECT_EQ(edit.exit_code, 0) << edit.output;
+    EXPECT_EQ(read_file(file), SudoConfig::editor_text()) << edit.output;
+    EXPECT_EQ(records_of("command").size(), 3u);
 }
 
 TEST_F(SudoPlugin, ExitStatusAndSignalOfAGatedCommandAreRecorded) {
