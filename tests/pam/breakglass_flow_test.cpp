@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: ISC
 // The shared break-glass flow (common/breakglass_flow): the pure validation
 // and mapping, then the whole flow with a scripted Prompter against a real
-// breakglassd (no mock daemon).
+// breakglassd from the test fixture (no mock daemon).
 #include <gtest/gtest.h>
 
 #include <deque>
-#include <grp.h>
-#include <pwd.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "common/breakglass_flow.hpp"
 #include "common/text.hpp"
-#include "tests/pam/test_daemon.hpp"
+#include "tests/pam/pam_test_policy.hpp"
+#include "tests/support/factor_codes.hpp"
+#include "tests/support/polling.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_daemon.hpp"
 
 namespace bg::flow {
 namespace {
@@ -119,13 +119,13 @@ private:
 class FlowAgainstDaemon : public ::testing::Test {
 protected:
     void SetUp() override {
-        daemon_ = std::make_unique<test::TestDaemon>();
-        secret_ = daemon_->enroll(kRequester);
+        daemon_ = std::make_unique<test::TestDaemon>(test::kPamTestPolicy);
+        secret_ = daemon_->enroll_totp(kRequester);
     }
     Target target(const std::string& user = kRequester) const {
         return Target{user, kGate, "pts/1", "flow-test", daemon_->socket()};
     }
-    std::string code() const { return test::totp_code(secret_, test::totp_step_now()); }
+    std::string code() const { return test::totp_code_now(secret_); }
 
     std::unique_ptr<test::TestDaemon> daemon_;
     std::vector<unsigned char> secret_;
@@ -157,7 +157,7 @@ TEST_F(FlowAgainstDaemon, BreaksTheGlassThenTakesTheFastPath) {
 }
 
 TEST_F(FlowAgainstDaemon, BadInputSendsNothing) {
-    const std::size_t before = daemon_->records().size();
+    const std::size_t before = daemon_->audit().size();
     for (auto answers : std::vector<std::deque<std::optional<std::string>>>{
              {std::string("nul\0inside", 10)},
              {"ok", std::string("INC-1\0", 6)},
@@ -169,17 +169,17 @@ TEST_F(FlowAgainstDaemon, BadInputSendsNothing) {
         ASSERT_EQ(p.errors.size(), 1u);
         EXPECT_EQ(p.errors[0], r.message);
     }
-    EXPECT_EQ(daemon_->records().size(), before);
+    EXPECT_EQ(daemon_->audit().size(), before);
 }
 
 TEST_F(FlowAgainstDaemon, RefusalsMapToOutcomes) {
     {
-        ScriptedPrompter p({"r", "INC-1", test::wrong_code(secret_)});
+        ScriptedPrompter p({"r", "INC-1", test::wrong_totp_code(secret_)});
         EXPECT_EQ(check_or_break_glass(p, target()).outcome, Outcome::AuthFailed);
         EXPECT_EQ(p.errors.size(), 1u);
     }
     {
-        (void)daemon_->enroll(kOutsider);
+        (void)daemon_->enroll_totp(kOutsider);
         ScriptedPrompter p({"r", "INC-1", "123456"});
         const Result r = check_or_break_glass(p, target(kOutsider));
         EXPECT_EQ(r.outcome, Outcome::Denied);
@@ -208,25 +208,16 @@ TEST_F(FlowAgainstDaemon, RefusalsMapToOutcomes) {
 
 // A refused Check is not "no grant": nothing is asked, and the refusal is shown.
 TEST_F(FlowAgainstDaemon, RefusedCheckAsksNothing) {
-    const passwd* nobody = ::getpwnam(kOutsider);
-    ASSERT_NE(nobody, nullptr);
-    const uid_t uid = nobody->pw_uid;
-    const gid_t gid = nobody->pw_gid;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        // An unprivileged peer asking about another user: not_permitted.
-        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(90);
+    // An unprivileged peer asking about another user: not_permitted.
+    const int rc = test::run_function_as(kOutsider, [&] {
         ScriptedPrompter p({"r", "INC-1", "123456"});
         const Result r = check_or_break_glass(p, target(kRequester));
-        if (r.outcome != Outcome::Denied) ::_exit(10);
-        if (!p.asked.empty() || !p.infos.empty()) ::_exit(11);
-        if (p.errors.size() != 1 || p.errors[0].find("not_permitted") == std::string::npos) ::_exit(12);
-        ::_exit(0);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0);
+        if (r.outcome != Outcome::Denied) return 10;
+        if (!p.asked.empty() || !p.infos.empty()) return 11;
+        if (p.errors.size() != 1 || p.errors[0].find("not_permitted") == std::string::npos) return 12;
+        return 0;
+    });
+    EXPECT_EQ(rc, 0);
 }
 
 }  // namespace
