@@ -4,15 +4,20 @@
 // path, a real breakglassd from the test fixture, and a scripted conversation.
 //
 // The matrix: every entry point × every situation × control flag, each cell a
-// test of its own asserting the exact return code of the whole stack — and that
-// a stack where the break-glass was required never succeeds without it.
+// test of its own asserting the exact return code libpam gives for the whole
+// stack. The module alone must return what man/pam_breakglass.8 says; in a
+// stack, the expected code is not computed here but asked of libpam itself:
+// the same stack with pam_debug.so (returning the documented code) in the
+// module's place. So the test never re-implements PAM's stacking rules.
 #include <gtest/gtest.h>
 
 #include <security/pam_appl.h>
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
+#include <stdexcept>
 
 #include "tests/pam/pam_harness.hpp"
 #include "tests/pam/pam_test_policy.hpp"
@@ -38,7 +43,10 @@ enum class Situation {
     BadArgument,          // the service line has an unknown module argument
     ConversationAborted,  // nothing active; the application's conversation fails
 };
-enum class Control { Required, Requisite, Sufficient };
+// Alone: the module is the stack's only line (its own code is the stack's);
+// the others: the module, then pam_permit (required, requisite) or pam_deny
+// (sufficient) as the next line of the same type.
+enum class Control { Alone, Required, Requisite, Sufficient };
 
 const char* situation_name(Situation s) {
     switch (s) {
@@ -56,6 +64,7 @@ const char* situation_name(Situation s) {
 }
 const char* control_name(Control c) {
     switch (c) {
+        case Control::Alone: return "required";
         case Control::Required: return "required";
         case Control::Requisite: return "requisite";
         case Control::Sufficient: return "sufficient";
@@ -90,23 +99,44 @@ int module_code(Entry e, Situation s) {
     return -1;
 }
 
-// pam_deny.so's answer per entry point (the module after a `sufficient` line).
-int deny_code(Entry e) {
+// pam_debug.so's argument for `e` returning `code` ("auth=perm_denied"):
+// libpam's own names of the return codes (pam_tokens.h), indexed by value.
+std::string pam_debug_argument(Entry e, int code) {
+    static const char* const kNames[] = {
+        "success",       "open_err",          "symbol_err",         "service_err",          "system_err",
+        "buf_err",       "perm_denied",       "auth_err",           "cred_insufficient",    "authinfo_unavail",
+        "user_unknown",  "maxtries",          "new_authtok_reqd",   "acct_expired",         "session_err",
+        "cred_unavail",  "cred_expired",      "cred_err",           "no_module_data",       "conv_err",
+        "authtok_err",   "authtok_recover_err", "authtok_lock_busy", "authtok_disable_aging", "try_again",
+        "ignore",        "abort",             "authtok_expired",    "module_unknown",       "bad_item",
+        "conv_again",    "incomplete"};
+    const char* event = "";
     switch (e) {
-        case Entry::Authenticate:
-        case Entry::AcctMgmt: return PAM_AUTH_ERR;
-        case Entry::OpenSession:
-        case Entry::CloseSession: return PAM_SESSION_ERR;
+        case Entry::Authenticate: event = "auth"; break;
+        case Entry::AcctMgmt: event = "acct"; break;
+        case Entry::OpenSession: event = "open_session"; break;
+        case Entry::CloseSession: event = "close_session"; break;
     }
-    return -1;
+    if (code < 0 || static_cast<std::size_t>(code) >= std::size(kNames)) throw std::out_of_range("PAM return code");
+    return std::string(event) + "=" + kNames[code];
 }
 
-// The whole stack: `control pam_breakglass` then pam_permit (required,
-// requisite) or pam_deny (sufficient).
-int stack_code(Entry e, Situation s, Control c) {
-    const int m = module_code(e, s);
-    if (c == Control::Sufficient) return m == PAM_SUCCESS ? PAM_SUCCESS : deny_code(e);
-    return m;
+std::string follower_of(Control c) { return c == Control::Sufficient ? "pam_deny.so" : "pam_permit.so"; }
+
+// The stack's lines for entry `e` and control `c`; `module` is the first
+// line's module path and arguments.
+std::vector<std::string> stack_lines(Entry e, Control c, const std::string& module) {
+    std::vector<std::string> lines = {std::string(entry_type(e)) + " " + control_name(c) + " " + module};
+    if (c != Control::Alone) lines.push_back(std::string(entry_type(e)) + " required " + follower_of(c));
+    return lines;
+}
+
+// What libpam returns for the same stack with pam_debug.so returning
+// `module_code` in pam_breakglass.so's place.
+int libpam_reference(const std::string& confdir, Entry e, Control c, int module_code) {
+    write_service(confdir, "bg-pam-reference", stack_lines(e, c, "pam_debug.so " + pam_debug_argument(e, module_code)));
+    Conversation ignored;
+    return run_pam(confdir, "bg-pam-reference", kRequester, e, ignored);
 }
 
 struct Cell {
@@ -125,13 +155,14 @@ std::vector<Cell> all_cells() {
         for (Situation s : {Situation::NoGrant, Situation::ActiveGrant, Situation::ExpiredGrant, Situation::WrongFactor,
                             Situation::ReplayedFactor, Situation::PolicyDeny, Situation::DaemonDown,
                             Situation::BadArgument, Situation::ConversationAborted})
-            for (Control c : {Control::Required, Control::Requisite, Control::Sufficient}) out.push_back({e, s, c});
+            for (Control c : {Control::Alone, Control::Required, Control::Requisite, Control::Sufficient})
+                out.push_back({e, s, c});
     return out;
 }
 
 std::string cell_name(const ::testing::TestParamInfo<Cell>& info) {
     return std::string(entry_name(info.param.entry)) + "_" + situation_name(info.param.situation) + "_" +
-           control_name(info.param.control);
+           (info.param.control == Control::Alone ? "alone" : control_name(info.param.control));
 }
 
 class PamMatrix : public ::testing::TestWithParam<Cell> {
@@ -181,10 +212,7 @@ TEST_P(PamMatrix, ExactReturnCode) {
 
     std::string args = std::string("gate=") + kGate + " socket=" + d.socket();
     if (cell.situation == Situation::BadArgument) args += " frobnicate";
-    const std::string follower = cell.control == Control::Sufficient ? "pam_deny.so" : "pam_permit.so";
-    write_service(d.dir(), "bg-pam-test",
-                  {std::string(entry_type(cell.entry)) + " " + control_name(cell.control) + " " + kModulePath + " " + args,
-                   std::string(entry_type(cell.entry)) + " required " + follower});
+    write_service(d.dir(), "bg-pam-test", stack_lines(cell.entry, cell.control, kModulePath + " " + args));
 
     if (cell.situation == Situation::ExpiredGrant) {
         // The grant ends at expires_at; its expire record follows from the daemon's timer.
@@ -199,8 +227,10 @@ TEST_P(PamMatrix, ExactReturnCode) {
     const int rc = run_pam(d.dir(), "bg-pam-test", user, cell.entry, conv);
 
     const int expected_module = module_code(cell.entry, cell.situation);
-    const int expected = stack_code(cell.entry, cell.situation, cell.control);
+    const int expected = cell.control == Control::Alone ? expected_module
+                                                        : libpam_reference(d.dir(), cell.entry, cell.control, expected_module);
     EXPECT_EQ(rc, expected) << "got " << pam_strerror(nullptr, rc) << ", expected " << pam_strerror(nullptr, expected)
+                            << (cell.control == Control::Alone ? " (man/pam_breakglass.8)" : " (libpam, pam_debug.so in its place)")
                             << "\nshown:\n" << conv.all_text();
     // The point of the gate: where the break-glass did not succeed, neither does the stack.
     if (expected_module != PAM_SUCCESS) {
