@@ -9,6 +9,8 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <latch>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,9 +34,13 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// Gates race-1..race-8 take the same YubiKey OTP in the concurrency test:
+// one user, eight gates, so only replay protection can refuse the copies.
+constexpr int kRaceGates = 8;
+
 // `oncall`: the requesters' group (alice is in it, mallory is not).
 std::string integration_policy(const std::string& oncall) {
-    return R"(# integration-test policy
+    std::string p = R"(# integration-test policy
 [defaults]
 max_ttl = "1h"
 incident_pattern = '^INC-[0-9]+$'
@@ -56,6 +62,9 @@ approvals = 1
 approvers = ["root"]
 ttl = "5m"
 )";
+    for (int i = 1; i <= kRaceGates; ++i)
+        p += "\n[gate.race-" + std::to_string(i) + "]\nrequesters = [\"%" + oncall + "\"]\nfactors = [\"yubikey\"]\n";
+    return p;
 }
 
 class DaemonTest : public ::testing::Test {
@@ -141,24 +150,30 @@ TEST_F(DaemonTest, GrantThenStatusThenExpiryAfterTwoSeconds) {
     // The one-time code never reaches the log.
     EXPECT_EQ(read_file(state_ + "/audit.log").find(code(secret)), std::string::npos);
 
-    std::this_thread::sleep_for(3500ms);
-    EXPECT_TRUE(status(false).grants.empty());
-    const auto ended = status(true);
-    ASSERT_EQ(ended.grants.size(), 1u);
-    EXPECT_EQ(ended.grants[0].state, "expired");
-    const auto expires = records_of("expire");
-    ASSERT_EQ(expires.size(), 1u);
+    // Expiry is the daemon's own doing: the log file is read, nothing is asked
+    // of the daemon until its expire record exists.
+    const std::int64_t expires_at = st.grants[0].expires_at;
+    const auto expires = daemon_->audit().wait_for("expire", 1, 10s);
+    ASSERT_EQ(expires.size(), 1u) << "no expire record within 10 s of a 2 s grant";
     EXPECT_EQ(expires[0]["grant_id"], id);
     EXPECT_GT(expires[0]["seq"].get<int>(), grants[0]["seq"].get<int>());
+    EXPECT_EQ(expires[0]["expires_at"], grants[0]["expires_at"]);
+    // Not before expires_at (the record's timestamp is UTC to the second).
+    EXPECT_GE(expires[0]["timestamp"].get<std::string>(), grants[0]["expires_at"].get<std::string>());
+    EXPECT_GE(unix_now(), expires_at);
     // A test daemon leaves the host's systemd alone (it may be a production
-    // host): it said so once, and its own timer (not a backstop delay) ended
-    // the grant at expires_at.
+    // host): it said so once, and its own timer ended the grant at expires_at.
     const std::string log = daemon_->log();
     const std::string said = "no per-grant systemd timers (--systemd-timers=no)";
     const auto first = log.find(said);
     EXPECT_NE(first, std::string::npos) << log;
     EXPECT_EQ(log.find(said, first + 1), std::string::npos) << log;
-    EXPECT_EQ(expires[0]["detail"].get<std::string>().rfind("expired at expires_at by the daemon's timer", 0), 0u);
+    EXPECT_EQ(expires[0]["detail"].get<std::string>().rfind("expired at expires_at by the daemon's timer", 0), 0u)
+        << expires[0]["detail"];
+    EXPECT_TRUE(status(false).grants.empty());
+    const auto ended = status(true);
+    ASSERT_EQ(ended.grants.size(), 1u);
+    EXPECT_EQ(ended.grants[0].state, "expired");
 
     // The CLI's own view as the user agrees.
     const auto listed = run_as(alice(), ctl({"list", "--all", "--json"}));
@@ -274,28 +289,41 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         EXPECT_EQ(log.find('\x1b'), std::string::npos);
         EXPECT_EQ(log.find('\0'), std::string::npos);
     }
+    EXPECT_TRUE(status(true).grants.empty());
+
     // Invalid UTF-8 cannot be carried in a JSON body: such a frame is
-    // malformed, so the connection closes before any request exists.
-    {
-        const auto r = run_as(alice(), ctl({"request", "--gate", "breakglass", "--reason", "bad \xff byte", "--incident", "INC-1"}), "000000\n");
-        EXPECT_EQ(r.exit_code, 2) << r.err;
-        const std::size_t before = records().size();
-        const std::string body = "{\"user\":\"\",\"gate\":\"breakglass\",\"reason\":\"bad \xff byte\",\"incident\":\"INC-1\","
-                                 "\"severity\":\"\",\"ttl_seconds\":0,\"factor\":\"" + code(secret) + "\",\"tty\":\"\",\"command\":\"\"}";
-        const std::string framed = std::string("BGP1\x04\x00\x00\x00", 8) + body;
-        const std::vector<std::uint8_t> raw(framed.begin(), framed.end());
-        const int rc = run_function_as(alice(), [&] {
+    // malformed, so the connection closes before any request exists. The
+    // frame is a well-formed GrantRequest but for one byte of its reason; the
+    // same frame with that byte valid is answered (a grant), so nothing else
+    // about it was wrong.
+    const auto r = run_as(alice(), ctl({"request", "--gate", "breakglass", "--reason", "bad \xff byte", "--incident", "INC-1"}), "000000\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const auto encoded = proto::encode(proto::GrantRequest{"", "breakglass", "bad ~ byte", "INC-1", "", 0, code(secret), "", ""});
+    ASSERT_TRUE(encoded);
+    std::vector<std::uint8_t> valid = *encoded, invalid = *encoded;
+    const std::string text(valid.begin(), valid.end());
+    const std::size_t at = text.find("bad ~ byte");
+    ASSERT_NE(at, std::string::npos);
+    ASSERT_EQ(text.find('~', at + 5), std::string::npos) << "the marker byte is unique in the frame";
+    invalid[at + 4] = 0xff;
+    const auto send_raw = [&](const std::vector<std::uint8_t>& frame) {
+        return run_function_as(alice(), [&] {
             auto fd = proto::connect_socket(socket_);
             if (!fd) return 10;
-            if (::send(fd->get(), raw.data(), raw.size(), MSG_NOSIGNAL) < 0) return 11;
+            if (::send(fd->get(), frame.data(), frame.size(), MSG_NOSIGNAL) < 0) return 11;
             proto::Received got = proto::receive_message(fd->get(), 5000);
-            return !got.message && got.failure == proto::ReceiveFailure::Closed ? 0 : 12;
+            if (got.message) return std::holds_alternative<proto::Granted>(*got.message) ? 20 : 21;
+            return got.failure == proto::ReceiveFailure::Closed ? 0 : 12;
         });
-        EXPECT_EQ(rc, 0);
-        EXPECT_EQ(records().size(), before);
-        EXPECT_TRUE(daemon_->running());
-    }
-    EXPECT_TRUE(status(true).grants.empty());
+    };
+    const std::size_t before = records().size();
+    EXPECT_EQ(send_raw(invalid), 0) << "the frame with invalid UTF-8 closes the connection unanswered";
+    EXPECT_EQ(records().size(), before);
+    EXPECT_TRUE(daemon_->running());
+    EXPECT_EQ(send_raw(valid), 20) << "the same frame with valid UTF-8 is a request that is granted";
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["reason"], "bad ~ byte");
 }
 
 TEST_F(DaemonTest, RunasGroupMustMapToTheGateInThePolicy) {
@@ -319,13 +347,15 @@ TEST_F(DaemonTest, ReplayedCodeIsRefused) {
     const auto secret = enroll(alice());
     const std::string c = code(secret);
     ASSERT_EQ(request_as(alice(), c, {"--ttl", "1s"}).exit_code, 0);
-    std::this_thread::sleep_for(2000ms);  // the grant has expired; only the code is reused
+    // Once the grant has expired only the code is reused ("already holds" would hide the replay).
+    ASSERT_EQ(daemon_->audit().wait_for("expire", 1, 10s).size(), 1u);
     const auto again = request_as(alice(), c);
     EXPECT_EQ(again.exit_code, 1);
     EXPECT_NE(again.err.find("already used"), std::string::npos) << again.err;
     // An older step after a newer one is a replay too.
     const auto older = request_as(alice(), code(secret, -1));
     EXPECT_EQ(older.exit_code, 1);
+    EXPECT_NE(older.err.find("already used"), std::string::npos) << older.err;
     const auto fails = records_of("auth_failed");
     EXPECT_EQ(fails.size(), 2u);
     EXPECT_EQ(records_of("grant").size(), 1u);
@@ -348,9 +378,11 @@ TEST_F(DaemonTest, FailedCodesAreRateLimited) {
 TEST_F(DaemonTest, KilledDaemonExpiresOverdueGrantAtStartup) {
     const auto secret = enroll(alice());
     ASSERT_EQ(request_as(alice(), code(secret)).exit_code, 0);  // ttl 2s
-    const std::string id = status(false).grants.at(0).event_id;
+    const auto grant = status(false).grants.at(0);
+    const std::string id = grant.event_id;
     daemon_->kill();
-    std::this_thread::sleep_for(3000ms);
+    wait_until_unix_time(grant.expires_at + 1);  // overdue while nobody ran
+    ASSERT_TRUE(records_of("expire").empty());
     daemon_->start();
     const auto expires = records_of("expire");
     ASSERT_EQ(expires.size(), 1u);
@@ -373,9 +405,14 @@ TEST_F(DaemonTest, RestartResumesActiveGrantAndItsTimer) {
     auto st = status(false);
     ASSERT_EQ(st.grants.size(), 1u);
     EXPECT_EQ(st.grants[0].state, "active");
-    std::this_thread::sleep_for(5000ms);
+    // The re-armed timer of the new process ends it at expires_at (not a startup sweep).
+    const auto expires = daemon_->audit().wait_for("expire", 1, 15s);
+    ASSERT_EQ(expires.size(), 1u);
+    EXPECT_EQ(expires[0]["grant_id"], st.grants[0].event_id);
+    EXPECT_EQ(expires[0]["detail"].get<std::string>().rfind("expired at expires_at by the daemon's timer", 0), 0u)
+        << expires[0]["detail"];
+    EXPECT_GE(unix_now(), st.grants[0].expires_at);
     EXPECT_TRUE(status(false).grants.empty());
-    EXPECT_EQ(records_of("expire").size(), 1u);
 }
 
 TEST_F(DaemonTest, RevokeByOwnerAndNotByOthers) {
@@ -670,22 +707,43 @@ TEST_F(YubikeyDaemonTest, GateThatAcceptsOnlyTotpRefusesAYubikeyOtp) {
     EXPECT_EQ(records().back()["event"], "deny");
 }
 
+// One OTP submitted eight times at once, each copy for a different gate: no
+// "already holds" stands in the way, so only replay protection can refuse
+// the copies. Exactly one grants; the first refusals say "replayed", and once
+// those three failures have counted, the limiter refuses the rest.
 TEST_F(YubikeyDaemonTest, EightConcurrentSubmissionsOfOneOtpGrantExactlyOnce) {
     const auto key = enroll_yubikey(alice());
     const std::string otp = key.otp(1, 1);
     std::vector<std::thread> threads;
-    std::atomic<int> granted{0}, refused{0};
-    for (int i = 0; i < 8; ++i)
-        threads.emplace_back([&] {
-            proto::GrantRequest g{alice(), "breakglass", "race", "INC-8", "", 600, otp, "", ""};
+    std::vector<std::optional<proto::Message>> answers(kRaceGates);
+    std::latch start(kRaceGates);
+    for (int i = 0; i < kRaceGates; ++i)
+        threads.emplace_back([&, i] {
+            proto::GrantRequest g{alice(), "race-" + std::to_string(i + 1), "race", "INC-8", "", 600, otp, "", ""};
+            start.arrive_and_wait();
             auto r = proto::call(socket_, g, proto::MessageType::Granted);
-            if (r.answer && std::holds_alternative<proto::Granted>(*r.answer)) ++granted;
-            else ++refused;
+            answers[static_cast<std::size_t>(i)] = r.answer;
         });
     for (auto& t : threads) t.join();
-    EXPECT_EQ(granted.load(), 1);
-    EXPECT_EQ(refused.load(), 7);
+    int granted = 0, replayed = 0, rate_limited = 0;
+    for (const auto& answer : answers) {
+        ASSERT_TRUE(answer.has_value()) << "every submission is answered";
+        if (std::holds_alternative<proto::Granted>(*answer)) {
+            ++granted;
+            continue;
+        }
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*answer);
+        ASSERT_NE(e, nullptr);
+        if (e->code == proto::ErrorCode::AuthFailed && e->message.find("replayed") != std::string::npos) ++replayed;
+        else if (e->code == proto::ErrorCode::RateLimited) ++rate_limited;
+        else ADD_FAILURE() << "refused for another reason: " << e->message;
+    }
+    EXPECT_EQ(granted, 1);
+    EXPECT_EQ(replayed, 3);
+    EXPECT_EQ(rate_limited, kRaceGates - 4);
     EXPECT_EQ(records_of("grant").size(), 1u);
+    EXPECT_EQ(records_of("auth_failed").size(), 3u);
+    EXPECT_EQ(records_of("rate_limited").size(), static_cast<std::size_t>(kRaceGates - 4));
     EXPECT_EQ(status(false).grants.size(), 1u);
 }
 
