@@ -195,7 +195,8 @@ fi
 # and totp_now (runs on the host: same clock).
 TOOLS="$WORK/tools"
 mkdir -p "$TOOLS"
-g++ -std=c++20 -O2 -o "$TOOLS/bg_pty_drive" "$REPO/tests/system/pty_drive.cpp" -lutil ||
+g++ -std=c++20 -O2 -I"$REPO" -o "$TOOLS/bg_pty_drive" "$REPO/tests/system/pty_drive.cpp" \
+    "$REPO/tests/support/pty_session.cpp" -lutil ||
     die "cannot build tests/system/pty_drive.cpp"
 g++ -std=c++20 -O2 -I"$REPO" -o "$TOOLS/totp_now" "$REPO/demo/totp_now.cpp" "$REPO/helper/mfa/totp.cpp" -lcrypto ||
     die "cannot build demo/totp_now.cpp"
