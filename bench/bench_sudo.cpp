@@ -92,7 +92,7 @@ static int run_benchmark(int argc, char** argv) {
             SudoConfig config(daemon.dir(), accounts, plugin_sudo_conf(v.plugin ? options : ""));
             for (int i = done; i < std::min(n, done + kBatch); ++i) {
                 const auto start = bg::bench::Clock::now();
-                const int rc = sudo_without_terminal(accounts, {kSudo, "-n", "-g", v.group, "true"});
+                const int rc = sudo_without_terminal(accounts, {kSudo, "-n", "-g", v.group, "true"}).exit_code;
                 const auto end = bg::bench::Clock::now();
                 if (rc != 0) {
                     std::fprintf(stderr, "bench_sudo: %s: sudo exited %d\n", v.name, rc);

@@ -452,7 +452,8 @@ TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
             if (!fd) return 10;
             int sndbuf = 1 << 20;
             ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-            if (::send(fd->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return 0;
+            // A frame the kernel will not carry would test nothing: that is a failure here.
+            if (::send(fd->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return 15;
             proto::Received r = proto::receive_message(fd->get(), 5000);
             if (r.message && std::holds_alternative<proto::ErrorAnswer>(*r.message)) {
                 // A not_permitted answer is allowed; the connection must then close.
@@ -560,11 +561,23 @@ TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
 TEST_F(DaemonTest, LogAndStatusNeedTheirPrivileges) {
     const auto log_as_user = run_as(alice(), ctl({"log"}));
     EXPECT_EQ(log_as_user.exit_code, 1);
+    EXPECT_NE(log_as_user.err.find("not_permitted"), std::string::npos) << log_as_user.err;
+    EXPECT_EQ(log_as_user.out.find("daemon_start"), std::string::npos) << log_as_user.out;
     const auto log_as_root = run(ctl({"log", "--json"}));
     EXPECT_EQ(log_as_root.exit_code, 0) << log_as_root.err;
     EXPECT_NE(log_as_root.out.find("\"event\":\"daemon_start\""), std::string::npos);
     const auto enroll_as_user = run_as(alice(), ctl({"enroll", "totp", alice()}));
     EXPECT_EQ(enroll_as_user.exit_code, 1);
+    EXPECT_NE(enroll_as_user.err.find("not_permitted"), std::string::npos) << enroll_as_user.err;
+    // Status: a user sees only their own grants, root sees everyone's.
+    const auto root_secret = enroll("root");
+    ASSERT_EQ(request_as("root", code(root_secret), {"--ttl", "10m"}).exit_code, 0);
+    const std::string roots = status(false).grants.at(0).event_id;
+    const auto list_as_user = run_as(alice(), ctl({"list", "--all", "--json"}));
+    EXPECT_EQ(list_as_user.exit_code, 0) << list_as_user.err;
+    EXPECT_EQ(list_as_user.out.find(roots), std::string::npos) << list_as_user.out;
+    const auto list_as_root = run(ctl({"list", "--all", "--json"}));
+    EXPECT_NE(list_as_root.out.find(roots), std::string::npos) << list_as_root.out;
 }
 
 TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {

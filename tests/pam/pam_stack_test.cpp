@@ -425,15 +425,18 @@ TEST_F(PamStack, BrokenConversationsEndInConvErr) {
     EXPECT_FALSE(daemon_->active(kRequester, kGate));
 }
 
-// Refusals from the daemon are shown as the daemon gave them, escaped.
+// Refusals from the daemon are shown as the daemon gave them, escaped again:
+// the daemon quotes the incident escaped (a backslash doubled), and the module
+// escapes the daemon's whole message once more before showing it.
 TEST_F(PamStack, DaemonRefusalIsShownEscaped) {
     Conversation conv;
-    conv.answers = {"r", "JIRA-1", code()};  // valid text, but not the gate's incident pattern
+    conv.answers = {"r", "JIRA\\1", code()};  // valid text (JIRA\1), but not the gate's incident pattern
     EXPECT_EQ(authenticate(conv), PAM_PERM_DENIED);
     const auto errors = conv.texts(PAM_ERROR_MSG);
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].find("denied"), std::string::npos) << errors[0];
     EXPECT_NE(errors[0].find("INC-[0-9]+"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[0].find("'JIRA\\\\\\\\1'"), std::string::npos) << "four backslashes: " << errors[0];
     EXPECT_EQ(daemon_->audit().records_of("deny").size(), 1u);
 }
 

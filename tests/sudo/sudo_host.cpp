@@ -79,14 +79,14 @@ PtySession sudo_on_terminal(const SudoAccounts& a, const std::vector<std::string
     return run_on_pty(argv, answers, options);
 }
 
-int sudo_without_terminal(const SudoAccounts& a, const std::vector<std::string>& argv) {
+ProcessResult sudo_without_terminal(const SudoAccounts& a, const std::vector<std::string>& argv) {
     RunOptions options;
     options.as = credentials_of(a.user.name());
     options.set_loginuid = true;
     options.new_session = true;
     options.environment = test_environment();
     options.working_directory = "/";
-    return run(argv, options).exit_code;
+    return run(argv, options);
 }
 
 }  // namespace bg::test

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/support/private_mounts.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/pty_session.hpp"
 #include "tests/support/test_accounts.hpp"
 
@@ -63,9 +64,8 @@ private:
 PtySession sudo_on_terminal(const SudoAccounts& accounts, const std::vector<std::string>& argv,
                             const std::vector<PtyAnswer>& answers = {});
 
-// Runs argv as accounts.user without a terminal (stdin /dev/null, output
-// captured and dropped, no controlling terminal): for `sudo -n` and the benchmark.
-// The exit code.
-int sudo_without_terminal(const SudoAccounts& accounts, const std::vector<std::string>& argv);
+// Runs argv as accounts.user without a terminal (empty stdin, no controlling
+// terminal), with loginuid set: for `sudo -n` and the benchmark.
+ProcessResult sudo_without_terminal(const SudoAccounts& accounts, const std::vector<std::string>& argv);
 
 }  // namespace bg::test

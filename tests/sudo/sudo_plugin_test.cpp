@@ -58,7 +58,7 @@ protected:
         EXPECT_FALSE(r.timed_out) << "sudo still ran after 20 s:\n" << r.output;
         return r;
     }
-    int sudo_quietly(const std::vector<std::string>& argv) { return sudo_without_terminal(*accounts_, argv); }
+    ProcessResult sudo_quietly(const std::vector<std::string>& argv) { return sudo_without_terminal(*accounts_, argv); }
 
     std::vector<PtyAnswer> answers(const std::string& code) const {
         return {{kReasonPrompt, "database on fire"}, {kIncidentPrompt, "INC-42"}, {kCodePrompt, code}};
@@ -157,9 +157,14 @@ TEST_F(SudoPlugin, DaemonDownRefusesGatedCommandsAndLeavesOthersAlone) {
     const PtySession other = sudo({kSudo, "-g", other_group(), "id", "-g"});
     EXPECT_EQ(other.exit_code, 0) << other.output;
     EXPECT_NE(other.output.find(gid_line(accounts_->other.gid())), std::string::npos) << other.output;
-    EXPECT_EQ(sudo_quietly({kSudo, "-n", "-g", other_group(), "true"}), 0);
-    EXPECT_EQ(sudo_quietly({kSudo, "-n", "/usr/bin/id"}), 0);  // as root
-    EXPECT_NE(sudo_quietly({kSudo, "-n", "-g", gate_group(), "true"}), 0);
+    const ProcessResult ungated = sudo_quietly({kSudo, "-n", "-g", other_group(), "true"});
+    EXPECT_EQ(ungated.exit_code, 0) << ungated.err;
+    const ProcessResult as_root = sudo_quietly({kSudo, "-n", "/usr/bin/id", "-u"});
+    EXPECT_EQ(as_root.exit_code, 0) << as_root.err;
+    EXPECT_EQ(as_root.out, "0\n");
+    const ProcessResult refused = sudo_quietly({kSudo, "-n", "-g", gate_group(), "true"});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("breakglassd is not reachable"), std::string::npos) << refused.err;
 }
 
 TEST_F(SudoPlugin, NumericGroupIsGatedToo) {
