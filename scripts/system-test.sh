@@ -95,14 +95,54 @@ ct() {
     nsenter -t "$LEADER" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C SYSTEMD_PAGER=cat SYSTEMD_COLORS=0 "$@"
 }
 
+# With --keep-unit, systemd-nspawn puts the container in <its own cgroup>/payload,
+# so two runs started from one cgroup (two clones' ctest from one shell) would
+# boot two systemds into the same cgroup tree: each one's breakglassd.service
+# would hold the other's processes. So nspawn starts in a cgroup of its own,
+# in each hierarchy a systemd tracks processes in (name=systemd, cgroup2).
+CGROUPS=()
+own_cgroup() {  # NAME: moves this (sub)shell into a new child cgroup named NAME
+    local line path base
+    while IFS= read -r line; do
+        path=${line#*:}
+        case "$line" in
+        0::*) path=${path#:}
+            if [ -e /sys/fs/cgroup/cgroup.controllers ]; then base=/sys/fs/cgroup
+            elif [ -d /sys/fs/cgroup/unified ]; then base=/sys/fs/cgroup/unified
+            else continue; fi ;;
+        *:name=systemd:*) path=${path#name=systemd:}; base=/sys/fs/cgroup/systemd ;;
+        *) continue ;;
+        esac
+        mkdir -p "$base${path%/}/$1" && echo "$BASHPID" >"$base${path%/}/$1/cgroup.procs" ||
+            echo "system-test: cannot use cgroup $base${path%/}/$1" >&2
+    done </proc/self/cgroup
+}
+cgroup_dirs() {  # NAME: the directories own_cgroup NAME made (as seen from this shell)
+    local line path
+    while IFS= read -r line; do
+        path=${line#*:}
+        case "$line" in
+        0::*) path=${path#:}
+            if [ -e /sys/fs/cgroup/cgroup.controllers ]; then echo "/sys/fs/cgroup${path%/}/$1"
+            elif [ -d /sys/fs/cgroup/unified ]; then echo "/sys/fs/cgroup/unified${path%/}/$1"; fi ;;
+        *:name=systemd:*) path=${path#name=systemd:}; echo "/sys/fs/cgroup/systemd${path%/}/$1" ;;
+        esac
+    done </proc/self/cgroup
+}
+
 boot() {
     BOOTS=$((BOOTS + 1))
-    local console="$WORK/console-$BOOTS.log" t0 i state
+    local console="$WORK/console-$BOOTS.log" t0 i state cg
     t0=$(date +%s.%N)
+    cg="$MACHINE-boot$BOOTS"
+    while IFS= read -r i; do CGROUPS+=("$i"); done < <(cgroup_dirs "$cg")
     # --private-network: a second run's container shares nothing with this one
     # (abstract sockets, ports), and nothing in here reaches the host's network.
-    systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --console=passive --machine="$MACHINE" \
-        --private-network </dev/null >"$console" 2>&1 &
+    (
+        own_cgroup "$cg"
+        exec systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --console=passive --machine="$MACHINE" \
+            --private-network
+    ) </dev/null >"$console" 2>&1 &
     NSPAWN=$!
     LEADER=""
     for i in $(seq 1 300); do
@@ -148,6 +188,11 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     poweroff_container
+    # The containers' cgroups, deepest first (what is still in use stays).
+    local cg
+    for cg in "${CGROUPS[@]}"; do
+        [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
     # debootstrap mounts /proc and /sys in its target: never rm -rf through them.
     findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
     if [ "${BG_SYSTEM_TEST_KEEP:-0}" = 1 ]; then
