@@ -13,9 +13,10 @@
 //   bg_test_host_check nothing-left-behind    (FIXTURES_CLEANUP)
 //       No test process that has ended left users, groups or directories of
 //       its run (run_directory.hpp); what one left is removed and named.
+#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -72,7 +73,14 @@ int systemd_before(const std::string& state) {
     }
     const auto units = loaded_units();
     if (!units) return 1;
-    std::string text = std::to_string(std::time(nullptr)) + "\n";
+    // To the microsecond: PID 1's lines from just before the snapshot are not the suite's.
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    char since[32];
+    std::snprintf(since, sizeof since, "%lld.%06lld", static_cast<long long>(us / 1000000),
+                  static_cast<long long>(us % 1000000));
+    std::string text = std::string(since) + "\n";
     for (const auto& u : *units) text += u + "\n";
     bg::test::write_file(state, text, 0600);
     std::cout << units->size() << " breakglass-expire-* unit(s) before the suite (not the suite's)\n";

@@ -2,6 +2,7 @@
 #include "tests/support/test_accounts.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <dirent.h>
@@ -31,6 +32,7 @@ std::vector<pid_t> processes_of(uid_t uid) {
         if (pid <= 0 || *end != '\0') continue;
         std::istringstream status(read_file(std::string("/proc/") + e->d_name + "/status"));
         for (std::string line; std::getline(status, line);) {
+            if (line.starts_with("State:\tZ")) break;  // dead already: its reaper will collect it
             if (!line.starts_with("Uid:")) continue;
             std::istringstream ids(line.substr(4));
             for (unsigned long id = 0; ids >> id;)
@@ -67,7 +69,14 @@ void run_or_throw(const std::vector<std::string>& argv) {
 
 void delete_user(const std::string& name) {
     if (const passwd* pw = ::getpwnam(name.c_str())) kill_processes_of(pw->pw_uid);
-    const ProcessResult r = run({"/usr/sbin/userdel", name});
+    // userdel also counts processes that are dead but not yet collected by
+    // their reaper (PID 1, after the test process died): wait for it.
+    ProcessResult r;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((r = run({"/usr/sbin/userdel", name})).exit_code != 0 &&
+           r.err.find("currently used by process") != std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (r.exit_code != 0) std::fprintf(stderr, "test accounts: userdel %s: %s", name.c_str(), r.err.c_str());
 }
 
