@@ -3,8 +3,11 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 #include "common/transport.hpp"
 #include "helper/mfa/totp.hpp"
@@ -17,7 +20,35 @@ std::string daemon_program() {
     const char* over = std::getenv("BG_TEST_DAEMON");
     return over != nullptr && *over != '\0' ? over : BG_DAEMON_PATH;
 }
-std::string ctl_program() { return BG_CTL_PATH; }
+namespace {
+
+// Every directory on the way and the file itself searchable/executable by others.
+bool reachable_by_everyone(const std::filesystem::path& file) {
+    for (std::filesystem::path p = file; !p.empty(); p = p.parent_path()) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0 || (st.st_mode & S_IXOTH) == 0) return false;
+        if (p == p.root_path()) break;
+    }
+    return true;
+}
+
+}  // namespace
+
+// Tests run the CLI as their users. A build tree they cannot reach (a clone
+// under /root, or in a 0700 directory) would fail every such test for a
+// reason that is not theirs, so then the CLI is run from the run directory.
+std::string ctl_program() {
+    static const std::string path = [] {
+        const std::filesystem::path built = BG_CTL_PATH;
+        if (reachable_by_everyone(built)) return built.string();
+        const std::filesystem::path copy = std::filesystem::path(run_directory()) / "breakglassctl";
+        if (::link(built.c_str(), copy.c_str()) != 0)
+            std::filesystem::copy_file(built, copy, std::filesystem::copy_options::overwrite_existing);
+        ::chmod(copy.c_str(), 0755);
+        return copy.string();
+    }();
+    return path;
+}
 
 TestDaemon::TestDaemon(const std::string& policy_text, DaemonOptions options)
     : dir_("daemon"),

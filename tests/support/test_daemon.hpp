@@ -22,7 +22,9 @@
 
 namespace bg::test {
 
-// The build-tree programs (BG_TEST_DAEMON in the environment overrides the daemon).
+// The build-tree programs (BG_TEST_DAEMON in the environment overrides the
+// daemon). The CLI, which tests also run as their users, is run from the run
+// directory when the build tree is not reachable by everyone.
 std::string daemon_program();
 std::string ctl_program();
 
