@@ -22,10 +22,12 @@ std::string refusal_text(const proto::ErrorAnswer& e) {
            escape_for_display(e.message);
 }
 
-std::string unavailable_text(const std::string& socket_path, const std::string& error) {
-    return "break-glass refused: the breakglass daemon cannot decide (" + escape_for_display(error) +
-           ", socket " + escape_for_display(socket_path) +
-           "); nothing was granted. Access through this gate stays closed until breakglassd answers.";
+std::string unavailable_text(const std::string& socket_path, const proto::CallResult& r) {
+    return std::string(r.timed_out ? "break-glass refused: breakglassd did not answer in time ("
+                                   : "break-glass refused: the breakglass daemon cannot decide (") +
+           escape_for_display(r.error) + ", socket " + escape_for_display(socket_path) +
+           "); nothing was granted. Access through this gate stays closed until breakglassd answers; "
+           "an administrator can check it with: systemctl status breakglassd";
 }
 
 Result refused(Prompter& prompter, Outcome outcome, std::string message) {
@@ -40,9 +42,9 @@ struct Answer {
     Result failure;
 };
 Answer ask_daemon(const std::string& socket_path, const proto::Message& request, proto::MessageType expected,
-                  int timeout_ms) {
-    proto::CallResult r = proto::call(socket_path, request, expected, timeout_ms);
-    if (!r.answer) return {std::nullopt, Result{Outcome::Unavailable, "", 0, unavailable_text(socket_path, r.error)}};
+                  int timeout_ms, int connect_timeout_ms) {
+    proto::CallResult r = proto::call(socket_path, request, expected, timeout_ms, connect_timeout_ms);
+    if (!r.answer) return {std::nullopt, Result{Outcome::Unavailable, "", 0, unavailable_text(socket_path, r)}};
     if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
         std::string text = e->code == proto::ErrorCode::Unavailable || e->code == proto::ErrorCode::Internal
                                ? refusal_text(*e) + "; nothing was granted (fail closed)"
@@ -97,6 +99,20 @@ std::optional<std::string> validate_incident(std::string_view incident) {
     return std::nullopt;
 }
 
+std::string severity_prompt(const std::vector<std::string>& allowed) {
+    std::string list;
+    for (const std::string& s : allowed) list += (list.empty() ? "" : ", ") + escape_for_display(s);
+    return "Incident severity (" + list + "): ";
+}
+
+std::optional<std::string> validate_severity(std::string_view severity, const std::vector<std::string>& allowed) {
+    for (const std::string& s : allowed)
+        if (severity == s) return std::nullopt;
+    std::string list;
+    for (const std::string& s : allowed) list += (list.empty() ? "" : ", ") + escape_for_display(s);
+    return "the severity " + quoted(severity) + " is not one this gate accepts (" + list + ")";
+}
+
 std::optional<std::string> validate_factor(std::string_view factor) {
     if (factor.empty()) return std::string("the one-time code is empty");
     if (factor.size() > kMaxFactorBytes)
@@ -119,10 +135,29 @@ std::string fit_context_text(std::string_view text, std::size_t max_bytes) {
     return out;
 }
 
-std::string banner(std::string_view gate) {
-    return "BREAK-GLASS: gate " + quoted(gate) +
-           " is an emergency access path. Breaking the glass needs a reason, an incident reference and a "
-           "one-time code; this access is logged and alerted, and it will be reviewed.";
+namespace {
+
+std::string with_notice(std::string text, std::string_view notice) {
+    if (!notice.empty()) text += " " + fit_context_text(notice, kMaxNoticeBytes);
+    return text;
+}
+
+}  // namespace
+
+std::string banner(std::string_view gate, bool asks_severity, std::string_view notice) {
+    return with_notice("BREAK-GLASS: gate " + quoted(gate) +
+                           " is an emergency access path. Breaking the glass needs a reason, an incident reference" +
+                           (asks_severity ? ", the incident's severity" : "") +
+                           " and a one-time code. Your request and the decision are recorded in breakglassd's audit "
+                           "log on this host.",
+                       notice);
+}
+
+std::string granted_line(std::string_view gate, const proto::Granted& granted) {
+    return with_notice("Break-glass granted: " + escape_for_display(granted.event_id) + " for gate " + quoted(gate) +
+                           " until " + format_utc(granted.expires_at) +
+                           " (UTC). The grant is recorded in breakglassd's audit log on this host.",
+                       granted.notice);
 }
 
 void wipe(std::string& secret) {
@@ -140,7 +175,7 @@ struct CheckOutcome {
 };
 CheckOutcome ask_check(const Target& target) {
     Answer a = ask_daemon(target.socket_path, proto::CheckRequest{target.user, target.gate},
-                          proto::MessageType::CheckAnswer, target.timeout_ms);
+                          proto::MessageType::CheckAnswer, target.timeout_ms, target.connect_timeout_ms);
     if (!a.message) return {std::nullopt, std::move(a.failure)};
     return {std::get<proto::CheckAnswer>(*a.message), Result{}};
 }
@@ -165,7 +200,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
     if (!check.answer) return refused(prompter, check.failure.outcome, std::move(check.failure.message));
     if (check.answer->active) return Result{Outcome::AlreadyActive, check.answer->event_id, check.answer->expires_at, ""};
 
-    prompter.info(banner(target.gate));
+    prompter.info(banner(target.gate, !check.answer->severities.empty(), check.answer->notice));
 
     // Each answer is checked as soon as it is given, so a bad one costs no further
     // question, and nothing reaches the daemon unless all three are acceptable.
@@ -179,6 +214,17 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
     if (auto bad = validate_incident(*incident))
         return refused(prompter, Outcome::BadInput, "break-glass refused: " + *bad);
 
+    // Only a gate that lists severities needs one; the daemon said which.
+    std::string severity;
+    if (const std::vector<std::string>& allowed = check.answer->severities; !allowed.empty()) {
+        std::optional<std::string> answer = prompter.ask(severity_prompt(allowed), true);
+        if (!answer)
+            return refused(prompter, Outcome::ConversationFailed, "break-glass cancelled: no severity was given");
+        if (auto bad = validate_severity(*answer, allowed))
+            return refused(prompter, Outcome::BadInput, "break-glass refused: " + *bad);
+        severity = std::move(*answer);
+    }
+
     std::optional<std::string> factor = prompter.ask(kFactorPrompt, false);
     if (!factor)
         return refused(prompter, Outcome::ConversationFailed, "break-glass cancelled: no one-time code was given");
@@ -191,30 +237,31 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
                                                  target.gate,
                                                  std::move(*reason),
                                                  std::move(*incident),
-                                                 "",
+                                                 std::move(severity),
                                                  0,
                                                  *factor,
                                                  fit_context_text(target.tty, kMaxTtyBytes),
                                                  fit_context_text(target.command, kMaxCommandBytes),
                                                  target.runas_group,
-                                                 target.runas_user};
+                                                 target.runas_user,
+                                                 fit_context_text(target.pam_service, kMaxGateBytes)};
     wipe(*factor);
-    Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms);
+    Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms,
+                          target.connect_timeout_ms);
     wipe(std::get<proto::GrantRequest>(request).factor);
     if (!a.message) return refused(prompter, a.failure.outcome, std::move(a.failure.message));
 
     const auto& granted = std::get<proto::Granted>(*a.message);
     Result out{Outcome::Granted, granted.event_id, granted.expires_at, ""};
-    out.message = "Break-glass granted: " + escape_for_display(granted.event_id) + " for gate " + quoted(target.gate) +
-                  " until " + format_utc(granted.expires_at) +
-                  " (UTC). This access is logged and alerted, and it will be reviewed.";
+    out.message = granted_line(target.gate, granted);
     prompter.info(out.message);
     return out;
 }
 
 SessionResult record_session(const std::string& socket_path, const proto::SessionRequest& request, int timeout_ms) {
     SessionResult out;
-    Answer a = ask_daemon(socket_path, request, proto::MessageType::SessionRecorded, timeout_ms);
+    Answer a =
+        ask_daemon(socket_path, request, proto::MessageType::SessionRecorded, timeout_ms, proto::kConnectTimeoutMs);
     if (!a.message) {
         out.failure = a.failure.outcome;
         out.message = std::move(a.failure.message);

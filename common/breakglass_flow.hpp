@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: ISC
 // The break-glass conversation shared by the front-ends (pam_breakglass.so,
-// later breakglass_sudo.so): the Check fast path, then banner → reason →
-// incident reference → one-time code → GrantRequest, and the mapping of the
-// daemon's answer to an outcome the front-end turns into its own return code.
+// breakglass_sudo.so): the Check fast path, then banner → reason → incident
+// reference → severity (only when the daemon says the gate lists severities)
+// → one-time code → GrantRequest, and the mapping of the daemon's answer to an
+// outcome the front-end turns into its own return code.
 //
 // The flow talks to the user only through a Prompter, which each front-end
 // implements over its host program's conversation function. It does no
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
@@ -35,11 +37,17 @@ struct Target {
     std::string tty;          // terminal or remote host, for the record ("" when unknown)
     std::string command;      // what the grant is for, for the record ("pam:SERVICE", sudo argv)
     std::string socket_path;  // breakglassd's socket
+    // How long to wait for the daemon (common/transport.hpp): each answer, and
+    // each connect + send. A wait that runs out is Unavailable (fail closed).
     int timeout_ms = proto::kDefaultTimeoutMs;
+    int connect_timeout_ms = proto::kConnectTimeoutMs;
     // sudo only: the run-as group/user that made the command gated, sent in the
     // GrantRequest so the daemon re-checks the mapping against the policy. "" otherwise.
     std::string runas_group = {};
     std::string runas_user = {};
+    // pam_breakglass only: its PAM service, sent in the GrantRequest so the
+    // daemon checks it against the gate's pam_service. "" otherwise.
+    std::string pam_service = {};
 };
 
 enum class Outcome {
@@ -85,6 +93,10 @@ SessionResult record_session(const std::string& socket_path, const proto::Sessio
 // nullopt when acceptable, else the message shown to the user.
 std::optional<std::string> validate_reason(std::string_view reason);
 std::optional<std::string> validate_incident(std::string_view incident);
+// The severity must be exactly one of the gate's (as the daemon listed them).
+std::optional<std::string> validate_severity(std::string_view severity, const std::vector<std::string>& allowed);
+// "Incident severity (sev1, sev2): ", the names escaped.
+std::string severity_prompt(const std::vector<std::string>& allowed);
 // 1..kMaxFactorBytes printable ASCII without spaces (TOTP digits, YubiKey modhex).
 std::optional<std::string> validate_factor(std::string_view factor);
 
@@ -97,8 +109,16 @@ Outcome outcome_for(proto::ErrorCode code);
 // the record, not something to refuse a break-glass over.
 std::string fit_context_text(std::string_view text, std::size_t max_bytes);
 
-// The banner shown before the questions.
-std::string banner(std::string_view gate);
+// The banner shown before the questions. It says only what is true of every
+// break-glass (what is asked; that the request and the decision are recorded
+// in breakglassd's audit log) and then the daemon's notice of what else this
+// host does with the records (CheckAnswer.notice), escaped; nothing is
+// promised that the host does not do.
+std::string banner(std::string_view gate, bool asks_severity = false, std::string_view notice = {});
+// The line shown once granted, with the daemon's notice (Granted.notice).
+std::string granted_line(std::string_view gate, const proto::Granted& granted);
+// A notice from the daemon is shown escaped and at most this long.
+inline constexpr std::size_t kMaxNoticeBytes = 512;
 
 // Overwrites a string's whole buffer (also the bytes past size()) and empties it.
 void wipe(std::string& secret);

@@ -105,14 +105,22 @@ private:
 
 json to_json(const ErrorAnswer& m) { return {{"code", std::string(error_code_name(m.code))}, {"message", m.message}}; }
 json to_json(const CheckRequest& m) { return {{"user", m.user}, {"gate", m.gate}}; }
-json to_json(const CheckAnswer& m) { return {{"active", m.active}, {"event_id", m.event_id}, {"expires_at", m.expires_at}}; }
+json to_json(const CheckAnswer& m) {
+    return {{"active", m.active},
+            {"event_id", m.event_id},
+            {"expires_at", m.expires_at},
+            {"severities", m.severities},
+            {"notice", m.notice}};
+}
 json to_json(const GrantRequest& m) {
     return {{"user", m.user},         {"gate", m.gate},   {"reason", m.reason},   {"incident", m.incident},
             {"severity", m.severity}, {"ttl_seconds", m.ttl_seconds},         {"factor", m.factor},
             {"tty", m.tty},           {"command", m.command}, {"runas_group", m.runas_group},
-            {"runas_user", m.runas_user}};
+            {"runas_user", m.runas_user}, {"pam_service", m.pam_service}};
 }
-json to_json(const Granted& m) { return {{"event_id", m.event_id}, {"expires_at", m.expires_at}}; }
+json to_json(const Granted& m) {
+    return {{"event_id", m.event_id}, {"expires_at", m.expires_at}, {"notice", m.notice}};
+}
 json to_json(const StatusRequest& m) { return {{"all", m.all}}; }
 json to_json(const StatusAnswer& m) {
     json grants = json::array();
@@ -183,6 +191,8 @@ Message decode_body(MessageType type, const json& body) {
             m.active = r.boolean("active");
             m.event_id = r.str("event_id", kMaxShortField);
             m.expires_at = r.i64("expires_at");
+            m.severities = r.str_list("severities", kMaxListEntries, kMaxShortField);
+            m.notice = r.str("notice", kMaxLongField);
             out = std::move(m);
             break;
         }
@@ -199,6 +209,7 @@ Message decode_body(MessageType type, const json& body) {
             m.command = r.str("command", kMaxLongField + 1);
             m.runas_group = r.str("runas_group", kMaxShortField);
             m.runas_user = r.str("runas_user", kMaxShortField);
+            m.pam_service = r.str("pam_service", kMaxShortField);
             out = std::move(m);
             break;
         }
@@ -206,6 +217,7 @@ Message decode_body(MessageType type, const json& body) {
             Granted m;
             m.event_id = r.str("event_id", kMaxShortField);
             m.expires_at = r.i64("expires_at");
+            m.notice = r.str("notice", kMaxLongField);
             out = std::move(m);
             break;
         }

@@ -100,6 +100,15 @@ struct CheckAnswer {
     bool active = false;
     std::string event_id;     // the grant's event id when active, else empty
     std::int64_t expires_at = 0;  // unix seconds when active, else 0
+    // The gate's allowed severities (policy `severities`), so that a front-end,
+    // which never reads the policy, knows to ask for one. Empty when the gate
+    // lists none or is not in the policy. At most kMaxListEntries names.
+    std::vector<std::string> severities = {};
+    // What this host does with a break-glass's records beyond breakglassd's
+    // audit log, in the daemon's words, for the banner (today: whether each
+    // record also goes to the system journal; alert channels and reviews will
+    // say so here). Only what this daemon actually does; "" = nothing more.
+    std::string notice = {};
 };
 
 // GrantRequest (4): break the glass. The factor is a secret: it is never
@@ -119,11 +128,18 @@ struct GrantRequest {
     // does not map to `gate` (sudo_runas_group / sudo_runas_user). "" otherwise.
     std::string runas_group = {};
     std::string runas_user = {};
+    // Set by pam_breakglass: the PAM service whose stack asks (PAM_SERVICE).
+    // The daemon refuses (and records) a request for a gate whose policy
+    // pam_service names another service. "" from sudo and breakglassctl.
+    std::string pam_service = {};
 };
 // Granted (5): the grant record is durable; the grant is active until expires_at.
 struct Granted {
     std::string event_id;
     std::int64_t expires_at = 0;  // unix seconds
+    // What this host did with the grant's record beyond the audit log, in the
+    // daemon's words (as CheckAnswer.notice), shown with the grant. "" = nothing more.
+    std::string notice = {};
 };
 
 // StatusRequest (6): list grants. Non-root peers see only their own.

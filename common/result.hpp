@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: ISC
-// A small expected-like result for errors that callers handle (STYLE 11).
+// A small expected-like result for errors that callers handle (docs/ARCHITECTURE.md, "Conventions the code keeps").
 // Library code (common/, policy/) returns these; only the top layer logs.
 #pragma once
 

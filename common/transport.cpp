@@ -4,11 +4,13 @@
 #include "common/text.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -16,9 +18,17 @@ namespace bg {
 
 namespace proto {
 
-Status send_message(int fd, const Message& m) {
+namespace {
+
+struct SendOutcome {
+    bool sent = false;
+    bool timed_out = false;  // SO_SNDTIMEO ran out: the peer did not take the datagram
+    std::string error;
+};
+
+SendOutcome send_frame(int fd, const Message& m) {
     auto frame = encode(m);
-    if (!frame) return frame.error();
+    if (!frame) return {false, false, frame.error().message};
     // Frames may carry a one-time code: wipe the buffer whatever happens.
     struct Wipe {
         std::vector<std::uint8_t>& bytes;
@@ -27,10 +37,20 @@ Status send_message(int fd, const Message& m) {
     for (;;) {
         const ssize_t n = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(std::string("send: ") + std::strerror(errno));
-        if (static_cast<std::size_t>(n) != frame->size()) return make_error("send: short write");
-        return Ok{};
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return {false, true, "send: the peer did not take the request in time"};
+        if (n < 0) return {false, false, std::string("send: ") + std::strerror(errno)};
+        if (static_cast<std::size_t>(n) != frame->size()) return {false, false, "send: short write"};
+        return {true, false, ""};
     }
+}
+
+}  // namespace
+
+Status send_message(int fd, const Message& m) {
+    SendOutcome out = send_frame(fd, m);
+    if (!out.sent) return make_error(std::move(out.error));
+    return Ok{};
 }
 
 Received receive_message(int fd, int timeout_ms) {
@@ -46,7 +66,7 @@ Received receive_message(int fd, int timeout_ms) {
         }
         if (r == 0) {
             out.failure = ReceiveFailure::Timeout;
-            out.error = "timed out waiting for an answer";
+            out.error = "no answer within " + describe_wait(timeout_ms);
             return out;
         }
         break;
@@ -96,19 +116,87 @@ Received receive_message(int fd, int timeout_ms) {
     return out;
 }
 
-Result<UniqueFd> connect_socket(const std::string& path) {
+std::string describe_wait(int timeout_ms) {
+    if (timeout_ms >= 1000 && timeout_ms % 1000 == 0) return std::to_string(timeout_ms / 1000) + " s";
+    return std::to_string(timeout_ms) + " ms";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds left until `deadline`, at least 1 while any time is left, 0 after.
+int left_ms(Clock::time_point deadline) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return left <= 0 ? 0 : static_cast<int>(left);
+}
+
+bool set_send_timeout(int fd, int timeout_ms) {
+    const timeval tv{timeout_ms / 1000, static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+    return ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0;
+}
+
+struct ConnectOutcome {
+    UniqueFd fd;             // valid when connected
+    bool timed_out = false;  // the listener accepted nothing before the deadline
+    std::string error;
+};
+
+ConnectOutcome connect_within(const std::string& path, int timeout_ms) {
+    ConnectOutcome out;
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof addr.sun_path) return make_error("socket path is empty or too long");
+    if (path.empty() || path.size() >= sizeof addr.sun_path) {
+        out.error = "socket path is empty or too long";
+        return out;
+    }
+    if (timeout_ms <= 0) {
+        out.error = "connect timeout must be positive";
+        return out;
+    }
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return make_error(std::string("socket: ") + std::strerror(errno));
-    int r;
-    do {
-        r = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) return make_error("cannot connect to " + path + ": " + std::strerror(errno));
-    return fd;
+    if (!fd.valid()) {
+        out.error = std::string("socket: ") + std::strerror(errno);
+        return out;
+    }
+    // A blocking AF_UNIX connect to a listener whose queue is full sleeps until
+    // the listener accepts: forever, if it hangs. The send timeout bounds that
+    // sleep (the kernel then fails the connect with EAGAIN) and wakes us as soon
+    // as there is room, which a non-blocking connect polled in a loop would not.
+    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        const int left = left_ms(deadline);
+        if (left == 0) {
+            out.timed_out = true;
+            out.error = path + " did not accept the connection within " + describe_wait(timeout_ms) +
+                        ": breakglassd is running but not accepting (hung or overloaded)";
+            return out;
+        }
+        if (!set_send_timeout(fd.get(), left)) {
+            out.error = std::string("setsockopt(SO_SNDTIMEO): ") + std::strerror(errno);
+            return out;
+        }
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) break;
+        if (errno == EINTR || errno == EAGAIN) continue;  // until the deadline
+        out.error = "cannot connect to " + path + ": " + std::strerror(errno);
+        return out;
+    }
+    // From now on each send() waits at most timeout_ms.
+    if (!set_send_timeout(fd.get(), timeout_ms)) {
+        out.error = std::string("setsockopt(SO_SNDTIMEO): ") + std::strerror(errno);
+        return out;
+    }
+    out.fd = std::move(fd);
+    return out;
+}
+
+}  // namespace
+
+Result<UniqueFd> connect_socket(const std::string& path, int timeout_ms) {
+    ConnectOutcome c = connect_within(path, timeout_ms);
+    if (!c.fd.valid()) return make_error(std::move(c.error));
+    return std::move(c.fd);
 }
 
 std::optional<std::string> socket_path_problem(std::string_view path) {
@@ -119,21 +207,27 @@ std::optional<std::string> socket_path_problem(std::string_view path) {
     return std::nullopt;
 }
 
-CallResult call(const std::string& socket_path, const Message& request, MessageType expected, int timeout_ms) {
+CallResult call(const std::string& socket_path, const Message& request, MessageType expected, int timeout_ms,
+                int connect_timeout_ms) {
     CallResult out;
-    auto fd = connect_socket(socket_path);
-    if (!fd) {
+    ConnectOutcome connected = connect_within(socket_path, connect_timeout_ms);
+    if (!connected.fd.valid()) {
         out.unreachable = true;
-        out.error = "breakglassd is not reachable (" + fd.error().message + ")";
+        out.timed_out = connected.timed_out;
+        out.error = "breakglassd is not reachable (" + connected.error + ")";
         return out;
     }
-    if (auto sent = send_message(fd->get(), request); !sent) {
-        out.error = "sending the request failed: " + sent.error().message;
+    const UniqueFd& fd = connected.fd;
+    if (SendOutcome sent = send_frame(fd.get(), request); !sent.sent) {
+        out.timed_out = sent.timed_out;
+        out.error = "sending the request failed: " + sent.error +
+                    (sent.timed_out ? " (" + describe_wait(connect_timeout_ms) + ")" : "");
         return out;
     }
-    Received r = receive_message(fd->get(), timeout_ms);
+    Received r = receive_message(fd.get(), timeout_ms);
     if (!r.message) {
         out.unreachable = r.failure == ReceiveFailure::Closed;
+        out.timed_out = r.failure == ReceiveFailure::Timeout;
         out.error = "no answer from breakglassd: " + r.error;
         return out;
     }

@@ -15,6 +15,13 @@ namespace bg {
 
 namespace proto {
 
+// How long a client waits. A front-end runs inside sudo, sshd or login: a
+// daemon that hangs must cost the user seconds, not the session.
+//   connect: until the daemon accepts (a full listen queue makes connect()
+//            wait) and until it takes the request (send);
+//   answer:  until the answer arrives, unless the caller says otherwise.
+// Each ends in a refusal that says which wait ran out (fail closed).
+inline constexpr int kConnectTimeoutMs = 3'000;
 inline constexpr int kDefaultTimeoutMs = 10'000;
 
 Status send_message(int fd, const Message& m);
@@ -28,20 +35,30 @@ struct Received {
 // Waits up to timeout_ms (-1 = forever) for one datagram.
 Received receive_message(int fd, int timeout_ms);
 
+// "10 s", "300 ms": a wait, for messages.
+std::string describe_wait(int timeout_ms);
+
 // Client side: connect, send one request, accept exactly `expected` or
 // ErrorAnswer; anything else is a protocol error.
 struct CallResult {
     std::optional<Message> answer;  // the expected answer or an ErrorAnswer
-    bool unreachable = false;       // could not connect: daemon down or socket missing
+    bool unreachable = false;       // could not connect: daemon down, socket missing, or it accepted nothing in time
+    bool timed_out = false;         // a wait ran out (connect, send or answer)
     std::string error;              // when !answer
 };
-Result<UniqueFd> connect_socket(const std::string& path);
+// Connects within timeout_ms (> 0). The socket's send timeout bounds both the
+// wait for a full listen queue and, later, each send(); it is left set to
+// timeout_ms on the returned descriptor.
+Result<UniqueFd> connect_socket(const std::string& path, int timeout_ms = kConnectTimeoutMs);
 // Why `path` cannot be the daemon's socket as configured by a front-end
 // (not absolute, too long for sun_path, control characters or invalid UTF-8:
 // it appears in messages and logs), or nullopt when it can.
 std::optional<std::string> socket_path_problem(std::string_view path);
+// timeout_ms bounds the wait for the answer (-1 = forever: breakglassctl
+// request, which the user can interrupt); connect_timeout_ms bounds connect
+// and send.
 CallResult call(const std::string& socket_path, const Message& request, MessageType expected,
-                int timeout_ms = kDefaultTimeoutMs);
+                int timeout_ms = kDefaultTimeoutMs, int connect_timeout_ms = kConnectTimeoutMs);
 
 }  // namespace proto
 }  // namespace bg

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
-// pam_breakglass.so: the PAM front-end of breakglass (ARCHITECTURE "Processes
-// and trust boundaries": thin front-end). It parses its arguments, talks to the
+// pam_breakglass.so: the PAM front-end of breakglass (docs/ARCHITECTURE.md,
+// "Processes and trust boundaries": a thin front-end). It parses its arguments, talks to the
 // user through the application's conversation function, sends one request to
 // breakglassd and maps the answer to a PAM return code. It keeps no state,
 // writes no files, forks nothing, installs no signal handlers, and erases the
@@ -137,6 +137,7 @@ flow::Target target_of(pam_handle_t* pamh, const ModuleArgs& args, const std::st
     t.gate = args.gate;
     t.tty = source_of(pamh);
     t.command = "pam:" + item(pamh, PAM_SERVICE);
+    t.pam_service = item(pamh, PAM_SERVICE);  // the daemon holds it against the gate's pam_service
     t.socket_path = args.socket_path;
     return t;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 // read_policy_file: the policy decides who may become root, so it is read
-// only from a file that only root could have written (STYLE 6): no symlink
+// only from a file that only root could have written (docs/ARCHITECTURE.md, "Conventions the code keeps"): no symlink
 // followed, a regular file, owned by root, writable by nobody else, capped.
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -7,3 +7,8 @@ add_executable(ctl_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/ctl_secret_input_test.cpp)
 target_link_libraries(ctl_unit_tests PRIVATE bg_ctl nlohmann_json::nlohmann_json GTest::gtest_main bg_strict)
 gtest_discover_tests(ctl_unit_tests)
+
+# The command line: the subcommand table and global options (CLI11, nothing run).
+add_executable(ctl_command_line_tests ${CMAKE_CURRENT_LIST_DIR}/unit/ctl_command_line_test.cpp)
+target_link_libraries(ctl_command_line_tests PRIVATE bg_ctl_cli GTest::gtest_main bg_strict)
+gtest_discover_tests(ctl_command_line_tests)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: ISC
-// The audit record (ARCHITECTURE "The audit record"): one JSON object per
+// The audit record (docs/ARCHITECTURE.md, "The audit record"): one JSON object per
 // event, one per line of <state_dir>/audit.log, in canonical form — sorted
 // keys (nlohmann::json's std::map), no insignificant whitespace, UTF-8 passed
 // through (ensure_ascii=false), control characters escaped by nlohmann

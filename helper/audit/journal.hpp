@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: ISC
 // Every audit record is also sent to journald, so
-// `journalctl -o json MESSAGE_ID=<id>` is an audit export (ARCHITECTURE "The
-// audit record"). Fields: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=breakglassd,
+// `journalctl -o json MESSAGE_ID=<id>` is an audit export (docs/ARCHITECTURE.md,
+// "The audit record"). Fields: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=breakglassd,
 // MESSAGE_ID (fixed per event type, message_id_for()), and
 // BREAKGLASS_<FIELD> for every record field (EVENT_ID, SEQ, EVENT, TIMESTAMP,
 // HOST, ACTOR, ..., PREV_HASH, HASH, SEAL), values escaped with

@@ -180,7 +180,7 @@ int run_log(const CommonOptions& o, const std::string& since) {
     return kExitOk;
 }
 
-int run_verify(const VerifyArguments& a) {
+int run_verify(const CommonOptions& o, const VerifyArguments& a) {
     audit::VerifyOptions options;
     if (!a.expect_head.empty()) {
         const auto head = parse_expected_head(a.expect_head);
@@ -197,13 +197,13 @@ int run_verify(const VerifyArguments& a) {
         options.initial_key = key.value();
         OPENSSL_cleanse(key.value().data(), key.value().size());
     }
-    const std::string log_path = a.state_dir + "/audit.log";
+    const std::string log_path = o.state_dir + "/audit.log";
     const auto log = read_state_file(log_path, kMaxLogBytes);
     if (!log) {
         print_error(log.error().message);
         return kExitRefused;
     }
-    const std::string key_path = a.state_dir + "/" + std::string(audit::kKeyFileName);
+    const std::string key_path = o.state_dir + "/" + std::string(audit::kKeyFileName);
     bool key_missing = false;
     const auto key_bytes = read_state_file(key_path, audit::kKeyFileBytes, &key_missing);
     if (key_bytes) {
@@ -211,12 +211,12 @@ int run_verify(const VerifyArguments& a) {
         if (!state) {
             VerifyOutcome bad;
             bad.message = escape_for_display(key_path) + " is corrupt: " + state.error().message;
-            print_line(a.json ? verify_json(bad) : "FAILED: " + bad.message);
+            print_line(o.json ? verify_json(bad) : "FAILED: " + bad.message);
             return kExitVerifyFailed;
         }
         options.key_index = state->index;
     } else if (key_missing) {
-        if (!a.json)
+        if (!o.json)
             std::cerr << "breakglassctl: note: " << escape_for_display(key_path)
                       << " not found; a truncated tail is detected only with --expect-head\n";
     } else {
@@ -232,7 +232,7 @@ int run_verify(const VerifyArguments& a) {
     outcome.first_bad_seq = r.first_bad_seq;
     outcome.message = r.message;
     outcome.seals_checked = r.seals_checked;
-    print_line(a.json ? verify_json(outcome) : format_verify(outcome));
+    print_line(o.json ? verify_json(outcome) : format_verify(outcome));
     return r.ok ? kExitOk : kExitVerifyFailed;
 }
 

@@ -12,9 +12,12 @@
 
 namespace bg::ctl {
 
+// The global options (command_line.hpp), resolved: each subcommand uses those
+// that apply to it.
 struct CommonOptions {
-    std::string socket;
-    bool json = false;
+    std::string socket;     // --socket: breakglassd's socket
+    bool json = false;      // --json: machine-readable output
+    std::string state_dir;  // --state-dir: verify reads DIR/audit.log
 };
 
 int run_request(const CommonOptions& o, const RequestArguments& a);
@@ -24,12 +27,11 @@ int run_expire(const CommonOptions& o, const std::string& event_id);
 int run_log(const CommonOptions& o, const std::string& since);
 
 struct VerifyArguments {
-    std::string state_dir;
     std::string key_file;     // empty: seals are not checked
     std::string expect_head;  // empty: none
-    bool json = false;
 };
-int run_verify(const VerifyArguments& a);
+// Offline: reads o.state_dir; never asks the daemon.
+int run_verify(const CommonOptions& o, const VerifyArguments& a);
 
 // file empty: ask the daemon about its policy file.
 int run_policy_check(const CommonOptions& o, const std::string& file, bool verbose);

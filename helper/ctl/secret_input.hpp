@@ -2,7 +2,7 @@
 // Reading a secret (the one-time code, a TOTP secret) for breakglassctl.
 // Secrets never come from argv: from the terminal with echo off when stdin is
 // a terminal, else one bounded line from stdin. They live in a fixed buffer
-// that is wiped on destruction (STYLE 10).
+// that is wiped on destruction (docs/ARCHITECTURE.md, "Conventions the code keeps").
 #pragma once
 
 #include <array>

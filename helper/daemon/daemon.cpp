@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/hex.hpp"
+#include "common/nss.hpp"
 #include "common/text.hpp"
 #include "common/transport.hpp"
 #include "helper/audit/audit_verify.hpp"
@@ -89,6 +90,25 @@ std::string describe_wait_status(int wait_status) {
                (abbrev ? std::string(" (SIG") + abbrev + ")" : std::string());
     }
     return "wait status " + std::to_string(wait_status);
+}
+
+// Why `user` cannot be enrolled (not a name, no such user, the look-up failed), or nullopt.
+std::optional<ErrorAnswer> enrollable_user_problem(const std::string& user) {
+    if (!is_valid_name(user, kMaxUserBytes))
+        return ErrorAnswer{ErrorCode::BadRequest, "'" + escape_for_display(user) + "' is not a user on this host"};
+    const nss::Lookup<nss::User> found = nss::user_by_name(user);
+    if (found.failed())
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "cannot look up user '" + user + "': " + escape_for_display(found.error)};
+    if (found.not_found())
+        return ErrorAnswer{ErrorCode::BadRequest, "'" + escape_for_display(user) + "' is not a user on this host"};
+    return std::nullopt;
+}
+
+// What the front-ends may tell the user happens to the records beyond the
+// audit log (CheckAnswer/Granted `notice`): only what this daemon does.
+std::string beyond_the_audit_log(const DaemonConfig& config) {
+    return config.send_to_journal ? "Each record is also sent to the system journal." : "";
 }
 
 bool is_totp_code(std::string_view s) {
@@ -239,6 +259,9 @@ proto::Message Daemon::on_check(const PeerIdentity& peer, const proto::CheckRequ
         a.event_id = g->event_id;
         a.expires_at = g->expires_at;
     }
+    // The front-ends do not read the policy: this is how they know to ask for a severity.
+    if (const policy::Gate* gate = gate_in_force(m.gate)) a.severities = gate->severities;
+    if (!a.active) a.notice = beyond_the_audit_log(config_);
     return a;
 }
 
@@ -277,6 +300,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     } texts[] = {{"reason", m.reason, kMaxReasonBytes, false},
                  {"incident reference", m.incident, kMaxIncidentBytes, false},
                  {"severity", m.severity, kMaxGateBytes, true},
+                 {"PAM service", m.pam_service, kMaxGateBytes, true},
                  {"tty", m.tty, kMaxTtyBytes, true},
                  {"command", m.command, kMaxCommandBytes, true}};
     for (const auto& t : texts)
@@ -289,12 +313,17 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
                       "no valid policy is loaded, so no gate is grantable (" + escape_for_display(policy_error_) +
                           "); fix the policy and run breakglassctl policy reload",
                       f, now);
-    auto groups = groups_of(user);
-    if (!groups) return refuse(ErrorCode::Denied, "user '" + user + "' does not exist on this host", f, now);
+    const nss::Lookup<std::vector<std::string>> groups = nss::group_names_of(user);
+    if (groups.failed())
+        return refuse(ErrorCode::Unavailable,
+                      "cannot look up the groups of user '" + user + "' (" + escape_for_display(groups.error) +
+                          "), so nothing was granted; check the name service (nsswitch.conf)",
+                      f, now);
+    if (groups.not_found()) return refuse(ErrorCode::Denied, "user '" + user + "' does not exist on this host", f, now);
 
     policy::EvalRequest eval;
     eval.user = user;
-    eval.groups = *groups;
+    eval.groups = groups.value;
     eval.gate = m.gate;
     eval.incident = m.incident;
     eval.severity = m.severity;
@@ -323,6 +352,17 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
                                                      : "group '" + escape_for_display(m.runas_group) + "'") +
                               " to gate '" + m.gate +
                               "', but the policy does not; fix the gates= option in sudo.conf or the policy",
+                          f, now);
+    }
+    // pam_breakglass names its PAM service; a gate the policy binds to another
+    // service (pam_service) is not opened from this one.
+    if (!m.pam_service.empty()) {
+        const policy::Gate& gate = policy_->gates.at(m.gate);
+        if (!gate.pam_service.empty() && gate.pam_service != m.pam_service)
+            return refuse(ErrorCode::Denied,
+                          "gate '" + m.gate + "' is bound to PAM service '" + gate.pam_service + "'; service '" +
+                              escape_for_display(m.pam_service) +
+                              "' may not open it; fix the gate= argument of its pam_breakglass line or the policy",
                           f, now);
     }
     if (decision.approvals > 0)
@@ -362,7 +402,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     f.factor_counter = *factor.counter;
     f.expires_at = expires_at;
     f.review_status = "pending";
-    f.detail = "ttl " + policy::format_duration(decision.ttl);
+    f.detail = "ttl " + policy::format_duration(decision.ttl) + (m.severity.empty() ? "" : ", severity " + m.severity);
     const auto rec = record(f, now);
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable,
@@ -372,7 +412,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest m,
     if (const Grant* granted = grants_.find(rec->event_id))
         if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
             queue_hook(*granted, "on_grant", gate->on_grant, "grant", now);
-    return proto::Granted{rec->event_id, expires_at};
+    return proto::Granted{rec->event_id, expires_at, beyond_the_audit_log(config_)};
 }
 
 Daemon::FactorCheck Daemon::verify_factor(const std::string& user, const std::string& code, std::int64_t now) const {
@@ -472,23 +512,31 @@ Daemon::TerminationPlan Daemon::plan_termination(const Grant& g, std::int64_t no
     if (!gate) return {std::nullopt, "; the gate is not in the policy in force, so no process was terminated"};
     if (gate->sudo_runas_group.empty())
         return {std::nullopt, "; the gate names no sudo_runas_group, so no process was terminated"};
-    const auto uid = uid_of(g.user);
-    if (!uid) return {std::nullopt, "; user " + g.user + " does not exist, so no process was terminated"};
-    const auto gid = gid_of(gate->sudo_runas_group);
-    if (!gid)
+    // A failed look-up is said as such: "does not exist" would hide that
+    // processes may still run under the grant.
+    const nss::Lookup<nss::User> user = nss::user_by_name(g.user);
+    if (user.failed())
+        return {std::nullopt, "; cannot look up user " + g.user + " (" + escape_for_display(user.error) +
+                                  "), so no process was terminated: check by hand"};
+    if (user.not_found()) return {std::nullopt, "; user " + g.user + " does not exist, so no process was terminated"};
+    const nss::Lookup<nss::Group> group = nss::group_by_name(gate->sudo_runas_group);
+    if (group.failed())
+        return {std::nullopt, "; cannot look up group " + gate->sudo_runas_group + " (" +
+                                  escape_for_display(group.error) + "), so no process was terminated: check by hand"};
+    if (group.not_found())
         return {std::nullopt, "; group " + gate->sudo_runas_group + " does not exist, so no process was terminated"};
     PendingTermination t;
     t.grant_id = g.event_id;
     t.user = g.user;
     t.gate = g.gate;
     t.group = gate->sudo_runas_group;
-    t.uid = *uid;
-    t.gid = *gid;
+    t.uid = user.value.uid;
+    t.gid = group.value.gid;
     t.expires_at = g.expires_at;
     t.incident = g.incident;
     // `now` is truncated to the second: one more keeps the grace at least as long as configured.
     t.deadline = now + gate->termination_grace.count() + 1;
-    t.processes = find_grant_processes(*uid, *gid);
+    t.processes = find_grant_processes(t.uid, t.gid);
     std::vector<std::string> pids;
     for (const GrantProcess& p : t.processes) pids.push_back(describe_process(p));
     std::string note = pids.empty() ? "; no process ran under group " + t.group
@@ -814,8 +862,7 @@ bool Daemon::record_enrolment(const PeerIdentity& peer, const std::string& user,
 proto::Message Daemon::on_enroll_totp(const PeerIdentity& peer, const proto::EnrollTotpRequest& m, std::int64_t now) {
     std::string secret_text = m.secret_base32;
     SecretGuard erase_text{secret_text};
-    if (!is_valid_name(m.user, kMaxUserBytes) || !uid_of(m.user))
-        return ErrorAnswer{ErrorCode::BadRequest, "'" + escape_for_display(m.user) + "' is not a user on this host"};
+    if (auto bad = enrollable_user_problem(m.user)) return std::move(*bad);
     std::vector<unsigned char> secret;
     if (secret_text.empty()) {
         secret.resize(kTotpSecretBytes);
@@ -842,8 +889,7 @@ proto::Message Daemon::on_enroll_totp(const PeerIdentity& peer, const proto::Enr
 proto::Message Daemon::on_enroll_yubikey(const PeerIdentity& peer, proto::EnrollYubikeyRequest m, std::int64_t now) {
     SecretGuard erase_key{m.aes_key_hex};
     SecretGuard erase_uid{m.private_uid_hex};
-    if (!is_valid_name(m.user, kMaxUserBytes) || !uid_of(m.user))
-        return ErrorAnswer{ErrorCode::BadRequest, "'" + escape_for_display(m.user) + "' is not a user on this host"};
+    if (auto bad = enrollable_user_problem(m.user)) return std::move(*bad);
     if (m.public_id.size() != yubikey::kPublicIdChars || !yubikey::is_modhex(m.public_id))
         return ErrorAnswer{ErrorCode::BadRequest, "the public id must be 12 modhex characters (cbdefghijklnrtuv)"};
     auto key = hex_decode(m.aes_key_hex, 16);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 // The permission table and the per-connection state machine
-// (ARCHITECTURE "Processes and trust boundaries"; STYLE 3). Every decoded
+// (docs/ARCHITECTURE.md, "Processes and trust boundaries"). Every decoded
 // request is checked here before a handler sees it. Deny by default: a
 // message with no row, an answer type sent by a client, or a once-only
 // message sent twice closes the connection.

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: ISC
 // Who is on the other end of a connection, from the kernel only
-// (ARCHITECTURE "Identity comes from the kernel").
+// (docs/ARCHITECTURE.md, "Processes and trust boundaries").
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <sys/types.h>
-#include <vector>
 
 #include "common/result.hpp"
 
@@ -22,15 +20,10 @@ struct PeerIdentity {
     bool trusted = false;        // root, or named in the policy's trusted_frontends (set by the daemon)
 };
 
-// SO_PEERCRED on a connected AF_UNIX socket, plus the peer's loginuid.
+// SO_PEERCRED on a connected AF_UNIX socket, plus the peer's loginuid and
+// user name. Fails when the uid's name cannot be looked up (an NSS failure):
+// a peer whose identity is unknown is not served. A uid without a name is
+// "#<uid>". User and group look-ups are common/nss.hpp.
 Result<PeerIdentity> identify_peer(int fd);
-
-// passwd/group lookups (reentrant variants). nullopt when the user does not exist.
-std::optional<uid_t> uid_of(const std::string& user);
-// getgrnam_r: the gid of a group name, nullopt when there is no such group.
-std::optional<gid_t> gid_of(const std::string& group);
-std::optional<std::string> user_name_of(uid_t uid);
-// Names of the user's primary and supplementary groups; nullopt when the user does not exist.
-std::optional<std::vector<std::string>> groups_of(const std::string& user);
 
 }  // namespace bg

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
-// breakglass_sudo.so: the sudo front-end of breakglass (ARCHITECTURE "Why two
-// front-ends"). sudo never tells PAM the run-as group, so `sudo -g GATEGROUP`
+// breakglass_sudo.so: the sudo front-end of breakglass (docs/ARCHITECTURE.md,
+// "Two front-ends"). sudo never tells PAM the run-as group, so `sudo -g GATEGROUP`
 // is gated here: an approval plugin that sees runas_egid/runas_gid (and the
 // run-as user) in command_info, and an audit plugin that records each gated
 // command and its exit status. Like pam_breakglass.so it is thin: it parses
@@ -30,9 +30,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <grp.h>
 #include <optional>
-#include <pwd.h>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +42,7 @@
 #include <vector>
 
 #include "common/breakglass_flow.hpp"
+#include "common/nss.hpp"
 #include "common/text.hpp"
 #include "pam_module/sudo/sudo_args.hpp"
 
@@ -130,44 +129,6 @@ private:
 
 // ---- run-as credentials from command_info
 
-enum class Lookup { Found, Missing, Failed };
-struct Name {
-    Lookup lookup = Lookup::Failed;
-    std::string name;
-};
-
-Name group_name(gid_t gid) {
-    std::vector<char> buffer(4096);
-    for (;;) {
-        group entry{};
-        group* found = nullptr;
-        const int rc = ::getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found);
-        if (rc == ERANGE && buffer.size() < (1u << 20)) {
-            buffer.resize(buffer.size() * 4);
-            continue;
-        }
-        if (rc != 0) return {Lookup::Failed, ""};
-        if (found == nullptr) return {Lookup::Missing, ""};
-        return {Lookup::Found, found->gr_name};
-    }
-}
-
-Name user_name(uid_t uid) {
-    std::vector<char> buffer(4096);
-    for (;;) {
-        passwd entry{};
-        passwd* found = nullptr;
-        const int rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
-        if (rc == ERANGE && buffer.size() < (1u << 20)) {
-            buffer.resize(buffer.size() * 4);
-            continue;
-        }
-        if (rc != 0) return {Lookup::Failed, ""};
-        if (found == nullptr) return {Lookup::Missing, ""};
-        return {Lookup::Found, found->pw_name};
-    }
-}
-
 struct RunAs {
     unsigned int uid = 0;
     std::vector<unsigned int> gids;  // the primary (effective) group first, then runas_groups
@@ -204,18 +165,20 @@ Decision classify(const PluginArgs& args, char* const command_info[]) {
     if (!args.gate_by_group.empty()) {
         for (const unsigned int gid : runas->gids) {
             if (gid == 0) continue;
-            const Name n = group_name(static_cast<gid_t>(gid));
-            if (n.lookup == Lookup::Failed)
-                return Refuse{"cannot look up group " + std::to_string(gid) + " to see whether it is a break-glass gate"};
-            if (n.lookup == Lookup::Found) groups.push_back(n.name);
+            nss::Lookup<nss::Group> g = nss::group_by_gid(static_cast<gid_t>(gid));
+            if (g.failed())
+                return Refuse{"cannot look up group " + std::to_string(gid) + " to see whether it is a break-glass gate (" +
+                              escape_for_display(g.error) + ")"};
+            if (g.found()) groups.push_back(std::move(g.value.name));
         }
     }
     std::string user;
     if (!args.gate_by_user.empty() && runas->uid != 0) {
-        const Name n = user_name(static_cast<uid_t>(runas->uid));
-        if (n.lookup == Lookup::Failed)
-            return Refuse{"cannot look up user " + std::to_string(runas->uid) + " to see whether it is a break-glass gate"};
-        user = n.name;
+        nss::Lookup<nss::User> u = nss::user_by_uid(static_cast<uid_t>(runas->uid));
+        if (u.failed())
+            return Refuse{"cannot look up user " + std::to_string(runas->uid) + " to see whether it is a break-glass gate (" +
+                          escape_for_display(u.error) + ")"};
+        if (u.found()) user = std::move(u.value.name);
     }
     if (auto gated = gate_for(args, groups, user)) return *gated;
     return Ungated{};
@@ -229,10 +192,10 @@ bool runs_as_root(char* const command_info[]) {
 std::string runas_text(char* const command_info[]) {
     const auto runas = runas_of(command_info);
     if (!runas) return "?";
-    const Name u = user_name(static_cast<uid_t>(runas->uid));
-    const Name g = group_name(static_cast<gid_t>(runas->gids.front()));
-    return (u.lookup == Lookup::Found ? u.name : "#" + std::to_string(runas->uid)) + ":" +
-           (g.lookup == Lookup::Found ? g.name : "#" + std::to_string(runas->gids.front()));
+    const nss::Lookup<nss::User> u = nss::user_by_uid(static_cast<uid_t>(runas->uid));
+    const nss::Lookup<nss::Group> g = nss::group_by_gid(static_cast<gid_t>(runas->gids.front()));
+    return (u.found() ? u.value.name : "#" + std::to_string(runas->uid)) + ":" +
+           (g.found() ? g.value.name : "#" + std::to_string(runas->gids.front()));
 }
 
 std::string refusal_for(flow::Outcome o, const std::string& gate) {
@@ -258,13 +221,15 @@ void log_line(int priority, const std::string& text) {
 struct Approval {
     Host host;
     Config config;
+    bool noninteractive = false;  // sudo -n (settings "noninteractive=true"): no questions may be asked
     std::string errstr;  // outlives check(): sudo prints it after we return
 } approval;
 
-int approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t print, char* const user_info[],
-                  char* const plugin_options[], const char** errstr) {
+int approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t print, char* const settings[],
+                  char* const user_info[], char* const plugin_options[], const char** errstr) {
     approval = Approval{};
     approval.host = host_of(conversation, print, user_info);
+    approval.noninteractive = find_entry(settings, "noninteractive").value_or("") == "true";
     if (SUDO_API_VERSION_GET_MAJOR(version) != SUDO_API_VERSION_MAJOR) {
         approval.errstr = "incompatible sudo plugin API " + std::to_string(SUDO_API_VERSION_GET_MAJOR(version));
         *errstr = approval.errstr.c_str();
@@ -278,6 +243,29 @@ int approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t 
         log_line(LOG_ERR, text);
     }
     return 1;
+}
+
+// sudo -n: a break-glass needs questions, which -n forbids, so a gated command
+// runs only under an active grant (the Check) and is otherwise refused at once,
+// saying how to get one.
+template <typename RefuseWith>
+int check_noninteractive(const PluginArgs& args, const flow::Target& target, const RefuseWith& refuse) {
+    const flow::Result r = flow::check_active(target);
+    const std::string summary = "user " + quoted(target.user) + " gate " + quoted(target.gate) + " (sudo -n): " +
+                                std::string(flow::outcome_name(r.outcome)) +
+                                (r.event_id.empty() ? "" : " " + r.event_id);
+    if (r.outcome == flow::Outcome::AlreadyActive) {
+        if (args.debug) {
+            log_line(LOG_INFO, summary);
+            say(approval.host, SUDO_CONV_INFO_MSG, summary);
+        }
+        return 1;
+    }
+    log_line(r.outcome == flow::Outcome::Unavailable ? LOG_ERR : LOG_NOTICE, summary);
+    if (r.outcome == flow::Outcome::Unavailable) return refuse(r.message);
+    return refuse(r.message + "; breaking the glass asks questions, which sudo -n does not allow. Run the command "
+                              "without -n to answer them on the terminal, or first get a grant with: "
+                              "breakglassctl request --gate " + target.gate + " --reason TEXT --incident REF");
 }
 
 int approval_check(char* const command_info[], char* const run_argv[], const char** errstr) {
@@ -309,6 +297,7 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
     target.socket_path = args.socket_path;
     target.runas_group = gated.runas_group;
     target.runas_user = gated.runas_user;
+    if (approval.noninteractive) return check_noninteractive(args, target, refuse);
     SudoPrompter prompter(approval.host.conversation);
     const flow::Result r = flow::check_or_break_glass(prompter, target);
     const bool ok = r.outcome == flow::Outcome::Granted || r.outcome == flow::Outcome::AlreadyActive;
@@ -435,11 +424,11 @@ int guarded(const char* entry, const char** errstr, int failure, F&& body) noexc
 extern "C" {
 
 static int bg_approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t print,
-                            char* const /*settings*/[], char* const user_info[], int /*submit_optind*/,
+                            char* const settings[], char* const user_info[], int /*submit_optind*/,
                             char* const /*submit_argv*/[], char* const /*submit_envp*/[], char* const plugin_options[],
                             const char** errstr) {
     return bg::sudo::guarded("approval open", errstr, -1, [&] {
-        return bg::sudo::approval_open(version, conversation, print, user_info, plugin_options, errstr);
+        return bg::sudo::approval_open(version, conversation, print, settings, user_info, plugin_options, errstr);
     });
 }
 

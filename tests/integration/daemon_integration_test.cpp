@@ -558,6 +558,36 @@ TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
     EXPECT_NE((bad.out + bad.err).find("seq " + std::to_string(grant_seq)), std::string::npos) << bad.out << bad.err;
 }
 
+// Global options before the subcommand (breakglassctl --socket PATH status),
+// against the real daemon: every exit code means what it meant.
+TEST_F(DaemonTest, CliGlobalOptionsBeforeTheSubcommandKeepEveryExitCode) {
+    const auto ok = run({ctl_program(), "--socket", socket_, "--json", "status"});
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_TRUE(json::parse(ok.out, nullptr, false).is_object()) << ok.out;
+    const auto refused = run({ctl_program(), "--socket", socket_, "revoke", "bg-2026-999999"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.err;
+    EXPECT_NE(refused.err.find("not_found"), std::string::npos) << refused.err;
+    const auto misplaced = run({ctl_program(), "--socket", socket_, "--state-dir", state_, "status"});
+    EXPECT_EQ(misplaced.exit_code, 2) << misplaced.err;
+    EXPECT_NE(misplaced.err.find("--state-dir does not apply to 'status'"), std::string::npos) << misplaced.err;
+    const auto unreachable = run({ctl_program(), "--socket", dir_ + "/no-such-socket", "status"});
+    EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
+
+    // verify reads --state-dir given before it too: 0 on the live log, 4 on a tampered copy.
+    const auto verified = run({ctl_program(), "--state-dir", state_, "verify"});
+    EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+    const std::string copy = dir_ + "/copy";
+    ASSERT_EQ(::mkdir(copy.c_str(), 0700), 0);
+    std::string log = read_file(state_ + "/audit.log");
+    const auto pos = log.find("daemon_start");
+    ASSERT_NE(pos, std::string::npos);
+    log[pos] = 'D';
+    write_file(copy + "/audit.log", log, 0600);
+    const auto tampered = run({ctl_program(), "--json", "--state-dir", copy, "verify"});
+    EXPECT_EQ(tampered.exit_code, 4) << tampered.out << tampered.err;
+    EXPECT_TRUE(json::parse(tampered.out, nullptr, false).is_object()) << tampered.out;
+}
+
 TEST_F(DaemonTest, LogAndStatusNeedTheirPrivileges) {
     const auto log_as_user = run_as(alice(), ctl({"log"}));
     EXPECT_EQ(log_as_user.exit_code, 1);

@@ -25,6 +25,7 @@
 #include "tests/support/files.hpp"
 #include "tests/support/polling.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/silent_listener.hpp"
 #include "tests/support/test_daemon.hpp"
 
 namespace bg::test {
@@ -484,6 +485,96 @@ TEST_F(PamStack, UnknownUserNameIsRefusedWithoutPrompting) {
     Conversation conv;
     EXPECT_EQ(run_pam(daemon_->dir(), "bg-pam-test", "bad\x1b" "name", Entry::Authenticate, conv), PAM_USER_UNKNOWN);
     EXPECT_TRUE(conv.prompts().empty());
+}
+
+// The test policy binds kGate to PAM service "bg-pam-test" (pam_service). A
+// pam_breakglass line naming the gate in another service is refused by the
+// daemon, with a deny record; without pam_service any service may open it.
+TEST(PamServiceBinding, AnotherServiceMayNotOpenABoundGate) {
+    TestDaemon d(kPamTestPolicy);
+    const auto secret = d.enroll_totp(kRequester);
+    write_service(d.dir(), "bg-pam-other",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation conv;
+    conv.answers = {"db down", "INC-3", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-other", kRequester, Entry::Authenticate, conv), PAM_PERM_DENIED)
+        << conv.all_text();
+    EXPECT_NE(conv.all_text().find("is bound to PAM service 'bg-pam-test'; service 'bg-pam-other' may not open it"),
+              std::string::npos)
+        << conv.all_text();
+    const auto denies = d.audit().records_of("deny");
+    ASSERT_EQ(denies.size(), 1u);
+    EXPECT_EQ(denies[0]["target"], "pam:bg-pam-other");
+    EXPECT_FALSE(d.active(kRequester, kGate));
+
+    // The bound service itself opens it (the refusal above did not spend the code).
+    write_service(d.dir(), "bg-pam-test", {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation bound;
+    bound.answers = conv.answers;
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-test", kRequester, Entry::Authenticate, bound), PAM_SUCCESS) << bound.all_text();
+}
+
+TEST(PamServiceBinding, AGateWithoutPamServiceOpensFromAnyService) {
+    std::string policy = kPamTestPolicy;
+    const std::string bound_line = "pam_service = \"bg-pam-test\"\n";
+    ASSERT_NE(policy.find(bound_line), std::string::npos);
+    policy.erase(policy.find(bound_line), bound_line.size());
+    TestDaemon d(policy);
+    const auto secret = d.enroll_totp(kRequester);
+    write_service(d.dir(), "bg-pam-other",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation conv;
+    conv.answers = {"db down", "INC-3", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-other", kRequester, Entry::Authenticate, conv), PAM_SUCCESS) << conv.all_text();
+}
+
+// A gate whose policy lists severities can be opened through PAM: the module
+// asks for the severity (echoed, after the incident) and the daemon grants.
+TEST(PamSeverity, AGateWithSeveritiesAsksForOneAndGrants) {
+    TestDaemon d(std::string(kPamTestPolicy) + "severities = [\"sev1\", \"sev2\"]\n");  // kPamTestPolicy ends in [gate.pam-test]
+    const auto secret = d.enroll_totp(kRequester);
+    write_service(d.dir(), "bg-pam-test",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + d.socket()});
+    Conversation wrong;
+    wrong.answers = {"db down", "INC-3", "sev3", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-test", kRequester, Entry::Authenticate, wrong), PAM_AUTH_ERR) << wrong.all_text();
+    EXPECT_EQ(wrong.prompts().size(), 3u) << wrong.all_text();
+    EXPECT_NE(wrong.all_text().find("not one this gate accepts"), std::string::npos) << wrong.all_text();
+
+    Conversation conv;
+    conv.answers = {"db down", "INC-3", "sev1", totp_code(secret, totp_step_now())};
+    EXPECT_EQ(run_pam(d.dir(), "bg-pam-test", kRequester, Entry::Authenticate, conv), PAM_SUCCESS) << conv.all_text();
+    const auto p = conv.prompts();
+    ASSERT_EQ(p.size(), 4u) << conv.all_text();
+    EXPECT_EQ(p[2].style, PAM_PROMPT_ECHO_ON);
+    EXPECT_EQ(p[2].text, "Incident severity (sev1, sev2): ");
+    EXPECT_EQ(p[3].style, PAM_PROMPT_ECHO_OFF);
+    const auto grants = d.audit().records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_NE(grants[0]["detail"].get<std::string>().find("severity sev1"), std::string::npos) << grants[0].dump();
+}
+
+// A daemon that accepts nothing (its listen queue is full) must not hang the
+// login: the module gives up at the documented connect deadline (3 s) and
+// refuses with AUTHINFO_UNAVAIL, saying so. Before connect() had a deadline
+// this call never returned.
+TEST(PamHungDaemon, AuthIsUnavailableAtTheConnectDeadline) {
+    SilentListener listener(0);
+    listener.fill_queue();
+    write_service(listener.dir(), "bg-pam-test",
+                  {"auth required " + kModulePath + " gate=" + kGate + " socket=" + listener.path()});
+    Conversation conv;
+    conv.answers = {"r", "INC-1", "123456"};
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(run_pam(listener.dir(), "bg-pam-test", kRequester, Entry::Authenticate, conv), PAM_AUTHINFO_UNAVAIL);
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(took, 2900ms);
+    EXPECT_LT(took, 6s);
+    EXPECT_TRUE(conv.prompts().empty()) << conv.all_text();
+    const auto errors = conv.texts(PAM_ERROR_MSG);
+    ASSERT_EQ(errors.size(), 1u) << conv.all_text();
+    EXPECT_NE(errors[0].find("did not accept the connection within 3 s"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[0].find("nothing was granted"), std::string::npos) << errors[0];
 }
 
 // ---- the shared object itself

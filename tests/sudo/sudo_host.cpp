@@ -72,10 +72,11 @@ SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std:
 }
 
 PtySession sudo_on_terminal(const SudoAccounts& a, const std::vector<std::string>& argv,
-                            const std::vector<PtyAnswer>& answers) {
+                            const std::vector<PtyAnswer>& answers, std::chrono::milliseconds timeout) {
     PtyOptions options;
     options.user = a.user.name();
     options.environment = test_environment();
+    options.timeout = timeout;
     return run_on_pty(argv, answers, options);
 }
 

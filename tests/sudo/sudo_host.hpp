@@ -9,6 +9,7 @@
 // Needs root. No gtest in here: failures throw std::runtime_error.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,9 +61,11 @@ private:
 };
 
 // Runs argv as accounts.user on a new terminal, with loginuid set to the
-// user's uid (as a login session would), typing each answer once its prompt appears.
+// user's uid (as a login session would), typing each answer once its prompt
+// appears; sudo's process group is killed at `timeout` (PtySession::timed_out).
 PtySession sudo_on_terminal(const SudoAccounts& accounts, const std::vector<std::string>& argv,
-                            const std::vector<PtyAnswer>& answers = {});
+                            const std::vector<PtyAnswer>& answers = {},
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(20000));
 
 // Runs argv as accounts.user without a terminal (empty stdin, no controlling
 // terminal), with loginuid set: for `sudo -n` and the benchmark.

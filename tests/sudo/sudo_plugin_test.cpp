@@ -134,6 +134,32 @@ TEST_F(SudoPlugin, ActiveGrantRunsWithoutAnyPrompt) {
     EXPECT_EQ(commands[0]["grant_id"], grant);
 }
 
+// sudo -n forbids questions: without an active grant a gated command is
+// refused at once (no banner, no prompt), saying how to get a grant; under an
+// active grant it runs.
+TEST_F(SudoPlugin, NonInteractiveWithoutAGrantIsRefusedAtOnceAndSaysWhatToDo) {
+    const PtySession r = sudo_on_terminal(*accounts_, {kSudo, "-n", "-g", gate_group(), "id", "-g"}, {}, 5000ms);
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_FALSE(r.timed_out) << "sudo -n waited for an answer: " << r.output;
+    EXPECT_EQ(r.output.find(kBanner), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(kReasonPrompt), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("no active break-glass grant"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("which sudo -n does not allow"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("breakglassctl request --gate breakglass"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(gid_line(accounts_->gate.gid())), std::string::npos) << r.output;
+    EXPECT_TRUE(records_of("command").empty());
+    EXPECT_TRUE(records_of("deny").empty()) << "nothing was requested";
+    EXPECT_EQ(sudo_quietly({kSudo, "-n", "-g", other_group(), "true"}).exit_code, 0) << "ungated -n is untouched";
+
+    const std::string grant = grant_now();
+    const PtySession under_grant = sudo({kSudo, "-n", "-g", gate_group(), "id", "-g"});
+    EXPECT_EQ(under_grant.exit_code, 0) << under_grant.output;
+    EXPECT_NE(under_grant.output.find(gid_line(accounts_->gate.gid())), std::string::npos) << under_grant.output;
+    const auto commands = records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["grant_id"], grant);
+}
+
 TEST_F(SudoPlugin, AfterExpiryItPromptsAgain) {
     const auto answer = daemon_->grant(user(), kSudoGate, code(), 2);
     ASSERT_TRUE(std::holds_alternative<proto::Granted>(answer));

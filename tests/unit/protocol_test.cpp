@@ -33,9 +33,9 @@ std::vector<Message> one_of_each() {
     st.truncated = true;
     return {ErrorAnswer{ErrorCode::RateLimited, "slow down"},
             CheckRequest{"alice", "breakglass"},
-            CheckAnswer{true, "bg-2026-000007", 1767225600},
+            CheckAnswer{true, "bg-2026-000007", 1767225600, {"sev1", "sev2"}, "Each record is also sent to the system journal."},
             g,
-            Granted{"bg-2026-000008", 1767225600},
+            Granted{"bg-2026-000008", 1767225600, "Each record is also sent to the system journal."},
             StatusRequest{true},
             st,
             RevokeRequest{"bg-2026-000008", "done"},
@@ -84,12 +84,14 @@ TEST(Protocol, RequestsAreEvenAnswersOdd) {
 
 TEST(Protocol, GrantFieldsSurviveExactly) {
     GrantRequest g{"bob", "db-emergency", "reason \"quoted\" \\ back", "INC-7", "", 0, "000000", "", ""};
+    g.pam_service = "postgresql-breakglass";
     auto back = decode(*encode(g));
     ASSERT_TRUE(back.ok());
     const auto& d = std::get<GrantRequest>(*back);
     EXPECT_EQ(d.reason, g.reason);
     EXPECT_EQ(d.factor, g.factor);
     EXPECT_EQ(d.ttl_seconds, 0);
+    EXPECT_EQ(d.pam_service, "postgresql-breakglass");
 }
 
 struct MalformedCase {

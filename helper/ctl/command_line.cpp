@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: ISC
+#include "helper/ctl/command_line.hpp"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#ifndef BG_DEFAULT_STATE_DIR
+#define BG_DEFAULT_STATE_DIR "/var/lib/breakglass"
+#endif
+
+namespace bg::ctl {
+namespace {
+
+// Each setup adds the subcommand's own options (bound to storage the handler
+// shares) and returns the handler.
+
+Handler setup_request(CLI::App& cmd) {
+    auto a = std::make_shared<RequestArguments>();
+    if (const char* tty = ::ttyname(STDIN_FILENO)) a->tty = tty;
+    cmd.add_option("--gate", a->gate, "the gate to open, as named in the policy")->type_name("GATE")->required();
+    cmd.add_option("--reason", a->reason, "why (free text, up to 1024 bytes)")->type_name("REASON")->required();
+    cmd.add_option("--incident", a->incident, "incident reference, e.g. INC-1234")->type_name("INCIDENT")->required();
+    cmd.add_option("--severity", a->severity, "incident severity, e.g. sev1")->type_name("SEVERITY");
+    cmd.add_option("--ttl", a->ttl, "how long, e.g. 10m, 1h, 1h30m (default: the gate's ttl)")->type_name("DURATION");
+    cmd.add_option("--tty", a->tty, "terminal recorded with the grant (default: stdin's terminal)")->type_name("TTY");
+    cmd.footer(
+        "The one-time code is never taken from the command line: it is read from the terminal\n"
+        "with echo off, or as one line from stdin when stdin is not a terminal.\n\n" +
+        std::string(kExitCodeHelp));
+    return [a](const CommonOptions& o) { return run_request(o, *a); };
+}
+
+Handler setup_status(CLI::App&) {
+    return [](const CommonOptions& o) { return run_status(o, false); };
+}
+
+Handler setup_list(CLI::App& cmd) {
+    auto all = std::make_shared<bool>(false);
+    cmd.add_flag("--all", *all, "include ended grants, most recent first");
+    return [all](const CommonOptions& o) { return run_status(o, *all); };
+}
+
+Handler setup_revoke(CLI::App& cmd) {
+    struct Args {
+        std::string event_id, reason;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("ID", a->event_id, "the grant's event id, e.g. bg-2026-000042")->required();
+    cmd.add_option("--reason", a->reason, "why it is revoked")->type_name("REASON");
+    return [a](const CommonOptions& o) { return run_revoke(o, a->event_id, a->reason); };
+}
+
+Handler setup_expire(CLI::App& cmd) {
+    auto event_id = std::make_shared<std::string>();
+    cmd.add_option("ID", *event_id, "the grant's event id")->required();
+    return [event_id](const CommonOptions& o) { return run_expire(o, *event_id); };
+}
+
+Handler setup_log(CLI::App& cmd) {
+    auto since = std::make_shared<std::string>();
+    cmd.add_option("--since", *since, "from this time: 2026-11-29T10:00:00Z (UTC), or a duration ago: 1h, 30m")
+        ->type_name("TIME");
+    return [since](const CommonOptions& o) { return run_log(o, *since); };
+}
+
+Handler setup_verify(CLI::App& cmd) {
+    auto a = std::make_shared<VerifyArguments>();
+    cmd.add_option("--key", a->key_file, "the initial sealing key (audit.key.initial, kept off the host)")
+        ->type_name("FILE");
+    cmd.add_option("--expect-head", a->expect_head,
+                   "the log must end at record SEQ (with hash HASH), e.g. from a shipped checkpoint")
+        ->type_name("SEQ[:HASH]");
+    return [a](const CommonOptions& o) { return run_verify(o, *a); };
+}
+
+Handler setup_policy_check(CLI::App& cmd) {
+    struct Args {
+        std::string file;
+        bool verbose = false;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("FILE", a->file, "a policy file to check (e.g. a draft)");
+    cmd.add_flag("-v,--verbose", a->verbose, "with FILE: print the policy as parsed");
+    return [a](const CommonOptions& o) { return run_policy_check(o, a->file, a->verbose); };
+}
+
+Handler setup_policy_reload(CLI::App&) {
+    return [](const CommonOptions& o) { return run_policy_reload(o); };
+}
+
+Handler setup_enroll_totp(CLI::App& cmd) {
+    struct Args {
+        std::string user;
+        bool secret_stdin = false;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("USER", a->user, "the user to enroll")->required();
+    cmd.add_flag("--secret-stdin", a->secret_stdin,
+                 "read the base32 secret from stdin (one line) instead of letting breakglassd generate one");
+    return [a](const CommonOptions& o) { return run_enroll_totp(o, a->user, a->secret_stdin); };
+}
+
+Handler setup_enroll_yubikey(CLI::App& cmd) {
+    struct Args {
+        std::string user, public_id;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("USER", a->user, "the user to enroll")->required();
+    cmd.add_option("--public-id", a->public_id, "the 12 modhex characters every OTP of this key starts with")
+        ->required();
+    return [a](const CommonOptions& o) { return run_enroll_yubikey(o, a->user, a->public_id); };
+}
+
+constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
+
+// --socket is taken everywhere (verify and `policy check FILE` do not use it), so
+// that `breakglassctl --socket PATH <anything>` is never an error.
+const std::array<Subcommand, 11> kSubcommands = {{
+    {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
+     kDaemonOptions, setup_request},
+    {"status", "show active grants", kDaemonOptions, setup_status},
+    {"list", "list grants (active; with --all also revoked and expired)", kDaemonOptions, setup_list},
+    {"revoke", "end a grant now (root, or the grant's own user)", kDaemonOptions, setup_revoke},
+    {"expire", "end a grant whose time is up (run by the systemd timer; root)", kDaemonOptions, setup_expire},
+    {"log", "print audit records (root); with --json as JSON lines, the export format", kDaemonOptions, setup_log},
+    {"verify", "check the audit log's hash chain and seals offline, reading DIR/audit.log directly",
+     kDaemonOptions | kStateDirOption, setup_verify},
+    {"policy check", "parse FILE locally, or without FILE ask breakglassd to check its policy file", kDaemonOptions,
+     setup_policy_check},
+    {"policy reload", "make breakglassd load its policy file (a rejected file leaves the last good policy in force)",
+     kDaemonOptions, setup_policy_reload},
+    {"enroll totp", "store a TOTP secret for USER and print its otpauth:// URI (show it as a QR code)",
+     kDaemonOptions, setup_enroll_totp},
+    {"enroll yubikey",
+     "register USER's YubiKey (Yubico OTP); reads 'AESKEYHEX PRIVATEIDHEX' from the terminal or stdin",
+     kDaemonOptions, setup_enroll_yubikey},
+}};
+
+// The words that group subcommands ("policy check"), with their help line.
+const std::map<std::string, std::string, std::less<>> kGroups = {
+    {"policy", "check or reload the policy"},
+    {"enroll", "enroll a second factor for a user (root)"},
+};
+
+// One global option: where it was given (before or after the subcommand).
+struct Given {
+    std::string socket;
+    bool json = false;
+    std::string state_dir;
+    CLI::Option* socket_option = nullptr;
+    CLI::Option* json_option = nullptr;
+    CLI::Option* state_dir_option = nullptr;
+
+    // All three are added; those not in `takes` are hidden from --help and
+    // refused after parsing with a message that names who takes them.
+    void add_to(CLI::App& app, unsigned takes, const char* where) {
+        socket_option = app.add_option("--socket", socket, std::string("breakglassd's socket") + where +
+                                                               " (default " BG_DEFAULT_SOCKET ")")
+                            ->type_name("PATH");
+        json_option = app.add_flag("--json", json, std::string("print machine-readable JSON on stdout") + where);
+        state_dir_option = app.add_option("--state-dir", state_dir,
+                                          std::string("state directory holding audit.log and audit.key") + where +
+                                              " (default " BG_DEFAULT_STATE_DIR ")")
+                               ->type_name("DIR");
+        if (!(takes & kSocketOption)) socket_option->group("");
+        if (!(takes & kJsonOption)) json_option->group("");
+        if (!(takes & kStateDirOption)) state_dir_option->group("");
+    }
+};
+
+bool given(const CLI::Option* o) { return o != nullptr && o->count() > 0; }
+
+// "verify" for --state-dir: the subcommands that take a global option.
+std::string takers_of(unsigned option) {
+    std::string out;
+    for (const Subcommand& s : kSubcommands)
+        if (s.global_options & option) out += (out.empty() ? "" : ", ") + std::string(s.path);
+    return out;
+}
+
+}  // namespace
+
+std::span<const Subcommand> subcommands() { return kSubcommands; }
+
+CommandLine parse_command_line(int argc, const char* const* argv) {
+    CLI::App app{"breakglassctl: request, inspect and revoke break-glass grants; read and verify the audit log",
+                 "breakglassctl"};
+    app.footer("Global options may also be given before the subcommand, e.g. breakglassctl --socket PATH status.\n\n" +
+               std::string(kExitCodeHelp) + "\n\nSee breakglassctl(1).");
+    app.require_subcommand(1);
+    app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
+        return "breakglassctl: " + std::string(e.what()) + "\nRun '" + failed->get_name() +
+               " --help' for more information.\n";
+    });
+
+    Given before;
+    before.add_to(app, kSocketOption | kJsonOption | kStateDirOption, " (any subcommand that takes it)");
+
+    struct Row {
+        const Subcommand* subcommand = nullptr;
+        CLI::App* app = nullptr;
+        Handler handler;
+        Given after;
+    };
+    std::vector<std::unique_ptr<Row>> rows;  // stable addresses: CLI11 holds pointers into `after`
+    std::map<std::string, CLI::App*, std::less<>> groups;
+    for (const Subcommand& s : kSubcommands) {
+        CLI::App* parent = &app;
+        std::string_view name = s.path;
+        if (const auto space = s.path.find(' '); space != std::string_view::npos) {
+            const std::string group(s.path.substr(0, space));
+            auto [it, created] = groups.try_emplace(group, nullptr);
+            if (created) {
+                it->second = app.add_subcommand(group, kGroups.at(group));
+                it->second->require_subcommand(1);
+                it->second->footer(kExitCodeHelp);
+            }
+            parent = it->second;
+            name = s.path.substr(space + 1);
+        }
+        auto row = std::make_unique<Row>();
+        row->subcommand = &s;
+        row->app = parent->add_subcommand(std::string(name), std::string(s.description));
+        row->app->footer(kExitCodeHelp);
+        row->handler = s.setup(*row->app);  // may replace the footer with its own
+        row->after.add_to(*row->app, s.global_options, "");
+        rows.push_back(std::move(row));
+    }
+
+    CommandLine out;
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);  // prints help, or the error via failure_message
+        out.exit_code = code == 0 ? kExitOk : kExitUsage;
+        return out;
+    }
+
+    const Row* chosen = nullptr;
+    for (const auto& row : rows)
+        if (row->app->parsed()) chosen = row.get();
+    if (chosen == nullptr) return out;  // unreachable: require_subcommand
+    const Subcommand& s = *chosen->subcommand;
+
+    // A global option the subcommand does not take is an error, before it or after it.
+    const Given& after = chosen->after;
+    const struct {
+        unsigned option;
+        const char* name;
+        bool given_anywhere;
+    } globals[] = {{kSocketOption, "--socket", given(before.socket_option) || given(after.socket_option)},
+                   {kJsonOption, "--json", given(before.json_option) || given(after.json_option)},
+                   {kStateDirOption, "--state-dir", given(before.state_dir_option) || given(after.state_dir_option)}};
+    for (const auto& g : globals)
+        if (g.given_anywhere && !(s.global_options & g.option)) {
+            print_error(std::string(g.name) + " does not apply to '" + std::string(s.path) + "' (it is an option of: " +
+                        takers_of(g.option) + "; see --help)");
+            return out;
+        }
+
+    out.options.socket = given(after.socket_option) ? after.socket
+                         : given(before.socket_option) ? before.socket
+                                                       : std::string(BG_DEFAULT_SOCKET);
+    out.options.json = (given(after.json_option) && after.json) || (given(before.json_option) && before.json);
+    out.options.state_dir = given(after.state_dir_option) ? after.state_dir
+                            : given(before.state_dir_option) ? before.state_dir
+                                                             : std::string(BG_DEFAULT_STATE_DIR);
+    out.path = std::string(s.path);
+    out.handler = chosen->handler;
+    out.exit_code = kExitOk;
+    return out;
+}
+
+}  // namespace bg::ctl
