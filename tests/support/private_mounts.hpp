@@ -13,6 +13,9 @@ namespace bg::test {
 void enter_private_mount_namespace();
 
 // `source` bind-mounted over `target` for its lifetime (inside the private namespace).
+// A file replaced by a rename on the host (useradd's /etc/passwd and
+// /etc/group) loses a bind mount over it in every namespace: mount the
+// directory instead (tests/unit/nss_test.cpp).
 class BindMount {
 public:
     BindMount(const std::string& source, const std::string& target);

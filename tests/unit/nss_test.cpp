@@ -2,11 +2,11 @@
 // common/nss: user and group look-ups against real NSS (glibc's files
 // backend). The cases that need particular entries or a failing backend run
 // in a forked child (tests/support/process.hpp) inside a private mount
-// namespace (tests/support/private_mounts.hpp), where a test passwd, group
-// and nsswitch.conf ("files" only) from a scratch directory of the run are
-// bind-mounted over /etc; nothing changes on the host, and the user and group
-// in those files have the run's unique names. Those cases need root and are
-// skipped without it.
+// namespace (tests/support/private_mounts.hpp), where a scratch directory of
+// the run holding only a test passwd, group and nsswitch.conf ("files" only)
+// is bind-mounted over /etc; nothing changes on the host, and the user and
+// group in those files have the run's unique names. Those cases need root and
+// are skipped without it.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -63,8 +63,11 @@ protected:
                std::to_string(kUserUid) + "::/:/bin/sh\n";
     }
 
-    // Runs `body` in a forked child (as root) with the test files mounted over
-    // /etc and returns what it reported: "" when every check passed.
+    // Runs `body` in a forked child (as root) with the test files as its /etc
+    // and returns what it reported: "" when every check passed. The whole
+    // directory is mounted, not each file: the tests running beside this one
+    // create and remove accounts, and useradd replaces /etc/group by a rename,
+    // which detaches a bind mount over that file in every namespace.
     std::string in_namespace(const std::function<std::string()>& body) {
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) return "pipe failed";
@@ -72,9 +75,7 @@ protected:
             ::close(fds[0]);
             std::string report;
             try {
-                const test::BindMount group(dir_->file("group"), "/etc/group");
-                const test::BindMount passwd(dir_->file("passwd"), "/etc/passwd");
-                const test::BindMount nsswitch(dir_->file("nsswitch.conf"), "/etc/nsswitch.conf");
+                const test::BindMount etc(dir_->path(), "/etc");
                 report = body();
             } catch (const std::exception& e) {
                 report = e.what();
