@@ -3,7 +3,7 @@
 // that takes the Check fast path (an active grant), through real libpam.
 // Baseline in the same run: the stack `auth required pam_permit.so` alone;
 // measured: pam_permit followed by pam_breakglass (gate with an active grant)
-// against a real breakglassd started for the run. Each call is a full
+// against a real breakglassd started for the run (the test fixture's). Each call is a full
 // pam_start_confdir + pam_authenticate + pam_end, for both stacks, and the two
 // are interleaved call by call so drift affects both alike.
 // Prints figures; asserts nothing. Target: added p99 <= 0.5 ms.
@@ -18,8 +18,10 @@
 
 #include "bench/bench_stats.hpp"
 #include "common/transport.hpp"
-#include "tests/pam/test_daemon.hpp"
-#include "tests/integration/process.hpp"
+#include "tests/pam/pam_test_policy.hpp"
+#include "tests/support/factor_codes.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/test_daemon.hpp"
 
 namespace {
 
@@ -53,10 +55,10 @@ double authenticate_once(const std::string& confdir, const char* service, const 
 int main(int argc, char** argv) {
     const int n = argc > 1 ? std::atoi(argv[1]) : 5000;
     try {
-        bg::test::TestDaemon daemon;
-        const auto secret = daemon.enroll(bg::test::kRequester);
+        bg::test::TestDaemon daemon(bg::test::kPamTestPolicy);
+        const auto secret = daemon.enroll_totp(bg::test::kRequester);
         const auto granted =
-            daemon.grant(bg::test::kRequester, bg::test::totp_code(secret, bg::test::totp_step_now()), 3600);
+            daemon.grant(bg::test::kRequester, bg::test::kGate, bg::test::totp_code_now(secret), 3600);
         if (!std::holds_alternative<bg::proto::Granted>(granted)) {
             std::fprintf(stderr, "bench_pam: the setup grant was refused\n");
             return 1;
@@ -97,7 +99,7 @@ int main(int argc, char** argv) {
             if (!r.answer) ++failures;
         }
         if (permit.empty()) {
-            std::fprintf(stderr, "bench_pam: every authentication failed\n%s\n", daemon.daemon_log().c_str());
+            std::fprintf(stderr, "bench_pam: every authentication failed\n%s\n", daemon.log().c_str());
             return 1;
         }
         const auto p = percentiles(permit);

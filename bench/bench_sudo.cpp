@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: ISC
 // bench_sudo: what breakglass_sudo.so adds to a sudo command, measured against
 // sudo without the plugin in the same run. Real sudo (NOPASSWD rules, -n, no
-// terminal) as a test user in a private mount namespace, a real breakglassd on
-// a temporary socket (see tests/sudo/sudo_env.hpp; needs root, changes nothing
-// on the host). Variants are run in interleaved batches so drift hits all alike:
-//   gated    sudo -n -g bgsudo-gate true   plugin loaded, grant active (Check + command + session_close records)
-//   ungated  sudo -n -g bgsudo-other true  plugin loaded (no daemon contact)
+// terminal) as a test user in a private mount namespace, a real breakglassd
+// from the test fixture (see tests/sudo/sudo_host.hpp; needs root, changes
+// nothing on the host). Variants are run in interleaved batches so drift hits all alike:
+//   gated    sudo -n -g GATEGROUP true    plugin loaded, grant active (Check + command + session_close records)
+//   ungated  sudo -n -g OTHERGROUP true   plugin loaded (no daemon contact)
 //   baseline the same two commands with a sudo.conf that loads no plugin
 // Prints p50/p99 and the ratios. Targets: gated ≤ 1.10 × baseline, ungated ≤ 1.02 ×.
 // Each gated run makes the daemon append two fsync'd records (command, then
 // session_close), so the gated figure is mostly the disk's fsync latency;
-// `--tmpfs` puts the daemon's state on a tmpfs (inside the namespace) to show
-// the plugin's own cost without it.
+// `--tmpfs` puts the daemon's directory on a tmpfs (inside the namespace) to
+// show the plugin's own cost without it.
 //   usage: bench_sudo [--tmpfs] [N]   (N = runs per variant, default 200)
 // Prints figures; asserts nothing (exit 1 only when a sudo run fails).
 #include <algorithm>
@@ -23,8 +23,10 @@
 #include <vector>
 
 #include "bench/bench_stats.hpp"
-#include "tests/pam/test_daemon.hpp"
-#include "tests/sudo/sudo_env.hpp"
+#include "tests/sudo/sudo_host.hpp"
+#include "tests/support/factor_codes.hpp"
+#include "tests/support/run_directory.hpp"
+#include "tests/support/test_daemon.hpp"
 
 namespace {
 
@@ -33,13 +35,13 @@ using namespace bg::test;
 struct Variant {
     const char* name;
     bool plugin;
-    const char* group;
+    std::string group;
     std::vector<double> us;
 };
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_benchmark(int argc, char** argv) {
     if (const std::string missing = sudo_environment_missing(); !missing.empty()) {
         std::fprintf(stderr, "bench_sudo: %s\n", missing.c_str());
         return 77;
@@ -53,35 +55,44 @@ int main(int argc, char** argv) {
             n = std::max(1, std::atoi(argv[i]));
     }
     constexpr int kBatch = 20;
-    SudoHost host;  // enters the private mount namespace
-    if (tmpfs && ::mount("bench_sudo", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
-        std::perror("bench_sudo: mount tmpfs on /tmp (private namespace)");
+    enter_private_mount_namespace();
+    // The run's own directory (the daemon's lives inside it), only in this
+    // namespace; unmounted before the run directory is removed at exit.
+    if (tmpfs && ::mount("bench_sudo", run_directory().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) {
+        std::perror("bench_sudo: mount tmpfs on the run directory (private namespace)");
         return 1;
     }
-    TestDaemon daemon(kSudoPolicy);
-    const auto secret = daemon.enroll(kSudoUser);
-    const auto granted = daemon.grant(kSudoUser, totp_code(secret, totp_step_now()), 3600, kSudoGate);
+    const struct Unmount {
+        bool mounted;
+        ~Unmount() {
+            if (mounted) ::umount2(run_directory().c_str(), MNT_DETACH);
+        }
+    } unmount{tmpfs};
+    SudoAccounts accounts;
+    TestDaemon daemon(sudo_policy(accounts));
+    const auto secret = daemon.enroll_totp(accounts.user.name());
+    const auto granted = daemon.grant(accounts.user.name(), kSudoGate, totp_code_now(secret), 3600);
     if (!std::holds_alternative<bg::proto::Granted>(granted)) {
         std::fprintf(stderr, "bench_sudo: the setup grant was refused\n");
         return 1;
     }
-    const std::string options = "gates=" + std::string(kSudoGateGroup) + ":" + kSudoGate + " socket=" + daemon.socket();
+    const std::string options = sudo_gates_option(accounts) + " socket=" + daemon.socket();
 
-    std::vector<Variant> variants = {{"baseline gate ", false, kSudoGateGroup, {}},
-                                     {"baseline other", false, kSudoOtherGroup, {}},
-                                     {"gated (grant) ", true, kSudoGateGroup, {}},
-                                     {"ungated       ", true, kSudoOtherGroup, {}}};
+    std::vector<Variant> variants = {{"baseline gate ", false, accounts.gate.name(), {}},
+                                     {"baseline other", false, accounts.other.name(), {}},
+                                     {"gated (grant) ", true, accounts.gate.name(), {}},
+                                     {"ungated       ", true, accounts.other.name(), {}}};
     // Warm-up: page cache, NSS, the daemon's first connection.
     for (auto& v : variants) {
-        SudoConfig config(daemon.dir(), plugin_sudo_conf(v.plugin ? options : ""));
-        for (int i = 0; i < 5; ++i) (void)run_quietly({"/usr/bin/sudo", "-n", "-g", v.group, "true"});
+        SudoConfig config(daemon.dir(), accounts, plugin_sudo_conf(v.plugin ? options : ""));
+        for (int i = 0; i < 5; ++i) (void)sudo_without_terminal(accounts, {kSudo, "-n", "-g", v.group, "true"});
     }
     for (int done = 0; done < n; done += kBatch) {
         for (auto& v : variants) {
-            SudoConfig config(daemon.dir(), plugin_sudo_conf(v.plugin ? options : ""));
+            SudoConfig config(daemon.dir(), accounts, plugin_sudo_conf(v.plugin ? options : ""));
             for (int i = done; i < std::min(n, done + kBatch); ++i) {
                 const auto start = bg::bench::Clock::now();
-                const int rc = run_quietly({"/usr/bin/sudo", "-n", "-g", v.group, "true"});
+                const int rc = sudo_without_terminal(accounts, {kSudo, "-n", "-g", v.group, "true"}).exit_code;
                 const auto end = bg::bench::Clock::now();
                 if (rc != 0) {
                     std::fprintf(stderr, "bench_sudo: %s: sudo exited %d\n", v.name, rc);
@@ -93,7 +104,7 @@ int main(int argc, char** argv) {
     }
     std::printf("bench_sudo: N=%d per variant, sudo -n -g GROUP true as %s (fork+exec+sudo+true, wall time); "
                 "daemon state on %s\n",
-                n, kSudoUser, tmpfs ? "tmpfs" : "/tmp (disk: fsync is real)");
+                n, accounts.user.name().c_str(), tmpfs ? "tmpfs" : "/tmp (disk: fsync is real)");
     std::vector<bg::bench::Percentiles> p;
     for (const auto& v : variants) {
         p.push_back(bg::bench::percentiles(v.us));
@@ -103,6 +114,15 @@ int main(int argc, char** argv) {
                 p[2].p99_us / p[0].p99_us);
     std::printf("  ungated/baseline  p50 %.3f  p99 %.3f   (target p50 <= 1.02)\n", p[3].p50_us / p[1].p50_us,
                 p[3].p99_us / p[1].p99_us);
-    std::printf("  gated runs recorded: %zu command records\n", daemon.records_of("command").size());
+    std::printf("  gated runs recorded: %zu command records\n", daemon.audit().records_of("command").size());
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run_benchmark(argc, argv);
+    } catch (const std::exception& e) {  // so the accounts and the daemon are cleaned up
+        std::fprintf(stderr, "bench_sudo: %s\n", e.what());
+        return 1;
+    }
 }

@@ -3,7 +3,9 @@
 # System tests (issue 5): the real .debs in a minimal Debian 12 booted with
 # systemd-nspawn, driven from the host with nsenter. Real systemd, journald,
 # sudo and the installed units; nothing on the host changes except the rootfs
-# cache in /var/cache/breakglass-system-test/.
+# cache in /var/cache/breakglass-system-test/ (built by one run at a time under
+# an flock; the others wait for it). Two runs at once do not collide: each has
+# its own temporary directory, machine name and network namespace.
 #
 #   scripts/system-test.sh [--no-bench | --bench-only] [DEBDIR]
 #
@@ -17,6 +19,10 @@
 #   e  breakglassctl revoke: the timer is gone and the running session is terminated
 #   f  the gate's on_grant/on_revoke hooks ran in the daemon's sandbox: argv, empty
 #      environment, hook records
+#   g  a second breakglassd started the way the test fixture starts one (--socket,
+#      --systemd-timers=no; and its default, auto) makes a grant that ends: no
+#      breakglass-expire-* unit for it in this booted systemd, while the same daemon
+#      with --systemd-timers=yes (the control) does create one
 #   c  systemctl kill -s KILL breakglassd during a grant: still expired at expires_at,
 #      verify OK, every record from before the kill still there
 #   bench  revocation lag over 20 grants (20 users): expires_at -> last process gone,
@@ -51,7 +57,6 @@ SUITE=bookworm
 # packages' maintainer-script tools and runtime libraries (so that dpkg -i needs
 # no network). Part of the cache key.
 INCLUDE="systemd,systemd-sysv,dbus,sudo,procps,adduser,debconf,libpam-runtime,libpam0g,libyubikey0,libssl3,libsystemd0,libcurl4"
-MACHINE=breakglass-st
 GATE=emergency-root
 GROUP=breakglass
 TTL=20            # seconds: every grant in here
@@ -71,6 +76,9 @@ die() { printf 'system-test: FATAL: %s\n' "$*" >&2; exit 1; }
 
 WORK=$(mktemp -d /var/tmp/breakglass-system-test.XXXXXX)
 chmod 0700 "$WORK"
+# The container's name and hostname, unique to this run: systemd-nspawn keeps
+# per-machine state under /run/systemd/nspawn/ on the host.
+MACHINE="breakglass-st-${WORK##*.}"
 ROOT="$WORK/root"
 SECRETS="$WORK/secrets"   # TOTP secrets and typed answers: files only, never argv
 mkdir -m 0700 "$SECRETS"
@@ -87,12 +95,54 @@ ct() {
     nsenter -t "$LEADER" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C SYSTEMD_PAGER=cat SYSTEMD_COLORS=0 "$@"
 }
 
+# With --keep-unit, systemd-nspawn puts the container in <its own cgroup>/payload,
+# so two runs started from one cgroup (two clones' ctest from one shell) would
+# boot two systemds into the same cgroup tree: each one's breakglassd.service
+# would hold the other's processes. So nspawn starts in a cgroup of its own,
+# in each hierarchy a systemd tracks processes in (name=systemd, cgroup2).
+CGROUPS=()
+own_cgroup() {  # NAME: moves this (sub)shell into a new child cgroup named NAME
+    local line path base
+    while IFS= read -r line; do
+        path=${line#*:}
+        case "$line" in
+        0::*) path=${path#:}
+            if [ -e /sys/fs/cgroup/cgroup.controllers ]; then base=/sys/fs/cgroup
+            elif [ -d /sys/fs/cgroup/unified ]; then base=/sys/fs/cgroup/unified
+            else continue; fi ;;
+        *:name=systemd:*) path=${path#name=systemd:}; base=/sys/fs/cgroup/systemd ;;
+        *) continue ;;
+        esac
+        mkdir -p "$base${path%/}/$1" && echo "$BASHPID" >"$base${path%/}/$1/cgroup.procs" ||
+            echo "system-test: cannot use cgroup $base${path%/}/$1" >&2
+    done </proc/self/cgroup
+}
+cgroup_dirs() {  # NAME: the directories own_cgroup NAME made (as seen from this shell)
+    local line path
+    while IFS= read -r line; do
+        path=${line#*:}
+        case "$line" in
+        0::*) path=${path#:}
+            if [ -e /sys/fs/cgroup/cgroup.controllers ]; then echo "/sys/fs/cgroup${path%/}/$1"
+            elif [ -d /sys/fs/cgroup/unified ]; then echo "/sys/fs/cgroup/unified${path%/}/$1"; fi ;;
+        *:name=systemd:*) path=${path#name=systemd:}; echo "/sys/fs/cgroup/systemd${path%/}/$1" ;;
+        esac
+    done </proc/self/cgroup
+}
+
 boot() {
     BOOTS=$((BOOTS + 1))
-    local console="$WORK/console-$BOOTS.log" t0 i state
+    local console="$WORK/console-$BOOTS.log" t0 i state cg
     t0=$(date +%s.%N)
-    systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --console=passive --machine="$MACHINE" \
-        </dev/null >"$console" 2>&1 &
+    cg="$MACHINE-boot$BOOTS"
+    while IFS= read -r i; do CGROUPS+=("$i"); done < <(cgroup_dirs "$cg")
+    # --private-network: a second run's container shares nothing with this one
+    # (abstract sockets, ports), and nothing in here reaches the host's network.
+    (
+        own_cgroup "$cg"
+        exec systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --console=passive --machine="$MACHINE" \
+            --private-network
+    ) </dev/null >"$console" 2>&1 &
     NSPAWN=$!
     LEADER=""
     for i in $(seq 1 300); do
@@ -138,6 +188,11 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     poweroff_container
+    # The containers' cgroups, deepest first (what is still in use stays).
+    local cg
+    for cg in "${CGROUPS[@]}"; do
+        [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
     # debootstrap mounts /proc and /sys in its target: never rm -rf through them.
     findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
     if [ "${BG_SYSTEM_TEST_KEEP:-0}" = 1 ]; then
@@ -186,7 +241,8 @@ command -v g++ >/dev/null || need_pkgs+=(g++)
 [ -e /usr/include/openssl/evp.h ] || need_pkgs+=(libssl-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing on the host: ${need_pkgs[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null ||
+    apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_pkgs[@]}" >/dev/null ||
         die "apt-get install ${need_pkgs[*]} failed"
 fi
 [ -n "$GRANT_MESSAGE_ID" ] || die "no MESSAGE_ID for 'grant' in helper/audit/journal.cpp"
@@ -195,7 +251,8 @@ fi
 # and totp_now (runs on the host: same clock).
 TOOLS="$WORK/tools"
 mkdir -p "$TOOLS"
-g++ -std=c++20 -O2 -o "$TOOLS/bg_pty_drive" "$REPO/tests/system/pty_drive.cpp" -lutil ||
+g++ -std=c++20 -O2 -I"$REPO" -o "$TOOLS/bg_pty_drive" "$REPO/tests/system/pty_drive.cpp" \
+    "$REPO/tests/support/pty_session.cpp" -lutil ||
     die "cannot build tests/system/pty_drive.cpp"
 g++ -std=c++20 -O2 -I"$REPO" -o "$TOOLS/totp_now" "$REPO/demo/totp_now.cpp" "$REPO/helper/mfa/totp.cpp" -lcrypto ||
     die "cannot build demo/totp_now.cpp"
@@ -224,6 +281,17 @@ key=$(printf '%s\n' "$SUITE" minbase "$INCLUDE" v1 | sha256sum | cut -c1-16)
 CACHE="$CACHE_DIR/rootfs-$SUITE-$key.tar"
 mkdir -p "$ROOT"
 t0=$(date +%s)
+# One run at a time reads or writes the cache: a run that finds no cache builds
+# it while the others wait, then they extract it. The lock's descriptor is
+# closed before anything else starts (nspawn must not inherit it).
+CACHE_LOCK=""
+if mkdir -p "$CACHE_DIR" 2>/dev/null && exec {CACHE_LOCK}>>"$CACHE_DIR/.lock"; then
+    if ! flock -w 1800 "$CACHE_LOCK"; then
+        die "waited 30 min for $CACHE_DIR/.lock (another run building the rootfs cache?)"
+    fi
+else
+    CACHE_LOCK=""
+fi
 if [ -s "$CACHE" ]; then
     tar --numeric-owner --xattrs --xattrs-include='*' -C "$ROOT" -xpf "$CACHE" || die "cannot extract $CACHE"
     log "rootfs from the cache $CACHE in $(($(date +%s) - t0)) s"
@@ -244,6 +312,10 @@ else
         rm -f "$CACHE.tmp.$$"
         log "rootfs bootstrapped in $(($(date +%s) - t0)) s (could not write the cache)"
     fi
+fi
+if [ -n "$CACHE_LOCK" ]; then
+    flock -u "$CACHE_LOCK"
+    exec {CACHE_LOCK}>&-
 fi
 echo "$MACHINE" >"$ROOT/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$MACHINE" >"$ROOT/etc/hosts"
@@ -728,8 +800,15 @@ bench() {
 # a/b (grant, then expire) and e (revoke): argv exact, environment empty, each
 # with a hook record and none with hook_failed.
 scenario_f() {
-    local hooks failed g line want
-    sleep 1  # on_revoke runs after the revoke is answered
+    local hooks failed g line want t n
+    # on_revoke runs after the revoke is answered: wait (10 s at most) until the
+    # grants of a/b and e each have two hook records (or failures).
+    for t in $(seq 1 100); do
+        n=$(log_json | jq -s '[.[] | select(.event == "grant" and (.actor == "bgst-a" or .actor == "bgst-e")) | .event_id] as $g
+            | [.[] | select((.event == "hook" or .event == "hook_failed") and (.grant_id as $id | $g | index($id)))] | length')
+        [ "${n:-0}" -ge 4 ] && break
+        sleep 0.1
+    done
     hooks=$(log_json | jq -c 'select(.event == "hook")')
     failed=$(log_json | jq -r 'select(.event == "hook_failed") | .detail')
     [ -z "$failed" ] || bad "hook_failed records: $(printf '%s' "$failed" | head -3 | tr '\n' ' ')"
@@ -752,12 +831,89 @@ scenario_f() {
     finish f "on_grant/on_revoke hooks in the daemon's sandbox"
 }
 
+# ---------------------------------------------------------------- g
+# Test daemons never touch the host's systemd (issue 9). breakglassd started
+# the way tests/support/test_daemon.cpp starts it — --socket, --state-dir,
+# --policy, --systemd-timers=no, --no-journal — in this booted systemd, makes a
+# 3 s grant and lets it expire: no breakglass-expire-* unit for it, neither
+# loaded nor ever started (PID 1's journal). The same with the daemon's
+# default (auto: a daemon on its own socket, not started by systemd). The
+# control, --systemd-timers=yes, shows that this check sees such a unit.
+expire_units() {
+    ct systemctl list-units --all --plain --no-legend --full 'breakglass-expire-*' </dev/null | awk '{print $1}' | sort
+}
+scenario_g() {
+    local dir=/run/bgst-fixture mode pid before new id since rec t out mentioned said
+    for mode in no auto yes; do
+        ct /bin/sh -c "rm -rf $dir && install -d -m 0755 $dir && cat > $dir/policy.toml && chmod 0644 $dir/policy.toml" <<'POLICY'
+[defaults]
+max_ttl = "1h"
+incident_pattern = '^INC-[0-9]+$'
+factors = ["totp"]
+
+[gate.fixture]
+requesters = ["root"]
+ttl = "3s"
+POLICY
+        before=$(expire_units)
+        pid=$(ct /bin/sh -c "/usr/sbin/breakglassd --socket $dir/socket --state-dir $dir/state --policy $dir/policy.toml \
+            --systemd-timers=$mode --no-journal </dev/null >$dir/daemon.log 2>&1 & echo \$!")
+        # Ready = it answered (as the fixture waits).
+        for t in $(seq 1 100); do
+            ct breakglassctl status --socket "$dir/socket" </dev/null >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        ( umask 077; ct breakglassctl enroll totp root --json --socket "$dir/socket" </dev/null 2>/dev/null | jq -r .otpauth_uri |
+            sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' >"$SECRETS/fixture.secret"; "$TOOLS/totp_now" <"$SECRETS/fixture.secret" >"$SECRETS/fixture.code" )
+        since=$(date +%s)
+        out=$(ct breakglassctl request --gate fixture --reason "fixture-style daemon ($mode)" --incident INC-9 \
+            --socket "$dir/socket" <"$SECRETS/fixture.code" 2>&1)
+        rm -f "$SECRETS/fixture.secret" "$SECRETS/fixture.code"
+        id=$(printf '%s\n' "$out" | sed -n 's/^granted: \([^ ]*\) .*/\1/p' | head -1)
+        if [ -z "$id" ]; then
+            bad "--systemd-timers=$mode: no grant: $out $(ct cat $dir/daemon.log </dev/null | tail -3 | tr '\n' ' ')"
+            ct kill "$pid" </dev/null 2>/dev/null
+            continue
+        fi
+        # Its whole life: the grant has expired (by whichever timer) before anything is judged.
+        rec=""
+        for t in $(seq 1 100); do
+            rec=$(ct cat "$dir/state/audit.log" </dev/null | jq -c --arg id "$id" 'select(.event == "expire" and .grant_id == $id)' | head -1)
+            [ -n "$rec" ] && break
+            sleep 0.1
+        done
+        [ -n "$rec" ] || bad "--systemd-timers=$mode: $id did not expire within 10 s of a 3 s grant"
+        new=$(comm -13 <(printf '%s\n' "$before") <(expire_units) | grep . | tr '\n' ' ')
+        mentioned=$(ct journalctl --no-pager -q -o cat _PID=1 --since "@$since" </dev/null | grep -F "breakglass-expire-$id." | head -1)
+        said=$(ct grep -c "no per-grant systemd timers (--systemd-timers=$mode)" "$dir/daemon.log" </dev/null)
+        case "$mode" in
+        no | auto)
+            if [ -z "$new" ] && [ -z "$mentioned" ]; then
+                ok "--systemd-timers=$mode: grant $id expired ($(printf '%s' "$rec" | jq -r .detail)); no breakglass-expire-* unit appeared, PID 1 never mentioned breakglass-expire-$id"
+            else
+                bad "--systemd-timers=$mode: a unit for the fixture-style daemon: loaded '$new', PID 1 said '$mentioned'"
+            fi
+            [ "$said" = 1 ] || bad "--systemd-timers=$mode: the daemon did not say once that it creates no timers (said $said times)"
+            ;;
+        yes)
+            if [ -n "$mentioned" ]; then ok "control, --systemd-timers=yes: PID 1 logged '$mentioned', so the check sees such a unit"
+            else bad "control, --systemd-timers=yes: no breakglass-expire-$id unit seen either: the check proves nothing"; fi
+            ;;
+        esac
+        ct kill "$pid" </dev/null 2>/dev/null
+        for t in $(seq 1 50); do ct test -e "/proc/$pid" </dev/null || break; sleep 0.1; done
+    done
+    ct rm -rf "$dir" </dev/null
+    finish g "a fixture-style breakglassd (--socket, --systemd-timers=no/auto) creates no breakglass-expire-* unit"
+}
+
 # ---------------------------------------------------------------- run
 case "$MODE" in
 all | tests)
     scenario_a_b
     scenario_e
     scenario_f
+    scenario_g
     scenario_c
     [ "$MODE" = all ] && bench
     scenario_d

@@ -9,7 +9,7 @@
 #      those packages in a booted container (tests/system.cmake) — its ctest summary
 #      closes the output
 # Installs its own dependencies. The integration tests need root (they start
-# breakglassd and create and remove bgit-* test users).
+# breakglassd and create and remove test users named for their run, bgt<token>-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

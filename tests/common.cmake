@@ -2,10 +2,15 @@
 # common/: protocol, transport and text validation.
 add_executable(common_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/protocol_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/transport_timeout_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp)
 target_link_libraries(common_tests PRIVATE bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(common_tests)
+
+# common/transport's deadlines against a listener that never answers (the
+# fixture's SilentListener, in a scratch directory of the run).
+add_executable(transport_timeout_tests ${CMAKE_CURRENT_LIST_DIR}/unit/transport_timeout_test.cpp)
+target_link_libraries(transport_timeout_tests PRIVATE bg_test_support bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(transport_timeout_tests PROPERTIES FIXTURES_REQUIRED bg_host)
 
 if(BUILD_FUZZERS)
   add_executable(fuzz_frame ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_frame.cpp)
@@ -13,7 +18,8 @@ if(BUILD_FUZZERS)
   target_link_options(fuzz_frame PRIVATE -fsanitize=fuzzer)
 endif()
 
-# common/nss: real NSS; the namespace cases need root (skipped without it).
+# common/nss: real NSS; the namespace cases need root (skipped without it) and
+# take their files from a scratch directory of the run (tests/support/).
 add_executable(nss_tests ${CMAKE_CURRENT_LIST_DIR}/unit/nss_test.cpp)
-target_link_libraries(nss_tests PRIVATE bg_common GTest::gtest_main bg_strict)
-gtest_discover_tests(nss_tests)
+target_link_libraries(nss_tests PRIVATE bg_test_support bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(nss_tests PROPERTIES FIXTURES_REQUIRED bg_host)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 # Revocation: /proc status parsing and process discovery (unit), its fuzz
 # target, and the daemon terminating processes and running hooks
-# (integration, root, real processes).
+# (integration: root, real processes, users unique to the run).
 add_executable(process_scan_tests ${CMAKE_CURRENT_LIST_DIR}/unit/proc_status_test.cpp)
 target_link_libraries(process_scan_tests PRIVATE bg_revocation GTest::gtest_main bg_strict)
 gtest_discover_tests(process_scan_tests)
@@ -13,7 +13,6 @@ if(BUILD_FUZZERS)
   target_link_options(fuzz_proc_status PRIVATE -fsanitize=fuzzer)
 endif()
 
-# The daemon ending what runs under a grant and running hooks: more cases of
-# daemon_integration_tests (root; bgrv-* users and groups; under its
-# RESOURCE_LOCK bgit_users, one case at a time).
-target_sources(daemon_integration_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/integration/revocation_integration_test.cpp)
+add_executable(revocation_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/revocation_integration_test.cpp)
+target_link_libraries(revocation_integration_tests PRIVATE bg_test_support bg_common bg_mfa GTest::gtest_main bg_strict)
+gtest_discover_tests(revocation_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)

@@ -1,33 +1,32 @@
 // SPDX-License-Identifier: ISC
-// breakglassd and breakglassctl as real processes: a daemon on a temporary
-// socket and state directory, the CLI as root and as users this test creates,
-// and hostile raw clients. Every case asserts both the answer and what the
-// audit log recorded.
+// breakglassd and breakglassctl as real processes: a daemon from the test
+// fixture (tests/support/test_daemon.hpp), the CLI as root and as users this
+// test creates with names unique to the run, and hostile raw clients. Every
+// case asserts both the answer and what the audit log recorded.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <ctime>
-#include <fcntl.h>
 #include <functional>
-#include <grp.h>
+#include <latch>
+#include <optional>
 #include <nlohmann/json.hpp>
-#include <openssl/rand.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
 #include "helper/mfa/totp.hpp"
+#include "tests/support/factor_codes.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/polling.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_accounts.hpp"
+#include "tests/support/test_daemon.hpp"
 #include "tests/unit/yubikey_test_tokens.hpp"
-#include "tests/integration/daemon_harness.hpp"
-#include "tests/integration/process.hpp"
 
 namespace bg::test {
 namespace {
@@ -35,13 +34,13 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::string kDaemon = BG_DAEMON_PATH;
-const std::string kCtl = BG_CTL_PATH;
-constexpr const char* kAlice = "bgit-alice";      // in bgit-oncall: a requester
-constexpr const char* kMallory = "bgit-mallory";  // not a requester
-constexpr const char* kOncall = "bgit-oncall";
+// Gates race-1..race-8 take the same YubiKey OTP in the concurrency test:
+// one user, eight gates, so only replay protection can refuse the copies.
+constexpr int kRaceGates = 8;
 
-const char* kPolicy = R"(# integration-test policy
+// `oncall`: the requesters' group (alice is in it, mallory is not).
+std::string integration_policy(const std::string& oncall) {
+    std::string p = R"(# integration-test policy
 [defaults]
 max_ttl = "1h"
 incident_pattern = '^INC-[0-9]+$'
@@ -50,91 +49,52 @@ factors = ["totp", "yubikey"]
 [gate.breakglass]
 description = "integration test gate"
 sudo_runas_group = "breakglass"
-requesters = ["%bgit-oncall", "root"]
+requesters = ["%)" + oncall + R"(", "root"]
 ttl = "2s"
 
 [gate.totp-only]
-requesters = ["%bgit-oncall"]
+requesters = ["%)" + oncall + R"("]
 factors = ["totp"]
 
 [gate.needs-approval]
-requesters = ["%bgit-oncall"]
+requesters = ["%)" + oncall + R"("]
 approvals = 1
 approvers = ["root"]
 ttl = "5m"
 )";
-
-std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-// ---- hostile clients: raw frames from a process running as a test user.
-
-// Runs `body` in a child as `user` and returns its exit code.
-int in_child_as(const std::string& user, const std::function<int()>& body) {
-    const passwd* pw = ::getpwnam(user.c_str());
-    if (pw == nullptr) return -1;
-    const uid_t uid = pw->pw_uid;
-    const gid_t gid = pw->pw_gid;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(90);
-        ::_exit(body());
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+    for (int i = 1; i <= kRaceGates; ++i)
+        p += "\n[gate.race-" + std::to_string(i) + "]\nrequesters = [\"%" + oncall + "\"]\nfactors = [\"yubikey\"]\n";
+    return p;
 }
 
 class DaemonTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        ASSERT_TRUE(add_users_and_groups({kAlice, kMallory}, {kOncall}));
-        ASSERT_EQ(run({"/usr/sbin/usermod", "-aG", kOncall, kAlice}).exit_code, 0);
-    }
-    static void TearDownTestSuite() { remove_users_and_groups({kAlice, kMallory}, {kOncall}); }
-
     void SetUp() override {
-        dir_ = make_test_dir("bg-it");
-        ASSERT_FALSE(dir_.empty());
-        state_ = dir_ + "/state";
-        socket_ = dir_ + "/socket";
-        policy_ = dir_ + "/policy.toml";
-        write_file(policy_, kPolicy, 0644);
-        start_daemon();
+        daemon_ = std::make_unique<TestDaemon>(integration_policy(oncall_.name()));
+        dir_ = daemon_->dir();
+        state_ = daemon_->state_dir();
+        socket_ = daemon_->socket();
+        policy_ = daemon_->policy_path();
     }
     void TearDown() override {
-        stop_daemon(SIGTERM);
-        if (HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", read_file(dir_ + "/daemon.log").c_str());
-        (void)run({"/bin/rm", "-rf", dir_});
+        if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
     }
 
-    void start_daemon() {
-        daemon_ = spawn({kDaemon, "--socket", socket_, "--state-dir", state_, "--policy", policy_, "--no-journal"},
-                        dir_ + "/daemon.log");
-        if (!wait_until_serving(socket_, "breakglass"))
-            FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
-    }
-    void stop_daemon(int sig) {
-        if (daemon_ <= 0) return;
-        ::kill(daemon_, sig);
-        int status = 0;
-        ::waitpid(daemon_, &status, 0);
-        daemon_ = -1;
-    }
-    bool daemon_alive() const { return daemon_ > 0 && ::waitpid(daemon_, nullptr, WNOHANG) == 0; }
+    const std::string& alice() const { return alice_.name(); }      // in oncall: a requester
+    const std::string& mallory() const { return mallory_.name(); }  // not a requester
 
-    std::vector<std::string> ctl(std::vector<std::string> args) const { return ctl_argv(kCtl, socket_, std::move(args)); }
+    std::vector<std::string> ctl(std::vector<std::string> args) const { return daemon_->ctl(std::move(args)); }
 
     // Enrolls a fresh random TOTP secret for `user` through the CLI (stdin, never argv).
     std::vector<unsigned char> enroll(const std::string& user) {
-        std::vector<unsigned char> secret(20);
-        EXPECT_EQ(RAND_bytes(secret.data(), static_cast<int>(secret.size())), 1);
+        const auto secret = random_totp_secret();
         const auto r = run(ctl({"enroll", "totp", user, "--secret-stdin"}), totp::base32_encode(secret) + "\n");
         EXPECT_EQ(r.exit_code, 0) << r.err;
         EXPECT_NE(r.out.find("otpauth://totp/"), std::string::npos) << r.out;
         return secret;
     }
     static std::string code(const std::vector<unsigned char>& secret, std::int64_t step_offset = 0) {
-        return totp::hotp(secret, static_cast<std::uint64_t>(static_cast<std::int64_t>(totp::step_at(now())) + step_offset));
+        return totp_code_now(secret, step_offset);
     }
 
     ProcessResult request_as(const std::string& user, const std::string& code_text,
@@ -142,46 +102,38 @@ protected:
         std::vector<std::string> args = {"request", "--gate", "breakglass", "--reason", "db primary down, failover stuck",
                                          "--incident", "INC-4242"};
         args.insert(args.end(), extra.begin(), extra.end());
-        auto argv = ctl(args);
-        if (user != "root") argv = as_user(user, argv);
-        return run(argv, code_text + "\n");
+        if (user == "root") return run(ctl(args), code_text + "\n");
+        return run_as(user, ctl(args), code_text + "\n");
     }
 
-    std::vector<json> records() const { return audit_records(state_); }
-    std::vector<json> records_of(const std::string& event) const {
-        std::vector<json> out;
-        for (auto& r : records())
-            if (r["event"] == event) out.push_back(r);
-        return out;
-    }
-    proto::StatusAnswer status(bool all) const {
-        auto r = proto::call(socket_, proto::StatusRequest{all}, proto::MessageType::StatusAnswer);
-        EXPECT_TRUE(r.answer) << r.error;
-        return r.answer ? std::get<proto::StatusAnswer>(*r.answer) : proto::StatusAnswer{};
-    }
+    std::vector<json> records() const { return daemon_->audit().records(); }
+    std::vector<json> records_of(const std::string& event) const { return daemon_->audit().records_of(event); }
+    proto::StatusAnswer status(bool all) const { return daemon_->status(all); }
 
     // The daemon allows 3 failed factors per 30 s per user (in memory): tests
     // that need more failures restart it, which clears the limiter.
     void restart_clearing_rate_limit() {
-        stop_daemon(SIGTERM);
-        start_daemon();
+        daemon_->restart();
         failures_left_ = 3;
     }
     int failures_left_ = 3;
 
+    TestGroup oncall_{"oncall"};
+    TestUser alice_{"alice", {.groups = {oncall_.name()}}};
+    TestUser mallory_{"mallory"};
+    std::unique_ptr<TestDaemon> daemon_;
     std::string dir_, state_, socket_, policy_;
-    pid_t daemon_ = -1;
 };
 
 TEST_F(DaemonTest, GrantThenStatusThenExpiryAfterTwoSeconds) {
-    const auto secret = enroll(kAlice);
-    const auto granted = request_as(kAlice, code(secret));
+    const auto secret = enroll(alice());
+    const auto granted = request_as(alice(), code(secret));
     ASSERT_EQ(granted.exit_code, 0) << granted.err;
     EXPECT_NE(granted.out.find("granted"), std::string::npos);
 
     auto st = status(false);
     ASSERT_EQ(st.grants.size(), 1u);
-    EXPECT_EQ(st.grants[0].user, kAlice);
+    EXPECT_EQ(st.grants[0].user, alice());
     EXPECT_EQ(st.grants[0].state, "active");
     const std::string id = st.grants[0].event_id;
     EXPECT_EQ(st.grants[0].expires_at - st.grants[0].granted_at, 2);
@@ -189,56 +141,86 @@ TEST_F(DaemonTest, GrantThenStatusThenExpiryAfterTwoSeconds) {
     const auto grants = records_of("grant");
     ASSERT_EQ(grants.size(), 1u);
     EXPECT_EQ(grants[0]["event_id"], id);
-    EXPECT_EQ(grants[0]["actor"], kAlice);
+    EXPECT_EQ(grants[0]["actor"], alice());
     EXPECT_EQ(grants[0]["gate_bypassed"], "breakglass");
     EXPECT_EQ(grants[0]["incident_ref"], "INC-4242");
     EXPECT_EQ(grants[0]["reason"], "db primary down, failover stuck");
     EXPECT_EQ(grants[0]["review_status"], "pending");
-    EXPECT_EQ(grants[0]["peer_uid"], static_cast<std::int64_t>(::getpwnam(kAlice)->pw_uid));
+    EXPECT_EQ(grants[0]["peer_uid"], static_cast<std::int64_t>(alice_.uid()));
     // The one-time code never reaches the log.
     EXPECT_EQ(read_file(state_ + "/audit.log").find(code(secret)), std::string::npos);
 
-    std::this_thread::sleep_for(3500ms);
+    // Expiry is the daemon's own doing: the log file is read, nothing is asked
+    // of the daemon until its expire record exists.
+    const std::int64_t expires_at = st.grants[0].expires_at;
+    const auto expires = daemon_->audit().wait_for("expire", 1, 10s);
+    ASSERT_EQ(expires.size(), 1u) << "no expire record within 10 s of a 2 s grant";
+    EXPECT_EQ(expires[0]["grant_id"], id);
+    EXPECT_GT(expires[0]["seq"].get<int>(), grants[0]["seq"].get<int>());
+    EXPECT_EQ(expires[0]["expires_at"], grants[0]["expires_at"]);
+    // Not before expires_at (the record's timestamp is UTC to the second).
+    EXPECT_GE(expires[0]["timestamp"].get<std::string>(), grants[0]["expires_at"].get<std::string>());
+    EXPECT_GE(unix_now(), expires_at);
+    // A test daemon leaves the host's systemd alone (it may be a production
+    // host): it said so once, and its own timer ended the grant at expires_at.
+    const std::string log = daemon_->log();
+    const std::string said = "no per-grant systemd timers (--systemd-timers=no)";
+    const auto first = log.find(said);
+    EXPECT_NE(first, std::string::npos) << log;
+    EXPECT_EQ(log.find(said, first + 1), std::string::npos) << log;
+    EXPECT_EQ(expires[0]["detail"].get<std::string>().rfind("expired at expires_at by the daemon's timer", 0), 0u)
+        << expires[0]["detail"];
     EXPECT_TRUE(status(false).grants.empty());
     const auto ended = status(true);
     ASSERT_EQ(ended.grants.size(), 1u);
     EXPECT_EQ(ended.grants[0].state, "expired");
-    const auto expires = records_of("expire");
-    ASSERT_EQ(expires.size(), 1u);
-    EXPECT_EQ(expires[0]["grant_id"], id);
-    EXPECT_GT(expires[0]["seq"].get<int>(), grants[0]["seq"].get<int>());
-    // A daemon on its own socket leaves the host's systemd alone (it may be a
-    // production host): it said so once, and its own timer (not a backstop
-    // delay) ended the grant at expires_at.
-    const std::string log = read_file(dir_ + "/daemon.log");
-    const std::string said = "no per-grant systemd timers (--systemd-timers=auto)";
-    const auto first = log.find(said);
-    EXPECT_NE(first, std::string::npos) << log;
-    EXPECT_EQ(log.find(said, first + 1), std::string::npos) << log;
-    EXPECT_EQ(expires[0]["detail"].get<std::string>().rfind("expired at expires_at by the daemon's timer", 0), 0u);
 
     // The CLI's own view as the user agrees.
-    const auto listed = run(as_user(kAlice, ctl({"list", "--all", "--json"})));
+    const auto listed = run_as(alice(), ctl({"list", "--all", "--json"}));
     EXPECT_EQ(listed.exit_code, 0) << listed.err;
     EXPECT_NE(listed.out.find(id), std::string::npos);
 }
 
+// breakglassd's own default (--systemd-timers=auto): a daemon on its own
+// socket, not started by systemd, creates no timers in the host's systemd and
+// says so once. (Every other test daemon passes --systemd-timers=no; on a
+// systemd host the ctest host_check_* fixture also asserts that no
+// breakglass-expire-* unit appeared during the suite.)
+TEST(DaemonDefaults, OnItsOwnSocketItCreatesNoSystemdTimers) {
+    TestGroup oncall("oncall");
+    DaemonOptions options;
+    options.systemd_timers = "auto";
+    TestDaemon daemon(integration_policy(oncall.name()), options);
+    const auto secret = daemon.enroll_totp("root");
+    const auto granted = daemon.grant("root", "breakglass", totp_code_now(secret), 1);
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(granted));
+    const std::string log = daemon.log();
+    const std::string said = "no per-grant systemd timers (--systemd-timers=auto)";
+    const auto first = log.find(said);
+    EXPECT_NE(first, std::string::npos) << log;
+    EXPECT_EQ(log.find(said, first + 1), std::string::npos) << log;
+    const auto expires = daemon.audit().wait_for("expire", 1, 10s);
+    ASSERT_EQ(expires.size(), 1u) << daemon.log();
+    EXPECT_EQ(expires[0]["detail"].get<std::string>().rfind("expired at expires_at by the daemon's timer", 0), 0u)
+        << expires[0]["detail"];
+}
+
 TEST_F(DaemonTest, ActiveGrantIsVisibleToCheck) {
-    const auto secret = enroll(kAlice);
-    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "10m"}).exit_code, 0);
-    auto r = proto::call(socket_, proto::CheckRequest{kAlice, "breakglass"}, proto::MessageType::CheckAnswer);
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
+    auto r = proto::call(socket_, proto::CheckRequest{alice(), "breakglass"}, proto::MessageType::CheckAnswer);
     ASSERT_TRUE(r.answer);
     const auto& a = std::get<proto::CheckAnswer>(*r.answer);
     EXPECT_TRUE(a.active);
-    EXPECT_NEAR(static_cast<double>(a.expires_at - now()), 600.0, 3.0);
-    r = proto::call(socket_, proto::CheckRequest{kMallory, "breakglass"}, proto::MessageType::CheckAnswer);
+    EXPECT_NEAR(static_cast<double>(a.expires_at - unix_now()), 600.0, 3.0);
+    r = proto::call(socket_, proto::CheckRequest{mallory(), "breakglass"}, proto::MessageType::CheckAnswer);
     ASSERT_TRUE(r.answer);
     EXPECT_FALSE(std::get<proto::CheckAnswer>(*r.answer).active);
 }
 
 TEST_F(DaemonTest, EveryBadRequestIsRefusedAndRecorded) {
-    const auto secret = enroll(kAlice);
-    (void)enroll(kMallory);
+    const auto secret = enroll(alice());
+    (void)enroll(mallory());
     struct Case {
         const char* name;
         std::string user;
@@ -247,16 +229,16 @@ TEST_F(DaemonTest, EveryBadRequestIsRefusedAndRecorded) {
         const char* message;
     };
     const std::vector<Case> cases = {
-        {"incident does not match", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "JIRA-1"}, "000000", "^INC-[0-9]+$"},
-        {"unknown gate", kAlice, {"request", "--gate", "nosuchgate", "--reason", "r", "--incident", "INC-1"}, "000000", "breakglass"},
-        {"ttl above max", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1", "--ttl", "2h"}, "000000", "max_ttl"},
-        {"not a requester", kMallory, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "000000", "not a requester"},
-        {"gate needs approval", kAlice, {"request", "--gate", "needs-approval", "--reason", "r", "--incident", "INC-1"}, "000000", "approval"},
-        {"wrong code", kAlice, {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "wrong", "6 digits"},
+        {"incident does not match", alice(), {"request", "--gate", "breakglass", "--reason", "r", "--incident", "JIRA-1"}, "000000", "^INC-[0-9]+$"},
+        {"unknown gate", alice(), {"request", "--gate", "nosuchgate", "--reason", "r", "--incident", "INC-1"}, "000000", "breakglass"},
+        {"ttl above max", alice(), {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1", "--ttl", "2h"}, "000000", "max_ttl"},
+        {"not a requester", mallory(), {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "000000", "not a requester"},
+        {"gate needs approval", alice(), {"request", "--gate", "needs-approval", "--reason", "r", "--incident", "INC-1"}, "000000", "approval"},
+        {"wrong code", alice(), {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "wrong", "6 digits"},
     };
     std::size_t before = records().size();
     for (const Case& c : cases) {
-        const auto r = run(as_user(c.user, ctl(c.args)), c.code_text + "\n");
+        const auto r = run_as(c.user, ctl(c.args), c.code_text + "\n");
         EXPECT_EQ(r.exit_code, 1) << c.name << ": " << r.out << r.err;
         EXPECT_NE(r.err.find(c.message), std::string::npos) << c.name << ": " << r.err;
         // No control character reaches the terminal raw.
@@ -269,13 +251,13 @@ TEST_F(DaemonTest, EveryBadRequestIsRefusedAndRecorded) {
     }
     EXPECT_TRUE(status(true).grants.empty());
     // After all that, the right code still works (the wrong one counted once).
-    EXPECT_EQ(request_as(kAlice, code(secret)).exit_code, 0);
+    EXPECT_EQ(request_as(alice(), code(secret)).exit_code, 0);
 }
 
 // The CLI refuses malformed text itself (usage error, nothing sent); the
 // daemon refuses it again from any client, and records each refusal.
 TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
-    const auto secret = enroll(kAlice);
+    const auto secret = enroll(alice());
     const std::vector<std::pair<std::string, std::string>> reasons = {
         {std::string(1025, 'r'), "longer than 1024"},
         {"a\x1b[2Jb", "control character"},
@@ -284,13 +266,13 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
     for (const auto& [reason, message] : reasons) {
         if (reason.find('\0') == std::string::npos) {  // argv cannot carry a NUL
             const std::size_t before = records().size();
-            const auto r = run(as_user(kAlice, ctl({"request", "--gate", "breakglass", "--reason", reason, "--incident", "INC-1"})), "000000\n");
+            const auto r = run_as(alice(), ctl({"request", "--gate", "breakglass", "--reason", reason, "--incident", "INC-1"}), "000000\n");
             EXPECT_EQ(r.exit_code, 2) << r.err;
             EXPECT_EQ(r.err.find('\x1b'), std::string::npos);
             EXPECT_EQ(records().size(), before) << "nothing reaches the daemon";
         }
         const std::size_t before = records().size();
-        const int rc = in_child_as(kAlice, [&, reason = reason, message = message] {
+        const int rc = run_function_as(alice(), [&, reason = reason, message = message] {
             proto::GrantRequest g{"", "breakglass", reason, "INC-1", "", 0, code(secret), "", ""};
             auto r = proto::call(socket_, g, proto::MessageType::Granted);
             if (!r.answer) return 10;
@@ -307,33 +289,46 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         EXPECT_EQ(log.find('\x1b'), std::string::npos);
         EXPECT_EQ(log.find('\0'), std::string::npos);
     }
+    EXPECT_TRUE(status(true).grants.empty());
+
     // Invalid UTF-8 cannot be carried in a JSON body: such a frame is
-    // malformed, so the connection closes before any request exists.
-    {
-        const auto r = run(as_user(kAlice, ctl({"request", "--gate", "breakglass", "--reason", "bad \xff byte", "--incident", "INC-1"})), "000000\n");
-        EXPECT_EQ(r.exit_code, 2) << r.err;
-        const std::size_t before = records().size();
-        const std::string body = "{\"user\":\"\",\"gate\":\"breakglass\",\"reason\":\"bad \xff byte\",\"incident\":\"INC-1\","
-                                 "\"severity\":\"\",\"ttl_seconds\":0,\"factor\":\"" + code(secret) + "\",\"tty\":\"\",\"command\":\"\"}";
-        const std::string framed = std::string("BGP1\x04\x00\x00\x00", 8) + body;
-        const std::vector<std::uint8_t> raw(framed.begin(), framed.end());
-        const int rc = in_child_as(kAlice, [&] {
+    // malformed, so the connection closes before any request exists. The
+    // frame is a well-formed GrantRequest but for one byte of its reason; the
+    // same frame with that byte valid is answered (a grant), so nothing else
+    // about it was wrong.
+    const auto r = run_as(alice(), ctl({"request", "--gate", "breakglass", "--reason", "bad \xff byte", "--incident", "INC-1"}), "000000\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const auto encoded = proto::encode(proto::GrantRequest{"", "breakglass", "bad ~ byte", "INC-1", "", 0, code(secret), "", ""});
+    ASSERT_TRUE(encoded);
+    std::vector<std::uint8_t> valid = *encoded, invalid = *encoded;
+    const std::string text(valid.begin(), valid.end());
+    const std::size_t at = text.find("bad ~ byte");
+    ASSERT_NE(at, std::string::npos);
+    ASSERT_EQ(text.find('~', at + 5), std::string::npos) << "the marker byte is unique in the frame";
+    invalid[at + 4] = 0xff;
+    const auto send_raw = [&](const std::vector<std::uint8_t>& frame) {
+        return run_function_as(alice(), [&] {
             auto fd = proto::connect_socket(socket_);
             if (!fd) return 10;
-            if (::send(fd->get(), raw.data(), raw.size(), MSG_NOSIGNAL) < 0) return 11;
+            if (::send(fd->get(), frame.data(), frame.size(), MSG_NOSIGNAL) < 0) return 11;
             proto::Received got = proto::receive_message(fd->get(), 5000);
-            return !got.message && got.failure == proto::ReceiveFailure::Closed ? 0 : 12;
+            if (got.message) return std::holds_alternative<proto::Granted>(*got.message) ? 20 : 21;
+            return got.failure == proto::ReceiveFailure::Closed ? 0 : 12;
         });
-        EXPECT_EQ(rc, 0);
-        EXPECT_EQ(records().size(), before);
-        EXPECT_TRUE(daemon_alive());
-    }
-    EXPECT_TRUE(status(true).grants.empty());
+    };
+    const std::size_t before = records().size();
+    EXPECT_EQ(send_raw(invalid), 0) << "the frame with invalid UTF-8 closes the connection unanswered";
+    EXPECT_EQ(records().size(), before);
+    EXPECT_TRUE(daemon_->running());
+    EXPECT_EQ(send_raw(valid), 20) << "the same frame with valid UTF-8 is a request that is granted";
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["reason"], "bad ~ byte");
 }
 
 TEST_F(DaemonTest, RunasGroupMustMapToTheGateInThePolicy) {
-    const auto secret = enroll(kAlice);
-    proto::GrantRequest g{kAlice, "breakglass", "r", "INC-1", "", 0, code(secret), "", "sudo -g wheel id"};
+    const auto secret = enroll(alice());
+    proto::GrantRequest g{alice(), "breakglass", "r", "INC-1", "", 0, code(secret), "", "sudo -g wheel id"};
     g.runas_group = "wheel";  // the policy maps group "breakglass" to this gate, not "wheel"
     auto r = proto::call(socket_, g, proto::MessageType::Granted);
     ASSERT_TRUE(r.answer);
@@ -349,28 +344,30 @@ TEST_F(DaemonTest, RunasGroupMustMapToTheGateInThePolicy) {
 }
 
 TEST_F(DaemonTest, ReplayedCodeIsRefused) {
-    const auto secret = enroll(kAlice);
+    const auto secret = enroll(alice());
     const std::string c = code(secret);
-    ASSERT_EQ(request_as(kAlice, c, {"--ttl", "1s"}).exit_code, 0);
-    std::this_thread::sleep_for(2000ms);  // the grant has expired; only the code is reused
-    const auto again = request_as(kAlice, c);
+    ASSERT_EQ(request_as(alice(), c, {"--ttl", "1s"}).exit_code, 0);
+    // Once the grant has expired only the code is reused ("already holds" would hide the replay).
+    ASSERT_EQ(daemon_->audit().wait_for("expire", 1, 10s).size(), 1u);
+    const auto again = request_as(alice(), c);
     EXPECT_EQ(again.exit_code, 1);
     EXPECT_NE(again.err.find("already used"), std::string::npos) << again.err;
     // An older step after a newer one is a replay too.
-    const auto older = request_as(kAlice, code(secret, -1));
+    const auto older = request_as(alice(), code(secret, -1));
     EXPECT_EQ(older.exit_code, 1);
+    EXPECT_NE(older.err.find("already used"), std::string::npos) << older.err;
     const auto fails = records_of("auth_failed");
     EXPECT_EQ(fails.size(), 2u);
     EXPECT_EQ(records_of("grant").size(), 1u);
 }
 
 TEST_F(DaemonTest, FailedCodesAreRateLimited) {
-    const auto secret = enroll(kAlice);
+    const auto secret = enroll(alice());
     const std::string right = code(secret);
     std::string wrong = right;
     wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(request_as(kAlice, wrong).exit_code, 1);
-    const auto limited = request_as(kAlice, right);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(request_as(alice(), wrong).exit_code, 1);
+    const auto limited = request_as(alice(), right);
     EXPECT_EQ(limited.exit_code, 1);
     EXPECT_NE(limited.err.find("try again"), std::string::npos) << limited.err;
     EXPECT_EQ(records_of("auth_failed").size(), 3u);
@@ -379,12 +376,14 @@ TEST_F(DaemonTest, FailedCodesAreRateLimited) {
 }
 
 TEST_F(DaemonTest, KilledDaemonExpiresOverdueGrantAtStartup) {
-    const auto secret = enroll(kAlice);
-    ASSERT_EQ(request_as(kAlice, code(secret)).exit_code, 0);  // ttl 2s
-    const std::string id = status(false).grants.at(0).event_id;
-    stop_daemon(SIGKILL);
-    std::this_thread::sleep_for(3000ms);
-    start_daemon();
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret)).exit_code, 0);  // ttl 2s
+    const auto grant = status(false).grants.at(0);
+    const std::string id = grant.event_id;
+    daemon_->kill();
+    wait_until_unix_time(grant.expires_at + 1);  // overdue while nobody ran
+    ASSERT_TRUE(records_of("expire").empty());
+    daemon_->start();
     const auto expires = records_of("expire");
     ASSERT_EQ(expires.size(), 1u);
     EXPECT_EQ(expires[0]["grant_id"], id);
@@ -398,38 +397,43 @@ TEST_F(DaemonTest, KilledDaemonExpiresOverdueGrantAtStartup) {
 }
 
 TEST_F(DaemonTest, RestartResumesActiveGrantAndItsTimer) {
-    const auto secret = enroll(kAlice);
-    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "4s"}).exit_code, 0);
-    stop_daemon(SIGKILL);
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "4s"}).exit_code, 0);
+    daemon_->kill();
     ::unlink((state_ + "/state.json").c_str());  // even without the checkpoint the log rebuilds it
-    start_daemon();
+    daemon_->start();
     auto st = status(false);
     ASSERT_EQ(st.grants.size(), 1u);
     EXPECT_EQ(st.grants[0].state, "active");
-    std::this_thread::sleep_for(5000ms);
+    // The re-armed timer of the new process ends it at expires_at (not a startup sweep).
+    const auto expires = daemon_->audit().wait_for("expire", 1, 15s);
+    ASSERT_EQ(expires.size(), 1u);
+    EXPECT_EQ(expires[0]["grant_id"], st.grants[0].event_id);
+    EXPECT_EQ(expires[0]["detail"].get<std::string>().rfind("expired at expires_at by the daemon's timer", 0), 0u)
+        << expires[0]["detail"];
+    EXPECT_GE(unix_now(), st.grants[0].expires_at);
     EXPECT_TRUE(status(false).grants.empty());
-    EXPECT_EQ(records_of("expire").size(), 1u);
 }
 
 TEST_F(DaemonTest, RevokeByOwnerAndNotByOthers) {
-    const auto secret = enroll(kAlice);
-    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "10m"}).exit_code, 0);
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
     const std::string id = status(false).grants.at(0).event_id;
-    const auto denied = run(as_user(kMallory, ctl({"revoke", id})));
+    const auto denied = run_as(mallory(), ctl({"revoke", id}));
     EXPECT_EQ(denied.exit_code, 1);
-    const auto ok = run(as_user(kAlice, ctl({"revoke", id, "--reason", "incident resolved"})));
+    const auto ok = run_as(alice(), ctl({"revoke", id, "--reason", "incident resolved"}));
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
     EXPECT_TRUE(status(false).grants.empty());
     const auto revokes = records_of("revoke");
     ASSERT_EQ(revokes.size(), 1u);
     EXPECT_EQ(revokes[0]["grant_id"], id);
-    EXPECT_EQ(revokes[0]["actor"], kAlice);
+    EXPECT_EQ(revokes[0]["actor"], alice());
 }
 
 std::vector<std::uint8_t> frame(const proto::Message& m) { return *proto::encode(m); }
 
 TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
-    const auto secret = enroll(kAlice);
+    const auto secret = enroll(alice());
     std::vector<std::pair<const char*, std::vector<std::uint8_t>>> attacks;
     attacks.emplace_back("garbage", std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'});
     attacks.emplace_back("empty datagram", std::vector<std::uint8_t>{});
@@ -439,16 +443,17 @@ TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
     auto oversized = frame(proto::CheckRequest{"", "breakglass"});
     oversized.resize(proto::kMaxFrameBytes + 1000, ' ');
     attacks.emplace_back("oversized frame", oversized);
-    attacks.emplace_back("answer type from a client", frame(proto::Granted{"bg-2026-000001", now() + 3600}));
-    attacks.emplace_back("root-only message", frame(proto::EnrollTotpRequest{kAlice, ""}));
+    attacks.emplace_back("answer type from a client", frame(proto::Granted{"bg-2026-000001", unix_now() + 3600}));
+    attacks.emplace_back("root-only message", frame(proto::EnrollTotpRequest{alice(), ""}));
 
     for (const auto& [name, bytes] : attacks) {
-        const int rc = in_child_as(kAlice, [&, &bytes = bytes] {
+        const int rc = run_function_as(alice(), [&, &bytes = bytes] {
             auto fd = proto::connect_socket(socket_);
             if (!fd) return 10;
             int sndbuf = 1 << 20;
             ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-            if (::send(fd->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return 0;
+            // A frame the kernel will not carry would test nothing: that is a failure here.
+            if (::send(fd->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return 15;
             proto::Received r = proto::receive_message(fd->get(), 5000);
             if (r.message && std::holds_alternative<proto::ErrorAnswer>(*r.message)) {
                 // A not_permitted answer is allowed; the connection must then close.
@@ -458,11 +463,11 @@ TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
             return r.failure == proto::ReceiveFailure::Closed ? 0 : 14;
         });
         EXPECT_EQ(rc, 0) << name;
-        EXPECT_TRUE(daemon_alive()) << name;
+        EXPECT_TRUE(daemon_->running()) << name;
     }
 
     // Out of order: a second GrantRequest on one connection closes it.
-    const int twice = in_child_as(kAlice, [&] {
+    const int twice = run_function_as(alice(), [&] {
         auto fd = proto::connect_socket(socket_);
         if (!fd) return 10;
         proto::GrantRequest g{"", "breakglass", "r", "INC-1", "", 0, "000000", "", ""};
@@ -476,8 +481,8 @@ TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
     EXPECT_EQ(twice, 0);
 
     // An unprivileged peer naming another user is refused and recorded.
-    const int impersonate = in_child_as(kMallory, [&] {
-        proto::GrantRequest g{kAlice, "breakglass", "r", "INC-1", "", 0, code(secret), "", ""};
+    const int impersonate = run_function_as(mallory(), [&] {
+        proto::GrantRequest g{alice(), "breakglass", "r", "INC-1", "", 0, code(secret), "", ""};
         auto r = proto::call(socket_, g, proto::MessageType::Granted);
         if (!r.answer) return 10;
         const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
@@ -486,40 +491,39 @@ TEST_F(DaemonTest, HostileClientsGetNothingAndTheDaemonKeepsServing) {
     EXPECT_EQ(impersonate, 0);
     const auto denies = records_of("deny");
     ASSERT_FALSE(denies.empty());
-    EXPECT_EQ(denies.back()["peer_uid"], static_cast<std::int64_t>(::getpwnam(kMallory)->pw_uid));
+    EXPECT_EQ(denies.back()["peer_uid"], static_cast<std::int64_t>(mallory_.uid()));
 
-    EXPECT_TRUE(daemon_alive());
+    EXPECT_TRUE(daemon_->running());
     EXPECT_TRUE(status(true).grants.empty());
     // And it still serves a legitimate request.
-    EXPECT_EQ(request_as(kAlice, code(secret)).exit_code, 0);
+    EXPECT_EQ(request_as(alice(), code(secret)).exit_code, 0);
 }
 
 TEST_F(DaemonTest, BadPolicyFailsClosedAndReloadRecovers) {
-    const auto secret = enroll(kAlice);
+    const auto secret = enroll(alice());
     write_file(policy_, "[gate.breakglass]\nrequesters = []\n", 0644);
     const auto reload = run(ctl({"policy", "reload"}));
     EXPECT_EQ(reload.exit_code, 1);
     // The last good policy stays in force.
-    EXPECT_EQ(request_as(kAlice, code(secret, -1), {"--ttl", "10m"}).exit_code, 0);
+    EXPECT_EQ(request_as(alice(), code(secret, -1), {"--ttl", "10m"}).exit_code, 0);
     EXPECT_EQ(run(ctl({"revoke", status(false).grants.at(0).event_id})).exit_code, 0);
 
     // A daemon started on a bad policy grants nothing.
-    stop_daemon(SIGTERM);
-    start_daemon();
-    const auto refused = request_as(kAlice, code(secret, 0));
+    daemon_->restart();
+    const auto refused = request_as(alice(), code(secret, 0));
     EXPECT_EQ(refused.exit_code, 1);
     EXPECT_NE(refused.err.find("no valid policy"), std::string::npos) << refused.err;
     EXPECT_FALSE(records_of("policy_error").empty());
 
     // A world-writable policy is refused with its own message.
-    write_file(policy_, kPolicy, 0666);
+    write_file(policy_, integration_policy(oncall_.name()), 0666);
     const auto check = run(ctl({"policy", "check", policy_}));
     EXPECT_EQ(check.exit_code, 1);
     EXPECT_NE((check.out + check.err).find("writable"), std::string::npos) << check.out << check.err;
 
     ::chmod(policy_.c_str(), 0644);
     EXPECT_EQ(run(ctl({"policy", "reload"})).exit_code, 0);
-    const auto granted = request_as(kAlice, code(secret, 1));
+    const auto granted = request_as(alice(), code(secret, 1));
     EXPECT_EQ(granted.exit_code, 0) << granted.err;
 }
 
@@ -532,13 +536,13 @@ TEST_F(DaemonTest, SymlinkedPolicyIsRefused) {
 }
 
 TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
-    const auto secret = enroll(kAlice);
-    ASSERT_EQ(request_as(kAlice, code(secret)).exit_code, 0);
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret)).exit_code, 0);
     const std::string key = state_ + "/audit.key.initial";
     auto ok = run(ctl({"verify", "--state-dir", state_, "--key", key}));
     EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
 
-    stop_daemon(SIGTERM);
+    daemon_->stop();
     std::string log = read_file(state_ + "/audit.log");
     const auto pos = log.find("INC-4242");
     ASSERT_NE(pos, std::string::npos);
@@ -553,20 +557,20 @@ TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
 // Global options before the subcommand (breakglassctl --socket PATH status),
 // against the real daemon: every exit code means what it meant.
 TEST_F(DaemonTest, CliGlobalOptionsBeforeTheSubcommandKeepEveryExitCode) {
-    const auto ok = run({kCtl, "--socket", socket_, "--json", "status"});
+    const auto ok = run({ctl_program(), "--socket", socket_, "--json", "status"});
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
     EXPECT_TRUE(json::parse(ok.out, nullptr, false).is_object()) << ok.out;
-    const auto refused = run({kCtl, "--socket", socket_, "revoke", "bg-2026-999999"});
+    const auto refused = run({ctl_program(), "--socket", socket_, "revoke", "bg-2026-999999"});
     EXPECT_EQ(refused.exit_code, 1) << refused.err;
     EXPECT_NE(refused.err.find("not_found"), std::string::npos) << refused.err;
-    const auto misplaced = run({kCtl, "--socket", socket_, "--state-dir", state_, "status"});
+    const auto misplaced = run({ctl_program(), "--socket", socket_, "--state-dir", state_, "status"});
     EXPECT_EQ(misplaced.exit_code, 2) << misplaced.err;
     EXPECT_NE(misplaced.err.find("--state-dir does not apply to 'status'"), std::string::npos) << misplaced.err;
-    const auto unreachable = run({kCtl, "--socket", dir_ + "/no-such-socket", "status"});
+    const auto unreachable = run({ctl_program(), "--socket", dir_ + "/no-such-socket", "status"});
     EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
 
     // verify reads --state-dir given before it too: 0 on the live log, 4 on a tampered copy.
-    const auto verified = run({kCtl, "--state-dir", state_, "verify"});
+    const auto verified = run({ctl_program(), "--state-dir", state_, "verify"});
     EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
     const std::string copy = dir_ + "/copy";
     ASSERT_EQ(::mkdir(copy.c_str(), 0700), 0);
@@ -575,27 +579,39 @@ TEST_F(DaemonTest, CliGlobalOptionsBeforeTheSubcommandKeepEveryExitCode) {
     ASSERT_NE(pos, std::string::npos);
     log[pos] = 'D';
     write_file(copy + "/audit.log", log, 0600);
-    const auto tampered = run({kCtl, "--json", "--state-dir", copy, "verify"});
+    const auto tampered = run({ctl_program(), "--json", "--state-dir", copy, "verify"});
     EXPECT_EQ(tampered.exit_code, 4) << tampered.out << tampered.err;
     EXPECT_TRUE(json::parse(tampered.out, nullptr, false).is_object()) << tampered.out;
 }
 
 TEST_F(DaemonTest, LogAndStatusNeedTheirPrivileges) {
-    const auto log_as_user = run(as_user(kAlice, ctl({"log"})));
+    const auto log_as_user = run_as(alice(), ctl({"log"}));
     EXPECT_EQ(log_as_user.exit_code, 1);
+    EXPECT_NE(log_as_user.err.find("not_permitted"), std::string::npos) << log_as_user.err;
+    EXPECT_EQ(log_as_user.out.find("daemon_start"), std::string::npos) << log_as_user.out;
     const auto log_as_root = run(ctl({"log", "--json"}));
     EXPECT_EQ(log_as_root.exit_code, 0) << log_as_root.err;
     EXPECT_NE(log_as_root.out.find("\"event\":\"daemon_start\""), std::string::npos);
-    const auto enroll_as_user = run(as_user(kAlice, ctl({"enroll", "totp", kAlice})));
+    const auto enroll_as_user = run_as(alice(), ctl({"enroll", "totp", alice()}));
     EXPECT_EQ(enroll_as_user.exit_code, 1);
+    EXPECT_NE(enroll_as_user.err.find("not_permitted"), std::string::npos) << enroll_as_user.err;
+    // Status: a user sees only their own grants, root sees everyone's.
+    const auto root_secret = enroll("root");
+    ASSERT_EQ(request_as("root", code(root_secret), {"--ttl", "10m"}).exit_code, 0);
+    const std::string roots = status(false).grants.at(0).event_id;
+    const auto list_as_user = run_as(alice(), ctl({"list", "--all", "--json"}));
+    EXPECT_EQ(list_as_user.exit_code, 0) << list_as_user.err;
+    EXPECT_EQ(list_as_user.out.find(roots), std::string::npos) << list_as_user.out;
+    const auto list_as_root = run(ctl({"list", "--all", "--json"}));
+    EXPECT_NE(list_as_root.out.find(roots), std::string::npos) << list_as_root.out;
 }
 
 TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
-    const auto secret = enroll(kAlice);
-    ASSERT_EQ(request_as(kAlice, code(secret), {"--ttl", "10m"}).exit_code, 0);
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
     const std::string grant_id = status(false).grants.at(0).event_id;
 
-    proto::SessionRequest open{kAlice, "breakglass", "session_open", "sshd", "pts/7", "192.0.2.10", 4242, "", ""};
+    proto::SessionRequest open{alice(), "breakglass", "session_open", "sshd", "pts/7", "192.0.2.10", 4242, "", ""};
     auto r = proto::call(socket_, open, proto::MessageType::SessionRecorded);
     ASSERT_TRUE(r.answer) << r.error;
     const auto* recorded = std::get_if<proto::SessionRecorded>(&*r.answer);
@@ -604,12 +620,12 @@ TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
     const auto opens = records_of("session_open");
     ASSERT_EQ(opens.size(), 1u);
     EXPECT_EQ(opens[0]["grant_id"], grant_id);
-    EXPECT_EQ(opens[0]["actor"], kAlice);
+    EXPECT_EQ(opens[0]["actor"], alice());
     EXPECT_EQ(opens[0]["source"], "pts/7 from 192.0.2.10");
     EXPECT_NE(opens[0]["detail"].get<std::string>().find("pid 4242"), std::string::npos);
 
     // A session outside any grant is still recorded, and says so.
-    proto::SessionRequest stray{kMallory, "breakglass", "session_close", "sshd", "", "", 1, "", "exit status 0"};
+    proto::SessionRequest stray{mallory(), "breakglass", "session_close", "sshd", "", "", 1, "", "exit status 0"};
     r = proto::call(socket_, stray, proto::MessageType::SessionRecorded);
     ASSERT_TRUE(r.answer);
     EXPECT_EQ(std::get<proto::SessionRecorded>(*r.answer).grant_id, "");
@@ -617,7 +633,7 @@ TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
 
     // An unprivileged peer cannot write session records.
     const std::size_t before = records().size();
-    const int rc = in_child_as(kAlice, [&] {
+    const int rc = run_function_as(alice(), [&] {
         auto answer = proto::call(socket_, open, proto::MessageType::SessionRecorded);
         if (!answer.answer) return 10;
         const auto* e = std::get_if<proto::ErrorAnswer>(&*answer.answer);
@@ -671,8 +687,8 @@ protected:
 };
 
 TEST_F(YubikeyDaemonTest, ValidOtpGrantsAndEveryBadOneIsRefusedWithARecord) {
-    const auto key = enroll_yubikey(kAlice);
-    ASSERT_TRUE(std::holds_alternative<proto::Granted>(grant_with(kAlice, key.otp(5, 10))));
+    const auto key = enroll_yubikey(alice());
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(grant_with(alice(), key.otp(5, 10))));
     const auto grants = records_of("grant");
     ASSERT_EQ(grants.size(), 1u);
     EXPECT_EQ(grants[0]["factor"], "yubikey:" + key.public_id);
@@ -697,7 +713,7 @@ TEST_F(YubikeyDaemonTest, ValidOtpGrantsAndEveryBadOneIsRefusedWithARecord) {
     };
     for (const auto& c : cases) {
         const std::size_t before = records().size();
-        const auto answer = grant_with(kAlice, c.otp);
+        const auto answer = grant_with(alice(), c.otp);
         const auto* e = std::get_if<proto::ErrorAnswer>(&answer);
         ASSERT_NE(e, nullptr) << c.name;
         EXPECT_EQ(e->code, proto::ErrorCode::AuthFailed) << c.name;
@@ -710,17 +726,17 @@ TEST_F(YubikeyDaemonTest, ValidOtpGrantsAndEveryBadOneIsRefusedWithARecord) {
     // Wrong private uid: same AES key, different uid.
     auto wrong_uid = key;
     wrong_uid.private_uid[0] ^= 0xFF;
-    const auto answer = grant_with(kAlice, wrong_uid.otp(9, 0));
+    const auto answer = grant_with(alice(), wrong_uid.otp(9, 0));
     ASSERT_TRUE(std::holds_alternative<proto::ErrorAnswer>(answer));
     EXPECT_NE(std::get<proto::ErrorAnswer>(answer).message.find("private id"), std::string::npos);
     // A higher counter from the real key still works afterwards.
     restart_clearing_rate_limit();
-    EXPECT_TRUE(std::holds_alternative<proto::Granted>(grant_with(kAlice, key.otp(5, 11))));
+    EXPECT_TRUE(std::holds_alternative<proto::Granted>(grant_with(alice(), key.otp(5, 11))));
 }
 
 TEST_F(YubikeyDaemonTest, GateThatAcceptsOnlyTotpRefusesAYubikeyOtp) {
-    const auto key = enroll_yubikey(kAlice);
-    proto::GrantRequest g{kAlice, "totp-only", "r", "INC-1", "", 0, key.otp(1, 1), "", ""};
+    const auto key = enroll_yubikey(alice());
+    proto::GrantRequest g{alice(), "totp-only", "r", "INC-1", "", 0, key.otp(1, 1), "", ""};
     auto r = proto::call(socket_, g, proto::MessageType::Granted);
     ASSERT_TRUE(r.answer);
     const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
@@ -730,39 +746,60 @@ TEST_F(YubikeyDaemonTest, GateThatAcceptsOnlyTotpRefusesAYubikeyOtp) {
     EXPECT_EQ(records().back()["event"], "deny");
 }
 
+// One OTP submitted eight times at once, each copy for a different gate: no
+// "already holds" stands in the way, so only replay protection can refuse
+// the copies. Exactly one grants; the first refusals say "replayed", and once
+// those three failures have counted, the limiter refuses the rest.
 TEST_F(YubikeyDaemonTest, EightConcurrentSubmissionsOfOneOtpGrantExactlyOnce) {
-    const auto key = enroll_yubikey(kAlice);
+    const auto key = enroll_yubikey(alice());
     const std::string otp = key.otp(1, 1);
     std::vector<std::thread> threads;
-    std::atomic<int> granted{0}, refused{0};
-    for (int i = 0; i < 8; ++i)
-        threads.emplace_back([&] {
-            proto::GrantRequest g{kAlice, "breakglass", "race", "INC-8", "", 600, otp, "", ""};
+    std::vector<std::optional<proto::Message>> answers(kRaceGates);
+    std::latch start(kRaceGates);
+    for (int i = 0; i < kRaceGates; ++i)
+        threads.emplace_back([&, i] {
+            proto::GrantRequest g{alice(), "race-" + std::to_string(i + 1), "race", "INC-8", "", 600, otp, "", ""};
+            start.arrive_and_wait();
             auto r = proto::call(socket_, g, proto::MessageType::Granted);
-            if (r.answer && std::holds_alternative<proto::Granted>(*r.answer)) ++granted;
-            else ++refused;
+            answers[static_cast<std::size_t>(i)] = r.answer;
         });
     for (auto& t : threads) t.join();
-    EXPECT_EQ(granted.load(), 1);
-    EXPECT_EQ(refused.load(), 7);
+    int granted = 0, replayed = 0, rate_limited = 0;
+    for (const auto& answer : answers) {
+        ASSERT_TRUE(answer.has_value()) << "every submission is answered";
+        if (std::holds_alternative<proto::Granted>(*answer)) {
+            ++granted;
+            continue;
+        }
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*answer);
+        ASSERT_NE(e, nullptr);
+        if (e->code == proto::ErrorCode::AuthFailed && e->message.find("replayed") != std::string::npos) ++replayed;
+        else if (e->code == proto::ErrorCode::RateLimited) ++rate_limited;
+        else ADD_FAILURE() << "refused for another reason: " << e->message;
+    }
+    EXPECT_EQ(granted, 1);
+    EXPECT_EQ(replayed, 3);
+    EXPECT_EQ(rate_limited, kRaceGates - 4);
     EXPECT_EQ(records_of("grant").size(), 1u);
+    EXPECT_EQ(records_of("auth_failed").size(), 3u);
+    EXPECT_EQ(records_of("rate_limited").size(), static_cast<std::size_t>(kRaceGates - 4));
     EXPECT_EQ(status(false).grants.size(), 1u);
 }
 
 TEST_F(YubikeyDaemonTest, ReplayStateSurvivesARestart) {
-    const auto key = enroll_yubikey(kAlice);
-    ASSERT_TRUE(std::holds_alternative<proto::Granted>(grant_with(kAlice, key.otp(3, 3))));
+    const auto key = enroll_yubikey(alice());
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(grant_with(alice(), key.otp(3, 3))));
     revoke_all();
-    stop_daemon(SIGKILL);
+    daemon_->kill();
     ::unlink((state_ + "/state.json").c_str());  // the counter comes back from the log alone
-    start_daemon();
-    const auto answer = grant_with(kAlice, key.otp(3, 3));
+    daemon_->start();
+    const auto answer = grant_with(alice(), key.otp(3, 3));
     ASSERT_TRUE(std::holds_alternative<proto::ErrorAnswer>(answer));
     EXPECT_NE(std::get<proto::ErrorAnswer>(answer).message.find("replayed"), std::string::npos);
 }
 
 TEST(DaemonUnreachable, CliSaysSoWithExitThree) {
-    const auto r = run({kCtl, "status", "--socket", "/nonexistent/socket"});
+    const auto r = run({ctl_program(), "status", "--socket", "/nonexistent/socket"});
     EXPECT_EQ(r.exit_code, 3);
     EXPECT_NE(r.err.find("breakglassd"), std::string::npos);
 }

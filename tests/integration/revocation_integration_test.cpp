@@ -1,85 +1,38 @@
 // SPDX-License-Identifier: ISC
-// Revocation that does something, with real processes: breakglassd on a
-// temporary socket terminates what runs under a grant when it is revoked or
+// Revocation that does something, with real processes: breakglassd from the
+// test fixture terminates what runs under a grant when it is revoked or
 // expires, and runs the gate's on_grant/on_revoke hooks. Needs root: creates
-// and removes bgrv-* users and groups, and starts processes as them.
+// users and groups unique to the run and starts processes as them.
+//
+// Nothing here sleeps and then asserts that something did not happen: where a
+// test says "nothing more was done", it waits for a later record that can
+// only come after the point where it would have been done.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <ctime>
-#include <functional>
-#include <grp.h>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <openssl/rand.h>
-#include <pwd.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <thread>
-#include <unistd.h>
+#include <sstream>
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
 #include "helper/mfa/totp.hpp"
-#include "tests/integration/daemon_harness.hpp"
-#include "tests/integration/process.hpp"
+#include "tests/support/factor_codes.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/polling.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/run_directory.hpp"
+#include "tests/support/test_accounts.hpp"
+#include "tests/support/test_daemon.hpp"
 
 namespace bg::test {
 namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-const std::string kDaemon = BG_DAEMON_PATH;
-const std::string kCtl = BG_CTL_PATH;
-constexpr const char* kAlice = "bgrv-alice";    // the requester
-constexpr const char* kBob = "bgrv-bob";        // another user
-constexpr const char* kOncall = "bgrv-oncall";  // requesters of the gate
-constexpr const char* kGateGroup = "bgrv-gate"; // the gate's sudo_runas_group
-
-std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-// A process started as `user` with exactly `groups` as supplementary groups.
-// Dies with the test (SIGKILL in the destructor) if still running.
-struct Child {
-    pid_t pid = -1;
-    int status = 0;
-    bool reaped = false;
-
-    Child(const std::string& user, const std::vector<gid_t>& groups, bool ignore_term) {
-        const passwd* pw = ::getpwnam(user.c_str());
-        const uid_t uid = pw->pw_uid;
-        const gid_t gid = pw->pw_gid;
-        pid = ::fork();
-        if (pid == 0) {
-            if (ignore_term) ::signal(SIGTERM, SIG_IGN);  // stays ignored across exec
-            if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(gid, gid, gid) != 0 ||
-                ::setresuid(uid, uid, uid) != 0)
-                ::_exit(90);
-            ::execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr));
-            ::_exit(91);
-        }
-    }
-    ~Child() {
-        if (!reaped && pid > 0) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-    // Reaps the child if it ends within `limit`.
-    bool ended_within(std::chrono::milliseconds limit) {
-        const auto until = std::chrono::steady_clock::now() + limit;
-        while (!reaped && std::chrono::steady_clock::now() < until) {
-            if (::waitpid(pid, &status, WNOHANG) == pid) reaped = true;
-            else std::this_thread::sleep_for(20ms);
-        }
-        return reaped;
-    }
-    bool killed_by(int sig) const { return reaped && WIFSIGNALED(status) && WTERMSIG(status) == sig; }
-};
-
-gid_t gid_named(const char* name) { return ::getgrnam(name)->gr_gid; }
+using Clock = std::chrono::steady_clock;
 
 // Children of `parent` that have exited but were not reaped.
 int zombie_children_of(pid_t parent) {
@@ -92,199 +45,204 @@ int zombie_children_of(pid_t parent) {
     return zombies;
 }
 
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
 class RevocationTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        ASSERT_TRUE(add_users_and_groups({kAlice, kBob}, {kOncall, kGateGroup}));
-        ASSERT_EQ(run({"/usr/sbin/usermod", "-aG", kOncall, kAlice}).exit_code, 0);
-    }
-    static void TearDownTestSuite() { remove_users_and_groups({kAlice, kBob}, {kOncall, kGateGroup}); }
-
-    void SetUp() override {
-        dir_ = make_test_dir("bg-rv");
-        ASSERT_FALSE(dir_.empty());
-        state_ = dir_ + "/state";
-        socket_ = dir_ + "/socket";
-        policy_ = dir_ + "/policy.toml";
-    }
     void TearDown() override {
-        stop_daemon();
-        if (HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", read_file(dir_ + "/daemon.log").c_str());
-        (void)run({"/bin/rm", "-rf", dir_});
+        if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
     }
 
-    // The gate "rv" maps group bgrv-gate, with a 1 s grace; `extra` adds keys to it.
+    // The gate "rv" maps the gate group, with a 1 s grace; `extra` adds keys to it.
     void start_daemon(const std::string& extra = "", std::vector<std::string> args = {}) {
-        write_file(policy_,
-                   "[defaults]\nmax_ttl = \"1h\"\nincident_pattern = '^INC-[0-9]+$'\nfactors = [\"totp\"]\n\n"
-                   "[gate.rv]\nsudo_runas_group = \"" + std::string(kGateGroup) +
-                       "\"\nrequesters = [\"%" + kOncall + "\"]\nttl = \"30m\"\ntermination_grace = \"1s\"\n" + extra,
-                   0644);
-        std::vector<std::string> argv = {kDaemon, "--socket", socket_, "--state-dir", state_, "--policy", policy_,
-                                         "--no-journal"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        daemon_ = spawn(argv, dir_ + "/daemon.log");
-        if (!wait_until_serving(socket_, "rv")) FAIL() << "breakglassd did not start:\n" << read_file(dir_ + "/daemon.log");
-    }
-    void stop_daemon() {
-        if (daemon_ <= 0) return;
-        ::kill(daemon_, SIGTERM);
-        ::waitpid(daemon_, nullptr, 0);
-        daemon_ = -1;
+        DaemonOptions options;
+        options.extra_args = std::move(args);
+        daemon_ = std::make_unique<TestDaemon>(
+            "[defaults]\nmax_ttl = \"1h\"\nincident_pattern = '^INC-[0-9]+$'\nfactors = [\"totp\"]\n\n"
+            "[gate.rv]\nsudo_runas_group = \"" + gate_.name() + "\"\nrequesters = [\"%" + oncall_.name() +
+                "\"]\nttl = \"30m\"\ntermination_grace = \"1s\"\n" + extra,
+            options);
     }
 
-    std::vector<std::string> ctl(std::vector<std::string> args) const { return ctl_argv(kCtl, socket_, std::move(args)); }
+    // `/bin/sleep 1000` as `user` with exactly `groups`, once it runs as "sleep"
+    // (the name the daemon's process scan reports). Killed with the test.
+    std::unique_ptr<ChildProcess> start_sleep(const TestUser& user, std::vector<gid_t> groups,
+                                              bool ignore_sigterm = false) {
+        SpawnOptions options;
+        options.as = credentials_of(user.name(), std::move(groups));
+        options.ignore_sigterm = ignore_sigterm;
+        auto child = std::make_unique<ChildProcess>(std::vector<std::string>{"/bin/sleep", "1000"}, options);
+        EXPECT_TRUE(child->wait_for_comm("sleep", 5s)) << "sleep did not start as " << user.name();
+        return child;
+    }
 
-    // Enrols alice and grants her the gate; returns the grant id.
-    std::string grant_alice(const std::string& ttl = "30m") {
-        std::vector<unsigned char> secret(20);
-        EXPECT_EQ(RAND_bytes(secret.data(), static_cast<int>(secret.size())), 1);
-        const auto enrolled = run(ctl({"enroll", "totp", kAlice, "--secret-stdin"}), totp::base32_encode(secret) + "\n");
+    // Enrols `user` and grants it the gate through the CLI; returns the grant id.
+    std::string grant_for(const TestUser& user, const std::string& ttl = "30m") {
+        const auto secret = random_totp_secret();
+        const auto enrolled = run(daemon_->ctl({"enroll", "totp", user.name(), "--secret-stdin"}),
+                                  totp::base32_encode(secret) + "\n");
         EXPECT_EQ(enrolled.exit_code, 0) << enrolled.err;
-        const std::string code = totp::hotp(secret, totp::step_at(now()));
-        const auto r = run(as_user(kAlice, ctl({"request", "--gate", "rv", "--reason", "revocation test", "--incident",
-                                                 "INC-77", "--ttl", ttl})),
-                           code + "\n");
+        const auto r = run_as(user.name(),
+                              daemon_->ctl({"request", "--gate", "rv", "--reason", "revocation test", "--incident",
+                                            "INC-77", "--ttl", ttl}),
+                              totp_code_now(secret) + "\n");
         EXPECT_EQ(r.exit_code, 0) << r.err;
         const auto grants = records_of("grant");
         return grants.empty() ? std::string() : grants.back()["event_id"].get<std::string>();
     }
     void revoke(const std::string& id) {
-        const auto r = run(ctl({"revoke", id, "--reason", "done"}));
+        const auto r = run(daemon_->ctl({"revoke", id, "--reason", "done"}));
         ASSERT_EQ(r.exit_code, 0) << r.err;
     }
 
-    std::vector<json> records_of(const std::string& event) const { return audit_records(state_, event); }
-    // Waits until at least `n` records of `event` exist.
+    std::vector<json> records_of(const std::string& event) const { return daemon_->audit().records_of(event); }
     std::vector<json> wait_for(const std::string& event, std::size_t n, std::chrono::milliseconds limit) const {
-        const auto until = std::chrono::steady_clock::now() + limit;
-        auto found = records_of(event);
-        while (found.size() < n && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(50ms);
-            found = records_of(event);
-        }
-        return found;
+        return daemon_->audit().wait_for(event, n, limit);
     }
-    // A hook script in the temp dir; the body runs under /bin/sh.
+    // A hook script; the body runs under /bin/sh.
     std::string write_hook(const std::string& name, const std::string& body) const {
-        const std::string path = dir_ + "/" + name;
+        const std::string path = work_.file(name);
         write_file(path, "#!/bin/sh\n" + body, 0755);
         return path;
     }
+    static std::string pid_text(const ChildProcess& c) { return std::to_string(c.pid()) + " (sleep)"; }
 
-    std::string dir_, state_, socket_, policy_;
-    pid_t daemon_ = -1;
+    TestGroup oncall_{"oncall"};  // requesters of the gate
+    TestGroup gate_{"gate"};      // the gate's sudo_runas_group
+    TestUser alice_{"alice", {.groups = {oncall_.name()}}};
+    TestUser bob_{"bob", {.groups = {oncall_.name()}}};
+    ScratchDir work_{"revocation"};  // hooks and what they write
+    std::unique_ptr<TestDaemon> daemon_;
 };
 
 TEST_F(RevocationTest, RevokeTerminatesTheProcessHoldingTheGroupAndListsItsPid) {
     start_daemon();
-    Child under_grant(kAlice, {gid_named(kGateGroup)}, false);
-    std::this_thread::sleep_for(200ms);  // exec'd: its name is "sleep"
-    const std::string id = grant_alice();
+    auto under_grant = start_sleep(alice_, {gate_.gid()});
+    const std::string id = grant_for(alice_);
     revoke(id);
-    EXPECT_TRUE(under_grant.ended_within(3s));
-    EXPECT_TRUE(under_grant.killed_by(SIGTERM));
+    EXPECT_TRUE(under_grant->ended_within(3s));
+    EXPECT_TRUE(under_grant->killed_by(SIGTERM));
     const auto revokes = records_of("revoke");
     ASSERT_EQ(revokes.size(), 1u);
     const std::string detail = revokes[0]["detail"];
-    EXPECT_NE(detail.find("terminating pids " + std::to_string(under_grant.pid) + " (sleep)"), std::string::npos)
-        << detail;
-    std::this_thread::sleep_for(2500ms);  // past the grace: nothing needed SIGKILL, so no terminate record
-    EXPECT_TRUE(records_of("terminate").empty());
+    EXPECT_NE(detail.find("terminating pids " + pid_text(*under_grant)), std::string::npos) << detail;
+    // Nothing needed SIGKILL. The marker: a process that takes the group after
+    // the revoke is found by the re-scan when the grace is over, so the one
+    // terminate record comes then, and it names no survivor of SIGTERM.
+    auto late = start_sleep(alice_, {gate_.gid()});
+    const auto terminates = wait_for("terminate", 1, 5s);
+    ASSERT_EQ(terminates.size(), 1u);
+    const std::string killed = terminates[0]["detail"];
+    EXPECT_NE(killed.find("SIGKILL to pids " + pid_text(*late) + " that appeared with group " + gate_.name()),
+              std::string::npos)
+        << killed;
+    EXPECT_EQ(killed.find("survived SIGTERM"), std::string::npos) << killed;
+    EXPECT_TRUE(late->ended_within(3s));
+    EXPECT_TRUE(late->killed_by(SIGKILL));
 }
 
 TEST_F(RevocationTest, ProcessIgnoringSigtermIsKilledAfterTheGrace) {
     start_daemon();
-    Child stubborn(kAlice, {gid_named(kGateGroup)}, true);
-    std::this_thread::sleep_for(200ms);
-    revoke(grant_alice());
-    EXPECT_FALSE(stubborn.ended_within(500ms));  // SIGTERM is ignored
-    EXPECT_TRUE(stubborn.ended_within(4s));
-    EXPECT_TRUE(stubborn.killed_by(SIGKILL));
+    auto stubborn = start_sleep(alice_, {gate_.gid()}, true);
+    const std::string id = grant_for(alice_);
+    const auto revoked_at = Clock::now();
+    revoke(id);
+    EXPECT_NE(records_of("revoke").at(0)["detail"].get<std::string>().find("terminating pids " + pid_text(*stubborn)),
+              std::string::npos);
+    ASSERT_TRUE(stubborn->ended_within(5s));
+    // SIGTERM was ignored: it died of SIGKILL, and not before the 1 s grace.
+    EXPECT_TRUE(stubborn->killed_by(SIGKILL));
+    EXPECT_GE(Clock::now() - revoked_at, 1s);
     const auto terminates = wait_for("terminate", 1, 2s);
     ASSERT_EQ(terminates.size(), 1u);
     const std::string detail = terminates[0]["detail"];
-    EXPECT_NE(detail.find("SIGKILL to pids " + std::to_string(stubborn.pid) + " (sleep) that survived SIGTERM"),
-              std::string::npos)
+    EXPECT_NE(detail.find("SIGKILL to pids " + pid_text(*stubborn) + " that survived SIGTERM"), std::string::npos)
         << detail;
 }
 
 TEST_F(RevocationTest, TerminationCutShortByADaemonKillIsFinishedAtStartup) {
     start_daemon();
-    Child stubborn(kAlice, {gid_named(kGateGroup)}, true);
-    std::this_thread::sleep_for(200ms);
-    revoke(grant_alice());
+    auto stubborn = start_sleep(alice_, {gate_.gid()}, true);
+    revoke(grant_for(alice_));
     // Killed within the grace: its pending SIGKILL dies with it.
-    ::kill(daemon_, SIGKILL);
-    ::waitpid(daemon_, nullptr, 0);
-    daemon_ = -1;
-    EXPECT_FALSE(stubborn.ended_within(2500ms));
-    start_daemon();
-    EXPECT_TRUE(stubborn.ended_within(4s));
-    EXPECT_TRUE(stubborn.killed_by(SIGKILL));
+    daemon_->kill();
+    ASSERT_TRUE(stubborn->running());
+    daemon_->start();
+    EXPECT_TRUE(stubborn->ended_within(5s));
+    EXPECT_TRUE(stubborn->killed_by(SIGKILL));
     const auto terminates = wait_for("terminate", 2, 2s);
     ASSERT_EQ(terminates.size(), 2u);
     const std::string found = terminates[0]["detail"];
     EXPECT_EQ(found.rfind("found at startup, still running after the grant ended; terminating pids " +
-                              std::to_string(stubborn.pid) + " (sleep)",
+                              pid_text(*stubborn),
                           0),
               0u)
         << found;
     const std::string killed = terminates[1]["detail"];
-    EXPECT_NE(killed.find("SIGKILL to pids " + std::to_string(stubborn.pid) + " (sleep) that survived SIGTERM"),
-              std::string::npos)
+    EXPECT_NE(killed.find("SIGKILL to pids " + pid_text(*stubborn) + " that survived SIGTERM"), std::string::npos)
         << killed;
-    // A second restart finds nothing left to do.
-    stop_daemon();
-    start_daemon();
-    std::this_thread::sleep_for(500ms);
+    // A second restart finds nothing left to do. Its startup sweep runs
+    // before it answers anything, and start() returns once it has answered.
+    daemon_->restart();
     EXPECT_EQ(records_of("terminate").size(), 2u);
 }
 
 TEST_F(RevocationTest, OnlyTheActorsProcessesWithTheGroupAreTerminated) {
     start_daemon();
-    const gid_t gate = gid_named(kGateGroup);
-    Child without_group(kAlice, {}, false);
-    Child other_user(kBob, {gate}, false);
-    Child under_grant(kAlice, {gate}, false);
-    std::this_thread::sleep_for(200ms);
-    revoke(grant_alice());
-    EXPECT_TRUE(under_grant.ended_within(3s));
-    std::this_thread::sleep_for(2500ms);  // past the grace (1 s, counted in whole seconds) and its re-scan
-    EXPECT_FALSE(without_group.ended_within(0ms));
-    EXPECT_FALSE(other_user.ended_within(0ms));
-    const std::string detail = records_of("revoke").at(0)["detail"];
-    EXPECT_EQ(detail.find(std::to_string(without_group.pid) + " "), std::string::npos) << detail;
-    EXPECT_EQ(detail.find(std::to_string(other_user.pid) + " "), std::string::npos) << detail;
+    auto without_group = start_sleep(alice_, {});
+    auto other_user = start_sleep(bob_, {gate_.gid()});
+    auto under_grant = start_sleep(alice_, {gate_.gid()});
+    revoke(grant_for(alice_));
+    EXPECT_TRUE(under_grant->ended_within(3s));
+    // The grace-over re-scan is the last moment either could be signalled; a
+    // process of alice's that takes the group now makes it leave a record.
+    auto late = start_sleep(alice_, {gate_.gid()});
+    const auto terminates = wait_for("terminate", 1, 5s);
+    ASSERT_EQ(terminates.size(), 1u);
+    const std::string revoked = records_of("revoke").at(0)["detail"];
+    const std::string killed = terminates[0]["detail"];
+    EXPECT_NE(killed.find(pid_text(*late)), std::string::npos) << killed;
+    for (ChildProcess* spared : {without_group.get(), other_user.get()}) {
+        EXPECT_TRUE(spared->running()) << spared->pid();
+        EXPECT_EQ(revoked.find(pid_text(*spared)), std::string::npos) << revoked;
+        EXPECT_EQ(killed.find(pid_text(*spared)), std::string::npos) << killed;
+    }
 }
 
 TEST_F(RevocationTest, ExpiryByTheDaemonTimerTerminatesToo) {
     start_daemon();
-    Child under_grant(kAlice, {gid_named(kGateGroup)}, false);
-    const std::string id = grant_alice("2s");
-    EXPECT_TRUE(under_grant.ended_within(5s));
-    EXPECT_TRUE(under_grant.killed_by(SIGTERM));
+    auto under_grant = start_sleep(alice_, {gate_.gid()});
+    const std::string id = grant_for(alice_, "2s");
+    EXPECT_TRUE(under_grant->ended_within(6s));
+    EXPECT_TRUE(under_grant->killed_by(SIGTERM));
     const auto expires = records_of("expire");
     ASSERT_EQ(expires.size(), 1u);
     EXPECT_EQ(expires[0]["grant_id"], id);
-    EXPECT_NE(expires[0]["detail"].get<std::string>().find(std::to_string(under_grant.pid)), std::string::npos);
+    EXPECT_NE(expires[0]["detail"].get<std::string>().find("terminating pids " + pid_text(*under_grant)),
+              std::string::npos);
 }
 
 TEST_F(RevocationTest, NoProcessIsSaidSo) {
     start_daemon();
-    revoke(grant_alice());
+    revoke(grant_for(alice_));
     const std::string detail = records_of("revoke").at(0)["detail"];
-    EXPECT_NE(detail.find(std::string("no process ran under group ") + kGateGroup), std::string::npos) << detail;
+    EXPECT_NE(detail.find("no process ran under group " + gate_.name()), std::string::npos) << detail;
 }
 
 TEST_F(RevocationTest, HooksGetAFixedArgvAndAnEmptyEnvironment) {
     // /proc/$$/environ is what execve gave the shell (sh itself adds PWD to `env`).
-    const std::string body = "for a in \"$0\" \"$@\"; do printf '%s\\n' \"$a\"; done >> " + dir_ +
-                             "/hook.out\n/usr/bin/wc -c < /proc/$$/environ >> " + dir_ + "/hook.out\n";
+    const std::string out = work_.file("hook.out");
+    const std::string body = "for a in \"$0\" \"$@\"; do printf '%s\\n' \"$a\"; done >> " + out +
+                             "\n/usr/bin/wc -c < /proc/$$/environ >> " + out + "\n";
     const std::string on_grant = write_hook("on-grant", body);
     const std::string on_revoke = write_hook("on-revoke", body);
     start_daemon("on_grant = \"" + on_grant + "\"\non_revoke = \"" + on_revoke + "\"\n");
-    const std::string id = grant_alice();
+    const std::string id = grant_for(alice_);
     const auto grant_hook = wait_for("hook", 1, 5s);
     ASSERT_EQ(grant_hook.size(), 1u);
     EXPECT_EQ(grant_hook[0]["action"], "on_grant");
@@ -298,15 +256,17 @@ TEST_F(RevocationTest, HooksGetAFixedArgvAndAnEmptyEnvironment) {
     EXPECT_NE(hooks[1]["detail"].get<std::string>().find("exit status 0"), std::string::npos);
 
     const auto run_lines = [&](const std::string& path, const std::string& event) {
-        return path + "\n" + event + "\n" + id + "\n" + kAlice + "\nrv\n" + expires_at + "\n0\n";
+        return path + "\n" + event + "\n" + id + "\n" + alice_.name() + "\nrv\n" + expires_at + "\n0\n";
     };
-    EXPECT_EQ(read_file(dir_ + "/hook.out"), run_lines(on_grant, "grant") + run_lines(on_revoke, "revoke"));
+    EXPECT_EQ(read_file(out), run_lines(on_grant, "grant") + run_lines(on_revoke, "revoke"));
 }
 
 TEST_F(RevocationTest, FailingOnRevokeIsRetriedThenGivenUp) {
-    const std::string failing = write_hook("on-revoke", "echo x >> " + dir_ + "/attempts\nexit 3\n");
+    const std::string attempts = work_.file("attempts");
+    const std::string failing = write_hook("on-revoke", "echo \"$2\" >> " + attempts + "\nexit 3\n");
     start_daemon("on_revoke = \"" + failing + "\"\n", {"--hook-retry-delays", "1,1"});
-    revoke(grant_alice());
+    const std::string first = grant_for(alice_);
+    revoke(first);
     const auto failures = wait_for("hook_failed", 3, 10s);
     ASSERT_EQ(failures.size(), 3u);
     EXPECT_NE(failures[0]["detail"].get<std::string>().find("exit status 3 (attempt 1); retrying in 1s"),
@@ -314,24 +274,36 @@ TEST_F(RevocationTest, FailingOnRevokeIsRetriedThenGivenUp) {
         << failures[0]["detail"];
     EXPECT_NE(failures[2]["detail"].get<std::string>().find("gave up after 3 attempts"), std::string::npos)
         << failures[2]["detail"];
-    std::this_thread::sleep_for(1500ms);
-    EXPECT_EQ(records_of("hook_failed").size(), 3u);  // no fourth attempt
-    EXPECT_EQ(read_file(dir_ + "/attempts"), "x\nx\nx\n");
-    EXPECT_EQ(zombie_children_of(daemon_), 0) << "the daemon reaps its hooks";
+    // No fourth attempt: a fourth would come 1 s after giving up. Another
+    // grant's hook, revoked now, gives up only 2 s from now (attempts at 0,
+    // 1 and 2 s): once it has, a fourth attempt of the first would be on record.
+    const std::string second = grant_for(bob_);
+    revoke(second);
+    const auto all = wait_for("hook_failed", 6, 10s);
+    ASSERT_EQ(all.size(), 6u);
+    EXPECT_EQ(all[5]["grant_id"], second);
+    EXPECT_NE(all[5]["detail"].get<std::string>().find("gave up after 3 attempts"), std::string::npos)
+        << all[5]["detail"];
+    std::size_t of_first = 0;
+    for (const auto& f : records_of("hook_failed")) of_first += f["grant_id"] == first ? 1u : 0u;
+    EXPECT_EQ(of_first, 3u);
+    const auto ran = lines_of(read_file(attempts));
+    EXPECT_EQ(ran, (std::vector<std::string>{first, first, first, second, second, second}));
+    // sd-event reaps a child right after the callback that wrote its record.
+    EXPECT_TRUE(eventually([&] { return zombie_children_of(daemon_->pid()) == 0; }, 2s)) << "the daemon reaps its hooks";
 }
 
 TEST_F(RevocationTest, MissingHookIsRecordedAsAFailureNotACrash) {
-    start_daemon("on_grant = \"" + dir_ + "/no-such-hook\"\n");
-    const std::string id = grant_alice();
+    start_daemon("on_grant = \"" + work_.file("no-such-hook") + "\"\n");
+    grant_for(alice_);
     const auto failures = wait_for("hook_failed", 1, 5s);
     ASSERT_EQ(failures.size(), 1u);
     const std::string detail = failures[0]["detail"];
     EXPECT_NE(detail.find("cannot start"), std::string::npos) << detail;
     EXPECT_NE(detail.find("the grant stays"), std::string::npos) << detail;
     // Still serving, and the grant is still active.
-    const auto r = proto::call(socket_, proto::CheckRequest{kAlice, "rv"}, proto::MessageType::CheckAnswer);
-    ASSERT_TRUE(r.answer);
-    EXPECT_TRUE(std::get<proto::CheckAnswer>(*r.answer).active);
+    EXPECT_TRUE(daemon_->running());
+    EXPECT_TRUE(daemon_->active(alice_.name(), "rv"));
 }
 
 }  // namespace

@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: ISC
 // The shared break-glass flow (common/breakglass_flow): the pure validation
 // and mapping, then the whole flow with a scripted Prompter against a real
-// breakglassd (no mock daemon).
+// breakglassd from the test fixture (no mock daemon).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <deque>
-#include <grp.h>
-#include <pwd.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "common/breakglass_flow.hpp"
 #include "common/text.hpp"
-#include "tests/pam/test_daemon.hpp"
-#include "tests/unit/silent_listener.hpp"
+#include "tests/pam/pam_test_policy.hpp"
+#include "tests/support/factor_codes.hpp"
+#include "tests/support/polling.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/silent_listener.hpp"
+#include "tests/support/test_daemon.hpp"
 
 namespace bg::flow {
 namespace {
@@ -143,13 +143,13 @@ private:
 class FlowAgainstDaemon : public ::testing::Test {
 protected:
     void SetUp() override {
-        daemon_ = std::make_unique<test::TestDaemon>();
-        secret_ = daemon_->enroll(kRequester);
+        daemon_ = std::make_unique<test::TestDaemon>(test::kPamTestPolicy);
+        secret_ = daemon_->enroll_totp(kRequester);
     }
     Target target(const std::string& user = kRequester) const {
         return Target{user, kGate, "pts/1", "flow-test", daemon_->socket()};
     }
-    std::string code() const { return test::totp_code(secret_, test::totp_step_now()); }
+    std::string code() const { return test::totp_code_now(secret_); }
 
     std::unique_ptr<test::TestDaemon> daemon_;
     std::vector<unsigned char> secret_;
@@ -187,7 +187,7 @@ TEST_F(FlowAgainstDaemon, BreaksTheGlassThenTakesTheFastPath) {
 }
 
 TEST_F(FlowAgainstDaemon, BadInputSendsNothing) {
-    const std::size_t before = daemon_->records().size();
+    const std::size_t before = daemon_->audit().size();
     for (auto answers : std::vector<std::deque<std::optional<std::string>>>{
              {std::string("nul\0inside", 10)},
              {"ok", std::string("INC-1\0", 6)},
@@ -199,17 +199,17 @@ TEST_F(FlowAgainstDaemon, BadInputSendsNothing) {
         ASSERT_EQ(p.errors.size(), 1u);
         EXPECT_EQ(p.errors[0], r.message);
     }
-    EXPECT_EQ(daemon_->records().size(), before);
+    EXPECT_EQ(daemon_->audit().size(), before);
 }
 
 TEST_F(FlowAgainstDaemon, RefusalsMapToOutcomes) {
     {
-        ScriptedPrompter p({"r", "INC-1", test::wrong_code(secret_)});
+        ScriptedPrompter p({"r", "INC-1", test::wrong_totp_code(secret_)});
         EXPECT_EQ(check_or_break_glass(p, target()).outcome, Outcome::AuthFailed);
         EXPECT_EQ(p.errors.size(), 1u);
     }
     {
-        (void)daemon_->enroll(kOutsider);
+        (void)daemon_->enroll_totp(kOutsider);
         ScriptedPrompter p({"r", "INC-1", "123456"});
         const Result r = check_or_break_glass(p, target(kOutsider));
         EXPECT_EQ(r.outcome, Outcome::Denied);
@@ -247,10 +247,10 @@ TEST_F(FlowAgainstDaemon, AGateBoundToAnotherPamServiceIsDeniedAndRecorded) {
     EXPECT_NE(r.message.find("gate 'pam-test' is bound to PAM service 'bg-pam-test'; service 'bg-other' may not open it"),
               std::string::npos)
         << r.message;
-    const auto denies = daemon_->records_of("deny");
+    const auto denies = daemon_->audit().records_of("deny");
     ASSERT_EQ(denies.size(), 1u);
     EXPECT_NE(denies[0]["detail"].get<std::string>().find("bound to PAM service"), std::string::npos) << denies[0].dump();
-    EXPECT_FALSE(daemon_->active(kRequester));
+    EXPECT_FALSE(daemon_->active(kRequester, kGate));
 
     Target bound = target();
     bound.pam_service = "bg-pam-test";
@@ -263,9 +263,10 @@ TEST_F(FlowAgainstDaemon, AGateBoundToAnotherPamServiceIsDeniedAndRecorded) {
 class FlowWithSeverities : public FlowAgainstDaemon {
 protected:
     void SetUp() override {
-        // kTestPolicy ends inside [gate.pam-test].
-        daemon_ = std::make_unique<test::TestDaemon>(std::string(test::kTestPolicy) + "severities = [\"sev1\", \"sev2\"]\n");
-        secret_ = daemon_->enroll(kRequester);
+        // kPamTestPolicy ends inside [gate.pam-test].
+        daemon_ = std::make_unique<test::TestDaemon>(std::string(test::kPamTestPolicy) +
+                                                     "severities = [\"sev1\", \"sev2\"]\n");
+        secret_ = daemon_->enroll_totp(kRequester);
     }
 };
 
@@ -277,13 +278,13 @@ TEST_F(FlowWithSeverities, AsksForTheSeverityAndSendsIt) {
     EXPECT_EQ(p.asked[2].first, "Incident severity (sev1, sev2): ");
     EXPECT_TRUE(p.asked[2].second);
     EXPECT_FALSE(p.asked[3].second) << "the code comes last, without echo";
-    const auto grants = daemon_->records_of("grant");
+    const auto grants = daemon_->audit().records_of("grant");
     ASSERT_EQ(grants.size(), 1u);
     EXPECT_NE(grants[0]["detail"].get<std::string>().find("severity sev2"), std::string::npos) << grants[0].dump();
 }
 
 TEST_F(FlowWithSeverities, ASeverityTheGateDoesNotListIsRefusedBeforeTheCode) {
-    const std::size_t before = daemon_->records().size();
+    const std::size_t before = daemon_->audit().size();
     for (const char* typed : {"sev9", "SEV1", " sev1", ""}) {
         ScriptedPrompter p({"db down", "INC-12", typed, code()});
         const Result r = check_or_break_glass(p, target());
@@ -294,30 +295,21 @@ TEST_F(FlowWithSeverities, ASeverityTheGateDoesNotListIsRefusedBeforeTheCode) {
     }
     ScriptedPrompter cancelled({"db down", "INC-12", std::nullopt});
     EXPECT_EQ(check_or_break_glass(cancelled, target()).outcome, Outcome::ConversationFailed);
-    EXPECT_EQ(daemon_->records().size(), before) << "nothing was sent";
+    EXPECT_EQ(daemon_->audit().size(), before) << "nothing was sent";
 }
 
 // A refused Check is not "no grant": nothing is asked, and the refusal is shown.
 TEST_F(FlowAgainstDaemon, RefusedCheckAsksNothing) {
-    const passwd* nobody = ::getpwnam(kOutsider);
-    ASSERT_NE(nobody, nullptr);
-    const uid_t uid = nobody->pw_uid;
-    const gid_t gid = nobody->pw_gid;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        // An unprivileged peer asking about another user: not_permitted.
-        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(90);
+    // An unprivileged peer asking about another user: not_permitted.
+    const int rc = test::run_function_as(kOutsider, [&] {
         ScriptedPrompter p({"r", "INC-1", "123456"});
         const Result r = check_or_break_glass(p, target(kRequester));
-        if (r.outcome != Outcome::Denied) ::_exit(10);
-        if (!p.asked.empty() || !p.infos.empty()) ::_exit(11);
-        if (p.errors.size() != 1 || p.errors[0].find("not_permitted") == std::string::npos) ::_exit(12);
-        ::_exit(0);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0);
+        if (r.outcome != Outcome::Denied) return 10;
+        if (!p.asked.empty() || !p.infos.empty()) return 11;
+        if (p.errors.size() != 1 || p.errors[0].find("not_permitted") == std::string::npos) return 12;
+        return 0;
+    });
+    EXPECT_EQ(rc, 0);
 }
 
 // A daemon that hangs costs the user a bounded wait, asks nothing, grants

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "tests/integration/process.hpp"
+#include "tests/support/files.hpp"
 
 namespace bg::test {
 namespace {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: ISC
 // common/nss: user and group look-ups against real NSS (glibc's files
 // backend). The cases that need particular entries or a failing backend run
-// in a forked child inside a private mount namespace, where a test passwd,
-// group and nsswitch.conf ("files" only) are bind-mounted over /etc; nothing
-// changes on the host. Those cases need root and are skipped without it.
+// in a forked child (tests/support/process.hpp) inside a private mount
+// namespace (tests/support/private_mounts.hpp), where a scratch directory of
+// the run holding only a test passwd, group and nsswitch.conf ("files" only)
+// is bind-mounted over /etc; nothing changes on the host, and the user and
+// group in those files have the run's unique names. Those cases need root and
+// are skipped without it.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -11,22 +14,23 @@
 #include <fcntl.h>
 #include <functional>
 #include <grp.h>
-#include <sched.h>
+#include <memory>
 #include <string>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
 #include "common/nss.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/private_mounts.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/run_directory.hpp"
+#include "tests/support/test_accounts.hpp"
 
 namespace bg::nss {
 namespace {
 
-constexpr const char* kBigGroup = "bg-nss-big";
 constexpr gid_t kBigGid = 4242000;
-constexpr const char* kUser = "bg-nss-user";
 constexpr uid_t kUserUid = 4242001;
 constexpr std::size_t kFillerMembers = 6000;  // ~84 KiB of member names: far past a 64 KiB buffer
 
@@ -35,77 +39,62 @@ std::string filler_member(std::size_t i) {
     return "bgmember" + std::string(5 - n.size(), '0') + n;
 }
 
-std::string test_group_file() {
-    std::string big = std::string(kBigGroup) + ":x:" + std::to_string(kBigGid) + ":";
-    for (std::size_t i = 0; i < kFillerMembers; ++i) big += filler_member(i) + ",";
-    big += kUser;  // last, so it is found only when the whole line was read
-    return "root:x:0:\n" + big + "\n" + kUser + ":x:" + std::to_string(kUserUid) + ":\n";
-}
-
-std::string test_passwd_file() {
-    return "root:x:0:0:root:/root:/bin/sh\n" + std::string(kUser) + ":x:" + std::to_string(kUserUid) + ":" +
-           std::to_string(kUserUid) + "::/:/bin/sh\n";
-}
-
-void write_file(const std::string& path, const std::string& text, mode_t mode) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    ASSERT_GE(fd, 0) << path;
-    ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-    ::fchmod(fd, mode);
-    ::close(fd);
-}
-
 class NssInNamespace : public ::testing::Test {
 protected:
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "needs root (a private mount namespace)";
-        char tmpl[] = "/tmp/bg-nss-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        write_file(dir_ + "/group", test_group_file(), 0644);
-        write_file(dir_ + "/passwd", test_passwd_file(), 0644);
-        write_file(dir_ + "/nsswitch.conf", "passwd: files\ngroup: files\n", 0644);
-    }
-    void TearDown() override {
-        for (const char* f : {"/group", "/passwd", "/nsswitch.conf"}) ::unlink((dir_ + f).c_str());
-        if (!dir_.empty()) ::rmdir(dir_.c_str());
+        big_group_ = test::unique_name("nss-big");
+        user_ = test::unique_name("nss-user");
+        missing_ = test::unique_name("nss-none");
+        dir_ = std::make_unique<test::ScratchDir>("nss");
+        test::write_file(dir_->file("group"), group_file(), 0644);
+        test::write_file(dir_->file("passwd"), passwd_file(), 0644);
+        test::write_file(dir_->file("nsswitch.conf"), "passwd: files\ngroup: files\n", 0644);
     }
 
-    // Runs `body` in a forked child with the test files mounted over /etc and
-    // returns what it reported: "" when every check passed.
+    std::string group_file() const {
+        std::string big = big_group_ + ":x:" + std::to_string(kBigGid) + ":";
+        for (std::size_t i = 0; i < kFillerMembers; ++i) big += filler_member(i) + ",";
+        big += user_;  // last, so it is found only when the whole line was read
+        return "root:x:0:\n" + big + "\n" + user_ + ":x:" + std::to_string(kUserUid) + ":\n";
+    }
+    std::string passwd_file() const {
+        return "root:x:0:0:root:/root:/bin/sh\n" + user_ + ":x:" + std::to_string(kUserUid) + ":" +
+               std::to_string(kUserUid) + "::/:/bin/sh\n";
+    }
+
+    // Runs `body` in a forked child (as root) with the test files as its /etc
+    // and returns what it reported: "" when every check passed. The whole
+    // directory is mounted, not each file: the tests running beside this one
+    // create and remove accounts, and useradd replaces /etc/group by a rename,
+    // which detaches a bind mount over that file in every namespace.
     std::string in_namespace(const std::function<std::string()>& body) {
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) return "pipe failed";
-        const pid_t pid = ::fork();
-        if (pid < 0) return "fork failed";
-        if (pid == 0) {
+        const int rc = test::run_function_as("root", [&] {
             ::close(fds[0]);
             std::string report;
-            if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-                report = std::string("private mount namespace: ") + std::strerror(errno);
-            } else {
-                for (const char* f : {"/group", "/passwd", "/nsswitch.conf"})
-                    if (report.empty() &&
-                        ::mount((dir_ + f).c_str(), (std::string("/etc") + f).c_str(), nullptr, MS_BIND, nullptr) != 0)
-                        report = std::string("bind mount over /etc") + f + ": " + std::strerror(errno);
-                if (report.empty()) report = body();
+            try {
+                const test::BindMount etc(dir_->path(), "/etc");
+                report = body();
+            } catch (const std::exception& e) {
+                report = e.what();
             }
             (void)!::write(fds[1], report.data(), report.size());
-            ::_exit(0);
-        }
+            return 0;
+        });
         ::close(fds[1]);
         std::string report;
         char buf[4096];
         ssize_t n;
         while ((n = ::read(fds[0], buf, sizeof buf)) > 0) report.append(buf, static_cast<std::size_t>(n));
         ::close(fds[0]);
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) report += " (the child did not exit cleanly)";
+        if (rc != 0) report += " (the child did not exit cleanly: " + std::to_string(rc) + ")";
         return report;
     }
 
-    std::string dir_;
+    std::string big_group_, user_, missing_;
+    std::unique_ptr<test::ScratchDir> dir_;
 };
 
 // What every check in a child reports: the first that failed.
@@ -133,30 +122,30 @@ TEST(Nss, FindsRootAndSaysWhatDoesNotExist) {
 // A group line larger than 64 KiB: a fixed buffer gets ERANGE (the old defect
 // read that as "no such group"); the helper grows its buffer and finds it whole.
 TEST_F(NssInNamespace, AGroupLargerThan64KiBIsFoundWithAllItsMembers) {
-    EXPECT_EQ(in_namespace([] {
+    EXPECT_EQ(in_namespace([this] {
                   group entry{};
                   group* result = nullptr;
                   std::vector<char> fixed(64 * 1024);
-                  CHILD_CHECK(::getgrnam_r(kBigGroup, &entry, fixed.data(), fixed.size(), &result) == ERANGE,
+                  CHILD_CHECK(::getgrnam_r(big_group_.c_str(), &entry, fixed.data(), fixed.size(), &result) == ERANGE,
                               "a 64 KiB buffer should not hold the test group (the test would not exercise ERANGE)");
 
-                  for (const Lookup<Group>& g : {group_by_name(kBigGroup), group_by_gid(kBigGid)}) {
+                  for (const Lookup<Group>& g : {group_by_name(big_group_), group_by_gid(kBigGid)}) {
                       CHILD_CHECK(g.found(), "the big group was not found: " + g.error);
-                      CHILD_CHECK(g.value.name == kBigGroup && g.value.gid == kBigGid, "wrong name or gid");
+                      CHILD_CHECK(g.value.name == big_group_ && g.value.gid == kBigGid, "wrong name or gid");
                       CHILD_CHECK(g.value.members.size() == kFillerMembers + 1,
                                   "members: " + std::to_string(g.value.members.size()));
                       CHILD_CHECK(g.value.members.front() == filler_member(0), "first member");
-                      CHILD_CHECK(g.value.members.back() == kUser, "last member");
+                      CHILD_CHECK(g.value.members.back() == user_, "last member");
                   }
-                  const Lookup<std::vector<std::string>> names = group_names_of(kUser);
+                  const Lookup<std::vector<std::string>> names = group_names_of(user_);
                   CHILD_CHECK(names.found(), "groups of the user: " + names.error);
-                  CHILD_CHECK(names.value == (std::vector<std::string>{kUser, kBigGroup}),
+                  CHILD_CHECK(names.value == (std::vector<std::string>{user_, big_group_}),
                               "the user's groups are not [user, big group]");
-                  const Lookup<User> u = user_by_name(kUser);
+                  const Lookup<User> u = user_by_name(user_);
                   CHILD_CHECK(u.found() && u.value.uid == kUserUid && u.value.gid == kUserUid, "the test user");
-                  CHILD_CHECK(user_by_uid(kUserUid).value.name == kUser, "the test user by uid");
-                  CHILD_CHECK(group_by_name("bg-nss-none").not_found(), "a missing group is not NotFound");
-                  CHILD_CHECK(user_by_name("bg-nss-none").not_found(), "a missing user is not NotFound");
+                  CHILD_CHECK(user_by_uid(kUserUid).value.name == user_, "the test user by uid");
+                  CHILD_CHECK(group_by_name(missing_).not_found(), "a missing group is not NotFound");
+                  CHILD_CHECK(user_by_name(missing_).not_found(), "a missing user is not NotFound");
                   return std::string();
               }),
               "");
@@ -165,23 +154,23 @@ TEST_F(NssInNamespace, AGroupLargerThan64KiBIsFoundWithAllItsMembers) {
 // An unreadable group or passwd file is a failed look-up, never "no such
 // group": the files are root's 0600 and the child has dropped to nobody.
 TEST_F(NssInNamespace, AnUnreadableFileIsAFailureNotANoSuchEntry) {
-    ASSERT_EQ(::chmod((dir_ + "/group").c_str(), 0600), 0);
-    ASSERT_EQ(::chmod((dir_ + "/passwd").c_str(), 0600), 0);
-    EXPECT_EQ(in_namespace([] {
+    ASSERT_EQ(::chmod(dir_->file("group").c_str(), 0600), 0);
+    ASSERT_EQ(::chmod(dir_->file("passwd").c_str(), 0600), 0);
+    EXPECT_EQ(in_namespace([this] {
                   const gid_t nobody = 65534;
                   CHILD_CHECK(::setgroups(0, nullptr) == 0 && ::setresgid(nobody, nobody, nobody) == 0 &&
                                   ::setresuid(nobody, nobody, nobody) == 0,
                               "cannot drop to nobody");
-                  const Lookup<Group> by_name = group_by_name(kBigGroup);
+                  const Lookup<Group> by_name = group_by_name(big_group_);
                   CHILD_CHECK(by_name.failed(), "an unreadable /etc/group did not fail group_by_name");
-                  CHILD_CHECK(by_name.error.find("getgrnam_r(bg-nss-big)") != std::string::npos &&
+                  CHILD_CHECK(by_name.error.find("getgrnam_r(" + big_group_ + ")") != std::string::npos &&
                                   by_name.error.find(std::strerror(EACCES)) != std::string::npos,
                               "the error does not say what failed: " + by_name.error);
-                  CHILD_CHECK(group_by_name("bg-nss-none").failed(), "a missing group read as NotFound");
+                  CHILD_CHECK(group_by_name(missing_).failed(), "a missing group read as NotFound");
                   CHILD_CHECK(group_by_gid(kBigGid).failed(), "group_by_gid did not fail");
-                  CHILD_CHECK(user_by_name(kUser).failed(), "an unreadable /etc/passwd did not fail user_by_name");
+                  CHILD_CHECK(user_by_name(user_).failed(), "an unreadable /etc/passwd did not fail user_by_name");
                   CHILD_CHECK(user_by_uid(kUserUid).failed(), "user_by_uid did not fail");
-                  CHILD_CHECK(group_names_of(kUser).failed(), "group_names_of did not fail");
+                  CHILD_CHECK(group_names_of(user_).failed(), "group_names_of did not fail");
                   return std::string();
               }),
               "");

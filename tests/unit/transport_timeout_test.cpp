@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: ISC
 // A front-end's call to a daemon that hangs ends in bounded time, with a
 // message that says which wait ran out. Real AF_UNIX SOCK_SEQPACKET listeners
-// in a temporary directory: one whose listen queue is full and that never
-// accepts, one that never answers. Each call runs in a forked child with an
+// from the test fixture (tests/support/silent_listener.hpp): one whose listen
+// queue is full and that never accepts, one that never answers. Each call runs in a forked child with an
 // alarm, so a call that hangs fails the test instead of hanging it.
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@
 #include "common/file_io.hpp"
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
-#include "tests/unit/silent_listener.hpp"
+#include "tests/support/silent_listener.hpp"
 
 namespace bg::proto {
 namespace {
