@@ -56,7 +56,9 @@ Status send_message(int fd, const Message& m) {
 Received receive_message(int fd, int timeout_ms) {
     Received out;
     pollfd p{fd, POLLIN, 0};
-    for (;;) {
+    // timeout 0 (an event loop that saw the socket readable): no poll, the
+    // non-blocking recv below says whether anything is there.
+    for (; timeout_ms != 0;) {
         const int r = ::poll(&p, 1, timeout_ms);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
@@ -82,6 +84,11 @@ Received receive_message(int fd, int timeout_ms) {
     if (size == 0 || (size < 0 && (errno == ECONNRESET || errno == EPIPE))) {
         out.failure = ReceiveFailure::Closed;
         out.error = "connection closed by peer";
+        return out;
+    }
+    if (size < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        out.failure = ReceiveFailure::Timeout;
+        out.error = "no answer within " + describe_wait(timeout_ms);
         return out;
     }
     if (size < 0) {

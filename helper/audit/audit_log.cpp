@@ -187,7 +187,7 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
         return Error{"cannot write the audit log: " + why +
                      (undo ? std::string() : " (and could not remove the partial record: " + undo.error().message + ")")};
     }
-    if (durability == Durability::Synced && ::fsync(fd_.get()) != 0) {
+    if (durability == Durability::Synced && ::fdatasync(fd_.get()) != 0) {
         const std::string why = errno_text(errno);
         const auto undo = truncate_back();
         return Error{"cannot fsync the audit log: " + why +
@@ -225,7 +225,7 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
 
 Status AuditLog::flush() {
     if (durable_seq_ == last_seq_ || !key_file_) return Ok{};
-    if (::fsync(fd_.get()) != 0) return Error{"cannot fsync the audit log: " + errno_text(errno)};
+    if (::fdatasync(fd_.get()) != 0) return Error{"cannot fsync the audit log: " + errno_text(errno)};
     durable_seq_ = last_seq_;
     if (auto w = key_file_->write(key_, /*sync=*/false); !w) return w;
     key_sync_pending_ = true;

@@ -14,7 +14,12 @@ JournalMirror::JournalMirror(Send send, std::size_t queue_limit)
 
 JournalMirror::~JournalMirror() { stop(); }
 
+namespace {
+constexpr std::size_t kWakeAtOnce = 64;
+}  // namespace
+
 void JournalMirror::recorded(const Record& r) {
+    bool wake_now = false;
     {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
@@ -23,6 +28,15 @@ void JournalMirror::recorded(const Record& r) {
             return;
         }
         queue_.push_back(r);
+        wake_now = waiting_ && queue_.size() >= kWakeAtOnce;
+    }
+    if (wake_now) wake_.notify_one();
+}
+
+void JournalMirror::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!waiting_ || queue_.empty()) return;
     }
     wake_.notify_one();
 }
@@ -30,7 +44,9 @@ void JournalMirror::recorded(const Record& r) {
 void JournalMirror::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
+        waiting_ = true;
         wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        waiting_ = false;
         if (queue_.empty()) return;  // stopping, and nothing left
         Record r = std::move(queue_.front());
         queue_.pop_front();

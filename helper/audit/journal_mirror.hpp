@@ -29,7 +29,11 @@ public:
     JournalMirror(const JournalMirror&) = delete;
     JournalMirror& operator=(const JournalMirror&) = delete;
 
+    // Queues the record. The thread is woken by wake(), which the daemon
+    // calls once its answer is sent, so the wake-up never delays an answer;
+    // a long queue wakes it at once.
     void recorded(const Record& r) override;
+    void wake();
 
     // Sends what is queued for up to `drain_ms`, then stops the thread.
     void stop(int drain_ms = 2000);
@@ -50,6 +54,7 @@ private:
     bool sending_ = false;
     bool stopping_ = false;
     std::uint64_t dropped_ = 0;
+    bool waiting_ = false;  // the thread sleeps on wake_
     std::thread thread_;
 };
 

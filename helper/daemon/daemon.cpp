@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <unistd.h>
 
@@ -68,7 +69,7 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
 }
 
 Daemon::~Daemon() {
-    (void)maintain();
+    (void)maintain(static_cast<std::int64_t>(std::time(nullptr)), /*final=*/true);
     writer_.drain();
     if (journal_) journal_->stop();
 }
@@ -108,6 +109,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     }
     if (auto saved = d->grants_.checkpoint(); !saved) return make_error(saved.error().message);
     d->checkpointed_seq_ = d->grants_.applied_seq();
+    d->checkpointed_at_ = now;
     auto key_fd = d->log_->duplicate_key_fd();
     if (!key_fd) return make_error(key_fd.error().message);
     d->key_fd_ = std::make_shared<UniqueFd>(std::move(key_fd).value());
@@ -196,6 +198,7 @@ std::vector<std::string> Daemon::after_answer(std::int64_t now) {
             queue_hook(e.grant, "on_revoke", gate->on_revoke, e.event, now);
     }
     if (journal_) {
+        journal_->wake();
         const std::uint64_t dropped = journal_->dropped();
         if (dropped != journal_dropped_reported_) {
             problems.push_back(std::to_string(dropped - journal_dropped_reported_) +
@@ -206,15 +209,16 @@ std::vector<std::string> Daemon::after_answer(std::int64_t now) {
     return problems;
 }
 
-bool Daemon::maintenance_pending() const {
-    return log_->deferred_records() > 0 || log_->key_sync_pending() || grants_.applied_seq() != checkpointed_seq_;
+bool Daemon::maintenance_pending(std::int64_t now) const {
+    return log_->deferred_records() > 0 || log_->key_sync_pending() ||
+           (grants_.applied_seq() != checkpointed_seq_ && now - checkpointed_at_ >= kCheckpointIntervalSeconds);
 }
 
 bool Daemon::maintenance_urgent() const {
     return log_->deferred_records() >= kMaintenanceRecords || log_->records_since_key_sync() >= kMaintenanceRecords;
 }
 
-std::vector<std::string> Daemon::maintain() {
+std::vector<std::string> Daemon::maintain(std::int64_t now, bool final) {
     std::vector<std::string> problems = writer_.take_failures();
     // Deferred records first: the key file and the checkpoint may only
     // describe records that are on the disk.
@@ -229,9 +233,10 @@ std::vector<std::string> Daemon::maintain() {
         });
         log_->key_sync_handed_off();
     }
-    if (grants_.applied_seq() != checkpointed_seq_) {
+    if (grants_.applied_seq() != checkpointed_seq_ && (final || now - checkpointed_at_ >= kCheckpointIntervalSeconds)) {
         writer_.checkpoint(grants_.path(), grants_.serialize());
         checkpointed_seq_ = grants_.applied_seq();
+        checkpointed_at_ = now;
     }
     return problems;
 }
@@ -298,18 +303,15 @@ bool Daemon::record_termination(const TerminationReport& report, std::int64_t no
 }
 
 bool Daemon::expire_due(std::int64_t now, const std::string& why) {
+    const std::optional<std::int64_t> next = grants_.earliest_expiry();
+    if (!next || *next > now) return true;
     bool all_recorded = true;
     for (const Grant& g : grants_.active())
         if (g.expires_at <= now && !end_grant(g, "expire", "breakglassd", nullptr, why, now)) all_recorded = false;
     return all_recorded;
 }
 
-std::optional<std::int64_t> Daemon::next_expiry() const {
-    std::optional<std::int64_t> next;
-    for (const Grant& g : grants_.active())
-        if (!next || g.expires_at < *next) next = g.expires_at;
-    return next;
-}
+std::optional<std::int64_t> Daemon::next_expiry() const { return grants_.earliest_expiry(); }
 
 bool Daemon::finish_terminations(std::int64_t now) {
     bool all_recorded = true;

@@ -57,6 +57,9 @@ struct TimerChange {
 // deferred records, syncs the seal key and writes the checkpoint.
 inline constexpr std::int64_t kMaintenanceIntervalMs = 1000;
 inline constexpr std::uint64_t kMaintenanceRecords = 64;
+// The grant checkpoint is only a shortcut for start-up (the log is replayed
+// after it), so it is written at most this often, and at a clean stop.
+inline constexpr std::int64_t kCheckpointIntervalSeconds = 30;
 
 struct DispatchTable;
 
@@ -78,12 +81,13 @@ public:
     std::vector<std::string> after_answer(std::int64_t now);
 
     // Maintenance: deferred records fsync'd, the seal key's sync handed to
-    // the state writer, the grant checkpoint written by it when the store
-    // changed. Returns problems to log (earlier background failures too).
-    std::vector<std::string> maintain();
+    // the state writer, and, when the store changed and the last one is
+    // kCheckpointIntervalSeconds old (or `final`), the grant checkpoint
+    // written by it. Returns problems to log (earlier background failures too).
+    std::vector<std::string> maintain(std::int64_t now, bool final = false);
     // Something waits for maintenance (the loop runs it within
     // kMaintenanceIntervalMs), or enough waits that it should run now.
-    bool maintenance_pending() const;
+    bool maintenance_pending(std::int64_t now) const;
     bool maintenance_urgent() const;
 
     // Ends every active grant whose expires_at has passed, each with an
@@ -202,6 +206,7 @@ private:
     StateWriter writer_;
     std::shared_ptr<UniqueFd> key_fd_;       // the seal key file, for the writer's fdatasync
     std::uint64_t checkpointed_seq_ = 0;     // applied_seq of the last checkpoint handed to the writer
+    std::int64_t checkpointed_at_ = 0;
 };
 
 // A bounded, escaped copy of untrusted text for a record's field (for

@@ -99,7 +99,7 @@ void Server::settle() {
 }
 
 void Server::maintain() {
-    for (const std::string& problem : daemon->maintain()) log_line(3, problem);
+    for (const std::string& problem : daemon->maintain(now_unix())) log_line(3, problem);
 }
 
 int on_maintenance(sd_event_source*, std::uint64_t, void* userdata) {
@@ -115,7 +115,7 @@ int on_maintenance(sd_event_source*, std::uint64_t, void* userdata) {
 // checkpoint) without a sync on the path of every request.
 void Server::arm_maintenance() {
     if (daemon->maintenance_urgent()) maintain();
-    if (!daemon->maintenance_pending()) return;
+    if (!daemon->maintenance_pending(now_unix())) return;
     if (maintenance_timer) {
         int enabled = SD_EVENT_OFF;
         sd_event_source_get_enabled(maintenance_timer.get(), &enabled);

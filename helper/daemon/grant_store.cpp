@@ -96,6 +96,13 @@ std::vector<Grant> GrantStore::active() const {
     return out;
 }
 
+std::optional<std::int64_t> GrantStore::earliest_expiry() const {
+    std::optional<std::int64_t> next;
+    for (const Grant& g : grants_)
+        if (g.state == GrantState::Active && (!next || g.expires_at < *next)) next = g.expires_at;
+    return next;
+}
+
 std::vector<Grant> GrantStore::list(bool include_ended, const std::string& user) const {
     std::vector<Grant> out;
     for (auto it = grants_.rbegin(); it != grants_.rend(); ++it) {

@@ -72,6 +72,9 @@ public:
     const Grant* active_for(const std::string& user, const std::string& gate, std::int64_t now) const;
     const Grant* find(const std::string& event_id) const;
     std::vector<Grant> active() const;
+    // The earliest expires_at among active grants, without copying them (the
+    // loop asks after every request).
+    std::optional<std::int64_t> earliest_expiry() const;
     // Most recent first; `user` empty = everyone.
     std::vector<Grant> list(bool include_ended, const std::string& user) const;
 

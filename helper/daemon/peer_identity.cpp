@@ -4,22 +4,30 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
+#include <fcntl.h>
+#include <string_view>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/file_io.hpp"
 #include "common/nss.hpp"
 
 namespace bg {
 namespace {
 
+// One open and read per connection (an ifstream costs several times more).
 std::int64_t read_loginuid(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/loginuid");
-    std::string text;
-    if (!(in >> text)) return -1;
+    const std::string path = "/proc/" + std::to_string(pid) + "/loginuid";
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return -1;
+    char buf[24];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n <= 0 || static_cast<std::size_t>(n) >= sizeof buf) return -1;
+    std::string_view text(buf, static_cast<std::size_t>(n));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
     std::uint64_t value = 0;
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || ptr != text.data() + text.size()) return -1;
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return -1;
     if (value == 4294967295u) return -1;  // (uid_t)-1: no login session
     return static_cast<std::int64_t>(value);
 }

@@ -120,24 +120,31 @@ protected:
     std::unique_ptr<TestDaemon> daemon_;
 };
 
-TEST_F(RevocationTest, RevokeTerminatesTheProcessHoldingTheGroupAndListsItsPid) {
+TEST_F(RevocationTest, RevokeTerminatesTheProcessHoldingTheGroupAndRecordsItsPid) {
     start_daemon();
     auto under_grant = start_sleep(alice_, {gate_.gid()});
     const std::string id = grant_for(alice_);
     revoke(id);
     EXPECT_TRUE(under_grant->ended_within(3s));
     EXPECT_TRUE(under_grant->killed_by(SIGTERM));
-    const auto revokes = records_of("revoke");
-    ASSERT_EQ(revokes.size(), 1u);
-    const std::string detail = revokes[0]["detail"];
-    EXPECT_NE(detail.find("terminating pids " + pid_text(*under_grant)), std::string::npos) << detail;
+    ASSERT_EQ(records_of("revoke").size(), 1u);
+    // The revoke record is answered first; the termination follows it, with
+    // a record of its own naming what got SIGTERM.
+    const auto sigterm = wait_for("terminate", 1, 5s);
+    ASSERT_EQ(sigterm.size(), 1u);
+    const std::string detail = sigterm[0]["detail"];
+    EXPECT_EQ(detail.rfind("after the revoke; SIGTERM to pids " + pid_text(*under_grant) + " (group " + gate_.name() + ")", 0),
+              0u)
+        << detail;
+    EXPECT_EQ(sigterm[0]["grant_id"], id);
+    EXPECT_GT(sigterm[0]["seq"].get<int>(), records_of("revoke").at(0)["seq"].get<int>());
     // Nothing needed SIGKILL. The marker: a process that takes the group after
-    // the revoke is found by the re-scan when the grace is over, so the one
+    // the revoke is found by the re-scan when the grace is over, so the second
     // terminate record comes then, and it names no survivor of SIGTERM.
     auto late = start_sleep(alice_, {gate_.gid()});
-    const auto terminates = wait_for("terminate", 1, 5s);
-    ASSERT_EQ(terminates.size(), 1u);
-    const std::string killed = terminates[0]["detail"];
+    const auto terminates = wait_for("terminate", 2, 5s);
+    ASSERT_EQ(terminates.size(), 2u);
+    const std::string killed = terminates[1]["detail"];
     EXPECT_NE(killed.find("SIGKILL to pids " + pid_text(*late) + " that appeared with group " + gate_.name()),
               std::string::npos)
         << killed;
@@ -152,15 +159,15 @@ TEST_F(RevocationTest, ProcessIgnoringSigtermIsKilledAfterTheGrace) {
     const std::string id = grant_for(alice_);
     const auto revoked_at = Clock::now();
     revoke(id);
-    EXPECT_NE(records_of("revoke").at(0)["detail"].get<std::string>().find("terminating pids " + pid_text(*stubborn)),
-              std::string::npos);
     ASSERT_TRUE(stubborn->ended_within(5s));
     // SIGTERM was ignored: it died of SIGKILL, and not before the 1 s grace.
     EXPECT_TRUE(stubborn->killed_by(SIGKILL));
     EXPECT_GE(Clock::now() - revoked_at, 1s);
-    const auto terminates = wait_for("terminate", 1, 2s);
-    ASSERT_EQ(terminates.size(), 1u);
-    const std::string detail = terminates[0]["detail"];
+    const auto terminates = wait_for("terminate", 2, 2s);
+    ASSERT_EQ(terminates.size(), 2u);
+    EXPECT_NE(terminates[0]["detail"].get<std::string>().find("SIGTERM to pids " + pid_text(*stubborn)), std::string::npos)
+        << terminates[0]["detail"];
+    const std::string detail = terminates[1]["detail"];
     EXPECT_NE(detail.find("SIGKILL to pids " + pid_text(*stubborn) + " that survived SIGTERM"), std::string::npos)
         << detail;
 }
@@ -169,27 +176,29 @@ TEST_F(RevocationTest, TerminationCutShortByADaemonKillIsFinishedAtStartup) {
     start_daemon();
     auto stubborn = start_sleep(alice_, {gate_.gid()}, true);
     revoke(grant_for(alice_));
-    // Killed within the grace: its pending SIGKILL dies with it.
+    // SIGTERM was sent (and ignored); killed within the grace, the daemon's
+    // pending SIGKILL dies with it.
+    ASSERT_EQ(wait_for("terminate", 1, 5s).size(), 1u);
     daemon_->kill();
     ASSERT_TRUE(stubborn->running());
     daemon_->start();
     EXPECT_TRUE(stubborn->ended_within(5s));
     EXPECT_TRUE(stubborn->killed_by(SIGKILL));
-    const auto terminates = wait_for("terminate", 2, 2s);
-    ASSERT_EQ(terminates.size(), 2u);
-    const std::string found = terminates[0]["detail"];
-    EXPECT_EQ(found.rfind("found at startup, still running after the grant ended; terminating pids " +
+    const auto terminates = wait_for("terminate", 3, 2s);
+    ASSERT_EQ(terminates.size(), 3u);
+    const std::string found = terminates[1]["detail"];
+    EXPECT_EQ(found.rfind("found at startup, still running after the grant ended; SIGTERM to pids " +
                               pid_text(*stubborn),
                           0),
               0u)
         << found;
-    const std::string killed = terminates[1]["detail"];
+    const std::string killed = terminates[2]["detail"];
     EXPECT_NE(killed.find("SIGKILL to pids " + pid_text(*stubborn) + " that survived SIGTERM"), std::string::npos)
         << killed;
     // A second restart finds nothing left to do. Its startup sweep runs
     // before it answers anything, and start() returns once it has answered.
     daemon_->restart();
-    EXPECT_EQ(records_of("terminate").size(), 2u);
+    EXPECT_EQ(records_of("terminate").size(), 3u);
 }
 
 TEST_F(RevocationTest, OnlyTheActorsProcessesWithTheGroupAreTerminated) {
@@ -202,10 +211,11 @@ TEST_F(RevocationTest, OnlyTheActorsProcessesWithTheGroupAreTerminated) {
     // The grace-over re-scan is the last moment either could be signalled; a
     // process of alice's that takes the group now makes it leave a record.
     auto late = start_sleep(alice_, {gate_.gid()});
-    const auto terminates = wait_for("terminate", 1, 5s);
-    ASSERT_EQ(terminates.size(), 1u);
-    const std::string revoked = records_of("revoke").at(0)["detail"];
-    const std::string killed = terminates[0]["detail"];
+    const auto terminates = wait_for("terminate", 2, 5s);
+    ASSERT_EQ(terminates.size(), 2u);
+    const std::string revoked = terminates[0]["detail"];
+    const std::string killed = terminates[1]["detail"];
+    EXPECT_NE(revoked.find(pid_text(*under_grant)), std::string::npos) << revoked;
     EXPECT_NE(killed.find(pid_text(*late)), std::string::npos) << killed;
     for (ChildProcess* spared : {without_group.get(), other_user.get()}) {
         EXPECT_TRUE(spared->running()) << spared->pid();
@@ -223,15 +233,21 @@ TEST_F(RevocationTest, ExpiryByTheDaemonTimerTerminatesToo) {
     const auto expires = records_of("expire");
     ASSERT_EQ(expires.size(), 1u);
     EXPECT_EQ(expires[0]["grant_id"], id);
-    EXPECT_NE(expires[0]["detail"].get<std::string>().find("terminating pids " + pid_text(*under_grant)),
-              std::string::npos);
+    const auto terminates = wait_for("terminate", 1, 2s);
+    ASSERT_EQ(terminates.size(), 1u);
+    EXPECT_EQ(terminates[0]["grant_id"], id);
+    EXPECT_EQ(terminates[0]["detail"].get<std::string>().rfind("after the expire; SIGTERM to pids " + pid_text(*under_grant), 0),
+              0u)
+        << terminates[0]["detail"];
 }
 
 TEST_F(RevocationTest, NoProcessIsSaidSo) {
     start_daemon();
     revoke(grant_for(alice_));
-    const std::string detail = records_of("revoke").at(0)["detail"];
-    EXPECT_NE(detail.find("no process ran under group " + gate_.name()), std::string::npos) << detail;
+    const auto terminates = wait_for("terminate", 1, 5s);
+    ASSERT_EQ(terminates.size(), 1u);
+    const std::string detail = terminates[0]["detail"];
+    EXPECT_EQ(detail, "after the revoke; no process ran under group " + gate_.name()) << detail;
 }
 
 TEST_F(RevocationTest, HooksGetAFixedArgvAndAnEmptyEnvironment) {
