@@ -3,8 +3,9 @@
 add_executable(mfa_unit_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/totp_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/totp_store_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/failure_limiter_test.cpp)
-target_link_libraries(mfa_unit_tests PRIVATE bg_mfa GTest::gtest_main bg_strict)
+  ${CMAKE_CURRENT_LIST_DIR}/unit/failure_limiter_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/factor_verifier_test.cpp)
+target_link_libraries(mfa_unit_tests PRIVATE bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
 gtest_discover_tests(mfa_unit_tests)
 
 if(BUILD_FUZZERS)

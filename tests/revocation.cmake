@@ -2,7 +2,8 @@
 # Revocation: /proc status parsing and process discovery (unit), its fuzz
 # target, and the daemon terminating processes and running hooks
 # (integration: root, real processes, users unique to the run).
-add_executable(process_scan_tests ${CMAKE_CURRENT_LIST_DIR}/unit/proc_status_test.cpp)
+add_executable(process_scan_tests ${CMAKE_CURRENT_LIST_DIR}/unit/proc_status_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/hook_scheduler_test.cpp)
 target_link_libraries(process_scan_tests PRIVATE bg_revocation GTest::gtest_main bg_strict)
 gtest_discover_tests(process_scan_tests)
 

@@ -60,9 +60,10 @@ void JournalMirror::run() {
 }
 
 void JournalMirror::stop(int drain_ms) {
+    if (!thread_.joinable()) return;
+    wake_.notify_one();  // records queued without a wake() yet
     {
         std::unique_lock lock(mutex_);
-        if (!thread_.joinable()) return;
         drained_.wait_for(lock, std::chrono::milliseconds(drain_ms), [this] { return queue_.empty() && !sending_; });
         dropped_ += queue_.size();
         queue_.clear();

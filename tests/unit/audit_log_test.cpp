@@ -391,5 +391,69 @@ TEST(AuditLog, ReadAfterOnALargeLogUsesTheSeekHint) {
     }
 }
 
+// A deferred (closing) record is written at once, but the key file is only
+// rewritten once the record is durable: a crash that loses the unsynced
+// record must not leave a key that reads as a truncated log.
+TEST(AuditLog, DeferredRecordLeavesTheKeyFileBehindUntilFlushed) {
+    TempDir dir;
+    std::string log_on_disk, key_on_disk;
+    {
+        auto log = open_log(dir);
+        ASSERT_TRUE(log);
+        ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
+        EXPECT_EQ(current_key(dir).index, 2u);
+        const std::string durable_log = read_file(dir.file("audit.log"));
+        RecordFields close = grant_fields("alice");
+        close.event = "session_close";
+        ASSERT_TRUE(log->append(close, kNow, Durability::Deferred).ok());
+        EXPECT_EQ(log->deferred_records(), 1u);
+        EXPECT_EQ(current_key(dir).index, 2u) << "the key file moved before its record was durable";
+        EXPECT_NE(read_file(dir.file("audit.log")), durable_log) << "a deferred record is written at once";
+        // What a power loss now could leave: the synced log and this key file.
+        log_on_disk = durable_log;
+        key_on_disk = read_file(dir.file("audit.key"));
+    }
+    write_file(dir.file("audit.log"), log_on_disk);
+    write_file(dir.file("audit.key"), key_on_disk);
+    ::chmod(dir.file("audit.key").c_str(), 0600);
+    auto reopened = AuditLog::open(dir.path(), "bastion-1");
+    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+    EXPECT_EQ((*reopened)->last_seq(), 1u);
+    ASSERT_TRUE((*reopened)->append(grant_fields("bob"), kNow).ok());
+    reopened->reset();
+    const auto v = verify_dir(dir);
+    EXPECT_TRUE(v.ok) << v.message;
+    EXPECT_EQ(v.records, 2u);
+}
+
+TEST(AuditLog, FlushOrASyncedAppendMakesDeferredRecordsDurableAndMovesTheKey) {
+    TempDir dir;
+    auto log = open_log(dir);
+    ASSERT_TRUE(log);
+    RecordFields close = grant_fields("alice");
+    close.event = "session_close";
+    ASSERT_TRUE(log->append(close, kNow, Durability::Deferred).ok());
+    ASSERT_TRUE(log->append(close, kNow, Durability::Deferred).ok());
+    EXPECT_EQ(log->deferred_records(), 2u);
+    EXPECT_EQ(current_key(dir).index, 1u);
+    ASSERT_TRUE(log->flush().ok());
+    EXPECT_EQ(log->deferred_records(), 0u);
+    EXPECT_EQ(current_key(dir).index, 3u);
+    EXPECT_TRUE(log->key_sync_pending());
+    ASSERT_TRUE(log->sync_key().ok());
+    EXPECT_FALSE(log->key_sync_pending());
+    EXPECT_EQ(log->records_since_key_sync(), 0u);
+
+    ASSERT_TRUE(log->append(close, kNow, Durability::Deferred).ok());
+    ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());  // synced: covers the deferred one
+    EXPECT_EQ(log->deferred_records(), 0u);
+    EXPECT_EQ(current_key(dir).index, 5u);
+    EXPECT_EQ(log->records_since_key_sync(), 2u);
+    log.reset();
+    const auto v = verify_dir(dir);
+    EXPECT_TRUE(v.ok) << v.message;
+    EXPECT_EQ(v.records, 4u);
+}
+
 }  // namespace
 }  // namespace bg::audit

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: ISC
+// The Recorder hands each durable record to its subscribers in order, and
+// none a record that failed; the JournalMirror sends what it is given on its
+// own thread, in order, bounded: a full queue drops (and counts) instead of
+// growing, and a stuck journald never blocks the caller.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "helper/audit/journal_mirror.hpp"
+#include "helper/audit/recorder.hpp"
+
+namespace bg::audit {
+namespace {
+
+using namespace std::chrono_literals;
+
+class TempDir {
+public:
+    TempDir() {
+        std::string tmpl = "/var/tmp/bg-recorder-test.XXXXXX";
+        EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
+        path_ = tmpl;
+    }
+    ~TempDir() { std::filesystem::remove_all(path_); }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+struct Collect final : RecordSubscriber {
+    std::vector<std::string> seen;
+    std::string name;
+    std::vector<std::string>* order = nullptr;
+    void recorded(const Record& r) override {
+        seen.push_back(r.event_id);
+        if (order) order->push_back(name);
+    }
+};
+
+RecordFields fields(const std::string& event) {
+    RecordFields f;
+    f.event = event;
+    f.actor = "alice";
+    return f;
+}
+
+TEST(Recorder, SubscribersSeeEachRecordInSubscriptionOrderAndNoFailedOne) {
+    TempDir dir;
+    auto log = AuditLog::open(dir.path(), "host");
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    Recorder recorder(**log);
+    std::vector<std::string> order;
+    Collect first, second;
+    first.name = "first";
+    second.name = "second";
+    first.order = second.order = &order;
+    recorder.subscribe(first);
+    recorder.subscribe(second);
+    auto a = recorder.append(fields("grant"), 1'800'000'000);
+    ASSERT_TRUE(a.ok());
+    auto b = recorder.append(fields("session_close"), 1'800'000'001, Durability::Deferred);
+    ASSERT_TRUE(b.ok());
+    EXPECT_FALSE(recorder.append(fields("Not-An-Event"), 1'800'000'002).ok());
+    EXPECT_EQ(first.seen, (std::vector<std::string>{a->event_id, b->event_id}));
+    EXPECT_EQ(second.seen, first.seen);
+    EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "first", "second"}));
+    EXPECT_EQ((*log)->last_seq(), 2u);
+}
+
+// A send that blocks until released, like a stuck journald.
+struct Gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool open = false;
+    std::vector<std::uint64_t> sent;
+    void send(const Record& r) {
+        std::unique_lock lock(m);
+        cv.wait(lock, [this] { return open; });
+        sent.push_back(r.seq);
+    }
+    void release() {
+        {
+            std::lock_guard lock(m);
+            open = true;
+        }
+        cv.notify_all();
+    }
+    std::size_t count() {
+        std::lock_guard lock(m);
+        return sent.size();
+    }
+};
+
+Record record(std::uint64_t seq) {
+    Record r;
+    r.seq = seq;
+    r.event = "grant";
+    return r;
+}
+
+TEST(JournalMirror, AStuckJournalNeverBlocksTheCallerAndAFullQueueCountsWhatItDrops) {
+    Gate gate;
+    JournalMirror mirror([&](const Record& r) { gate.send(r); }, /*queue_limit=*/4);
+    const auto start = std::chrono::steady_clock::now();
+    for (std::uint64_t seq = 1; seq <= 10; ++seq) {
+        mirror.recorded(record(seq));
+        mirror.wake();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "recorded() waited for journald";
+    // One is being sent (stuck), four wait, the rest were dropped and counted.
+    EXPECT_GE(mirror.dropped(), 5u);
+    EXPECT_LE(mirror.queued(), 4u);
+    gate.release();
+    mirror.stop(5000);
+    EXPECT_EQ(gate.count() + mirror.dropped(), 10u);
+    // What was sent went in order.
+    std::lock_guard lock(gate.m);
+    for (std::size_t i = 1; i < gate.sent.size(); ++i) EXPECT_LT(gate.sent[i - 1], gate.sent[i]);
+}
+
+TEST(JournalMirror, SendsWhatItIsGivenOnceWokenAndDrainsAtStop) {
+    std::mutex m;
+    std::vector<std::uint64_t> sent;
+    JournalMirror mirror([&](const Record& r) {
+        std::lock_guard lock(m);
+        sent.push_back(r.seq);
+    });
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) mirror.recorded(record(seq));
+    mirror.wake();
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+        {
+            std::lock_guard lock(m);
+            if (sent.size() == 3) break;
+        }
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "woken, but nothing was sent";
+        std::this_thread::sleep_for(1ms);
+    }
+    for (std::uint64_t seq = 4; seq <= 6; ++seq) mirror.recorded(record(seq));  // no wake: stop() drains them
+    mirror.stop(5000);
+    EXPECT_EQ(sent, (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6}));
+    EXPECT_EQ(mirror.dropped(), 0u);
+}
+
+}  // namespace
+}  // namespace bg::audit
