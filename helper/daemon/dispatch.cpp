@@ -23,26 +23,42 @@ struct Route {
     HandlerOf<Request> handler;
 };
 
+template <class Handler>
+struct HandlerTraits;
+template <class Request>
+struct HandlerTraits<proto::Message (Daemon::*)(const PeerIdentity&, Request&, std::int64_t)> {
+    using request_type = Request;
+};
+
+// A row names its handler; the request type comes from the handler's
+// signature, so a row cannot name one type and route to another's handler.
+template <auto Handler>
+constexpr auto route(AllowedPeers peers, bool once) {
+    static_assert(!std::is_same_v<decltype(Handler), std::nullptr_t>, "a row of the dispatch table needs a handler");
+    using Request = typename HandlerTraits<decltype(Handler)>::request_type;
+    return Route<Request>{peers, once, Handler};
+}
+
 // A friend of Daemon: the only place its handlers are named.
 struct DispatchTable {
     static constexpr auto routes = std::make_tuple(
-        Route<proto::CheckRequest>{AllowedPeers::Anyone, false, &Daemon::on_check},
-        Route<proto::GrantRequest>{AllowedPeers::Anyone, true, &Daemon::on_grant},
-        Route<proto::StatusRequest>{AllowedPeers::Anyone, false, &Daemon::on_status},
+        route<&Daemon::on_check>(AllowedPeers::Anyone, false),
+        route<&Daemon::on_grant>(AllowedPeers::Anyone, true),
+        route<&Daemon::on_status>(AllowedPeers::Anyone, false),
         // The handler allows root or the grant's own user.
-        Route<proto::RevokeRequest>{AllowedPeers::Anyone, false, &Daemon::on_revoke},
-        Route<proto::ExpireRequest>{AllowedPeers::Root, false, &Daemon::on_expire},
-        Route<proto::LogRequest>{AllowedPeers::Root, false, &Daemon::on_log},
-        Route<proto::PolicyCheckRequest>{AllowedPeers::Root, true, &Daemon::on_policy_check},
-        Route<proto::PolicyReloadRequest>{AllowedPeers::Root, true, &Daemon::on_policy_reload},
-        Route<proto::EnrollTotpRequest>{AllowedPeers::Root, true, &Daemon::on_enroll_totp},
-        Route<proto::EnrollYubikeyRequest>{AllowedPeers::Root, true, &Daemon::on_enroll_yubikey},
-        Route<proto::SessionRequest>{AllowedPeers::Trusted, false, &Daemon::on_session});
+        route<&Daemon::on_revoke>(AllowedPeers::Anyone, false),
+        route<&Daemon::on_expire>(AllowedPeers::Root, false),
+        route<&Daemon::on_log>(AllowedPeers::Root, false),
+        route<&Daemon::on_policy_check>(AllowedPeers::Root, true),
+        route<&Daemon::on_policy_reload>(AllowedPeers::Root, true),
+        route<&Daemon::on_enroll_totp>(AllowedPeers::Root, true),
+        route<&Daemon::on_enroll_yubikey>(AllowedPeers::Root, true),
+        route<&Daemon::on_session>(AllowedPeers::Trusted, false));
 
-    // Every request type of the protocol has a row, and every row a handler.
+    // Every request type of the protocol has exactly one row.
     template <class M>
-    static constexpr const Route<M>& route() {
-        return std::get<Route<M>>(routes);  // no row for M: this does not compile
+    static constexpr const Route<M>& route_for() {
+        return std::get<Route<M>>(routes);  // no row for M (or two): this does not compile
     }
 };
 
@@ -51,7 +67,7 @@ namespace {
 template <class M>
 constexpr bool routed() {
     if constexpr (proto::is_request(proto::type_of_v<M>))
-        return DispatchTable::route<M>().handler != nullptr;
+        return (void)DispatchTable::route_for<M>(), true;
     else
         return true;  // answers are never dispatched
 }
@@ -61,7 +77,7 @@ constexpr bool every_request_routed(std::variant<Ts...>*) {
     return (routed<Ts>() && ...);
 }
 static_assert(every_request_routed(static_cast<proto::Message*>(nullptr)),
-              "every request type needs a row with a handler in DispatchTable::routes");
+              "every request type needs a row in DispatchTable::routes");
 
 DispatchOutcome close_with(ConnectionState& state, std::string why, std::optional<proto::Message> answer = {}) {
     state.closed = true;
@@ -106,7 +122,7 @@ DispatchOutcome dispatch(ConnectionState& state, const PeerIdentity& peer, proto
             if constexpr (!proto::is_request(type)) {
                 return close_with(state, "unexpected " + name + " from a client");
             } else {
-                constexpr const Route<M>& route = DispatchTable::route<M>();
+                constexpr const Route<M>& route = DispatchTable::route_for<M>();
                 if (route.once && !state.used_once.insert(type).second)
                     return close_with(state, name + " sent twice on one connection");
                 if (route.peers == AllowedPeers::Trusted && !peer.trusted)
