@@ -43,9 +43,10 @@ struct VerifyOptions {
     // Hash of record expect_last_seq (or of the last record when
     // expect_last_seq is not given).
     std::optional<std::string> expect_head_hash;
-    // Index from audit.key: must equal last_seq + 1. Greater ⇒ the tail was
-    // truncated; smaller ⇒ the key file lags (crash between append and key
-    // update; breakglassd reconciles it on start).
+    // Index from audit.key: at most last_seq + 1. Greater ⇒ the tail was
+    // truncated; smaller ⇒ the key file is behind: normal on a running
+    // daemon (deferred records since its last update) and after a crash
+    // (breakglassd hashes it forward on start); the result says so.
     std::optional<std::uint64_t> key_index;
 };
 

@@ -27,11 +27,11 @@
 namespace bg::ctl {
 namespace {
 
-// The daemon answers a grant request only once the grant is durable, which
-// can include waiting for a second person's approval; the daemon bounds that
-// wait, the CLI waits for its answer (Ctrl-C gives up).
+// The daemon answers a grant request only once the grant is durable; the CLI
+// waits for its answer (Ctrl-C gives up).
 constexpr int kWaitForever = -1;
-// Bound on audit.log read by verify (the daemon rotates far below this).
+// Bound on audit.log read by verify (nothing rotates the log; past this,
+// verify refuses rather than reading it into memory).
 constexpr std::size_t kMaxLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
 // A base32 TOTP secret: 160 bits are 32 characters; allow longer ones.
 constexpr std::size_t kMaxTotpSecretBytes = 128;

@@ -201,9 +201,12 @@ std::string export_log_record(std::string_view record_json) {
 std::string format_verify(const VerifyOutcome& v) {
     if (!v.ok)
         return "FAILED at seq " + std::to_string(v.first_bad_seq) + ": " + escape_for_display(v.message);
+    // A key file behind the log is not a failure, but it is worth saying.
+    const auto note = v.message.find("; audit.key is ");
     return "OK: " + std::to_string(v.records) + " records, " +
            (v.seals_checked ? std::string("chain and seals verified")
-                            : std::string("chain verified; seals NOT checked (no --key)"));
+                            : std::string("chain verified; seals NOT checked (no --key)")) +
+           (note == std::string::npos ? std::string() : escape_for_display(v.message.substr(note)));
 }
 
 std::string format_gate_list(const std::vector<std::string>& gates) {

@@ -332,7 +332,8 @@ bool Daemon::sweep_leftover_processes(std::int64_t now) {
         if (!inserted && g.ended_at > it->second.ended_at) it->second = g;
     }
     bool all_recorded = true;
-    for (const auto& [key, g] : ended) {
+    for (const auto& entry : ended) {
+        const Grant& g = entry.second;  // clang 14 cannot capture a structured binding
         // Ended just now (the startup expiry sweep): its termination follows.
         const bool queued = std::any_of(ended_.begin(), ended_.end(), [&](const EndedGrant& e) {
             return e.grant.user == g.user && e.grant.gate == g.gate;

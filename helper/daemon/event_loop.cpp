@@ -111,8 +111,9 @@ int on_maintenance(sd_event_source*, std::uint64_t, void* userdata) {
 
 // Maintenance runs at once when much waits (kMaintenanceRecords), else once
 // within kMaintenanceIntervalMs of the first record that needs it: that bounds
-// what a crash can cost (deferred records, the seal key's sync, the
-// checkpoint) without a sync on the path of every request.
+// what a crash can cost (deferred records, the seal key's sync) without a sync
+// on the path of every request. The checkpoint is only written when its own
+// interval (kCheckpointIntervalSeconds) has passed.
 void Server::arm_maintenance() {
     if (daemon->maintenance_urgent()) maintain();
     if (!daemon->maintenance_pending(now_unix())) return;

@@ -201,7 +201,10 @@ TEST(CtlJson, InvalidUtf8DoesNotThrow) {
     proto::Enrolled e;
     e.user = "al\xffice";
     e.otpauth_uri = "otpauth://totp/breakglass:alice?secret=X&issuer=breakglass";
-    EXPECT_NO_THROW(json::parse(enrolled_json(e)));
+    EXPECT_NO_THROW({
+        const json parsed = json::parse(enrolled_json(e));
+        EXPECT_TRUE(parsed.is_object());
+    });
 }
 
 }  // namespace
