@@ -12,10 +12,14 @@
 //   hook_failed                                  LOG_ALERT   a gate's side effect may be left behind
 //   alert_failed, sink_gap                       LOG_ERR     the audit/alert pipeline lost something
 //   deny, auth_failed, rate_limited, policy_error LOG_WARNING refused or suspicious
-//   terminate                                    LOG_WARNING processes needed SIGKILL after a grant ended
+//   terminate                                    LOG_WARNING what was signalled after a grant ended (SIGTERM,
+//                                                            SIGKILL at the grace), or why nothing could be
 //   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant
 //   anything else (session_open, command, session_close, policy_load,
 //   daemon_start, unknown)                       LOG_INFO
+// request, approve, review, alert_failed and sink_gap have their MESSAGE_ID
+// and priority reserved for later components; this version records none of
+// them. The README and breakglassd(8) list every id ("JOURNAL").
 #pragma once
 
 #include <string_view>
