@@ -682,7 +682,13 @@ protected:
         return r.answer ? *r.answer : proto::Message(proto::ErrorAnswer{});
     }
     void revoke_all() {
-        for (const auto& g : status(false).grants) EXPECT_EQ(run(ctl({"revoke", g.event_id})).exit_code, 0);
+        const std::size_t terminates = records_of("terminate").size();
+        const auto active = status(false).grants;
+        for (const auto& g : active) EXPECT_EQ(run(ctl({"revoke", g.event_id})).exit_code, 0);
+        // Each revoke's terminate record follows its answer: wait for them, so
+        // that a test counting records afterwards does not count one of them.
+        EXPECT_EQ(daemon_->audit().wait_for("terminate", terminates + active.size(), 5s).size(),
+                  terminates + active.size());
     }
 };
 
