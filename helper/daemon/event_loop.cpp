@@ -80,7 +80,7 @@ struct Server {
 };
 
 void Server::settle() {
-    for (const std::string& problem : daemon->after_answer(now_unix())) log_line(3, problem);
+    for (const Problem& problem : daemon->after_answer(now_unix())) log_line(problem.priority, problem.text);
     const std::vector<TimerChange> changes = daemon->take_timer_changes();
     for (std::size_t i = 0; i < changes.size() && timers; ++i) {
         const TimerChange& c = changes[i];
@@ -99,7 +99,7 @@ void Server::settle() {
 }
 
 void Server::maintain() {
-    for (const std::string& problem : daemon->maintain(now_unix())) log_line(3, problem);
+    for (const Problem& problem : daemon->maintain(now_unix())) log_line(problem.priority, problem.text);
 }
 
 int on_maintenance(sd_event_source*, std::uint64_t, void* userdata) {
@@ -141,7 +141,8 @@ int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
     if (!server->daemon->expire_due(now_unix(), backstop ? "expired by the daemon's backstop timer: the grant's systemd "
                                                            "timer had not ended it 2 s after expires_at"
                                                          : "expired at expires_at by the daemon's timer"))
-        log_line(3, "could not record an expiry; retrying (the expired grant is not honoured meanwhile)");
+        log_line(1, "an expiry could not be recorded yet: the grant has ended and its processes are terminated; "
+                    "the record follows once the audit log can take it");
     server->settle();
     return 0;
 }
@@ -323,7 +324,7 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
                         "): the daemon's own timer and its startup sweep end grants");
     // Third line: whatever expired while the daemon was down.
     if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
-        log_line(3, "could not record every overdue expiry; retrying");
+        log_line(1, "not every overdue expiry could be recorded yet: the grants have ended and their records follow");
     // And what a stopped daemon left running under grants that had ended.
     if (!server.daemon->sweep_leftover_processes(now_unix()))
         log_line(3, "could not record the processes left running under ended grants; they were not signalled");

@@ -202,8 +202,9 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
                (a.request.severity.empty() ? "" : ", severity " + a.request.severity);
     const auto rec = record(f, now);
     if (!rec)
-        return ErrorAnswer{ErrorCode::Unavailable,
-                           "the grant could not be recorded in the audit log, so nothing was granted"};
+        return ErrorAnswer{ErrorCode::Unavailable, "the grant could not be recorded in the audit log (" +
+                                                       escape_for_display(last_record_error_) +
+                                                       "), so nothing was granted"};
     timer_changes_.push_back({rec->event_id, expires_at, true});
     if (const Grant* granted = grants_.find(rec->event_id))
         if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
@@ -239,10 +240,11 @@ proto::Message Daemon::on_revoke(const PeerIdentity& peer, proto::RevokeRequest&
     if (peer.uid != 0 && peer.user != g->user)
         return ErrorAnswer{ErrorCode::NotPermitted, "only root or the grant's own user may revoke it"};
     const Grant grant = *g;
+    // The grant ends whether or not its record can be written now (closing
+    // never waits); an empty record_event_id says the record follows.
     const auto rec =
         end_grant(grant, "revoke", peer.user, &peer, m.reason.empty() ? "revoked" : "revoked: " + m.reason, now);
-    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the revocation could not be recorded; the grant is still active"};
-    return proto::Revoked{grant.event_id, rec->event_id};
+    return proto::Revoked{grant.event_id, rec ? rec->event_id : std::string()};
 }
 
 proto::Message Daemon::on_expire(const PeerIdentity& peer, proto::ExpireRequest& m, std::int64_t now) {
@@ -254,8 +256,7 @@ proto::Message Daemon::on_expire(const PeerIdentity& peer, proto::ExpireRequest&
                                                   "; use breakglassctl revoke to end it early"};
     const Grant grant = *g;
     const auto rec = end_grant(grant, "expire", "breakglassd", &peer, "expired (requested by the expiry timer)", now);
-    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the expiry could not be recorded; retry"};
-    return proto::Expired{grant.event_id, rec->event_id};
+    return proto::Expired{grant.event_id, rec ? rec->event_id : std::string()};
 }
 
 }  // namespace bg

@@ -2,7 +2,8 @@
 // SessionRequest (root or a trusted front-end): a session or command under
 // a grant, recorded. The command record opens something and is durable
 // before the answer (the command runs only then); a session's close is a
-// closing record, written at once and synced by the next maintenance.
+// closing record, written at once and synced by the next maintenance, or,
+// on a full disk, written as soon as it can be (record_closing).
 #include "common/text.hpp"
 #include "helper/daemon/daemon.hpp"
 
@@ -47,9 +48,15 @@ proto::Message Daemon::on_session(const PeerIdentity& peer, proto::SessionReques
     f.detail = bounded_for_record("pid " + std::to_string(m.pid) + (m.detail.empty() ? "" : "; " + m.detail) +
                                       (grant ? "" : "; no active grant"),
                                   audit::kMaxFieldBytes);
-    const auto durability = m.event == "session_close" ? audit::Durability::Deferred : audit::Durability::Synced;
-    const auto rec = record(f, now, durability);
-    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the session could not be recorded"};
+    if (m.event == "session_close") {
+        // Closing: never refused for want of disk; queued when it cannot be written now.
+        const auto rec = record_closing(f, now, audit::Durability::Deferred);
+        return proto::SessionRecorded{rec ? rec->event_id : std::string(), f.grant_id};
+    }
+    const auto rec = record(f, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "the session could not be recorded (" + escape_for_display(last_record_error_) + ")"};
     return proto::SessionRecorded{rec->event_id, f.grant_id};
 }
 
