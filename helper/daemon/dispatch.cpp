@@ -37,7 +37,8 @@ struct DispatchTable {
         Route<proto::PolicyReloadRequest>{AllowedPeers::Root, true, &Daemon::on_policy_reload},
         Route<proto::EnrollTotpRequest>{AllowedPeers::Root, true, &Daemon::on_enroll_totp},
         Route<proto::EnrollYubikeyRequest>{AllowedPeers::Root, true, &Daemon::on_enroll_yubikey},
-        Route<proto::SessionRequest>{AllowedPeers::Trusted, false, &Daemon::on_session});
+        Route<proto::SessionRequest>{AllowedPeers::Trusted, false, &Daemon::on_session},
+        Route<proto::CommandRequest>{AllowedPeers::Trusted, false, &Daemon::on_command});
 
     // Every request type of the protocol has a row, and every row a handler.
     template <class M>
