@@ -4,14 +4,15 @@
 // terminal) as a test user in a private mount namespace, a real breakglassd
 // from the test fixture (see tests/sudo/sudo_host.hpp; needs root, changes
 // nothing on the host). Variants are run in interleaved batches so drift hits all alike:
-//   gated    sudo -n -g GATEGROUP true    plugin loaded, grant active (Check + command + session_close records)
+//   gated    sudo -n -g GATEGROUP true    plugin loaded, grant active: one connection, the
+//                                         check that records the command, then session_close
 //   ungated  sudo -n -g OTHERGROUP true   plugin loaded (no daemon contact)
 //   baseline the same two commands with a sudo.conf that loads no plugin
 // Prints p50/p99 and the ratios. Targets: gated ≤ 1.10 × baseline, ungated ≤ 1.02 ×.
-// Each gated run makes the daemon append two fsync'd records (command, then
-// session_close), so the gated figure is mostly the disk's fsync latency;
-// `--tmpfs` puts the daemon's directory on a tmpfs (inside the namespace) to
-// show the plugin's own cost without it.
+// Each gated run makes the daemon fsync the command record before it answers
+// (the session_close is answered first and synced later), so on a disk the
+// gated figure is mostly one fsync's latency; `--tmpfs` puts the daemon's
+// directory on a tmpfs (inside the namespace) to show the rest without it.
 //   usage: bench_sudo [--tmpfs] [N]   (N = runs per variant, default 200)
 // Prints figures; asserts nothing (exit 1 only when a sudo run fails).
 #include <algorithm>
