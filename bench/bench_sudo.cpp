@@ -18,6 +18,8 @@
 // gated figure is mostly one fsync's latency; `--tmpfs` puts the daemon's
 // directory on a tmpfs (inside the namespace) to show the rest without it.
 //   usage: bench_sudo [--tmpfs] [N]   (N = runs per variant, default 200)
+// Last, the plugin's exchanges alone (no sudo): the three connections it made
+// per gated command before against the one it makes now, interleaved.
 // Prints figures; asserts nothing (exit 1 only when a sudo run fails).
 #include <algorithm>
 #include <cstdio>
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "bench/bench_stats.hpp"
+#include "common/transport.hpp"
 #include "tests/sudo/sudo_host.hpp"
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/run_directory.hpp"
@@ -71,6 +74,45 @@ double process_cpu_us(pid_t pid) {
         ::closedir(d);
     }
     return total;
+}
+
+// The plugin's exchanges for one gated command under a grant, without sudo,
+// from this process against the same daemon, the two ways interleaved:
+// as the plugin made them before (Check, then SessionRequest "command", then
+// SessionRequest "session_close", each on a new connection) and as it makes
+// them now (CommandRequest, then the session_close, on one connection).
+void exchanges_alone(bg::test::TestDaemon& daemon, const std::string& user, int n) {
+    using namespace bg::proto;
+    const SessionRequest command{user, kSudoGate, "command", "sudo", "", "", 1, "true", "cwd=/ bench"};
+    SessionRequest close = command;
+    close.event = "session_close";
+    close.command.clear();
+    close.detail = "exit status 0";
+    const CommandRequest checked{user, kSudoGate, "sudo", "", 1, "true", "cwd=/ bench"};
+    std::vector<double> three, one;
+    bool ok = true;
+    for (int i = 0; i < n && ok; ++i) {
+        auto start = bg::bench::Clock::now();
+        ok = call(daemon.socket(), CheckRequest{user, kSudoGate}, MessageType::CheckAnswer).answer.has_value() &&
+             call(daemon.socket(), command, MessageType::SessionRecorded).answer.has_value() &&
+             call(daemon.socket(), close, MessageType::SessionRecorded).answer.has_value();
+        three.push_back(bg::bench::micros(bg::bench::Clock::now() - start));
+        start = bg::bench::Clock::now();
+        Client client(daemon.socket());
+        ok = ok && client.call(checked, MessageType::CommandAnswer).answer.has_value() &&
+             client.call(close, MessageType::SessionRecorded).answer.has_value();
+        one.push_back(bg::bench::micros(bg::bench::Clock::now() - start));
+    }
+    if (!ok) {
+        std::printf("  exchanges alone: a request failed\n");
+        return;
+    }
+    const auto a = bg::bench::percentiles(three), b = bg::bench::percentiles(one);
+    std::printf("  the plugin's exchanges alone (no sudo), per gated command, N=%d each, interleaved:\n", n);
+    std::printf("    3 connections: Check, command, close   p50 %7.3f ms  p99 %7.3f ms\n", a.p50_us / 1000,
+                a.p99_us / 1000);
+    std::printf("    1 connection: CommandRequest, close    p50 %7.3f ms  p99 %7.3f ms\n", b.p50_us / 1000,
+                b.p99_us / 1000);
 }
 
 }  // namespace
@@ -155,6 +197,7 @@ static int run_benchmark(int argc, char** argv) {
     std::printf("  ungated/baseline  p50 %.3f  p99 %.3f   (target p50 <= 1.02)\n", p[3].p50_us / p[1].p50_us,
                 p[3].p99_us / p[1].p99_us);
     std::printf("  gated runs recorded: %zu command records\n", daemon.audit().records_of("command").size());
+    exchanges_alone(daemon, accounts.user.name(), n);
     return 0;
 }
 
