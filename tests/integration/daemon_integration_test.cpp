@@ -651,6 +651,60 @@ TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
     EXPECT_EQ(records().size(), before);
 }
 
+// The sudo plugin's check: a CommandRequest records the command only under an
+// active grant, durably, and answers as a Check would without one.
+TEST_F(DaemonTest, CommandIsRecordedInTheCheckOnlyUnderAnActiveGrant) {
+    const proto::CommandRequest command{alice(), "breakglass", "sudo", "pts/3", 4242, "id -g",
+                                        "cwd=/ runas=" + alice() + ":breakglass"};
+    proto::Client client(socket_);
+    auto r = client.call(command, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer) << r.error;
+    const auto* none = std::get_if<proto::CommandAnswer>(&*r.answer);
+    ASSERT_NE(none, nullptr);
+    EXPECT_FALSE(none->active);
+    EXPECT_EQ(none->record_event_id, "");
+    EXPECT_TRUE(records_of("command").empty()) << "nothing is recorded without a grant";
+
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
+    const proto::GrantInfo grant = status(false).grants.at(0);
+    // The same connection: one per sudo run.
+    r = client.call(command, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer) << r.error;
+    const auto* recorded = std::get_if<proto::CommandAnswer>(&*r.answer);
+    ASSERT_NE(recorded, nullptr);
+    EXPECT_TRUE(recorded->active);
+    EXPECT_EQ(recorded->grant_id, grant.event_id);
+    EXPECT_EQ(recorded->expires_at, grant.expires_at);
+    EXPECT_EQ(client.connections_made(), 1);
+    const auto commands = records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["event_id"], recorded->record_event_id);
+    EXPECT_EQ(commands[0]["grant_id"], grant.event_id);
+    EXPECT_EQ(commands[0]["actor"], alice());
+    EXPECT_EQ(commands[0]["target"], "id -g");
+    EXPECT_EQ(commands[0]["source"], "pts/3");
+    EXPECT_EQ(commands[0]["action"], "sudo");
+    EXPECT_EQ(commands[0]["detail"], "pid 4242; cwd=/ runas=" + alice() + ":breakglass");
+
+    // Only root or a trusted front-end may record a command.
+    const std::size_t before = records().size();
+    const int rc = run_function_as(alice(), [&] {
+        auto answer = proto::call(socket_, command, proto::MessageType::CommandAnswer);
+        if (!answer.answer) return 10;
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*answer.answer);
+        return e && e->code == proto::ErrorCode::NotPermitted ? 0 : 11;
+    });
+    EXPECT_EQ(rc, 0);
+    // Control characters are refused, not recorded.
+    proto::CommandRequest hostile = command;
+    hostile.command = "id\x1b[2J";
+    r = client.call(hostile, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer);
+    EXPECT_TRUE(std::holds_alternative<proto::ErrorAnswer>(*r.answer));
+    EXPECT_EQ(records().size(), before);
+}
+
 // ---- YubiKey OTP through the daemon: enrolment by the CLI (secrets on stdin),
 // OTPs made by libyubikey from a key generated here.
 
