@@ -415,6 +415,26 @@ TEST_F(DaemonTest, RestartResumesActiveGrantAndItsTimer) {
     EXPECT_TRUE(status(false).grants.empty());
 }
 
+// SIGTERM is a clean stop from any thread's point of view: exit status 0, the
+// deferred (closing) records synced, the seal key's sync done and the last
+// checkpoint written, so the next start replays nothing. (The journald and
+// state-writer threads once took SIGTERM's default action and killed the
+// daemon with status 143 before any of this ran.)
+TEST_F(DaemonTest, SigtermStopsCleanlyWithTheLastCheckpointWritten) {
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
+    proto::SessionRequest close{alice(), "breakglass", "session_close", "sudo", "pts/9", "", 4242, "/bin/true", "exit status 0"};
+    auto r = daemon_->call(close, proto::MessageType::SessionRecorded);
+    ASSERT_TRUE(std::holds_alternative<proto::SessionRecorded>(r));
+    const std::uint64_t last_seq = records().back()["seq"].get<std::uint64_t>();
+    ASSERT_NO_THROW(daemon_->stop());  // throws unless the exit status is 0
+    const json checkpoint = json::parse(read_file(state_ + "/state.json"));
+    EXPECT_EQ(checkpoint["applied_seq"].get<std::uint64_t>(), last_seq) << "the final checkpoint covers every record";
+    const auto verified = run(ctl({"verify", "--state-dir", state_, "--key", state_ + "/audit.key.initial"}));
+    EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+    EXPECT_EQ(verified.out.find("behind"), std::string::npos) << "the key file caught up at the stop: " << verified.out;
+}
+
 TEST_F(DaemonTest, RevokeByOwnerAndNotByOthers) {
     const auto secret = enroll(alice());
     ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
