@@ -264,6 +264,7 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         {std::string(1025, 'r'), "longer than 1024"},
         {"a\x1b[2Jb", "control character"},
         {std::string("nul\0inside", 10), "control character"},
+        {"invoice \xe2\x80\xaegnp.exe", "invisible format character (U+202E)"},  // issue 10, item 9
     };
     for (const auto& [reason, message] : reasons) {
         if (reason.find('\0') == std::string::npos) {  // argv cannot carry a NUL
@@ -290,7 +291,13 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         const std::string log = read_file(state_ + "/audit.log");
         EXPECT_EQ(log.find('\x1b'), std::string::npos);
         EXPECT_EQ(log.find('\0'), std::string::npos);
+        EXPECT_EQ(log.find("\xe2\x80\xae"), std::string::npos) << "stored escaped in the deny record";
     }
+    // And `log` shows the refusals without a raw control or format character.
+    const auto shown = run(ctl({"log"}));
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(shown.out.find("\xe2\x80\xae"), std::string::npos) << shown.out;
+    EXPECT_NE(shown.out.find("\\\\xe2\\\\x80\\\\xae"), std::string::npos) << shown.out;
     EXPECT_TRUE(status(true).grants.empty());
 
     // Invalid UTF-8 cannot be carried in a JSON body: such a frame is
