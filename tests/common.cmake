@@ -22,6 +22,9 @@ if(BUILD_FUZZERS)
   add_executable(fuzz_frame ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_frame.cpp)
   target_link_libraries(fuzz_frame PRIVATE bg_common bg_strict)
   target_link_options(fuzz_frame PRIVATE -fsanitize=fuzzer)
+  add_executable(fuzz_text ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_text.cpp)
+  target_link_libraries(fuzz_text PRIVATE bg_common bg_strict)
+  target_link_options(fuzz_text PRIVATE -fsanitize=fuzzer)
 endif()
 
 # common/nss: real NSS; the namespace cases need root (skipped without it) and

@@ -19,6 +19,8 @@
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
+#include "helper/audit/audit_verify.hpp"
+#include "helper/audit/seal_key.hpp"
 #include "helper/mfa/totp.hpp"
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
@@ -262,6 +264,7 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         {std::string(1025, 'r'), "longer than 1024"},
         {"a\x1b[2Jb", "control character"},
         {std::string("nul\0inside", 10), "control character"},
+        {"invoice \xe2\x80\xaegnp.exe", "invisible format character (U+202E)"},  // issue 10, item 9
     };
     for (const auto& [reason, message] : reasons) {
         if (reason.find('\0') == std::string::npos) {  // argv cannot carry a NUL
@@ -288,7 +291,13 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         const std::string log = read_file(state_ + "/audit.log");
         EXPECT_EQ(log.find('\x1b'), std::string::npos);
         EXPECT_EQ(log.find('\0'), std::string::npos);
+        EXPECT_EQ(log.find("\xe2\x80\xae"), std::string::npos) << "stored escaped in the deny record";
     }
+    // And `log` shows the refusals without a raw control or format character.
+    const auto shown = run(ctl({"log"}));
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(shown.out.find("\xe2\x80\xae"), std::string::npos) << shown.out;
+    EXPECT_NE(shown.out.find("\\\\xe2\\\\x80\\\\xae"), std::string::npos) << shown.out;
     EXPECT_TRUE(status(true).grants.empty());
 
     // Invalid UTF-8 cannot be carried in a JSON body: such a frame is
@@ -574,6 +583,81 @@ TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
     EXPECT_NE((bad.out + bad.err).find("seq " + std::to_string(grant_seq)), std::string::npos) << bad.out << bad.err;
 }
 
+// Issue 10, item 7, as an intruder with root would do it: cut a copy of the
+// log and rewrite audit.key with the index right after the cut, any key and a
+// valid checksum. `verify --key audit.key.initial` must fail at the cut; the
+// same copy with the key the initial key evolves to there (what an honest
+// daemon stopped at that point leaves) verifies.
+TEST_F(DaemonTest, Issue10VerifyRefusesATruncatedLogWithARewrittenKeyFile) {
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret)).exit_code, 0);
+    daemon_->restart();  // more records: daemon_start, policy_load
+    daemon_->restart();
+    daemon_->stop();
+    const std::string initial = state_ + "/audit.key.initial";
+    const std::string log = read_file(state_ + "/audit.log");
+    const auto all = records();
+    ASSERT_GE(all.size(), 6u);
+    const std::uint64_t keep = all.size() - 3;
+    std::size_t cut = 0;
+    for (std::uint64_t i = 0; i < keep; ++i) cut = log.find('\n', cut) + 1;
+
+    const std::string copy = dir_ + "/cut";
+    ASSERT_EQ(::mkdir(copy.c_str(), 0700), 0);
+    write_file(copy + "/audit.log", log.substr(0, cut), 0600);
+    const auto verify_copy = [&] { return run(ctl({"verify", "--state-dir", copy, "--key", initial})); };
+
+    // The current key file, now ahead of the cut log: caught before this issue too.
+    write_file(copy + "/audit.key", read_file(state_ + "/audit.key"), 0600);
+    auto r = verify_copy();
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+
+    // Rewritten: index keep + 1, a key of the intruder's choosing.
+    const std::string at_cut = "FAILED at seq " + std::to_string(keep + 1) + ":";
+    auto forged = audit::generate_key();
+    ASSERT_TRUE(forged.ok());
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(*forged, keep + 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_EQ(r.out.rfind(at_cut, 0), 0u) << r.out << r.err;
+    EXPECT_NE(r.out.find("audit.key does not hold the key"), std::string::npos) << r.out;
+    // The same with the key the intruder does hold: the current one.
+    const auto current = audit::decode_key_file(read_file(state_ + "/audit.key"));
+    ASSERT_TRUE(current.ok());
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(current->key, keep + 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_EQ(r.out.rfind(at_cut, 0), 0u) << r.out << r.err;
+    // Or rewritten behind the cut, with --json.
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(current->key, keep - 1)), 0600);
+    r = run(ctl({"verify", "--json", "--state-dir", copy, "--key", initial}));
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    const json verdict = json::parse(r.out, nullptr, false);
+    EXPECT_EQ(verdict.value("ok", true), false) << r.out;
+    EXPECT_EQ(verdict.value("first_bad_seq", 0u), keep + 1) << r.out;
+
+    // What a daemon stopped at the cut would have left verifies, level or behind.
+    auto key = audit::read_key_file(initial);
+    ASSERT_TRUE(key.ok());
+    audit::KeyBytes k = *key;
+    for (std::uint64_t i = 1; i < keep - 1; ++i) ASSERT_TRUE(audit::evolve_key(k));
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(k, keep - 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("audit.key is 2 record(s) behind the log"), std::string::npos) << r.out;
+    for (std::uint64_t i = keep - 1; i < keep + 1; ++i) ASSERT_TRUE(audit::evolve_key(k));
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(k, keep + 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out, "OK: " + std::to_string(keep) + " records, chain and seals verified\n");
+
+    // No key file at all: OK, but the verdict says the end went unchecked.
+    ASSERT_EQ(::unlink((copy + "/audit.key").c_str()), 0);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("the end of the log was not checked"), std::string::npos) << r.out;
+}
+
 // Global options before the subcommand (breakglassctl --socket PATH status),
 // against the real daemon: every exit code means what it meant.
 TEST_F(DaemonTest, CliGlobalOptionsBeforeTheSubcommandKeepEveryExitCode) {
@@ -755,8 +839,16 @@ protected:
         EXPECT_TRUE(r.answer) << r.error;
         return r.answer ? *r.answer : proto::Message(proto::ErrorAnswer{});
     }
+    // Revokes every active grant and waits for each revoke's terminate
+    // record, which the daemon writes after it answers.
     void revoke_all() {
-        for (const auto& g : status(false).grants) EXPECT_EQ(run(ctl({"revoke", g.event_id})).exit_code, 0);
+        const std::size_t terminates = records_of("terminate").size();
+        std::size_t revoked = 0;
+        for (const auto& g : status(false).grants) {
+            EXPECT_EQ(run(ctl({"revoke", g.event_id})).exit_code, 0);
+            ++revoked;
+        }
+        EXPECT_EQ(daemon_->audit().wait_for("terminate", terminates + revoked, 5s).size(), terminates + revoked);
     }
 };
 
