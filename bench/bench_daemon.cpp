@@ -147,6 +147,9 @@ void bench_loop_work(const std::string& dir, int n) {
                                                       otp.next(), "bench", "bench_daemon"});
         if (a && std::holds_alternative<bg::proto::Granted>(*a)) grants.push_back(std::get<bg::proto::Granted>(*a).event_id);
         (void)run("Check", bg::proto::CheckRequest{"root", "g" + std::to_string(i)});
+        // The sudo plugin's check: under the grant, the command record in the same request.
+        (void)run("Command (check + record)", bg::proto::CommandRequest{"root", "g" + std::to_string(i), "sudo", "pts/1",
+                                                                        4242, "/usr/bin/true", "cwd=/ runas=root:g"});
         (void)run("Session command", bg::proto::SessionRequest{"root", "g" + std::to_string(i), "command", "sudo",
                                                               "pts/1", "", 4242, "/usr/bin/true", ""});
         (void)run("Session close", bg::proto::SessionRequest{"root", "g" + std::to_string(i), "session_close", "sudo",

@@ -41,10 +41,9 @@ struct Answer {
     std::optional<proto::Message> message;
     Result failure;
 };
-Answer ask_daemon(const std::string& socket_path, const proto::Message& request, proto::MessageType expected,
-                  int timeout_ms, int connect_timeout_ms) {
-    proto::CallResult r = proto::call(socket_path, request, expected, timeout_ms, connect_timeout_ms);
-    if (!r.answer) return {std::nullopt, Result{Outcome::Unavailable, "", 0, unavailable_text(socket_path, r)}};
+Answer ask_daemon(proto::Client& daemon, const proto::Message& request, proto::MessageType expected, int timeout_ms) {
+    proto::CallResult r = daemon.call(request, expected, timeout_ms);
+    if (!r.answer) return {std::nullopt, Result{Outcome::Unavailable, "", 0, unavailable_text(daemon.socket_path(), r)}};
     if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
         std::string text = e->code == proto::ErrorCode::Unavailable || e->code == proto::ErrorCode::Internal
                                ? refusal_text(*e) + "; nothing was granted (fail closed)"
@@ -168,37 +167,74 @@ void wipe(std::string& secret) {
 
 namespace {
 
-// The Check: the daemon's answer, or why there is none (a refusal or no answer at all).
+// What the check said: a CheckAnswer, or a CommandAnswer when a command rides along.
+struct Checked {
+    bool active = false;
+    std::string grant_id;
+    std::int64_t expires_at = 0;
+    std::string record_event_id;  // the command record, when there was a command and a grant
+    std::vector<std::string> severities;
+    std::string notice;
+};
+// The daemon's answer, or why there is none (a refusal or no answer at all).
 struct CheckOutcome {
-    std::optional<proto::CheckAnswer> answer;
+    std::optional<Checked> answer;
     Result failure;
 };
-CheckOutcome ask_check(const Target& target) {
-    Answer a = ask_daemon(target.socket_path, proto::CheckRequest{target.user, target.gate},
-                          proto::MessageType::CheckAnswer, target.timeout_ms, target.connect_timeout_ms);
+CheckOutcome ask_check(proto::Client& daemon, const Target& target, const proto::CommandRequest* command) {
+    if (command == nullptr) {
+        Answer a = ask_daemon(daemon, proto::CheckRequest{target.user, target.gate}, proto::MessageType::CheckAnswer,
+                              target.timeout_ms);
+        if (!a.message) return {std::nullopt, std::move(a.failure)};
+        auto& c = std::get<proto::CheckAnswer>(*a.message);
+        return {Checked{c.active, std::move(c.event_id), c.expires_at, "", std::move(c.severities), std::move(c.notice)},
+                Result{}};
+    }
+    proto::CommandRequest request = *command;
+    request.user = target.user;
+    request.gate = target.gate;
+    Answer a = ask_daemon(daemon, request, proto::MessageType::CommandAnswer, target.timeout_ms);
     if (!a.message) return {std::nullopt, std::move(a.failure)};
-    return {std::get<proto::CheckAnswer>(*a.message), Result{}};
+    auto& c = std::get<proto::CommandAnswer>(*a.message);
+    return {Checked{c.active, std::move(c.grant_id), c.expires_at, std::move(c.record_event_id),
+                    std::move(c.severities), std::move(c.notice)},
+            Result{}};
+}
+
+std::string no_grant_text(const Target& target) {
+    return "no active break-glass grant for user " + quoted(target.user) + " on gate " + quoted(target.gate);
 }
 
 }  // namespace
 
 Result check_active(const Target& target) {
+    proto::Client daemon(target.socket_path, target.connect_timeout_ms);
+    return check_active(target, daemon);
+}
+
+Result check_active(const Target& target, proto::Client& daemon, const proto::CommandRequest* command) {
     if (auto bad = validate_target(target)) return Result{Outcome::BadInput, "", 0, std::move(*bad)};
-    CheckOutcome c = ask_check(target);
+    CheckOutcome c = ask_check(daemon, target, command);
     if (!c.answer) return std::move(c.failure);
-    if (!c.answer->active)
-        return Result{Outcome::Denied, "", 0,
-                      "no active break-glass grant for user " + quoted(target.user) + " on gate " + quoted(target.gate)};
-    return Result{Outcome::AlreadyActive, c.answer->event_id, c.answer->expires_at, ""};
+    if (!c.answer->active) return Result{Outcome::Denied, "", 0, no_grant_text(target)};
+    return Result{Outcome::AlreadyActive, c.answer->grant_id, c.answer->expires_at, "", c.answer->record_event_id};
 }
 
 Result check_or_break_glass(Prompter& prompter, const Target& target) {
+    proto::Client daemon(target.socket_path, target.connect_timeout_ms);
+    return check_or_break_glass(prompter, target, daemon);
+}
+
+Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Client& daemon,
+                            const proto::CommandRequest* command) {
     if (auto bad = validate_target(target)) return refused(prompter, Outcome::BadInput, std::move(*bad));
 
     // The fast path: an active grant is enough, and nothing is asked.
-    CheckOutcome check = ask_check(target);
+    CheckOutcome check = ask_check(daemon, target, command);
     if (!check.answer) return refused(prompter, check.failure.outcome, std::move(check.failure.message));
-    if (check.answer->active) return Result{Outcome::AlreadyActive, check.answer->event_id, check.answer->expires_at, ""};
+    if (check.answer->active)
+        return Result{Outcome::AlreadyActive, check.answer->grant_id, check.answer->expires_at, "",
+                      check.answer->record_event_id};
 
     prompter.info(banner(target.gate, !check.answer->severities.empty(), check.answer->notice));
 
@@ -246,8 +282,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
                                                  target.runas_user,
                                                  fit_context_text(target.pam_service, kMaxGateBytes)};
     wipe(*factor);
-    Answer a = ask_daemon(target.socket_path, request, proto::MessageType::Granted, target.timeout_ms,
-                          target.connect_timeout_ms);
+    Answer a = ask_daemon(daemon, request, proto::MessageType::Granted, target.timeout_ms);
     wipe(std::get<proto::GrantRequest>(request).factor);
     if (!a.message) return refused(prompter, a.failure.outcome, std::move(a.failure.message));
 
@@ -255,13 +290,32 @@ Result check_or_break_glass(Prompter& prompter, const Target& target) {
     Result out{Outcome::Granted, granted.event_id, granted.expires_at, ""};
     out.message = granted_line(target.gate, granted);
     prompter.info(out.message);
+    if (command == nullptr) return out;
+
+    // The command runs only once it is recorded under the new grant. A
+    // failure keeps the grant's event_id, so the caller can tell it apart.
+    CheckOutcome recorded = ask_check(daemon, target, command);
+    if (!recorded.answer || !recorded.answer->active) {
+        out.outcome = recorded.answer ? Outcome::Denied : recorded.failure.outcome;
+        out.message = "the gated command was not recorded: " +
+                      (recorded.answer ? no_grant_text(target) + " (the grant ended before the command could run)"
+                                       : recorded.failure.message) +
+                      "; refused";
+        prompter.error(out.message);
+        return out;
+    }
+    out.record_event_id = recorded.answer->record_event_id;
     return out;
 }
 
 SessionResult record_session(const std::string& socket_path, const proto::SessionRequest& request, int timeout_ms) {
+    proto::Client daemon(socket_path);
+    return record_session(daemon, request, timeout_ms);
+}
+
+SessionResult record_session(proto::Client& daemon, const proto::SessionRequest& request, int timeout_ms) {
     SessionResult out;
-    Answer a =
-        ask_daemon(socket_path, request, proto::MessageType::SessionRecorded, timeout_ms, proto::kConnectTimeoutMs);
+    Answer a = ask_daemon(daemon, request, proto::MessageType::SessionRecorded, timeout_ms);
     if (!a.message) {
         out.failure = a.failure.outcome;
         out.message = std::move(a.failure.message);

@@ -66,16 +66,30 @@ struct Result {
     std::string event_id;
     std::int64_t expires_at = 0;
     std::string message;  // what was (or would be) shown to the user; printable, escaped
+    std::string record_event_id = {};  // the command record, when the flow was given a command to record
 };
 
 // The whole flow. Everything shown goes through the prompter: the banner and
 // the grant as info, every refusal as error. The fast path asks nothing and
-// shows nothing.
+// shows nothing. Its exchanges share one connection.
 Result check_or_break_glass(Prompter& prompter, const Target& target);
+
+// The same on the caller's connection to the daemon. With a command (the sudo
+// plugin), the check is a CommandRequest: under an active grant the command
+// is recorded in the same exchange (AlreadyActive, record_event_id set);
+// after a new grant it is sent again to record the command under it. The
+// outcome is AlreadyActive or Granted only once the command record is
+// durable; a new grant whose command could not be recorded is a refusal that
+// keeps the grant's event_id. The command's user and gate are the target's.
+Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Client& daemon,
+                            const proto::CommandRequest* command = nullptr);
 
 // Only the Check: AlreadyActive when a grant for (user, gate) is active,
 // Denied when none is, Unavailable when the daemon cannot answer. Shows nothing.
 Result check_active(const Target& target);
+// The same on the caller's connection; with a command, AlreadyActive means the
+// command is recorded under the grant (a CommandRequest, as above).
+Result check_active(const Target& target, proto::Client& daemon, const proto::CommandRequest* command = nullptr);
 
 // Reports a session or command under a grant (SessionRequest → SessionRecorded).
 struct SessionResult {
@@ -86,6 +100,8 @@ struct SessionResult {
     std::string message;          // when !recorded, or recorded without a grant: printable, escaped
 };
 SessionResult record_session(const std::string& socket_path, const proto::SessionRequest& request,
+                             int timeout_ms = proto::kDefaultTimeoutMs);
+SessionResult record_session(proto::Client& daemon, const proto::SessionRequest& request,
                              int timeout_ms = proto::kDefaultTimeoutMs);
 
 // ---- pure pieces, exposed for tests and for front-ends that need them.

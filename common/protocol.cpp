@@ -154,6 +154,14 @@ json to_json(const SessionRequest& m) {
             {"command", m.command}, {"detail", m.detail}};
 }
 json to_json(const SessionRecorded& m) { return {{"record_event_id", m.record_event_id}, {"grant_id", m.grant_id}}; }
+json to_json(const CommandRequest& m) {
+    return {{"user", m.user}, {"gate", m.gate},       {"service", m.service}, {"tty", m.tty},
+            {"pid", m.pid},   {"command", m.command}, {"detail", m.detail}};
+}
+json to_json(const CommandAnswer& m) {
+    return {{"active", m.active},         {"record_event_id", m.record_event_id}, {"grant_id", m.grant_id},
+            {"expires_at", m.expires_at}, {"severities", m.severities},           {"notice", m.notice}};
+}
 
 // ---- decode
 
@@ -358,13 +366,36 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
+        case MessageType::CommandRequest: {
+            CommandRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.gate = r.str("gate", kMaxShortField);
+            m.service = r.str("service", kMaxShortField);
+            m.tty = r.str("tty", kMaxShortField);
+            m.pid = r.i64("pid");
+            m.command = r.str("command", kMaxLongField + 1);
+            m.detail = r.str("detail", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::CommandAnswer: {
+            CommandAnswer m;
+            m.active = r.boolean("active");
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            m.expires_at = r.i64("expires_at");
+            m.severities = r.str_list("severities", kMaxListEntries, kMaxShortField);
+            m.notice = r.str("notice", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
         default: throw DecodeError("unknown message type");
     }
     r.finish();
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::SessionRecorded); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::CommandAnswer); }
 
 }  // namespace
 
@@ -393,6 +424,8 @@ std::string_view type_name(MessageType t) {
         case MessageType::YubikeyEnrolled: return "YubikeyEnrolled";
         case MessageType::SessionRequest: return "SessionRequest";
         case MessageType::SessionRecorded: return "SessionRecorded";
+        case MessageType::CommandRequest: return "CommandRequest";
+        case MessageType::CommandAnswer: return "CommandAnswer";
     }
     return "unknown";
 }
@@ -411,7 +444,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::SessionRecorded),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::CommandAnswer),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

@@ -65,6 +65,8 @@ enum class MessageType : std::uint16_t {
     YubikeyEnrolled = 21,
     SessionRequest = 22,
     SessionRecorded = 23,
+    CommandRequest = 24,
+    CommandAnswer = 25,
 };
 
 std::string_view type_name(MessageType t);
@@ -262,11 +264,36 @@ struct SessionRecorded {
     std::string grant_id;  // the active grant the session runs under, "" if none
 };
 
+// CommandRequest (24): a gated command is about to run (the sudo plugin). In
+// one exchange: if `user` holds an active grant for `gate`, the command is
+// recorded under it (a "command" record, durable before the answer: the
+// command runs only after it); if not, nothing is recorded and the answer
+// says what a Check would, so the front-end can break the glass and then
+// send this again. Root or a trusted front-end only.
+struct CommandRequest {
+    std::string user;     // the invoking user
+    std::string gate;
+    std::string service;  // "sudo"
+    std::string tty;
+    std::int64_t pid = 0;  // the front-end's process (sudo)
+    std::string command;   // argv
+    std::string detail;    // e.g. "cwd=/root runas=alice:breakglass"
+};
+// CommandAnswer (25)
+struct CommandAnswer {
+    bool active = false;           // a grant was active and the command record is durable
+    std::string record_event_id;   // the command record when active, else empty
+    std::string grant_id;          // the grant it runs under when active, else empty
+    std::int64_t expires_at = 0;   // the grant's, when active
+    std::vector<std::string> severities = {};  // when not active: as CheckAnswer.severities
+    std::string notice = {};                   // when not active: as CheckAnswer.notice
+};
+
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
                              StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
                              LogAnswer, PolicyCheckRequest, PolicyCheckAnswer,
                              PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled, EnrollYubikeyRequest,
-                             YubikeyEnrolled, SessionRequest, SessionRecorded>;
+                             YubikeyEnrolled, SessionRequest, SessionRecorded, CommandRequest, CommandAnswer>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

@@ -2,6 +2,8 @@
 #include "common/text.hpp"
 
 #include <cstdint>
+#include <cstdio>
+#include <iterator>
 
 namespace bg {
 namespace {
@@ -40,6 +42,42 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i, std::uint32_
 
 bool is_control(std::uint32_t cp) { return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F); }
 
+struct CodePointRange {
+    std::uint32_t first, last;
+};
+
+// Unicode 15.1 general category Cf (format) plus Zl and Zp (U+2028, U+2029):
+// characters that draw nothing yet reorder what follows (U+202E RIGHT-TO-LEFT
+// OVERRIDE, the isolates U+2066..2069), hide in a word (U+200B ZERO WIDTH
+// SPACE, U+00AD SOFT HYPHEN, U+FEFF) or break a line where none is shown. In
+// a reason or a command they make a record read differently from what it
+// holds. Sorted, for the binary search below.
+constexpr CodePointRange kInvisibleFormat[] = {
+    {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},   {0x070F, 0x070F},
+    {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x180E, 0x180E},   {0x200B, 0x200F},   {0x2028, 0x202E},
+    {0x2060, 0x2064},   {0x2066, 0x206F},   {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD},
+    {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+    {0xE0020, 0xE007F},
+};
+
+bool is_invisible_format(std::uint32_t cp) {
+    if (cp < kInvisibleFormat[0].first) return false;  // all of ASCII and most text: one compare
+    std::size_t lo = 0, hi = std::size(kInvisibleFormat);
+    while (lo < hi) {
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (cp < kInvisibleFormat[mid].first) hi = mid;
+        else if (cp > kInvisibleFormat[mid].last) lo = mid + 1;
+        else return true;
+    }
+    return false;
+}
+
+std::string code_point_name(std::uint32_t cp) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
+    return buf;
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view s) {
@@ -60,6 +98,8 @@ std::optional<std::string> validate_text(std::string_view s, std::size_t max_byt
         const std::size_t n = utf8_sequence_length(s, i, &cp);
         if (n == 0) return std::string("is not valid UTF-8");
         if (is_control(cp)) return std::string("contains a control character");
+        if (is_invisible_format(cp))
+            return "contains an invisible format character (" + code_point_name(cp) + ")";
         i += n;
     }
     return std::nullopt;
@@ -94,7 +134,7 @@ std::string escape_for_display(std::string_view s) {
         }
         if (cp == '\\') {
             out += "\\\\";
-        } else if (is_control(cp)) {
+        } else if (is_control(cp) || is_invisible_format(cp)) {
             for (std::size_t k = 0; k < n; ++k) hex_byte(static_cast<unsigned char>(s[i + k]));
         } else {
             out.append(s.substr(i, n));

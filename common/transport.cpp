@@ -22,13 +22,14 @@ namespace {
 
 struct SendOutcome {
     bool sent = false;
-    bool timed_out = false;  // SO_SNDTIMEO ran out: the peer did not take the datagram
+    bool timed_out = false;    // SO_SNDTIMEO ran out: the peer did not take the datagram
+    bool peer_closed = false;  // the peer had closed the connection: nothing was delivered
     std::string error;
 };
 
 SendOutcome send_frame(int fd, const Message& m) {
     auto frame = encode(m);
-    if (!frame) return {false, false, frame.error().message};
+    if (!frame) return {false, false, false, frame.error().message};
     // Frames may carry a one-time code: wipe the buffer whatever happens.
     struct Wipe {
         std::vector<std::uint8_t>& bytes;
@@ -38,10 +39,13 @@ SendOutcome send_frame(int fd, const Message& m) {
         const ssize_t n = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return {false, true, "send: the peer did not take the request in time"};
-        if (n < 0) return {false, false, std::string("send: ") + std::strerror(errno)};
-        if (static_cast<std::size_t>(n) != frame->size()) return {false, false, "send: short write"};
-        return {true, false, ""};
+            return {false, true, false, "send: the peer did not take the request in time"};
+        if (n < 0) {
+            const bool closed = errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN;
+            return {false, false, closed, std::string("send: ") + std::strerror(errno)};
+        }
+        if (static_cast<std::size_t>(n) != frame->size()) return {false, false, false, "send: short write"};
+        return {true, false, false, ""};
     }
 }
 
@@ -214,38 +218,82 @@ std::optional<std::string> socket_path_problem(std::string_view path) {
     return std::nullopt;
 }
 
-CallResult call(const std::string& socket_path, const Message& request, MessageType expected, int timeout_ms,
-                int connect_timeout_ms) {
-    CallResult out;
-    ConnectOutcome connected = connect_within(socket_path, connect_timeout_ms);
-    if (!connected.fd.valid()) {
-        out.unreachable = true;
-        out.timed_out = connected.timed_out;
-        out.error = "breakglassd is not reachable (" + connected.error + ")";
-        return out;
-    }
-    const UniqueFd& fd = connected.fd;
-    if (SendOutcome sent = send_frame(fd.get(), request); !sent.sent) {
+namespace {
+
+// One request and its answer on a connected socket.
+struct Exchange {
+    CallResult result;
+    bool not_delivered = false;  // the send found the connection closed by the daemon
+};
+
+Exchange exchange(int fd, const Message& request, MessageType expected, int timeout_ms, int connect_timeout_ms) {
+    Exchange x;
+    CallResult& out = x.result;
+    if (SendOutcome sent = send_frame(fd, request); !sent.sent) {
+        x.not_delivered = sent.peer_closed;
         out.timed_out = sent.timed_out;
         out.error = "sending the request failed: " + sent.error +
                     (sent.timed_out ? " (" + describe_wait(connect_timeout_ms) + ")" : "");
-        return out;
+        return x;
     }
-    Received r = receive_message(fd.get(), timeout_ms);
+    Received r = receive_message(fd, timeout_ms);
     if (!r.message) {
         out.unreachable = r.failure == ReceiveFailure::Closed;
         out.timed_out = r.failure == ReceiveFailure::Timeout;
         out.error = "no answer from breakglassd: " + r.error;
-        return out;
+        return x;
     }
     const MessageType got = type_of(*r.message);
     if (got != expected && got != MessageType::ErrorAnswer) {
         out.error = "protocol error: expected " + std::string(type_name(expected)) + ", got " +
                     std::string(type_name(got));
-        return out;
+        return x;
     }
     out.answer = std::move(r.message);
-    return out;
+    return x;
+}
+
+}  // namespace
+
+CallResult call(const std::string& socket_path, const Message& request, MessageType expected, int timeout_ms,
+                int connect_timeout_ms) {
+    Client client(socket_path, connect_timeout_ms);
+    return client.call(request, expected, timeout_ms);
+}
+
+Client::Client(std::string socket_path, int connect_timeout_ms, int reuse_idle_ms)
+    : socket_path_(std::move(socket_path)), connect_timeout_ms_(connect_timeout_ms), reuse_idle_ms_(reuse_idle_ms) {}
+
+CallResult Client::call(const Message& request, MessageType expected, int timeout_ms) {
+    bool kept = fd_.valid() && Clock::now() - last_used_ < std::chrono::milliseconds(reuse_idle_ms_);
+    if (!kept) fd_.reset();
+    for (;;) {
+        if (!fd_.valid()) {
+            ConnectOutcome connected = connect_within(socket_path_, connect_timeout_ms_);
+            if (!connected.fd.valid()) {
+                CallResult out;
+                out.unreachable = true;
+                out.timed_out = connected.timed_out;
+                out.error = "breakglassd is not reachable (" + connected.error + ")";
+                return out;
+            }
+            fd_ = std::move(connected.fd);
+            ++connections_;
+        }
+        Exchange x = exchange(fd_.get(), request, expected, timeout_ms, connect_timeout_ms_);
+        if (x.result.answer) {
+            last_used_ = Clock::now();
+            return std::move(x.result);
+        }
+        fd_.reset();
+        // The daemon had closed the kept connection (idle, restarted): the
+        // request never reached it, so it goes once more on a new connection.
+        if (kept && x.not_delivered) {
+            kept = false;
+            continue;
+        }
+        return std::move(x.result);
+    }
 }
 
 }  // namespace proto

@@ -3,6 +3,7 @@
 // message. Receiving checks the datagram's size before allocating.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,12 @@ namespace proto {
 // Each ends in a refusal that says which wait ran out (fail closed).
 inline constexpr int kConnectTimeoutMs = 3'000;
 inline constexpr int kDefaultTimeoutMs = 10'000;
+// The daemon closes a connection that has carried no request for this long.
+inline constexpr int kIdleCloseMs = 30'000;
+// A Client sends on a kept connection only if it has been idle less than
+// this, well inside kIdleCloseMs, so that the daemon does not close it just as
+// a request arrives; older, it connects anew.
+inline constexpr int kReuseIdleMs = 20'000;
 
 Status send_message(int fd, const Message& m);
 
@@ -59,6 +66,39 @@ std::optional<std::string> socket_path_problem(std::string_view path);
 // and send.
 CallResult call(const std::string& socket_path, const Message& request, MessageType expected,
                 int timeout_ms = kDefaultTimeoutMs, int connect_timeout_ms = kConnectTimeoutMs);
+
+// One connection to the daemon kept for several requests in turn (the sudo
+// plugin: one per sudo run), with call()'s waits and answers. It connects at
+// the first call, and again when the kept connection has been idle for
+// reuse_idle_ms or more (the daemon may be closing it), or after a call that
+// failed (a late answer must never be read as the next one's). When a send on
+// a kept connection fails because the daemon had closed it, the request was
+// not delivered and is sent once more on a new connection; a request that
+// was delivered is never sent twice. The descriptor is close-on-exec, so a
+// command the front-end's host runs does not inherit it.
+class Client {
+public:
+    explicit Client(std::string socket_path, int connect_timeout_ms = kConnectTimeoutMs,
+                    int reuse_idle_ms = kReuseIdleMs);
+
+    CallResult call(const Message& request, MessageType expected, int timeout_ms = kDefaultTimeoutMs);
+    void disconnect() { fd_.reset(); }
+
+    const std::string& socket_path() const { return socket_path_; }
+    int connect_timeout_ms() const { return connect_timeout_ms_; }
+    // The kept connection's descriptor, -1 when there is none (for tests).
+    int descriptor() const { return fd_.get(); }
+    // How many connections this client has made (for tests and benchmarks).
+    int connections_made() const { return connections_; }
+
+private:
+    std::string socket_path_;
+    int connect_timeout_ms_;
+    int reuse_idle_ms_;
+    UniqueFd fd_;
+    std::chrono::steady_clock::time_point last_used_{};
+    int connections_ = 0;
+};
 
 }  // namespace proto
 }  // namespace bg

@@ -15,8 +15,10 @@
 #   a  sudo -g breakglass with a TOTP code typed at the prompt: granted, runs with the
 #      breakglass gid; the grant's breakglass-expire-ID.timer; the grant's journal entry
 #   b  sudo -g breakglass sleep 1000 under that grant (no prompt) is gone within 2 s of
-#      expires_at; the expire record lists its pid
-#   e  breakglassctl revoke: the timer is gone and the running session is terminated
+#      expires_at; the expire record, then a terminate record of the same grant that
+#      lists its pid (and every pid of the session) with SIGTERM
+#   e  breakglassctl revoke: the timer is gone and the running session is terminated;
+#      the revoke record, then a terminate record that lists the session's pids
 #   f  the gate's on_grant/on_revoke hooks ran in the daemon's sandbox: argv, empty
 #      environment, hook records
 #   g  a second breakglassd started the way the test fixture starts one (--socket,
@@ -508,6 +510,40 @@ wait_gone() {  # NAME DEADLINE(unix) -> time gone, or nothing
     done
 }
 verify_ok() { ct breakglassctl verify </dev/null 2>&1; }
+# The record that ends GRANT_ID (EVENT: expire or revoke), then the terminate
+# record the daemon writes after it (same grant_id, later seq): it names every
+# pid of the session and says SIGTERM. The closing records are written at once
+# (synced up to 1 s later), so 3 s is plenty.
+check_termination_records() {  # SCENARIO EVENT GRANT_ID SLEEP_PID "SESSION_PIDS"
+    local sc=$1 event=$2 id=$3 pid=$4 pids=$5 rec="" term="" t detail p missing=""
+    for t in $(seq 1 30); do
+        rec=$(record_of "$event" "$id")
+        [ -n "$rec" ] && term=$(log_json | jq -c --arg id "$id" --argjson s "$(printf '%s' "$rec" | jq .seq)" \
+            'select(.event == "terminate" and .grant_id == $id and .seq > $s)' | head -1)
+        [ -n "$term" ] && break
+        sleep 0.1
+    done
+    if [ -z "$rec" ]; then
+        bad "no $event record for $id"
+        return
+    fi
+    ok "$event record $(printf '%s' "$rec" | jq -r .event_id) (seq $(printf '%s' "$rec" | jq .seq)): $(printf '%s' "$rec" | jq -r .detail)"
+    if [ -z "$term" ]; then
+        bad "no terminate record for $id after its $event record (seq $(printf '%s' "$rec" | jq .seq))"
+        return
+    fi
+    detail=$(printf '%s' "$term" | jq -r .detail)
+    case "$detail" in
+    "after the $event; SIGTERM to pids "*) ;;
+    *) bad "the terminate record of $id does not begin 'after the $event; SIGTERM to pids': '$detail'" ;;
+    esac
+    for p in $pids; do has_word "$detail" "$p" || missing+=" $p"; done
+    if [ -n "$pid" ] && has_word "$detail" "$pid" && [ -z "$missing" ]; then
+        ok "terminate record $(printf '%s' "$term" | jq -r .event_id) (seq $(printf '%s' "$term" | jq .seq)) lists pid $pid and every session pid ($pids): $detail"
+    else
+        bad "the terminate record of $id does not list pid $pid / session pids$missing: detail='$detail'"
+    fi
+}
 has_word() { printf '%s' "$1" | grep -Eq "(^|[^0-9])$2([^0-9]|\$)"; }
 
 # ---------------------------------------------------------------- a + b
@@ -592,16 +628,7 @@ scenario_a_b() {
         elif le "$lag" 0; then bad "gone ${lag} s before expires_at (ended early)"
         else bad "gone ${lag} s after expires_at (limit ${LAG_LIMIT} s)"; fi
     fi
-    rec=""
-    for t in $(seq 1 30); do rec=$(record_of expire "$id"); [ -n "$rec" ] && break; sleep 0.1; done
-    if [ -z "$rec" ]; then
-        bad "no expire record for $id"
-    else
-        local detail
-        detail=$(printf '%s' "$rec" | jq -r .detail)
-        if has_word "$detail" "$pid"; then ok "expire record $(printf '%s' "$rec" | jq -r .event_id) lists pid $pid: $detail"
-        else bad "the expire record does not list pid $pid: detail='$detail'"; fi
-    fi
+    check_termination_records b expire "$id" "$pid" "$pids"
     finish b "sleep 1000 under the grant is gone within ${LAG_LIMIT} s of expires_at"
 }
 
@@ -641,6 +668,7 @@ scenario_e() {
         if le "$lag" "$LAG_LIMIT"; then ok "session gone ${lag} s after the revoke"
         else bad "session gone only ${lag} s after the revoke (limit ${LAG_LIMIT} s)"; fi
     fi
+    check_termination_records e revoke "$id" "$pid" "$pids"
     finish e "breakglassctl revoke: timer gone, session terminated"
 }
 

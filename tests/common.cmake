@@ -12,10 +12,19 @@ add_executable(transport_timeout_tests ${CMAKE_CURRENT_LIST_DIR}/unit/transport_
 target_link_libraries(transport_timeout_tests PRIVATE bg_test_support bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(transport_timeout_tests PROPERTIES FIXTURES_REQUIRED bg_host)
 
+# common/transport's kept connection (proto::Client) against a scripted daemon
+# on a thread of the test (a real listener in a scratch directory of the run).
+add_executable(transport_client_tests ${CMAKE_CURRENT_LIST_DIR}/unit/transport_client_test.cpp)
+target_link_libraries(transport_client_tests PRIVATE bg_test_support bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(transport_client_tests PROPERTIES FIXTURES_REQUIRED bg_host)
+
 if(BUILD_FUZZERS)
   add_executable(fuzz_frame ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_frame.cpp)
   target_link_libraries(fuzz_frame PRIVATE bg_common bg_strict)
   target_link_options(fuzz_frame PRIVATE -fsanitize=fuzzer)
+  add_executable(fuzz_text ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_text.cpp)
+  target_link_libraries(fuzz_text PRIVATE bg_common bg_strict)
+  target_link_options(fuzz_text PRIVATE -fsanitize=fuzzer)
 endif()
 
 # common/nss: real NSS; the namespace cases need root (skipped without it) and

@@ -5,7 +5,7 @@
 # they run in parallel, also beside another run of the suite on the host.
 add_executable(daemon_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/daemon_integration_test.cpp)
 target_link_libraries(daemon_integration_tests PRIVATE
-  bg_test_support bg_common bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
+  bg_test_support bg_common bg_audit bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
 gtest_discover_tests(daemon_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
 
 # Closing never waits, on a small full tmpfs (a private mount namespace of the test process).

@@ -23,3 +23,12 @@ if(BG_SYSTEM_TEST_DEBS)
   set_tests_properties(system_tests_booted_container PROPERTIES
     RUN_SERIAL TRUE TIMEOUT 1800 LABELS system)
 endif()
+
+# The packaging scenarios of issue 10 (removing libpam-breakglass while sudo.conf
+# loads its plugin; a pre-existing breakglass group with members), in a
+# container that is not booted (scripts/system-test-removal.sh).
+if(BG_SYSTEM_TEST_DEBS)
+  add_test(NAME system_tests_package_removal
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/system-test-removal.sh ${BG_SYSTEM_TEST_DEBS})
+  set_tests_properties(system_tests_package_removal PROPERTIES TIMEOUT 900 LABELS system)
+endif()

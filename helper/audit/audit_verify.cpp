@@ -366,13 +366,29 @@ struct Segment {
     std::string_view prev_hash;
     bool seals = false;
     KeyBytes key{};
+    // With seals: keep a copy of the key for this seq (audit.key's index)
+    // when the scan passes it, so it can be compared with the key file's.
+    std::uint64_t capture_seq = 0;
     // Results.
     bool ok = false;
     std::uint64_t records = 0, first_bad = 0;
     std::string message;
     std::string_view last_hash;
+    bool captured = false;
+    KeyBytes captured_key{};
 
-    ~Segment() { OPENSSL_cleanse(key.data(), key.size()); }
+    ~Segment() {
+        OPENSSL_cleanse(key.data(), key.size());
+        OPENSSL_cleanse(captured_key.data(), captured_key.size());
+    }
+
+    // `key` is the key for seq `seq` here.
+    void capture_if_due(std::uint64_t seq) {
+        if (seals && seq == capture_seq) {
+            captured_key = key;
+            captured = true;
+        }
+    }
 
     void fail(std::uint64_t seq, std::string why) {
         ok = false;
@@ -392,6 +408,7 @@ void verify_segment(Segment& g) {
     const std::string_view log = g.log;
     while (pos < g.end) {
         g.records = expected - g.first_seq;
+        g.capture_if_due(expected);
         const auto rec = [expected] { return "record " + std::to_string(expected); };
         const void* nl = std::memchr(log.data() + pos, '\n', g.end - pos);
         if (nl == nullptr) return g.fail(expected, rec() + ": torn last line (no trailing newline)");
@@ -433,6 +450,7 @@ void verify_segment(Segment& g) {
         pos = end + 1;
     }
     g.records = expected - g.first_seq;
+    g.capture_if_due(expected);  // the key after the last record (a key file level with the log)
     g.last_hash = prev_hash;
     g.ok = true;
 }
@@ -469,6 +487,7 @@ std::optional<Segment> verify_in_two(std::string_view log, const VerifyOptions& 
     b.first_seq = first.seq;
     b.prev_hash = first.prev_hash;
     a.seals = b.seals = o.initial_key.has_value();
+    a.capture_seq = b.capture_seq = o.key_file ? o.key_file->index : 0;
     if (a.seals) {
         a.key = b.key = *o.initial_key;
         for (std::uint64_t i = 1; i < first.seq; ++i) {
@@ -503,6 +522,11 @@ std::optional<Segment> verify_in_two(std::string_view log, const VerifyOptions& 
     }
     out.ok = true;
     out.last_hash = b.last_hash;
+    out.seals = a.seals;
+    // Both halves pass the seq where they meet; their keys there are equal.
+    const Segment& holder = a.captured ? a : b;
+    out.captured = holder.captured;
+    out.captured_key = holder.captured_key;
     return out;
 }
 
@@ -520,6 +544,7 @@ VerifyResult verify_log(std::string_view log, const VerifyOptions& o) {
         whole.prev_hash = kGenesisPrevHash;
         whole.seals = seals;
         if (seals) whole.key = *o.initial_key;
+        whole.capture_seq = o.key_file ? o.key_file->index : 0;
         verify_segment(whole);
     }
     const Segment& g = split ? *split : whole;
@@ -548,12 +573,25 @@ VerifyResult verify_log(std::string_view log, const VerifyOptions& o) {
         return bad(records, records == 0 ? 1 : (o.expect_last_seq ? records : records + 1),
                    "head hash does not match the expected one (tail truncated or replaced)", seals);
     }
-    if (o.key_index) {
-        const std::uint64_t index = *o.key_index;
+    if (o.key_file) {
+        const std::uint64_t index = o.key_file->index;
         if (index > records + 1) {
             return bad(records, records + 1,
                        "log truncated: audit.key has evolved to seal seq " + std::to_string(index) +
                            " but the log ends at seq " + std::to_string(records),
+                       seals);
+        }
+        if (index == 0) return bad(records, records + 1, "audit.key has index 0, which no key has", seals);
+        // The index says where the log ends only if the key is the one the
+        // initial key evolves to there: whoever cuts the log can write any
+        // index into the file, but cannot derive key_index without key_1.
+        if (seals && (!g.captured || CRYPTO_memcmp(g.captured_key.data(), o.key_file->key.data(),
+                                                   g.captured_key.size()) != 0)) {
+            return bad(records, records + 1,
+                       "audit.key does not hold the key the initial key evolves to at its index " +
+                           std::to_string(index) +
+                           " (the key file was rewritten: the log may have been truncated after seq " +
+                           std::to_string(records) + ")",
                        seals);
         }
     }
@@ -566,9 +604,13 @@ VerifyResult verify_log(std::string_view log, const VerifyOptions& o) {
     // A key file behind the log is normal for a running daemon: the key that
     // follows deferred (closing) records is written when they are synced, at
     // most a second later, and after a crash the daemon hashes it forward.
-    if (o.key_index && *o.key_index < records + 1)
-        r.message += "; audit.key is " + std::to_string(records + 1 - *o.key_index) +
+    if (o.key_file && o.key_file->index < records + 1)
+        r.message += "; audit.key is " + std::to_string(records + 1 - o.key_file->index) +
                      " record(s) behind the log (written since its last update; breakglassd catches it up)";
+    // Nothing said where the log should end: a cut tail would have passed.
+    if (!o.key_file && !o.expect_last_seq && !o.expect_head_hash)
+        r.message += "; the end of the log was not checked (no audit.key, no expected head): a truncated tail "
+                     "is not detected";
     return r;
 }
 

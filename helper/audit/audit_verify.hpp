@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "helper/audit/seal_key.hpp"
 
 namespace bg::audit {
 
@@ -43,11 +44,17 @@ struct VerifyOptions {
     // Hash of record expect_last_seq (or of the last record when
     // expect_last_seq is not given).
     std::optional<std::string> expect_head_hash;
-    // Index from audit.key: at most last_seq + 1. Greater ⇒ the tail was
-    // truncated; smaller ⇒ the key file is behind: normal on a running
-    // daemon (deferred records since its last update) and after a crash
-    // (breakglassd hashes it forward on start); the result says so.
-    std::optional<std::uint64_t> key_index;
+    // audit.key as read (decode_key_file): the index of the seq it seals
+    // next, and its key. The index is at most last_seq + 1; greater ⇒ the
+    // tail was truncated. Smaller ⇒ the key file is behind: normal on a
+    // running daemon (deferred records since its last update) and after a
+    // crash (breakglassd hashes it forward on start); the result says so.
+    // With initial_key, the key must also be initial_key evolved to that
+    // index (compared in constant time): an index alone is no evidence, since
+    // anyone who can write the file can write any index with a valid
+    // checksum (issue 10, item 7: cut the log, write index last_seq + 1).
+    // Without initial_key only the index is checked.
+    std::optional<KeyState> key_file;
 };
 
 struct VerifyResult {
@@ -57,7 +64,12 @@ struct VerifyResult {
     // from 1, so the Nth line must carry seq N; a deleted, duplicated or
     // reordered record is reported at the line where the wrong seq appears).
     // Tail truncation: last_seq + 1. 0 if ok (a key file behind the log is ok).
+    // A key file whose key is not the initial key evolved to its index:
+    // last_seq + 1, as for a truncation (which it may hide).
     std::uint64_t first_bad_seq = 0;
+    // "N records verified, …"; anything after the first "; " is a note that
+    // belongs to the verdict (a key file behind the log, an end that nothing
+    // could check).
     std::string message;
     bool seals_checked = false;
 };

@@ -52,6 +52,22 @@ bool is_one_of(std::string_view event, std::initializer_list<std::string_view> n
     return false;
 }
 
+// ` name="value"`: the value escaped for display, then its double quotes
+// escaped. Always quoted, so text inside a value (a command `x gate=other`, a
+// detail with `" actor="root`) can never read as a field of its own: a `"`
+// inside a value is always `\"` and a `\` always `\\`, so the value ends at
+// the first unescaped `"` (issue 10, item 9).
+void append_field(std::string& m, std::string_view name, std::string_view raw) {
+    m += ' ';
+    m += name;
+    m += "=\"";
+    for (const char c : escape_for_display(raw)) {
+        if (c == '"') m += '\\';
+        m += c;
+    }
+    m += '"';
+}
+
 }  // namespace
 
 std::string_view message_id_for(std::string_view event) {
@@ -71,17 +87,17 @@ int priority_for(std::string_view event) {
 
 std::string journal_message(const Record& r) {
     std::string m = "breakglass " + escape_for_display(r.event) + " " + escape_for_display(r.event_id);
-    m += " actor=" + escape_for_display(r.actor);
-    m += " gate=" + escape_for_display(r.gate_bypassed);
+    append_field(m, "actor", r.actor);
+    append_field(m, "gate", r.gate_bypassed);
     const std::pair<const char*, const std::string*> optional[] = {
         {"action", &r.action}, {"target", &r.target},     {"source", &r.source},
         {"incident", &r.incident_ref}, {"approver", &r.approver}, {"grant", &r.grant_id},
         {"detail", &r.detail},
     };
     for (const auto& [name, value] : optional) {
-        if (!value->empty()) m += std::string(" ") + name + "=" + escape_for_display(*value);
+        if (!value->empty()) append_field(m, name, *value);
     }
-    if (r.expires_at != 0) m += " expires=" + format_utc(r.expires_at);
+    if (r.expires_at != 0) append_field(m, "expires", format_utc(r.expires_at));
     return m;
 }
 

@@ -35,8 +35,11 @@ inline constexpr std::string_view kGenericMessageId = "60b4b388c232f2be359e94060
 // The syslog priority used for an event type (table above).
 int priority_for(std::string_view event);
 
-// "breakglass <event> <event_id> actor=<escaped> gate=<escaped> ..." (the
-// MESSAGE field).
+// The MESSAGE field: "breakglass <event> <event_id> actor="…" gate="…"",
+// then action, target, source, incident, approver, grant, detail when not
+// empty, and expires when set, each as name="value". Every value is escaped
+// (escape_for_display) and always quoted, with `"` inside it written `\"`, so
+// text inside a value cannot pass for a field.
 std::string journal_message(const Record& r);
 
 // sd_journal_sendv. A missing or failing journald is not an error: the

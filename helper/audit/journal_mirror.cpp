@@ -2,6 +2,8 @@
 #include "helper/audit/journal_mirror.hpp"
 
 #include <chrono>
+#include <csignal>
+#include <pthread.h>
 
 #include "helper/audit/journal.hpp"
 
@@ -42,6 +44,11 @@ void JournalMirror::wake() {
 }
 
 void JournalMirror::run() {
+    // Signals are the event loop's: a signal delivered to this thread would
+    // take its default action (SIGTERM: kill the daemon unclean).
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     std::unique_lock lock(mutex_);
     for (;;) {
         waiting_ = true;

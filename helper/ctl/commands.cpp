@@ -213,27 +213,27 @@ int run_verify(const CommonOptions& o, const VerifyArguments& a) {
     }
     const std::string key_path = o.state_dir + "/" + std::string(audit::kKeyFileName);
     bool key_missing = false;
-    const auto key_bytes = read_state_file(key_path, audit::kKeyFileBytes, &key_missing);
+    auto key_bytes = read_state_file(key_path, audit::kKeyFileBytes, &key_missing);
     if (key_bytes) {
         const auto state = audit::decode_key_file(*key_bytes);
+        OPENSSL_cleanse(key_bytes->data(), key_bytes->size());  // the live key: it seals the next record
         if (!state) {
             VerifyOutcome bad;
             bad.message = escape_for_display(key_path) + " is corrupt: " + state.error().message;
             print_line(o.json ? verify_json(bad) : "FAILED: " + bad.message);
             return kExitVerifyFailed;
         }
-        options.key_index = state->index;
-    } else if (key_missing) {
-        if (!o.json)
-            std::cerr << "breakglassctl: note: " << escape_for_display(key_path)
-                      << " not found; a truncated tail is detected only with --expect-head\n";
-    } else {
+        // With --key, verify_log checks that this is the initial key evolved
+        // to the index: the index alone is no evidence of where the log ends.
+        options.key_file = *state;
+    } else if (!key_missing) {
         print_error(key_bytes.error().message);
         return kExitRefused;
     }
 
     const audit::VerifyResult r = audit::verify_log(*log, options);
     if (options.initial_key) OPENSSL_cleanse(options.initial_key->data(), options.initial_key->size());
+    options.key_file.reset();  // KeyState wipes its key
     VerifyOutcome outcome;
     outcome.ok = r.ok;
     outcome.records = r.records;

@@ -2,6 +2,8 @@
 // breakglassd: options, the listening socket and the Daemon; then the event
 // loop (event_loop.cpp). See breakglassd(8).
 #include <cerrno>
+#include <csignal>
+#include <pthread.h>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -90,6 +92,12 @@ int main(int argc, char** argv) {
     config.policy_path = policy_path;
     config.send_to_journal = !no_journal;
     config.hook_retry_delays = hook_retry_delays;
+    // The loop takes these signals through sd-event; block them before the
+    // Daemon starts its threads, so no thread can take a default action.
+    sigset_t loop_signals;
+    sigemptyset(&loop_signals);
+    for (const int sig : {SIGHUP, SIGTERM, SIGINT, SIGCHLD}) sigaddset(&loop_signals, sig);
+    pthread_sigmask(SIG_BLOCK, &loop_signals, nullptr);
     auto daemon = bg::Daemon::create(config, now_unix());
     if (!daemon) {
         log_line(2, "cannot start: " + daemon.error().message);

@@ -6,7 +6,7 @@
 // it directly. docs/ARCHITECTURE.md, "The daemon inside".
 //
 // The handlers live in files by subject: grant_handlers.cpp (check, grant,
-// status, revoke, expire), session_handler.cpp, enrolment_handlers.cpp,
+// status, revoke, expire), session_handler.cpp (session, command), enrolment_handlers.cpp,
 // log_handler.cpp, policy_handlers.cpp; the lifecycle is in daemon.cpp.
 #pragma once
 
@@ -170,6 +170,7 @@ private:
     proto::Message on_enroll_totp(const PeerIdentity& peer, proto::EnrollTotpRequest& m, std::int64_t now);
     proto::Message on_enroll_yubikey(const PeerIdentity& peer, proto::EnrollYubikeyRequest& m, std::int64_t now);
     proto::Message on_session(const PeerIdentity& peer, proto::SessionRequest& m, std::int64_t now);
+    proto::Message on_command(const PeerIdentity& peer, proto::CommandRequest& m, std::int64_t now);
 
     // ---- a GrantRequest, step by step (grant_handlers.cpp). Each step
     // returns the refusal (already recorded) or nullopt to go on.

@@ -53,7 +53,8 @@ struct DispatchTable {
         route<&Daemon::on_policy_reload>(AllowedPeers::Root, true),
         route<&Daemon::on_enroll_totp>(AllowedPeers::Root, true),
         route<&Daemon::on_enroll_yubikey>(AllowedPeers::Root, true),
-        route<&Daemon::on_session>(AllowedPeers::Trusted, false));
+        route<&Daemon::on_session>(AllowedPeers::Trusted, false),
+        route<&Daemon::on_command>(AllowedPeers::Trusted, false));
 
     // Every request type of the protocol has exactly one row.
     template <class M>

@@ -35,7 +35,8 @@ namespace {
 
 
 constexpr std::size_t kMaxConnections = 256;
-constexpr std::uint64_t kIdleTimeoutUsec = 30ULL * 1000 * 1000;
+// Front-ends keep a connection for at most proto::kReuseIdleMs of this (common/transport.hpp).
+constexpr std::uint64_t kIdleTimeoutUsec = static_cast<std::uint64_t>(proto::kIdleCloseMs) * 1000;
 constexpr std::uint64_t kRetryUsec = 1000ULL * 1000;
 // While the per-grant systemd timers work they are the first line and the
 // daemon's own timer is a backstop this long after expires_at.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: ISC
-// SessionRequest (root or a trusted front-end): a session or command under
-// a grant, recorded. The command record opens something and is durable
-// before the answer (the command runs only then); a session's close is a
-// closing record, written at once and synced by the next maintenance, or,
-// on a full disk, written as soon as it can be (record_closing).
+// SessionRequest and CommandRequest (root or a trusted front-end): a session
+// or command under a grant, recorded. A command record opens something and is
+// durable before the answer (the command runs only then); a session's close is
+// a closing record, written at once and synced by the next maintenance, or, on
+// a full disk, written as soon as it can be (record_closing).
 #include "common/text.hpp"
 #include "helper/daemon/daemon.hpp"
 
@@ -12,52 +12,110 @@ namespace bg {
 using proto::ErrorAnswer;
 using proto::ErrorCode;
 
-proto::Message Daemon::on_session(const PeerIdentity& peer, proto::SessionRequest& m, std::int64_t now) {
-    if (m.event != "session_open" && m.event != "session_close" && m.event != "command")
-        return ErrorAnswer{ErrorCode::BadRequest, "event must be session_open, session_close or command"};
-    if (!is_valid_name(m.user, kMaxUserBytes) || !is_valid_name(m.gate, kMaxGateBytes))
+namespace {
+
+// What a front-end reports about a session or command, whichever request carried it.
+struct SessionReport {
+    const std::string& user;
+    const std::string& gate;
+    const std::string& event;
+    const std::string& service;
+    const std::string& tty;
+    const std::string& remote_host;
+    std::int64_t pid;
+    const std::string& command;
+    const std::string& detail;
+};
+
+// Why the report cannot be recorded as given, or nullopt.
+std::optional<ErrorAnswer> report_problem(const SessionReport& r) {
+    if (!is_valid_name(r.user, kMaxUserBytes) || !is_valid_name(r.gate, kMaxGateBytes))
         return ErrorAnswer{ErrorCode::BadRequest, "user and gate must be valid names"};
     const struct {
         const char* what;
         const std::string& value;
         std::size_t max;
-    } texts[] = {{"service", m.service, kMaxGateBytes},
-                 {"tty", m.tty, kMaxTtyBytes},
-                 {"remote host", m.remote_host, kMaxTtyBytes},
-                 {"command", m.command, kMaxCommandBytes},
-                 {"detail", m.detail, kMaxReasonBytes}};
+    } texts[] = {{"service", r.service, kMaxGateBytes},
+                 {"tty", r.tty, kMaxTtyBytes},
+                 {"remote host", r.remote_host, kMaxTtyBytes},
+                 {"command", r.command, kMaxCommandBytes},
+                 {"detail", r.detail, kMaxReasonBytes}};
     for (const auto& t : texts)
         if (auto bad = validate_text(t.value, t.max, true))
             return ErrorAnswer{ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad};
-    const Grant* grant = grants_.active_for(m.user, m.gate, now);
+    return std::nullopt;
+}
+
+// The record of a report: actor is the user the front-end names, the grant
+// (if any) the one active for that user and gate.
+audit::RecordFields report_record(const PeerIdentity& peer, const SessionReport& r, const Grant* grant) {
     audit::RecordFields f;
-    f.event = m.event;
-    f.action = m.service.empty() ? "session" : m.service;
-    f.actor = m.user;
+    f.event = r.event;
+    f.action = r.service.empty() ? "session" : r.service;
+    f.actor = r.user;
     f.actor_loginuid = peer.loginuid;
     f.actor_role = "requester";
     f.peer_uid = static_cast<std::int64_t>(peer.uid);
-    f.gate_bypassed = m.gate;
-    f.target = m.command.empty() ? "service=" + m.service : m.command;
-    f.source = m.remote_host.empty() ? m.tty : m.tty + " from " + m.remote_host;
+    f.gate_bypassed = r.gate;
+    f.target = r.command.empty() ? "service=" + r.service : r.command;
+    f.source = r.remote_host.empty() ? r.tty : r.tty + " from " + r.remote_host;
     f.grant_id = grant ? grant->event_id : std::string();
     if (grant) {
         f.incident_ref = grant->incident;
         f.expires_at = grant->expires_at;
     }
-    f.detail = bounded_for_record("pid " + std::to_string(m.pid) + (m.detail.empty() ? "" : "; " + m.detail) +
+    f.detail = bounded_for_record("pid " + std::to_string(r.pid) + (r.detail.empty() ? "" : "; " + r.detail) +
                                       (grant ? "" : "; no active grant"),
                                   audit::kMaxFieldBytes);
+    return f;
+}
+
+}  // namespace
+
+proto::Message Daemon::on_session(const PeerIdentity& peer, proto::SessionRequest& m, std::int64_t now) {
+    if (m.event != "session_open" && m.event != "session_close" && m.event != "command")
+        return ErrorAnswer{ErrorCode::BadRequest, "event must be session_open, session_close or command"};
+    const SessionReport report{m.user, m.gate, m.event, m.service, m.tty, m.remote_host, m.pid, m.command, m.detail};
+    if (auto bad = report_problem(report)) return std::move(*bad);
+    const Grant* grant = grants_.active_for(m.user, m.gate, now);
+    const audit::RecordFields f = report_record(peer, report, grant);
     if (m.event == "session_close") {
         // Closing: never refused for want of disk; queued when it cannot be written now.
         const auto rec = record_closing(f, now, audit::Durability::Deferred);
         return proto::SessionRecorded{rec ? rec->event_id : std::string(), f.grant_id};
     }
-    const auto rec = record(f, now);
+    const auto rec = record(f, now, audit::Durability::Synced);
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable,
                            "the session could not be recorded (" + escape_for_display(last_record_error_) + ")"};
     return proto::SessionRecorded{rec->event_id, f.grant_id};
+}
+
+// The check and the command record in one exchange: nothing is recorded
+// without an active grant (the front-end then breaks the glass, or refuses).
+proto::Message Daemon::on_command(const PeerIdentity& peer, proto::CommandRequest& m, std::int64_t now) {
+    static const std::string kEvent = "command";
+    static const std::string kNoRemoteHost;
+    const SessionReport report{m.user, m.gate, kEvent, m.service, m.tty, kNoRemoteHost, m.pid, m.command, m.detail};
+    if (auto bad = report_problem(report)) return std::move(*bad);
+    proto::CommandAnswer a;
+    const Grant* grant = grants_.active_for(m.user, m.gate, now);
+    if (grant == nullptr) {
+        // What the front-end needs to break the glass, as a CheckAnswer says it.
+        if (const policy::Gate* gate = gate_in_force(m.gate)) a.severities = gate->severities;
+        a.notice = notice();
+        return a;
+    }
+    const audit::RecordFields f = report_record(peer, report, grant);
+    const auto rec = record(f, now, audit::Durability::Synced);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "the command could not be recorded (" + escape_for_display(last_record_error_) + ")"};
+    a.active = true;
+    a.record_event_id = rec->event_id;
+    a.grant_id = f.grant_id;
+    a.expires_at = f.expires_at;
+    return a;
 }
 
 }  // namespace bg

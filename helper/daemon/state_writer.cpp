@@ -2,6 +2,8 @@
 #include "helper/daemon/state_writer.hpp"
 
 #include <algorithm>
+#include <csignal>
+#include <pthread.h>
 
 #include "helper/daemon/grant_store.hpp"
 
@@ -52,6 +54,11 @@ void StateWriter::drain() {
 }
 
 void StateWriter::loop() {
+    // Signals are the event loop's: a signal delivered to this thread would
+    // take its default action (SIGTERM: kill the daemon unclean).
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     std::unique_lock lock(mutex_);
     for (;;) {
         wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });

@@ -4,9 +4,18 @@
 // is gated here: an approval plugin that sees runas_egid/runas_gid (and the
 // run-as user) in command_info, and an audit plugin that records each gated
 // command and its exit status. Like pam_breakglass.so it is thin: it parses
-// its options, converses through sudo's conversation function, sends one
-// request and maps the answer. It writes no files, forks nothing, installs no
-// signal handlers. No exception leaves an entry point (catch (...) ⇒ refuse).
+// its options, converses through sudo's conversation function, sends its
+// requests and maps the answers. It writes no files, forks nothing, installs
+// no signal handlers. No exception leaves an entry point (catch (...) ⇒ refuse).
+//
+// One connection per sudo run: sudo loads the file once for both Plugin
+// lines, so the two halves share one connection to breakglassd (Run below).
+// The approval half's check is a CommandRequest, which under an active grant
+// also records the command, durably, in the same exchange (log before
+// acting); after a new grant it is sent again. The audit half sends only the
+// session_close, on the same connection when it is still fresh
+// (proto::Client reconnects after a long command). The descriptor is
+// close-on-exec, so the command never inherits it.
 //
 // Which commands are gated is decided from the plugin options alone, so a
 // down daemon fails gated commands closed and leaves every other sudo
@@ -23,8 +32,9 @@
 //   approval check  1 ungated, or gated with a grant active or just granted
 //                   0 gated and refused (errstr says why), or misconfigured and not root:root
 //                  -1 internal error (refused)
-//   audit accept    1 recorded (gated) or nothing to record; 0 a gated command that
-//                   breakglassd did not record under an active grant (sudo does not run it)
+//   audit accept    1 ungated, or gated and recorded by the approval half; 0 a gated
+//                   command the approval half of this file, with the same gates and
+//                   socket, did not record (sudo does not run it)
 #include <sudo_plugin.h>
 
 #include <cerrno>
@@ -67,6 +77,12 @@ struct Config {
     std::optional<PluginArgs> args;  // nullopt: the options were bad
     std::string error;               // why, when they were
 };
+
+// Whether two halves' options decide and record alike (debug aside).
+bool same_decisions(const Config& a, const Config& b) {
+    return a.args && b.args && a.args->gate_by_group == b.args->gate_by_group &&
+           a.args->gate_by_user == b.args->gate_by_user && a.args->socket_path == b.args->socket_path;
+}
 
 Host host_of(sudo_conv_t conversation, sudo_printf_t print, char* const user_info[]) {
     Host h;
@@ -154,7 +170,23 @@ struct Ungated {};
 struct Refuse {
     std::string why;
 };
-using Decision = std::variant<Ungated, GatedBy, Refuse>;
+struct Gated {
+    GatedBy by;
+    std::string runas;  // "USER:GROUP" (or #ID where a name is unknown), for the record
+};
+using Decision = std::variant<Ungated, Gated, Refuse>;
+
+// "USER:GROUP" of the command's run-as user and primary group, reusing the
+// primary group's name when the gate check already looked it up.
+std::string runas_text(const RunAs& runas, const std::optional<std::string>& primary_group) {
+    const nss::Lookup<nss::User> u = nss::user_by_uid(static_cast<uid_t>(runas.uid));
+    std::string group = primary_group.value_or("");
+    if (!primary_group) {
+        const nss::Lookup<nss::Group> g = nss::group_by_gid(static_cast<gid_t>(runas.gids.front()));
+        group = g.found() ? g.value.name : "#" + std::to_string(runas.gids.front());
+    }
+    return (u.found() ? u.value.name : "#" + std::to_string(runas.uid)) + ":" + group;
+}
 
 // Is this command gated? root (uid/gid 0) is never a gate target, so sudo's
 // default run-as root:root costs no name lookup at all.
@@ -162,13 +194,16 @@ Decision classify(const PluginArgs& args, char* const command_info[]) {
     const auto runas = runas_of(command_info);
     if (!runas) return Refuse{"sudo did not say which user and group the command runs as"};
     std::vector<std::string> groups;
+    std::optional<std::string> primary_group;  // its name (or #GID), when looked up
     if (!args.gate_by_group.empty()) {
-        for (const unsigned int gid : runas->gids) {
+        for (std::size_t i = 0; i < runas->gids.size(); ++i) {
+            const unsigned int gid = runas->gids[i];
             if (gid == 0) continue;
             nss::Lookup<nss::Group> g = nss::group_by_gid(static_cast<gid_t>(gid));
             if (g.failed())
                 return Refuse{"cannot look up group " + std::to_string(gid) + " to see whether it is a break-glass gate (" +
                               escape_for_display(g.error) + ")"};
+            if (i == 0) primary_group = g.found() ? g.value.name : "#" + std::to_string(gid);
             if (g.found()) groups.push_back(std::move(g.value.name));
         }
     }
@@ -180,22 +215,13 @@ Decision classify(const PluginArgs& args, char* const command_info[]) {
                           escape_for_display(u.error) + ")"};
         if (u.found()) user = std::move(u.value.name);
     }
-    if (auto gated = gate_for(args, groups, user)) return *gated;
+    if (auto gated = gate_for(args, groups, user)) return Gated{std::move(*gated), runas_text(*runas, primary_group)};
     return Ungated{};
 }
 
 bool runs_as_root(char* const command_info[]) {
     const auto runas = runas_of(command_info);
     return runas && runas->uid == 0 && runas->gids.front() == 0;
-}
-
-std::string runas_text(char* const command_info[]) {
-    const auto runas = runas_of(command_info);
-    if (!runas) return "?";
-    const nss::Lookup<nss::User> u = nss::user_by_uid(static_cast<uid_t>(runas->uid));
-    const nss::Lookup<nss::Group> g = nss::group_by_gid(static_cast<gid_t>(runas->gids.front()));
-    return (u.found() ? u.value.name : "#" + std::to_string(runas->uid)) + ":" +
-           (g.found() ? g.value.name : "#" + std::to_string(runas->gids.front()));
 }
 
 std::string refusal_for(flow::Outcome o, const std::string& gate) {
@@ -214,6 +240,26 @@ std::string refusal_for(flow::Outcome o, const std::string& gate) {
 
 void log_line(int priority, const std::string& text) {
     ::syslog(LOG_AUTHPRIV | priority, "%s: %s", kName, text.c_str());
+}
+
+// ---- one sudo run
+
+// What the two halves share in one sudo run. sudo loads this file once for
+// both Plugin lines, so the approval half's connection and what it recorded
+// are the audit half's too (a copy of the file under another path would have
+// its own: the audit half then refuses gated commands, see audit_accept).
+struct Run {
+    std::optional<proto::Client> daemon;  // the run's one connection to breakglassd
+    bool checked = false;                  // the approval half decided about this run's command
+    Config checked_with;                   // ... with these options
+    // Set once the gated command is recorded: its session_close, sent by the
+    // audit half on `daemon` when the command has ended.
+    std::optional<proto::SessionRequest> close;
+} run;
+
+proto::Client& daemon_at(const std::string& socket_path) {
+    if (!run.daemon || run.daemon->socket_path() != socket_path) run.daemon.emplace(socket_path);
+    return *run.daemon;
 }
 
 // ---- approval plugin
@@ -245,19 +291,49 @@ int approval_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t 
     return 1;
 }
 
+// The command record: argv, where and as whom it runs, the tty and sudo's pid.
+proto::CommandRequest command_request(const Host& host, const Gated& gated, char* const command_info[],
+                                      char* const run_argv[]) {
+    proto::CommandRequest c;
+    c.user = host.user;
+    c.gate = gated.by.gate;
+    c.service = "sudo";
+    c.tty = flow::fit_context_text(host.tty, kMaxTtyBytes);
+    c.pid = host.pid;
+    c.command = command_line(run_argv, kMaxCommandBytes);
+    // command_info has cwd= only when the command runs elsewhere (-D, runcwd).
+    const std::string cwd(find_entry(command_info, "cwd").value_or(host.cwd));
+    c.detail = flow::fit_context_text("cwd=" + cwd + " runas=" + gated.runas, kMaxCommandBytes);
+    return c;
+}
+
+// The command is recorded: what the audit half sends when it has ended.
+void remember_close(const proto::CommandRequest& c) {
+    proto::SessionRequest s;
+    s.user = c.user;
+    s.gate = c.gate;
+    s.event = "session_close";
+    s.service = c.service;
+    s.tty = c.tty;
+    s.pid = c.pid;
+    run.close = std::move(s);
+}
+
 // sudo -n: a break-glass needs questions, which -n forbids, so a gated command
-// runs only under an active grant (the Check) and is otherwise refused at once,
-// saying how to get one.
+// runs only under an active grant (the check, which records it) and is
+// otherwise refused at once, saying how to get one.
 template <typename RefuseWith>
-int check_noninteractive(const PluginArgs& args, const flow::Target& target, const RefuseWith& refuse) {
-    const flow::Result r = flow::check_active(target);
+int check_noninteractive(const PluginArgs& args, const flow::Target& target, const proto::CommandRequest& command,
+                         const RefuseWith& refuse) {
+    const flow::Result r = flow::check_active(target, daemon_at(args.socket_path), &command);
     const std::string summary = "user " + quoted(target.user) + " gate " + quoted(target.gate) + " (sudo -n): " +
                                 std::string(flow::outcome_name(r.outcome)) +
                                 (r.event_id.empty() ? "" : " " + r.event_id);
     if (r.outcome == flow::Outcome::AlreadyActive) {
+        remember_close(command);
         if (args.debug) {
             log_line(LOG_INFO, summary);
-            say(approval.host, SUDO_CONV_INFO_MSG, summary);
+            say(approval.host, SUDO_CONV_INFO_MSG, summary + ", recorded " + r.record_event_id);
         }
         return 1;
     }
@@ -282,32 +358,43 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
                       "); only commands run as root:root are allowed");
     }
     const PluginArgs& args = *approval.config.args;
+    run.checked = true;
+    run.checked_with = approval.config;
     const Decision decision = classify(args, command_info);
     if (std::holds_alternative<Ungated>(decision)) return 1;
     if (const auto* r = std::get_if<Refuse>(&decision)) {
         log_line(LOG_ERR, "user " + quoted(approval.host.user) + ": " + r->why + "; refused");
         return refuse(r->why + "; refused");
     }
-    const auto& gated = std::get<GatedBy>(decision);
+    const auto& gated = std::get<Gated>(decision);
     flow::Target target;
     target.user = approval.host.user;
-    target.gate = gated.gate;
+    target.gate = gated.by.gate;
     target.tty = approval.host.tty;
     target.command = "sudo " + command_line(run_argv, kMaxCommandBytes);
     target.socket_path = args.socket_path;
-    target.runas_group = gated.runas_group;
-    target.runas_user = gated.runas_user;
-    if (approval.noninteractive) return check_noninteractive(args, target, refuse);
+    target.runas_group = gated.by.runas_group;
+    target.runas_user = gated.by.runas_user;
+    const proto::CommandRequest command = command_request(approval.host, gated, command_info, run_argv);
+    if (approval.noninteractive) return check_noninteractive(args, target, command, refuse);
     SudoPrompter prompter(approval.host.conversation);
-    const flow::Result r = flow::check_or_break_glass(prompter, target);
+    const flow::Result r = flow::check_or_break_glass(prompter, target, daemon_at(args.socket_path), &command);
     const bool ok = r.outcome == flow::Outcome::Granted || r.outcome == flow::Outcome::AlreadyActive;
     const std::string summary = "user " + quoted(target.user) + " gate " + quoted(target.gate) + ": " +
                                 std::string(flow::outcome_name(r.outcome)) +
-                                (r.event_id.empty() ? "" : " " + r.event_id);
+                                (r.event_id.empty() ? "" : " " + r.event_id) +
+                                (ok ? ", command recorded " + r.record_event_id : "");
     if (r.outcome != flow::Outcome::AlreadyActive || args.debug)
         log_line(ok ? LOG_INFO : r.outcome == flow::Outcome::Unavailable ? LOG_ERR : LOG_NOTICE, summary);
     if (args.debug) say(approval.host, SUDO_CONV_INFO_MSG, summary);
-    if (ok) return 1;
+    if (ok) {
+        remember_close(command);
+        return 1;
+    }
+    // A grant was made but the command could not be recorded under it.
+    if (!r.event_id.empty())
+        return refuse("break-glass for gate " + quoted(target.gate) + " granted (" + r.event_id +
+                      ") but the gated command was not recorded; refused");
     return refuse(refusal_for(r.outcome, target.gate));
 }
 
@@ -316,7 +403,6 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
 struct Audit {
     Host host;
     Config config;
-    std::optional<proto::SessionRequest> command;  // the gated command recorded at accept
     std::string errstr;
 } audit;
 
@@ -336,49 +422,37 @@ int audit_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t pri
 }
 
 int audit_accept(const char* plugin_name, unsigned int plugin_type, char* const command_info[],
-                 char* const run_argv[], const char** errstr) {
+                 char* const /*run_argv*/[], const char** errstr) {
     if (audit.config.args && audit.config.args->debug)
         say(audit.host, SUDO_CONV_INFO_MSG,
             std::string("accept from ") + (plugin_name != nullptr ? plugin_name : "?") + " type " +
                 std::to_string(plugin_type));
     // sudo calls accept once per plugin that accepted (policy, then each approval
-    // plugin). The command is recorded once, after ours approved it, when the
-    // grant exists.
-    if (!audit.config.args || audit.command || plugin_type != SUDO_APPROVAL_PLUGIN ||
-        plugin_name == nullptr || std::string_view(plugin_name) != "breakglass_approval")
+    // plugin, then itself); ours right after our approval half approved.
+    if (!audit.config.args || plugin_type != SUDO_APPROVAL_PLUGIN || plugin_name == nullptr ||
+        std::string_view(plugin_name) != "breakglass_approval")
         return 1;
-    const PluginArgs& args = *audit.config.args;
-    const Decision decision = classify(args, command_info);
+    // The approval half decided with the same gates and socket: a gated command
+    // got this far only once recorded.
+    if (run.checked && same_decisions(run.checked_with, audit.config)) {
+        if (audit.config.args->debug && run.close)
+            say(audit.host, SUDO_CONV_INFO_MSG, "gated command recorded by the approval half");
+        return 1;
+    }
+    // Otherwise breakglass_approval came from another file or with other
+    // options: decide again, and refuse a gated command (fail closed), since
+    // this half cannot tell whether, or where, it was recorded.
+    const Decision decision = classify(*audit.config.args, command_info);
     if (std::holds_alternative<Ungated>(decision)) return 1;
-    const auto refuse = [&](std::string why) {
-        audit.errstr = std::move(why);
-        *errstr = audit.errstr.c_str();
-        say(audit.host, SUDO_CONV_ERROR_MSG, audit.errstr);
-        log_line(LOG_ERR, "user " + quoted(audit.host.user) + ": " + audit.errstr);
-        return 0;
-    };
-    if (const auto* r = std::get_if<Refuse>(&decision)) return refuse(r->why + "; refused");
-    const auto& gated = std::get<GatedBy>(decision);
-
-    proto::SessionRequest s;
-    s.user = audit.host.user;
-    s.gate = gated.gate;
-    s.event = "command";
-    s.service = "sudo";
-    s.tty = flow::fit_context_text(audit.host.tty, kMaxTtyBytes);
-    s.pid = audit.host.pid;
-    s.command = command_line(run_argv, kMaxCommandBytes);
-    // command_info has cwd= only when the command runs elsewhere (-D, runcwd).
-    const std::string cwd(find_entry(command_info, "cwd").value_or(audit.host.cwd));
-    s.detail = flow::fit_context_text("cwd=" + cwd +
-                                          " runas=" + runas_text(command_info),
-                                      kMaxCommandBytes);
-    const flow::SessionResult r = flow::record_session(args.socket_path, s);
-    if (!r.recorded) return refuse("the gated command was not recorded: " + r.message + "; refused");
-    if (r.grant_id.empty()) return refuse("the gated command runs under no active grant: " + r.message + "; refused");
-    if (args.debug) say(audit.host, SUDO_CONV_INFO_MSG, "recorded " + r.record_event_id + " under " + r.grant_id);
-    audit.command = std::move(s);
-    return 1;
+    audit.errstr = (std::holds_alternative<Refuse>(decision) ? std::get<Refuse>(decision).why
+                                                            : "the gated command was not recorded: breakglass_approval "
+                                                              "and breakglass_audit must be loaded from the same file "
+                                                              "with the same gates= and socket=") +
+                   "; refused";
+    *errstr = audit.errstr.c_str();
+    say(audit.host, SUDO_CONV_ERROR_MSG, audit.errstr);
+    log_line(LOG_ERR, "user " + quoted(audit.host.user) + ": " + audit.errstr);
+    return 0;
 }
 
 std::string exit_detail(int status_type, int status) {
@@ -394,17 +468,20 @@ std::string exit_detail(int status_type, int status) {
     return "no status (the command did not run or sudo did not wait for it)";
 }
 
+// The session_close of a recorded command, to the daemon that recorded it, on
+// the run's connection while it is fresh (else a new one: the command may have
+// run for longer than the daemon keeps an idle connection). It is a closing
+// record: the daemon answers before syncing it.
 void audit_close(int status_type, int status) {
-    if (!audit.command || !audit.config.args) return;
-    proto::SessionRequest s = *audit.command;
-    s.event = "session_close";
-    s.command.clear();
+    if (!run.close || !run.daemon) return;
+    proto::SessionRequest s = std::move(*run.close);
+    run.close.reset();
     s.detail = exit_detail(status_type, status);
-    const flow::SessionResult r = flow::record_session(audit.config.args->socket_path, s);
+    const flow::SessionResult r = flow::record_session(*run.daemon, s);
+    run.daemon.reset();
     // The command has ended whatever happens here: log a failure, nothing to return.
     if (!r.recorded)
         log_line(LOG_ERR, "user " + quoted(s.user) + " gate " + quoted(s.gate) + ": session_close not recorded: " + r.message);
-    audit.command.reset();
 }
 
 template <typename F>

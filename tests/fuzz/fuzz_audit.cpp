@@ -2,7 +2,8 @@
 // libFuzzer target for the audit record parser, the fast line scanner and the
 // verifier. Besides "never crash", it checks the property the fast verifier
 // relies on: scan_line() accepts a line iff parse_record() does, and an
-// accepted line is exactly canonical.
+// accepted line is exactly canonical; and, for a log that verifies, that
+// audit.key passes only with the key the initial key evolves to at its index.
 //
 // The fixed key below is FUZZ-ONLY (bytes 0x00..0x1f), not a secret; the seed
 // corpus in tests/fuzz/corpus/audit/ is sealed with it so inputs reach the
@@ -37,6 +38,29 @@ void check_line(std::string_view line) {
     }
 }
 
+// audit.key beside a log that verified with N records: the initial key
+// evolved to the key file's index passes at any index 1..N+1 and nothing else
+// does (issue 10, item 7: the index alone proves nothing). The index is taken
+// from the input so that the fuzzer also lands on the split of long logs.
+void check_key_file(std::string_view input, std::uint64_t records) {
+    std::uint64_t index = records + 1;
+    if (!input.empty()) index = 1 + static_cast<unsigned char>(input.back()) % (records + 1);
+    bg::audit::KeyBytes key = fuzz_key();
+    for (std::uint64_t i = 1; i < index; ++i) {
+        if (!bg::audit::evolve_key(key)) std::abort();
+    }
+    bg::audit::VerifyOptions o;
+    o.initial_key = fuzz_key();
+    o.key_file = bg::audit::KeyState(key, index);
+    if (!bg::audit::verify_log(input, o).ok) std::abort();
+    key[index % key.size()] ^= 0x01;  // one bit off
+    o.key_file = bg::audit::KeyState(key, index);
+    const auto wrong = bg::audit::verify_log(input, o);
+    if (wrong.ok || wrong.first_bad_seq != records + 1) std::abort();
+    o.key_file = bg::audit::KeyState(fuzz_key(), records + 2);  // ahead of the log
+    if (bg::audit::verify_log(input, o).ok) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -54,5 +78,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     keyed.initial_key = fuzz_key();
     const auto r = bg::audit::verify_log(input, keyed);
     if (r.ok && !r.seals_checked) std::abort();
+    if (r.ok) check_key_file(input, r.records);
     return 0;
 }

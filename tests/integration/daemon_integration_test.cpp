@@ -19,6 +19,8 @@
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
+#include "helper/audit/audit_verify.hpp"
+#include "helper/audit/seal_key.hpp"
 #include "helper/mfa/totp.hpp"
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
@@ -262,6 +264,7 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         {std::string(1025, 'r'), "longer than 1024"},
         {"a\x1b[2Jb", "control character"},
         {std::string("nul\0inside", 10), "control character"},
+        {"invoice \xe2\x80\xaegnp.exe", "invisible format character (U+202E)"},  // issue 10, item 9
     };
     for (const auto& [reason, message] : reasons) {
         if (reason.find('\0') == std::string::npos) {  // argv cannot carry a NUL
@@ -288,7 +291,13 @@ TEST_F(DaemonTest, MalformedTextIsRefusedByTheCliAndByTheDaemon) {
         const std::string log = read_file(state_ + "/audit.log");
         EXPECT_EQ(log.find('\x1b'), std::string::npos);
         EXPECT_EQ(log.find('\0'), std::string::npos);
+        EXPECT_EQ(log.find("\xe2\x80\xae"), std::string::npos) << "stored escaped in the deny record";
     }
+    // And `log` shows the refusals without a raw control or format character.
+    const auto shown = run(ctl({"log"}));
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(shown.out.find("\xe2\x80\xae"), std::string::npos) << shown.out;
+    EXPECT_NE(shown.out.find("\\\\xe2\\\\x80\\\\xae"), std::string::npos) << shown.out;
     EXPECT_TRUE(status(true).grants.empty());
 
     // Invalid UTF-8 cannot be carried in a JSON body: such a frame is
@@ -413,6 +422,26 @@ TEST_F(DaemonTest, RestartResumesActiveGrantAndItsTimer) {
         << expires[0]["detail"];
     EXPECT_GE(unix_now(), st.grants[0].expires_at);
     EXPECT_TRUE(status(false).grants.empty());
+}
+
+// SIGTERM is a clean stop from any thread's point of view: exit status 0, the
+// deferred (closing) records synced, the seal key's sync done and the last
+// checkpoint written, so the next start replays nothing. (The journald and
+// state-writer threads once took SIGTERM's default action and killed the
+// daemon with status 143 before any of this ran.)
+TEST_F(DaemonTest, SigtermStopsCleanlyWithTheLastCheckpointWritten) {
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
+    proto::SessionRequest close{alice(), "breakglass", "session_close", "sudo", "pts/9", "", 4242, "/bin/true", "exit status 0"};
+    auto r = daemon_->call(close, proto::MessageType::SessionRecorded);
+    ASSERT_TRUE(std::holds_alternative<proto::SessionRecorded>(r));
+    const std::uint64_t last_seq = records().back()["seq"].get<std::uint64_t>();
+    ASSERT_NO_THROW(daemon_->stop());  // throws unless the exit status is 0
+    const json checkpoint = json::parse(read_file(state_ + "/state.json"));
+    EXPECT_EQ(checkpoint["applied_seq"].get<std::uint64_t>(), last_seq) << "the final checkpoint covers every record";
+    const auto verified = run(ctl({"verify", "--state-dir", state_, "--key", state_ + "/audit.key.initial"}));
+    EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+    EXPECT_EQ(verified.out.find("behind"), std::string::npos) << "the key file caught up at the stop: " << verified.out;
 }
 
 TEST_F(DaemonTest, RevokeByOwnerAndNotByOthers) {
@@ -554,6 +583,81 @@ TEST_F(DaemonTest, VerifyDetectsTamperingOfTheLiveLog) {
     EXPECT_NE((bad.out + bad.err).find("seq " + std::to_string(grant_seq)), std::string::npos) << bad.out << bad.err;
 }
 
+// Issue 10, item 7, as an intruder with root would do it: cut a copy of the
+// log and rewrite audit.key with the index right after the cut, any key and a
+// valid checksum. `verify --key audit.key.initial` must fail at the cut; the
+// same copy with the key the initial key evolves to there (what an honest
+// daemon stopped at that point leaves) verifies.
+TEST_F(DaemonTest, Issue10VerifyRefusesATruncatedLogWithARewrittenKeyFile) {
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret)).exit_code, 0);
+    daemon_->restart();  // more records: daemon_start, policy_load
+    daemon_->restart();
+    daemon_->stop();
+    const std::string initial = state_ + "/audit.key.initial";
+    const std::string log = read_file(state_ + "/audit.log");
+    const auto all = records();
+    ASSERT_GE(all.size(), 6u);
+    const std::uint64_t keep = all.size() - 3;
+    std::size_t cut = 0;
+    for (std::uint64_t i = 0; i < keep; ++i) cut = log.find('\n', cut) + 1;
+
+    const std::string copy = dir_ + "/cut";
+    ASSERT_EQ(::mkdir(copy.c_str(), 0700), 0);
+    write_file(copy + "/audit.log", log.substr(0, cut), 0600);
+    const auto verify_copy = [&] { return run(ctl({"verify", "--state-dir", copy, "--key", initial})); };
+
+    // The current key file, now ahead of the cut log: caught before this issue too.
+    write_file(copy + "/audit.key", read_file(state_ + "/audit.key"), 0600);
+    auto r = verify_copy();
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+
+    // Rewritten: index keep + 1, a key of the intruder's choosing.
+    const std::string at_cut = "FAILED at seq " + std::to_string(keep + 1) + ":";
+    auto forged = audit::generate_key();
+    ASSERT_TRUE(forged.ok());
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(*forged, keep + 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_EQ(r.out.rfind(at_cut, 0), 0u) << r.out << r.err;
+    EXPECT_NE(r.out.find("audit.key does not hold the key"), std::string::npos) << r.out;
+    // The same with the key the intruder does hold: the current one.
+    const auto current = audit::decode_key_file(read_file(state_ + "/audit.key"));
+    ASSERT_TRUE(current.ok());
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(current->key, keep + 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    EXPECT_EQ(r.out.rfind(at_cut, 0), 0u) << r.out << r.err;
+    // Or rewritten behind the cut, with --json.
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(current->key, keep - 1)), 0600);
+    r = run(ctl({"verify", "--json", "--state-dir", copy, "--key", initial}));
+    EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+    const json verdict = json::parse(r.out, nullptr, false);
+    EXPECT_EQ(verdict.value("ok", true), false) << r.out;
+    EXPECT_EQ(verdict.value("first_bad_seq", 0u), keep + 1) << r.out;
+
+    // What a daemon stopped at the cut would have left verifies, level or behind.
+    auto key = audit::read_key_file(initial);
+    ASSERT_TRUE(key.ok());
+    audit::KeyBytes k = *key;
+    for (std::uint64_t i = 1; i < keep - 1; ++i) ASSERT_TRUE(audit::evolve_key(k));
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(k, keep - 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("audit.key is 2 record(s) behind the log"), std::string::npos) << r.out;
+    for (std::uint64_t i = keep - 1; i < keep + 1; ++i) ASSERT_TRUE(audit::evolve_key(k));
+    write_file(copy + "/audit.key", audit::encode_key_file(audit::KeyState(k, keep + 1)), 0600);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out, "OK: " + std::to_string(keep) + " records, chain and seals verified\n");
+
+    // No key file at all: OK, but the verdict says the end went unchecked.
+    ASSERT_EQ(::unlink((copy + "/audit.key").c_str()), 0);
+    r = verify_copy();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("the end of the log was not checked"), std::string::npos) << r.out;
+}
+
 // Global options before the subcommand (breakglassctl --socket PATH status),
 // against the real daemon: every exit code means what it meant.
 TEST_F(DaemonTest, CliGlobalOptionsBeforeTheSubcommandKeepEveryExitCode) {
@@ -651,6 +755,60 @@ TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
     EXPECT_EQ(records().size(), before);
 }
 
+// The sudo plugin's check: a CommandRequest records the command only under an
+// active grant, durably, and answers as a Check would without one.
+TEST_F(DaemonTest, CommandIsRecordedInTheCheckOnlyUnderAnActiveGrant) {
+    const proto::CommandRequest command{alice(), "breakglass", "sudo", "pts/3", 4242, "id -g",
+                                        "cwd=/ runas=" + alice() + ":breakglass"};
+    proto::Client client(socket_);
+    auto r = client.call(command, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer) << r.error;
+    const auto* none = std::get_if<proto::CommandAnswer>(&*r.answer);
+    ASSERT_NE(none, nullptr);
+    EXPECT_FALSE(none->active);
+    EXPECT_EQ(none->record_event_id, "");
+    EXPECT_TRUE(records_of("command").empty()) << "nothing is recorded without a grant";
+
+    const auto secret = enroll(alice());
+    ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
+    const proto::GrantInfo grant = status(false).grants.at(0);
+    // The same connection: one per sudo run.
+    r = client.call(command, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer) << r.error;
+    const auto* recorded = std::get_if<proto::CommandAnswer>(&*r.answer);
+    ASSERT_NE(recorded, nullptr);
+    EXPECT_TRUE(recorded->active);
+    EXPECT_EQ(recorded->grant_id, grant.event_id);
+    EXPECT_EQ(recorded->expires_at, grant.expires_at);
+    EXPECT_EQ(client.connections_made(), 1);
+    const auto commands = records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["event_id"], recorded->record_event_id);
+    EXPECT_EQ(commands[0]["grant_id"], grant.event_id);
+    EXPECT_EQ(commands[0]["actor"], alice());
+    EXPECT_EQ(commands[0]["target"], "id -g");
+    EXPECT_EQ(commands[0]["source"], "pts/3");
+    EXPECT_EQ(commands[0]["action"], "sudo");
+    EXPECT_EQ(commands[0]["detail"], "pid 4242; cwd=/ runas=" + alice() + ":breakglass");
+
+    // Only root or a trusted front-end may record a command.
+    const std::size_t before = records().size();
+    const int rc = run_function_as(alice(), [&] {
+        auto answer = proto::call(socket_, command, proto::MessageType::CommandAnswer);
+        if (!answer.answer) return 10;
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*answer.answer);
+        return e && e->code == proto::ErrorCode::NotPermitted ? 0 : 11;
+    });
+    EXPECT_EQ(rc, 0);
+    // Control characters are refused, not recorded.
+    proto::CommandRequest hostile = command;
+    hostile.command = "id\x1b[2J";
+    r = client.call(hostile, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer);
+    EXPECT_TRUE(std::holds_alternative<proto::ErrorAnswer>(*r.answer));
+    EXPECT_EQ(records().size(), before);
+}
+
 // ---- YubiKey OTP through the daemon: enrolment by the CLI (secrets on stdin),
 // OTPs made by libyubikey from a key generated here.
 
@@ -681,14 +839,16 @@ protected:
         EXPECT_TRUE(r.answer) << r.error;
         return r.answer ? *r.answer : proto::Message(proto::ErrorAnswer{});
     }
+    // Revokes every active grant and waits for each revoke's terminate
+    // record, which the daemon writes after it answers.
     void revoke_all() {
         const std::size_t terminates = records_of("terminate").size();
-        const auto active = status(false).grants;
-        for (const auto& g : active) EXPECT_EQ(run(ctl({"revoke", g.event_id})).exit_code, 0);
-        // Each revoke's terminate record follows its answer: wait for them, so
-        // that a test counting records afterwards does not count one of them.
-        EXPECT_EQ(daemon_->audit().wait_for("terminate", terminates + active.size(), 5s).size(),
-                  terminates + active.size());
+        std::size_t revoked = 0;
+        for (const auto& g : status(false).grants) {
+            EXPECT_EQ(run(ctl({"revoke", g.event_id})).exit_code, 0);
+            ++revoked;
+        }
+        EXPECT_EQ(daemon_->audit().wait_for("terminate", terminates + revoked, 5s).size(), terminates + revoked);
     }
 };
 

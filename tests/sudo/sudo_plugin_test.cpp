@@ -15,6 +15,7 @@
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/polling.hpp"
+#include "tests/support/socket_relay.hpp"
 #include "tests/support/test_daemon.hpp"
 
 namespace bg::test {
@@ -277,11 +278,89 @@ TEST_F(SudoPlugin, RunAsUserGateIsGatedThroughItsOwnGate) {
     EXPECT_NE(down.output.find("breakglassd is not reachable"), std::string::npos) << down.output;
 }
 
-// The audit half cannot record the command (its socket leads nowhere): sudo does
-// not run it, although the approval half found the grant.
+// One connection per sudo run: under an active grant the check records the
+// command in the same exchange, and the session_close follows on the same
+// connection. The relay counts what passes.
+TEST_F(SudoPlugin, AGatedCommandUnderAGrantTakesOneConnectionAndTwoExchanges) {
+    const std::string grant = grant_now();
+    SocketRelay relay(daemon_->socket());
+    use_options(sudo_gates_option(*accounts_) + " socket=" + relay.path());
+    const ProcessResult r = sudo_quietly({kSudo, "-n", "-g", gate_group(), "true"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(relay.connections(), 1);
+    EXPECT_EQ(relay.requests(),
+              (std::vector<proto::MessageType>{proto::MessageType::CommandRequest, proto::MessageType::SessionRequest}));
+    const auto commands = records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["grant_id"], grant);
+    EXPECT_EQ(commands[0]["actor"], user());
+    EXPECT_EQ(commands[0]["target"], "true");
+    const auto closes = records_of("session_close");
+    ASSERT_EQ(closes.size(), 1u);
+    EXPECT_NE(closes[0]["detail"].get<std::string>().find("exit status 0"), std::string::npos) << closes[0].dump();
+}
+
+// Breaking the glass in a run: check, grant, the command recorded under the
+// new grant, session_close: still one connection.
+TEST_F(SudoPlugin, BreakingTheGlassAndRunningTheCommandShareOneConnection) {
+    SocketRelay relay(daemon_->socket());
+    use_options(sudo_gates_option(*accounts_) + " socket=" + relay.path());
+    const PtySession r = sudo({kSudo, "-g", gate_group(), "id", "-g"}, answers(code()));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(gid_line(accounts_->gate.gid())), std::string::npos) << r.output;
+    EXPECT_EQ(relay.connections(), 1);
+    EXPECT_EQ(relay.requests(),
+              (std::vector<proto::MessageType>{proto::MessageType::CommandRequest, proto::MessageType::GrantRequest,
+                                               proto::MessageType::CommandRequest, proto::MessageType::SessionRequest}));
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    const auto commands = records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["grant_id"], grants[0]["event_id"]);
+    EXPECT_EQ(records_of("session_close").size(), 1u);
+}
+
+// The daemon closes a connection left idle (a long command): the
+// session_close then goes on a new connection, and is recorded.
+TEST_F(SudoPlugin, SessionCloseAfterTheDaemonClosedTheConnectionGoesOnANewOne) {
+    grant_now();
+    SocketRelay relay(daemon_->socket());
+    relay.close_after(proto::MessageType::CommandAnswer);
+    use_options(sudo_gates_option(*accounts_) + " socket=" + relay.path());
+    const ProcessResult r = sudo_quietly({kSudo, "-n", "-g", gate_group(), "sh", "-c", "exit 3"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(relay.connections(), 2);
+    const auto closes = records_of("session_close");
+    ASSERT_EQ(closes.size(), 1u) << daemon_->log();
+    EXPECT_NE(closes[0]["detail"].get<std::string>().find("exit status 3"), std::string::npos) << closes[0].dump();
+}
+
+// The daemon cannot record the command (its audit log fails): sudo does not
+// run it, with or without an active grant to run it under.
 TEST_F(SudoPlugin, AGatedCommandThatCannotBeRecordedDoesNotRun) {
     grant_now();
-    const std::string gates = "gates=" + gate_group() + ":" + kSudoGate;
+    SocketRelay relay(daemon_->socket());
+    relay.answer_instead(proto::MessageType::CommandRequest,
+                         proto::ErrorAnswer{proto::ErrorCode::Unavailable, "the command could not be recorded"});
+    use_options(sudo_gates_option(*accounts_) + " socket=" + relay.path());
+    const PtySession r = sudo({kSudo, "-g", gate_group(), "id", "-g"});
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("the command could not be recorded"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(gid_line(accounts_->gate.gid())), std::string::npos) << r.output;
+    const ProcessResult quiet = sudo_quietly({kSudo, "-n", "-g", gate_group(), "id", "-g"});
+    EXPECT_NE(quiet.exit_code, 0) << quiet.out;
+    EXPECT_EQ(quiet.out, "") << "the command ran";
+    EXPECT_TRUE(records_of("command").empty());
+    EXPECT_TRUE(records_of("session_close").empty());
+}
+
+// The two Plugin lines disagree (here on the socket): the audit half cannot
+// tell whether or where the approval half recorded the command, so sudo does
+// not run it. The approval half had recorded it; its session_close says it
+// did not run.
+TEST_F(SudoPlugin, AnAuditHalfWithOtherOptionsRefusesGatedCommands) {
+    grant_now();
+    const std::string gates = sudo_gates_option(*accounts_);
     std::string conf = plugin_sudo_conf(gates + " socket=" + daemon_->socket());
     conf = conf.substr(0, conf.find("Plugin breakglass_audit"));
     conf += "Plugin breakglass_audit " + std::string(BG_SUDO_PLUGIN_PATH) + " " + gates + " socket=" + daemon_->dir() +
@@ -289,9 +368,15 @@ TEST_F(SudoPlugin, AGatedCommandThatCannotBeRecordedDoesNotRun) {
     use_sudo_conf(conf);
     const PtySession r = sudo({kSudo, "-g", gate_group(), "id", "-g"});
     EXPECT_NE(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("the gated command was not recorded"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("must be loaded from the same file with the same gates= and socket="), std::string::npos)
+        << r.output;
     EXPECT_EQ(r.output.find(gid_line(accounts_->gate.gid())), std::string::npos) << r.output;
-    EXPECT_TRUE(records_of("command").empty());
+    EXPECT_EQ(records_of("command").size(), 1u);
+    const auto closes = records_of("session_close");
+    ASSERT_EQ(closes.size(), 1u);
+    EXPECT_NE(closes[0]["detail"].get<std::string>().find("no status"), std::string::npos) << closes[0].dump();
+    // Ungated commands are untouched.
+    EXPECT_EQ(sudo_quietly({kSudo, "-n", "-g", other_group(), "true"}).exit_code, 0);
 }
 
 // The plugin's gates= says the other group is gate "breakglass"; the policy maps

@@ -94,7 +94,14 @@ void TestDaemon::start() {
 }
 
 void TestDaemon::stop() {
-    if (process_) process_->stop(SIGTERM);
+    if (!process_) return;
+    const bool was_running = process_->running();
+    process_->stop(SIGTERM);
+    // A clean stop is part of the contract (exit 0, with the deferred
+    // records synced and the last checkpoint written): anything else fails.
+    if (was_running && !process_->exited_with(0))
+        throw std::runtime_error("breakglassd did not stop cleanly on SIGTERM (wait status " +
+                                 std::to_string(process_->wait_status().value_or(-1)) + "); its log:\n" + log());
 }
 
 void TestDaemon::kill() {

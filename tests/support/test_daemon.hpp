@@ -47,7 +47,8 @@ public:
 
     // Starts it and waits until it answers (throws with its log if it exits or never answers).
     void start();
-    void stop();      // SIGTERM, and wait until it exited (its socket file stays, as after a crash)
+    void stop();      // SIGTERM, and wait until it exited (its socket file stays, as after a crash);
+                      // throws unless it exited with status 0
     void kill();      // SIGKILL, and wait
     void restart();   // stop() + start() on the same state
     bool running();

@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 #include <syslog.h>
 
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "common/text.hpp"
 
 #include "helper/audit/journal.hpp"
 
@@ -50,9 +55,92 @@ TEST(AuditJournal, MessageEscapesUserText) {
     r.detail = "line1\nline2";
     const std::string m = journal_message(r);
     EXPECT_EQ(m.rfind("breakglass grant bg-2026-000007 actor=", 0), 0u) << m;
-    EXPECT_NE(m.find("gate=breakglass"), std::string::npos);
+    EXPECT_NE(m.find("gate=\"breakglass\""), std::string::npos) << m;
     for (const char c : m) EXPECT_GE(static_cast<unsigned char>(c), 0x20u) << m;
     send_to_journal(r);  // no journald is fine; must not throw or crash
+}
+
+// MESSAGE read back the strict way: the prefix, then ` name="value"` pairs
+// where a value ends at the first `"` not preceded by a backslash escape.
+// nullopt when MESSAGE does not have that shape.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_message(const std::string& m,
+                                                                              const std::string& prefix) {
+    if (m.rfind(prefix, 0) != 0) return std::nullopt;
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::size_t i = prefix.size();
+    while (i < m.size()) {
+        if (m[i] != ' ') return std::nullopt;
+        const std::size_t eq = m.find("=\"", i + 1);
+        if (eq == std::string::npos) return std::nullopt;
+        const std::string name = m.substr(i + 1, eq - i - 1);
+        for (const char c : name)
+            if (c < 'a' || c > 'z') return std::nullopt;
+        std::string value;
+        std::size_t k = eq + 2;
+        for (; k < m.size() && m[k] != '"'; ++k) {
+            if (m[k] == '\\') {
+                if (++k >= m.size()) return std::nullopt;
+                if (m[k] != '"') value += '\\';  // \\ and \xNN stay as escape_for_display wrote them
+            }
+            value += m[k];
+        }
+        if (k >= m.size()) return std::nullopt;
+        fields.emplace_back(name, value);
+        i = k + 1;
+    }
+    return fields;
+}
+
+// Issue 10, item 9: `key=value` text inside a field forged fields in MESSAGE
+// (a command `x gate=other actor=root` read as gate=other, actor=root).
+TEST(AuditJournal, Issue10TextInsideAValueCannotForgeFields) {
+    const std::vector<std::string> hostile = {
+        "x gate=other actor=root",
+        "x\" gate=\"other\" actor=\"root",
+        "x\\\" gate=\"other",
+        "trailing backslash\\",
+        "\\\"",
+        "a=\"\" b=\"\"",
+        "tab\tand newline\n gate=other",
+        "\xe2\x80\xae gate=other",  // U+202E
+    };
+    for (const std::string& text : hostile) {
+        Record r;
+        r.event = "command";
+        r.event_id = "bg-2026-000042";
+        r.actor = "alice";
+        r.gate_bypassed = "breakglass";
+        r.target = text;
+        r.source = text;
+        r.detail = text;
+        r.expires_at = 1781498047;
+        const std::string m = journal_message(r);
+        const auto fields = parse_message(m, "breakglass command bg-2026-000042");
+        ASSERT_TRUE(fields.has_value()) << m;
+        const std::vector<std::string> names = {"actor", "gate", "target", "source", "detail", "expires"};
+        ASSERT_EQ(fields->size(), names.size()) << m;
+        for (std::size_t i = 0; i < names.size(); ++i) EXPECT_EQ((*fields)[i].first, names[i]) << m;
+        EXPECT_EQ((*fields)[0].second, "alice");
+        EXPECT_EQ((*fields)[1].second, "breakglass");
+        for (std::size_t i = 2; i < 5; ++i) EXPECT_EQ((*fields)[i].second, escape_for_display(text)) << m;
+        // Nor does a search for a field's exact text find the forged one.
+        EXPECT_EQ(m.find("gate=\"other"), std::string::npos) << m;
+        EXPECT_EQ(m.find("actor=\"root"), std::string::npos) << m;
+        for (const char c : m) EXPECT_GE(static_cast<unsigned char>(c), 0x20u) << m;
+    }
+}
+
+TEST(AuditJournal, MessageShape) {
+    Record r;
+    r.event = "grant";
+    r.event_id = "bg-2026-000007";
+    r.actor = "alice";
+    r.gate_bypassed = "breakglass";
+    r.incident_ref = "INC-7";
+    r.expires_at = 1781498047;
+    EXPECT_EQ(journal_message(r),
+              "breakglass grant bg-2026-000007 actor=\"alice\" gate=\"breakglass\" incident=\"INC-7\" "
+              "expires=\"" + format_utc(1781498047) + "\"");
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ VerifyResult verify_dir(const TempDir& dir, bool with_key = true) {
         EXPECT_TRUE(key.ok());
         o.initial_key = *key;
     }
-    o.key_index = current_key(dir).index;
+    o.key_file = current_key(dir);
     return verify_log(read_file(dir.file("audit.log")), o);
 }
 

@@ -35,6 +35,7 @@ struct Fixture {
     std::vector<std::string> lines;  // without '\n'
     KeyBytes initial{};
     std::uint64_t key_index = 0;
+    KeyBytes current{};  // audit.key's key: key_{key_index}
 };
 
 // Built once: 200 records with varied content, including text that imitates
@@ -82,6 +83,7 @@ const Fixture& fixture() {
         auto kf = KeyFile::open(tmpl + "/audit.key");
         EXPECT_TRUE(kf.ok());
         out.key_index = kf->read()->index;
+        out.current = kf->read()->key;
         std::filesystem::remove_all(tmpl);
         std::size_t pos = 0;
         while (pos < out.log.size()) {
@@ -111,6 +113,9 @@ KeyBytes key_for(std::uint64_t seq) {
     for (std::uint64_t i = 1; i < seq; ++i) EXPECT_TRUE(evolve_key(k));
     return k;
 }
+
+// audit.key as the daemon left it after the fixture's last record.
+KeyState key_file() { return KeyState(fixture().current, fixture().key_index); }
 
 std::size_t line_offset(std::uint64_t seq) {
     std::size_t off = 0;
@@ -156,11 +161,14 @@ TEST(AuditVerify, UntouchedLogVerifies) {
     VerifyOptions o = with_key();
     o.expect_last_seq = kRecords;
     o.expect_head_hash = get_member(f.lines.back(), "hash");
-    o.key_index = f.key_index;
+    o.key_file = key_file();
+    ASSERT_EQ(f.key_index, kRecords + 1);
+    ASSERT_EQ(f.current, key_for(kRecords + 1));
     const VerifyResult r = verify_log(f.log, o);
     EXPECT_TRUE(r.ok) << r.message;
     EXPECT_EQ(r.records, kRecords);
     EXPECT_TRUE(r.seals_checked);
+    EXPECT_EQ(r.message.find("; "), std::string::npos) << "nothing left unchecked: " << r.message;
     const VerifyResult nokey = verify_log(f.log, VerifyOptions{});
     EXPECT_TRUE(nokey.ok) << nokey.message;
     EXPECT_FALSE(nokey.seals_checked);
@@ -250,7 +258,7 @@ TEST(AuditVerify, DeletedRecord) {
         lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(seq - 1));
         expect_bad(join(lines), o, seq, "delete " + std::to_string(seq));
         VerifyOptions nokey;
-        nokey.key_index = f.key_index;
+        nokey.key_file = key_file();
         expect_bad(join(lines), nokey, seq, "delete (no key) " + std::to_string(seq));
     }
 }
@@ -280,12 +288,14 @@ TEST(AuditVerify, TruncatedTail) {
     for (std::uint64_t keep = 0; keep < kRecords; ++keep) {
         const std::vector<std::string> lines(f.lines.begin(), f.lines.begin() + static_cast<std::ptrdiff_t>(keep));
         const std::string log = join(lines);
-        EXPECT_TRUE(verify_log(log, with_key()).ok) << "a prefix alone is consistent";
+        const VerifyResult prefix = verify_log(log, with_key());
+        EXPECT_TRUE(prefix.ok) << "a prefix alone is consistent";
+        EXPECT_NE(prefix.message.find("the end of the log was not checked"), std::string::npos) << prefix.message;
         VerifyOptions by_seq = with_key();
         by_seq.expect_last_seq = kRecords;
         expect_bad(log, by_seq, keep + 1, "truncate to " + std::to_string(keep) + " vs expect_last_seq");
         VerifyOptions by_key;
-        by_key.key_index = f.key_index;
+        by_key.key_file = key_file();
         expect_bad(log, by_key, keep + 1, "truncate to " + std::to_string(keep) + " vs key_index");
         VerifyOptions by_head;
         by_head.expect_head_hash = get_member(f.lines.back(), "hash");
@@ -300,12 +310,17 @@ TEST(AuditVerify, TruncatedTail) {
 TEST(AuditVerify, KeyIndexAndExpectations) {
     const auto& f = fixture();
     VerifyOptions lag;
-    lag.key_index = kRecords;
+    lag.key_file = KeyState(key_for(kRecords), kRecords);
     // A key file behind the log (deferred records, a crash) is not tampering:
     // it verifies, and says so.
     const VerifyResult r = verify_log(f.log, lag);
     EXPECT_TRUE(r.ok) << r.message;
     EXPECT_NE(r.message.find("audit.key is 1 record(s) behind the log"), std::string::npos) << r.message;
+    VerifyOptions lag_sealed = with_key();
+    lag_sealed.key_file = KeyState(key_for(kRecords - 63), kRecords - 63);
+    const VerifyResult r64 = verify_log(f.log, lag_sealed);
+    EXPECT_TRUE(r64.ok) << r64.message;
+    EXPECT_NE(r64.message.find("audit.key is 64 record(s) behind the log"), std::string::npos) << r64.message;
     VerifyOptions beyond;
     beyond.expect_last_seq = kRecords - 5;
     expect_bad(f.log, beyond, kRecords - 4, "records past expected end");
@@ -313,6 +328,66 @@ TEST(AuditVerify, KeyIndexAndExpectations) {
     head.expect_last_seq = kRecords;
     head.expect_head_hash = std::string(64, '1');
     expect_bad(f.log, head, kRecords, "head hash mismatch");
+}
+
+// Issue 10, item 7: cut the log at seq N and rewrite audit.key with index
+// N + 1 and a key of the intruder's choosing (the file's checksum is no
+// secret). With the initial key, verify must find that the key is not key_1
+// evolved to that index; a key file behind the log (index <= N) must then
+// equal key_1 evolved to *its* index. The intruder's best keys: random bytes,
+// the current key (the one a root intruder holds) and a key of a nearby seq.
+TEST(AuditVerify, Issue10TruncatedLogWithRewrittenKeyFileFails) {
+    const auto& f = fixture();
+    auto random = generate_key();
+    ASSERT_TRUE(random.ok());
+    for (const std::uint64_t keep : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{100}, kRecords - 1}) {
+        const std::string log =
+            join(std::vector<std::string>(f.lines.begin(), f.lines.begin() + static_cast<std::ptrdiff_t>(keep)));
+        const std::string what = "cut to " + std::to_string(keep);
+        std::vector<std::pair<std::string, KeyState>> forged = {
+            {"random key", KeyState(*random, keep + 1)},
+            {"current key", KeyState(f.current, keep + 1)},
+            {"key of the next seq", KeyState(key_for(keep + 2), keep + 1)},
+            {"all zero", KeyState(KeyBytes{}, keep + 1)},
+        };
+        if (keep >= 1) {
+            forged.emplace_back("behind, random key", KeyState(*random, keep));
+            forged.emplace_back("behind, current key", KeyState(f.current, keep));
+            forged.emplace_back("behind, key of the next seq", KeyState(key_for(keep + 1), keep));
+            forged.emplace_back("far behind, key of the last seq", KeyState(key_for(keep + 1), 1));
+        }
+        for (const auto& [name, state] : forged) {
+            VerifyOptions o = with_key();
+            o.key_file = state;
+            const VerifyResult r = verify_log(log, o);
+            EXPECT_FALSE(r.ok) << what << ", " << name;
+            EXPECT_EQ(r.first_bad_seq, keep + 1) << what << ", " << name << ": " << r.message;
+            EXPECT_NE(r.message.find("audit.key does not hold the key the initial key evolves to"), std::string::npos)
+                << r.message;
+            // Without the initial key, the index is all there is to check.
+            VerifyOptions index_only;
+            index_only.key_file = state;
+            EXPECT_TRUE(verify_log(log, index_only).ok) << what << ", " << name;
+        }
+        // What an honest daemon leaves: key_{N+1} at N + 1, or a key file behind.
+        VerifyOptions level = with_key();
+        level.key_file = KeyState(key_for(keep + 1), keep + 1);
+        const VerifyResult ok = verify_log(log, level);
+        EXPECT_TRUE(ok.ok) << what << ": " << ok.message;
+        if (keep >= 1) {
+            for (const std::uint64_t index : {std::uint64_t{1}, keep}) {
+                VerifyOptions behind = with_key();
+                behind.key_file = KeyState(key_for(index), index);
+                const VerifyResult lag = verify_log(log, behind);
+                EXPECT_TRUE(lag.ok) << what << ", behind at " << index << ": " << lag.message;
+                EXPECT_NE(lag.message.find("behind the log"), std::string::npos) << lag.message;
+            }
+        }
+    }
+    // Index 0 names no key.
+    VerifyOptions zero = with_key();
+    zero.key_file = KeyState(f.initial, 0);
+    expect_bad(f.log, zero, kRecords + 1, "index 0");
 }
 
 // Modify record k, recompute its hash and the whole chain after it, and
@@ -451,6 +526,25 @@ TEST(AuditVerify, TwoThreadPathMatchesSinglePass) {
         auto resealed = lines;
         resealed[t - 1] = set_member(resealed[t - 1], "seal", seal_hex(key, get_member(resealed[t - 1], "hash")));
         expect_bad(join(resealed), o, t, "parallel reseal with current key " + std::to_string(t));
+    }
+    // audit.key checked against the key the scan passes at its index, in
+    // either half and at the split itself.
+    const std::string whole = join(lines);
+    VerifyOptions level = o;
+    level.key_file = KeyState(key, n + 1);
+    EXPECT_TRUE(verify_log(whole, level).ok);
+    level.key_file = KeyState(key0.value(), n + 1);
+    expect_bad(whole, level, n + 1, "parallel: initial key at the end's index");
+    for (const std::uint64_t index : {std::uint64_t{1}, split_seq - 1, split_seq, split_seq + 1, n}) {
+        KeyBytes k = *key0;
+        for (std::uint64_t i = 1; i < index; ++i) ASSERT_TRUE(evolve_key(k));
+        VerifyOptions behind = o;
+        behind.key_file = KeyState(k, index);
+        const VerifyResult r = verify_log(whole, behind);
+        EXPECT_TRUE(r.ok) << "parallel: behind at " << index << ": " << r.message;
+        ASSERT_TRUE(evolve_key(k));
+        behind.key_file = KeyState(k, index);
+        expect_bad(whole, behind, n + 1, "parallel: wrong key behind at " + std::to_string(index));
     }
 }
 

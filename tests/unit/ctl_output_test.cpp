@@ -132,6 +132,19 @@ TEST(CtlLog, DetailShownWhenPresent) {
               "detail=\"exit=0\"");
 }
 
+// Issue 10, item 9: a record written before the daemon refused invisible
+// format characters (or by anything else) is still shown escaped.
+TEST(CtlLog, Issue10InvisibleFormatCharactersAreShownEscaped) {
+    json r = json::parse(kRecord);
+    r["reason"] = "invoice \xe2\x80\xaegnp.exe";  // U+202E RIGHT-TO-LEFT OVERRIDE
+    r["detail"] = "zero\xe2\x80\x8bwidth \xef\xbb\xbf";  // U+200B, U+FEFF
+    const std::string line = format_log_record(r.dump());
+    EXPECT_EQ(line, "2026-11-29T10:00:00Z bg-2026-000042 grant actor=alice gate=breakglass incident=INC-7 "
+                    "reason=\"invoice \\xe2\\x80\\xaegnp.exe\" detail=\"zero\\xe2\\x80\\x8bwidth \\xef\\xbb\\xbf\"");
+    // The status table's reason column (U+2067 RIGHT-TO-LEFT ISOLATE).
+    EXPECT_EQ(escape_and_truncate("\xe2\x81\xa7x", 40), "\\xe2\\x81\\xa7x");
+}
+
 TEST(CtlLog, UnparsableRecordShownEscaped) {
     EXPECT_EQ(format_log_record("{\"broken\x1b"), "(unparsable record) {\"broken\\x1b");
 }

@@ -53,7 +53,9 @@ std::vector<Message> one_of_each() {
             EnrollYubikeyRequest{"alice", "cccjgjgkhcbb", "00112233445566778899aabbccddeeff", "a1b2c3d4e5f6"},
             YubikeyEnrolled{"alice", "cccjgjgkhcbb"},
             SessionRequest{"alice", "breakglass", "session_open", "sshd", "pts/1", "10.0.0.1", 4242, "", ""},
-            SessionRecorded{"bg-2026-000010", "bg-2026-000009"}};
+            SessionRecorded{"bg-2026-000010", "bg-2026-000009"},
+            CommandRequest{"alice", "breakglass", "sudo", "pts/1", 4242, "id -g", "cwd=/ runas=alice:breakglass"},
+            CommandAnswer{true, "bg-2026-000011", "bg-2026-000009", 1767225600, {"sev1"}, ""}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
