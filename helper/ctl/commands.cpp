@@ -120,11 +120,22 @@ int run_request(const CommonOptions& o, const RequestArguments& a) {
 int run_status(const CommonOptions& o, bool all) {
     proto::StatusRequest request;
     request.all = all;
-    int exit_code = kExitOk;
-    const auto answer = call_daemon<proto::StatusAnswer>(o, request, proto::MessageType::StatusAnswer, exit_code);
-    if (!answer) return exit_code;
-    if (o.json) print_line(status_json(*answer));
-    else std::cout << format_grant_table(*answer, all, now_seconds()) << std::flush;
+    // The daemon answers a page at a time (each answer fits a frame).
+    proto::StatusAnswer listed;
+    for (;;) {
+        int exit_code = kExitOk;
+        auto page = call_daemon<proto::StatusAnswer>(o, request, proto::MessageType::StatusAnswer, exit_code);
+        if (!page) return exit_code;
+        for (proto::GrantInfo& g : page->grants) listed.grants.push_back(std::move(g));
+        if (!page->truncated) break;
+        if (page->grants.empty() || listed.grants.back().event_id == request.after) {
+            print_error("protocol error: breakglassd's status answer did not advance");
+            return kExitUnreachable;
+        }
+        request.after = listed.grants.back().event_id;
+    }
+    if (o.json) print_line(status_json(listed));
+    else std::cout << format_grant_table(listed, all, now_seconds()) << std::flush;
     return kExitOk;
 }
 

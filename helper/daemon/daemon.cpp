@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/text.hpp"
+#include "helper/daemon/state_directory.hpp"
 
 namespace bg {
 namespace {
@@ -55,7 +56,8 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
                [this](const std::string& user, const std::string& label) {
                    return grants_.last_factor_counter(user, label);
                }),
-      hooks_(config_.hook_retry_delays) {
+      hooks_(config_.hook_retry_delays),
+      refusals_(config_.refusal_window_seconds) {
     // The grant store follows every record first: a handler's next step
     // sees the record's effect. journald gets its copy on its own thread.
     recorder_.subscribe(grants_);
@@ -74,6 +76,7 @@ Daemon::~Daemon() {
 Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int64_t now) {
     DaemonConfig config = cfg;
     if (config.host.empty()) config.host = local_host_name();
+    if (auto checked = check_state_directory(config.state_dir); !checked) return checked.error();
     auto log = audit::AuditLog::open(config.state_dir, config.host);
     if (!log) return make_error("audit log: " + log.error().message);
     auto totp = mfa::TotpStore::open(config.state_dir);
@@ -215,7 +218,7 @@ std::vector<Problem> Daemon::after_answer(std::int64_t now) {
 }
 
 bool Daemon::maintenance_pending(std::int64_t now) const {
-    return log_->deferred_records() > 0 || log_->key_sync_pending() || !late_.empty() ||
+    return log_->deferred_records() > 0 || log_->key_sync_pending() || !late_.empty() || refusals_.counting() ||
            (reserve_ && !reserve_->whole()) || (unrecorded_ends_ && !unrecorded_ends_->has_file()) ||
            (grants_.applied_seq() != checkpointed_seq_ && now - checkpointed_at_ >= kCheckpointIntervalSeconds);
 }
@@ -239,6 +242,7 @@ std::vector<Problem> Daemon::maintain(std::int64_t now, bool final) {
             late_alerted_at_ = now;
         }
     }
+    if (refusals_.counting()) record_refusal_summaries(now);
     if (reserve_ && !reserve_->whole() && reserve_->refill())
         problems_.push_back({5, "the audit reserve (" + reserve_->path() + ") is whole again; grants are given again"});
     if (unrecorded_ends_ && !unrecorded_ends_->has_file() && unrecorded_ends_->ensure_file())

@@ -24,6 +24,7 @@
 #include "helper/audit/recorder.hpp"
 #include "helper/daemon/grant_store.hpp"
 #include "helper/daemon/peer_identity.hpp"
+#include "helper/daemon/refusal_budget.hpp"
 #include "helper/daemon/state_writer.hpp"
 #include "helper/daemon/unrecorded_ends.hpp"
 #include "helper/mfa/factor_verifier.hpp"
@@ -45,6 +46,9 @@ struct DaemonConfig {
     // Seconds before each retry of a failed on_revoke hook; after the last
     // retry fails the daemon gives up (and records that). Shortened by tests.
     std::vector<std::int64_t> hook_retry_delays = {5, 30, 120};
+    // The window of the per-requester bound on refusal records
+    // (RefusalBudget::kPerWindow per window). Shortened by tests.
+    std::int64_t refusal_window_seconds = RefusalBudget::kDefaultWindowSeconds;
 };
 
 // Something for the loop to log (only the top layer logs): a syslog
@@ -208,9 +212,12 @@ private:
     void write_late_records(std::int64_t now);
     struct LateRecord;
     void queue_late(LateRecord late);
-    // A refused break-glass request: recorded, then answered.
-    proto::Message refuse(proto::ErrorCode code, const std::string& message, audit::RecordFields fields,
-                          std::int64_t now);
+    // A refused break-glass request: recorded (within the requester's
+    // RefusalBudget; beyond it only counted), then answered.
+    proto::Message refuse(const PeerIdentity& peer, proto::ErrorCode code, const std::string& message,
+                          audit::RecordFields fields, std::int64_t now);
+    // The refusals_suppressed records of windows that are over.
+    void record_refusal_summaries(std::int64_t now);
     // Ends an active grant at once: not honoured from here on, its timer
     // stopped, its termination and on_revoke hook queued for after_answer().
     // Then the revoke or expire record; when it cannot be written now, the
@@ -265,6 +272,7 @@ private:
     std::vector<Problem> problems_;  // for the next after_answer() or maintain()
     Terminator terminator_;
     HookScheduler hooks_;
+    RefusalBudget refusals_;
     std::vector<TimerChange> timer_changes_;
 
     StateWriter writer_;

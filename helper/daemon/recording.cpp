@@ -123,13 +123,41 @@ void Daemon::write_late_records(std::int64_t now) {
                                                    : "; " + std::to_string(late_.size()) + " still wait")});
 }
 
-proto::Message Daemon::refuse(ErrorCode code, const std::string& message, audit::RecordFields fields,
-                              std::int64_t now) {
-    fields.detail = bounded_for_record(message, audit::kMaxFieldBytes);
+proto::Message Daemon::refuse(const PeerIdentity& peer, ErrorCode code, const std::string& message,
+                              audit::RecordFields fields, std::int64_t now) {
+    // Root and trusted front-ends ask for others: their budget is per user asked for.
+    const RefusalBudget::Requester requester{static_cast<std::int64_t>(peer.uid),
+                                             is_trusted(peer) ? fields.actor : std::string()};
+    if (!refusals_.admit(requester, peer.user, message, now))
+        return ErrorAnswer{code, message + " (not recorded on its own: more than " +
+                                     std::to_string(RefusalBudget::kPerWindow) + " refusals in " +
+                                     std::to_string(refusals_.window_seconds()) +
+                                     " s from this requester; a refusals_suppressed record counts them)"};
+    fields.detail = bounded_for_record(with_loginuid_note(message, peer), audit::kMaxFieldBytes);
     if (!record(fields, now))
         return ErrorAnswer{ErrorCode::Unavailable, message + " (and the refusal could not be recorded: " +
                                                        escape_for_display(last_record_error_) + ")"};
     return ErrorAnswer{code, message};
+}
+
+void Daemon::record_refusal_summaries(std::int64_t now) {
+    for (const RefusalBudget::Summary& s : refusals_.take_due(now)) {
+        audit::RecordFields f;
+        f.event = "refusals_suppressed";
+        f.action = "break_glass";
+        f.actor = s.requester.user.empty() ? s.peer_user : s.requester.user;
+        f.actor_role = "requester";
+        f.peer_uid = s.requester.peer_uid;
+        f.detail = bounded_for_record(
+            std::to_string(s.suppressed) + " refusal(s) from uid " + std::to_string(s.requester.peer_uid) + " (" +
+                s.peer_user + ")" + (s.requester.user.empty() ? std::string() : " for user " + s.requester.user) +
+                " suppressed between " + audit::format_utc(s.first) + " and " + audit::format_utc(s.last) +
+                ": beyond " + std::to_string(RefusalBudget::kPerWindow) + " refusal records in " +
+                std::to_string(refusals_.window_seconds()) + " s; the last was: " + s.last_message,
+            audit::kMaxFieldBytes);
+        // Nothing waits on it: written at once, or when the disk allows.
+        (void)record_closing(f, now, audit::Durability::Deferred, /*use_reserve=*/false);
+    }
 }
 
 audit::RecordFields Daemon::end_fields(const Grant& g, const std::string& event, const std::string& actor,
@@ -160,7 +188,8 @@ std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string
 
     const std::int64_t peer_uid = peer ? static_cast<std::int64_t>(peer->uid) : -1;
     const std::int64_t loginuid = peer ? peer->loginuid : -1;
-    const audit::RecordFields f = end_fields(g, event, actor, peer_uid, loginuid, detail);
+    const audit::RecordFields f =
+        end_fields(g, event, actor, peer_uid, loginuid, peer ? with_loginuid_note(detail, *peer) : detail);
     if (!late_.empty()) write_late_records(now);
     std::string why = late_.empty() ? std::string() : "earlier records were waiting: " + late_.front().why;
     if (late_.empty()) {

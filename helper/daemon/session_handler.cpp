@@ -64,8 +64,10 @@ audit::RecordFields report_record(const PeerIdentity& peer, const SessionReport&
         f.incident_ref = grant->incident;
         f.expires_at = grant->expires_at;
     }
-    f.detail = bounded_for_record("pid " + std::to_string(r.pid) + (r.detail.empty() ? "" : "; " + r.detail) +
-                                      (grant ? "" : "; no active grant"),
+    f.detail = bounded_for_record(with_loginuid_note("pid " + std::to_string(r.pid) +
+                                                         (r.detail.empty() ? "" : "; " + r.detail) +
+                                                         (grant ? "" : "; no active grant"),
+                                                     peer),
                                   audit::kMaxFieldBytes);
     return f;
 }

@@ -136,6 +136,7 @@ protected:
     TestGroup gate_{"gate"};
     TestUser alice_{"alice", {.groups = {oncall_.name()}}};
     TestUser bob_{"bob", {.groups = {oncall_.name()}}};
+    TestUser mallory_{"mallory"};
     std::unique_ptr<TestDaemon> daemon_;
     std::unique_ptr<TmpfsMount> disk_;
     int fillers_ = 0;
@@ -177,6 +178,40 @@ TEST_F(FullDiskTest, RevokeOnAFullDiskTerminatesAndIsRecordedFromTheReserve) {
     const auto granted = request(bob_, totp_code_now(bobs_secret, 1));
     EXPECT_EQ(granted.exit_code, 0) << granted.out << granted.err;
     EXPECT_EQ(records_of("grant").size(), 2u);
+}
+
+// An unprivileged user's flood of refused requests adds a bounded number of
+// records (RefusalBudget), so it cannot fill the disk under the log; and once
+// the disk is full all the same, root's revoke still ends the grant, its
+// processes are terminated and its record is written from the reserve.
+TEST_F(FullDiskTest, AnUnprivilegedFloodIsBoundedAndRevokeStillWorksOnTheFullDiskAfterIt) {
+    const std::string id = grant_for(alice_);
+    ASSERT_FALSE(id.empty());
+    auto holder = start_sleep(alice_);
+    const std::size_t before = daemon_->audit().size();
+    constexpr int kFlood = 300;
+    const int flooded = run_function_as(mallory_.name(), [&] {
+        int refused = 0;
+        for (int i = 0; i < kFlood; ++i) {
+            const proto::GrantRequest g{"", kGate, std::string(1000, '"'), kIncident, "", 0, "000000", "", ""};
+            const auto r = proto::call(daemon_->socket(), g, proto::MessageType::Granted);
+            if (r.answer && std::holds_alternative<proto::ErrorAnswer>(*r.answer)) ++refused;
+        }
+        return refused == kFlood ? 0 : 1;
+    });
+    EXPECT_EQ(flooded, 0) << "every request of the flood is answered, and refused";
+    EXPECT_EQ(daemon_->audit().size() - before, 5u) << "five refusal records a minute, the rest counted";
+
+    fill_disk();
+    const auto revoked = run(daemon_->ctl({"revoke", id, "--reason", std::string(1000, 'R')}));
+    ASSERT_EQ(revoked.exit_code, 0) << revoked.out << revoked.err;
+    EXPECT_TRUE(holder->ended_within(5s));
+    EXPECT_TRUE(holder->killed_by(SIGTERM));
+    EXPECT_FALSE(daemon_->active(alice_.name(), kGate));
+    const json revoke = record_of_grant("revoke", id);
+    ASSERT_FALSE(revoke.is_null());
+    EXPECT_EQ(revoke["detail"], "revoked: " + std::string(1000, 'R'));
+    EXPECT_TRUE(eventually([&] { return !record_of_grant("terminate", id).is_null(); }, 5s));
 }
 
 TEST_F(FullDiskTest, RevokeAndExpiryWithNothingWritableStillEndTheGrantsAndAreRecordedLate) {
