@@ -124,7 +124,10 @@ Result<PeerIdentity> identify_peer(int fd) {
         const bool consistent = id.pinned || (status && status->uid[1] == cred.uid);
         if (consistent) {
             id.loginuid = loginuid;
-            id.loginuid_origin = loginuid_origin(loginuid, audit_session, session, session_uid);
+            // Unpinned reads may be of a process that reused the pid: never vouched for.
+            id.loginuid_origin = id.pinned ? loginuid_origin(loginuid, audit_session, session, session_uid)
+                                 : loginuid < 0 ? LoginUidOrigin::Unset
+                                                : LoginUidOrigin::Unverified;
             if (status) id.real_uid = static_cast<std::int64_t>(status->uid[0]);
         }
     }

@@ -8,7 +8,8 @@
 // connected: with SO_PEERPIDFD (Linux 6.5) the daemon checks after reading
 // that the connecting process is still alive, so its pid was not reused by
 // another process meanwhile. Older kernels have no such handle: the reads
-// are then checked only against SO_PEERCRED's uid, and `pinned` is false.
+// are then checked only against SO_PEERCRED's uid, `pinned` is false, and a
+// loginuid read so is never counted as set by a login (Unverified).
 //
 // The loginuid is informative only: a process whose loginuid is unset may
 // write any value into it once. It counts as set by a login only when the
