@@ -286,6 +286,23 @@ TEST_F(HostileUserTest, StatusListsEveryGrantWhateverTheirReasons) {
     for (const json& g : records_of("grant"))
         EXPECT_NE(table.out.find(g["event_id"].get<std::string>()), std::string::npos) << g["event_id"];
     EXPECT_EQ(table.out.find("more grants exist"), std::string::npos) << table.out;
+
+    // A page continues after its last grant even when that grant has ended
+    // since (it is no longer among the active ones).
+    const auto first = daemon_->call(proto::StatusRequest{false, ""}, proto::MessageType::StatusAnswer);
+    const auto* page = std::get_if<proto::StatusAnswer>(&first);
+    ASSERT_NE(page, nullptr);
+    ASSERT_TRUE(page->truncated);
+    ASSERT_LT(page->grants.size(), static_cast<std::size_t>(kRootGates));
+    const std::string last = page->grants.back().event_id;
+    ASSERT_EQ(run(daemon_->ctl({"revoke", last})).exit_code, 0);
+    const auto second = daemon_->call(proto::StatusRequest{false, last}, proto::MessageType::StatusAnswer);
+    const auto* next = std::get_if<proto::StatusAnswer>(&second);
+    ASSERT_NE(next, nullptr) << "the page after a grant that ended since is refused";
+    ASSERT_FALSE(next->grants.empty());
+    for (const auto& g : next->grants)
+        for (const auto& p : page->grants) EXPECT_NE(g.event_id, p.event_id) << "pages overlap";
+    EXPECT_EQ(daemon_->status(false).grants.size(), static_cast<std::size_t>(kRootGates - 1));
 }
 
 // Reproduction 9: trust in trusted_frontends was decided once per connection
