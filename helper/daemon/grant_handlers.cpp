@@ -95,6 +95,14 @@ std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64
         if (auto bad = validate_text(t.value, t.max, t.may_be_empty))
             return refuse(ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad, f, now);
     if (m.ttl_seconds < 0) return refuse(ErrorCode::BadRequest, "the requested ttl is negative", f, now);
+    // Valid from here on: the record stores the text exactly (docs/ARCHITECTURE.md,
+    // "The audit record"); only a refusal of invalid input above keeps the escaped copy.
+    f.actor = a.user;
+    f.gate_bypassed = m.gate;
+    f.reason = m.reason;
+    f.incident_ref = m.incident;
+    f.source = m.tty;
+    f.target = m.command;
     return std::nullopt;
 }
 

@@ -207,6 +207,20 @@ TEST(DaemonDefaults, OnItsOwnSocketItCreatesNoSystemdTimers) {
         << expires[0]["detail"];
 }
 
+// Valid user text is stored exactly: a backslash is a backslash in the
+// record (display escapes it, the record does not escape it twice).
+TEST_F(DaemonTest, ValidTextIsStoredExactlyInTheRecord) {
+    const auto secret = enroll(alice());
+    const std::string reason = R"(restore C:\backup\x01 from "tape" \u202e)";
+    const auto granted = run_as(alice(), ctl({"request", "--gate", "breakglass", "--reason", reason, "--incident",
+                                              "INC-4242"}),
+                                code(secret) + "\n");
+    ASSERT_EQ(granted.exit_code, 0) << granted.err;
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["reason"], reason);
+}
+
 TEST_F(DaemonTest, ActiveGrantIsVisibleToCheck) {
     const auto secret = enroll(alice());
     ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
