@@ -759,7 +759,7 @@ TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
 // active grant, durably, and answers as a Check would without one.
 TEST_F(DaemonTest, CommandIsRecordedInTheCheckOnlyUnderAnActiveGrant) {
     const proto::CommandRequest command{alice(), "breakglass", "sudo", "pts/3", 4242, "id -g",
-                                        "cwd=/ runas=" + alice() + ":breakglass"};
+                                        "cwd=/ runas=" + alice() + ":breakglass", "breakglass"};
     proto::Client client(socket_);
     auto r = client.call(command, proto::MessageType::CommandAnswer);
     ASSERT_TRUE(r.answer) << r.error;
