@@ -706,6 +706,24 @@ TEST_F(PamActor, BsGrantToEnterAOpensAOnly) {
     EXPECT_EQ(daemon_->audit().records_of("grant").size(), 1u);
 }
 
+// The account a grant opens is part of the grant: after a restart (checkpoint
+// and replay of the log) and after a SIGKILL (replay alone) B's grant still
+// opens A and only A.
+TEST_F(PamActor, TheAccountOfAGrantSurvivesARestart) {
+    ASSERT_EQ(su(kB, kA, Entry::Authenticate, {"db down", "INC-5", totp_code_now(secret_b_)}), PAM_SUCCESS);
+    for (const bool kill : {false, true}) {
+        if (kill) {
+            daemon_->kill();
+            daemon_->start();
+        } else {
+            daemon_->restart();
+        }
+        EXPECT_EQ(su(kB, kA, Entry::AcctMgmt), PAM_SUCCESS) << (kill ? "after SIGKILL" : "after restart");
+        EXPECT_EQ(su(kB, "root", Entry::AcctMgmt), PAM_PERM_DENIED) << (kill ? "after SIGKILL" : "after restart");
+        EXPECT_EQ(su(kB, kB, Entry::AcctMgmt), PAM_PERM_DENIED) << (kill ? "after SIGKILL" : "after restart");
+    }
+}
+
 // What the application says of who invoked it (PAM_RUSER) must agree with the
 // kernel: a su-like program claiming A invoked it, run by B, is refused.
 TEST_F(PamActor, ARequestingUserThatContradictsTheRealUidIsRefused) {
