@@ -18,6 +18,7 @@
 #include <iterator>
 #include <map>
 #include <stdexcept>
+#include <unistd.h>
 
 #include "common/transport.hpp"
 #include "tests/pam/pam_harness.hpp"
@@ -25,6 +26,7 @@
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/polling.hpp"
+#include "tests/support/private_mounts.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/silent_listener.hpp"
 #include "tests/support/test_daemon.hpp"
@@ -781,6 +783,46 @@ TEST_F(PamActor, AnSshdLikeServiceActsForPamUserAfterTheStacksAuthentication) {
     EXPECT_EQ(run_pam(daemon_->dir(), kService, kB, Entry::Authenticate, other), PAM_CONV_ERR);
     EXPECT_FALSE(other.prompts().empty()) << other.all_text();
     EXPECT_FALSE(daemon_->active(kB, kGate));
+}
+
+// The issue's own reproduction, through the real, set-user-ID /usr/bin/su:
+// its PAM service file is bind-mounted, in this test's private mount
+// namespace, over /etc/pam.d/su with the stack pam_breakglass(8) documents for
+// su (the module `sufficient`, then pam_deny). Root broke the glass for
+// itself; an unprivileged user then ran `su -c 'id -u' root </dev/null` and
+// got uid 0 on root's grant, with no code and no record.
+TEST(PamRealSu, Issue10Item1AnotherUserDoesNotGetRootOnRootsGrant) {
+    if (::access("/usr/bin/su", X_OK) != 0 || ::access("/etc/pam.d/su", F_OK) != 0)
+        GTEST_SKIP() << "no /usr/bin/su or /etc/pam.d/su";
+    std::string policy = kPamTestPolicy;
+    const std::string bound_line = "pam_service = \"bg-pam-test\"\n";
+    policy.replace(policy.find(bound_line), bound_line.size(), "pam_service = \"su\"\n");
+    const std::string requesters = "requesters = [\"daemon\"]";
+    policy.replace(policy.find(requesters), requesters.size(), "requesters = [\"root\", \"daemon\"]");
+    TestDaemon d(policy);
+    const auto root_secret = d.enroll_totp("root");
+    const std::string module = kModulePath + " gate=" + kGate + " socket=" + d.socket();
+    write_service(d.dir(), "su",
+                  {"auth     sufficient pam_rootok.so", "auth     sufficient " + module, "auth     required   pam_deny.so",
+                   "account  sufficient pam_rootok.so", "account  required   " + module,
+                   "session  required   pam_permit.so", "password required   pam_deny.so"});
+    const BindMount su_stack(d.dir() + "/su", "/etc/pam.d/su");
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(d.grant("root", kGate, totp_code_now(root_secret))));
+    const std::size_t records_before = d.audit().size();
+
+    RunOptions as_b;
+    as_b.as = credentials_of(kOutsider);
+    as_b.new_session = true;  // no terminal: su's questions read the empty stdin
+    as_b.working_directory = "/";
+    const ProcessResult r = run({"/usr/bin/su", "-c", "id -u", "root"}, as_b);
+    EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out.find("0\n"), std::string::npos) << "uid 0 on root's grant:\n" << r.out << r.err;
+    EXPECT_FALSE(d.active(kOutsider, kGate));
+    // Nothing was granted to anyone; whatever was recorded names the one who asked.
+    EXPECT_EQ(d.audit().records_of("grant").size(), 1u);
+    const auto records = d.audit().records();
+    for (std::size_t i = records_before; i < records.size(); ++i)
+        EXPECT_EQ(records[i]["actor"], kOutsider) << records[i].dump();
 }
 
 // ---- the shared object itself
