@@ -134,7 +134,7 @@ std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64
     f.reason = m.reason;
     f.incident_ref = m.incident;
     f.source = m.tty;
-    f.target = m.command;
+    f.target = m.target.empty() ? m.command : m.target;
     return std::nullopt;
 }
 
