@@ -49,7 +49,9 @@ constexpr int kGates = 1000;
 
 std::string policy_with_gates(int gates) {
     std::string p = "[defaults]\nmax_ttl = \"1h\"\nincident_pattern = '^INC-[0-9]+$'\nfactors = [\"yubikey\"]\n";
-    for (int i = 0; i < gates; ++i) p += "[gate.g" + std::to_string(i) + "]\nrequesters = [\"root\"]\nttl = \"30m\"\n";
+    for (int i = 0; i < gates; ++i)
+        p += "[gate.g" + std::to_string(i) + "]\nrequesters = [\"root\"]\nttl = \"30m\"\nsudo_runas_group = \"bench-g" +
+             std::to_string(i) + "\"\n";
     return p;
 }
 
@@ -57,6 +59,7 @@ bg::PeerIdentity root_peer() {
     bg::PeerIdentity p;
     p.pid = ::getpid();
     p.uid = 0;
+    p.real_uid = 0;
     p.user = "root";
     p.trusted = true;
     return p;
@@ -149,7 +152,8 @@ void bench_loop_work(const std::string& dir, int n) {
         (void)run("Check", bg::proto::CheckRequest{"root", "g" + std::to_string(i)});
         // The sudo plugin's check: under the grant, the command record in the same request.
         (void)run("Command (check + record)", bg::proto::CommandRequest{"root", "g" + std::to_string(i), "sudo", "pts/1",
-                                                                        4242, "/usr/bin/true", "cwd=/ runas=root:g"});
+                                                                        4242, "/usr/bin/true", "cwd=/ runas=root:g",
+                                                                        "bench-g" + std::to_string(i)});
         (void)run("Session command", bg::proto::SessionRequest{"root", "g" + std::to_string(i), "command", "sudo",
                                                               "pts/1", "", 4242, "/usr/bin/true", ""});
         (void)run("Session close", bg::proto::SessionRequest{"root", "g" + std::to_string(i), "session_close", "sudo",

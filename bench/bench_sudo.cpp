@@ -81,14 +81,14 @@ double process_cpu_us(pid_t pid) {
 // as the plugin made them before (Check, then SessionRequest "command", then
 // SessionRequest "session_close", each on a new connection) and as it makes
 // them now (CommandRequest, then the session_close, on one connection).
-void exchanges_alone(bg::test::TestDaemon& daemon, const std::string& user, int n) {
+void exchanges_alone(bg::test::TestDaemon& daemon, const std::string& user, const std::string& gate_group, int n) {
     using namespace bg::proto;
     const SessionRequest command{user, kSudoGate, "command", "sudo", "", "", 1, "true", "cwd=/ bench"};
     SessionRequest close = command;
     close.event = "session_close";
     close.command.clear();
     close.detail = "exit status 0";
-    const CommandRequest checked{user, kSudoGate, "sudo", "", 1, "true", "cwd=/ bench"};
+    const CommandRequest checked{user, kSudoGate, "sudo", "", 1, "true", "cwd=/ bench", gate_group};
     std::vector<double> three, one;
     bool ok = true;
     for (int i = 0; i < n && ok; ++i) {
@@ -197,7 +197,7 @@ static int run_benchmark(int argc, char** argv) {
     std::printf("  ungated/baseline  p50 %.3f  p99 %.3f   (target p50 <= 1.02)\n", p[3].p50_us / p[1].p50_us,
                 p[3].p99_us / p[1].p99_us);
     std::printf("  gated runs recorded: %zu command records\n", daemon.audit().records_of("command").size());
-    exchanges_alone(daemon, accounts.user.name(), n);
+    exchanges_alone(daemon, accounts.user.name(), accounts.gate.name(), n);
     return 0;
 }
 

@@ -56,6 +56,8 @@ Answer ask_daemon(proto::Client& daemon, const proto::Message& request, proto::M
 std::optional<std::string> validate_target(const Target& t) {
     if (!is_valid_name(t.user, kMaxUserBytes)) return "break-glass refused: user name " + quoted(t.user) + " is not valid";
     if (!is_valid_name(t.gate, kMaxGateBytes)) return "break-glass refused: gate name " + quoted(t.gate) + " is not valid";
+    if (!t.account.empty() && !is_valid_name(t.account, kMaxUserBytes))
+        return "break-glass refused: account name " + quoted(t.account) + " is not valid";
     return std::nullopt;
 }
 
@@ -183,8 +185,8 @@ struct CheckOutcome {
 };
 CheckOutcome ask_check(proto::Client& daemon, const Target& target, const proto::CommandRequest* command) {
     if (command == nullptr) {
-        Answer a = ask_daemon(daemon, proto::CheckRequest{target.user, target.gate}, proto::MessageType::CheckAnswer,
-                              target.timeout_ms);
+        Answer a = ask_daemon(daemon, proto::CheckRequest{target.user, target.gate, target.account},
+                              proto::MessageType::CheckAnswer, target.timeout_ms);
         if (!a.message) return {std::nullopt, std::move(a.failure)};
         auto& c = std::get<proto::CheckAnswer>(*a.message);
         return {Checked{c.active, std::move(c.event_id), c.expires_at, "", std::move(c.severities), std::move(c.notice)},
@@ -202,7 +204,8 @@ CheckOutcome ask_check(proto::Client& daemon, const Target& target, const proto:
 }
 
 std::string no_grant_text(const Target& target) {
-    return "no active break-glass grant for user " + quoted(target.user) + " on gate " + quoted(target.gate);
+    return "no active break-glass grant for user " + quoted(target.user) + " on gate " + quoted(target.gate) +
+           (target.account.empty() || target.account == target.user ? "" : " for account " + quoted(target.account));
 }
 
 }  // namespace
@@ -280,7 +283,8 @@ Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Cli
                                                  fit_context_text(target.command, kMaxCommandBytes),
                                                  target.runas_group,
                                                  target.runas_user,
-                                                 fit_context_text(target.pam_service, kMaxGateBytes)};
+                                                 fit_context_text(target.pam_service, kMaxGateBytes),
+                                                 target.account};
     wipe(*factor);
     Answer a = ask_daemon(daemon, request, proto::MessageType::Granted, target.timeout_ms);
     wipe(std::get<proto::GrantRequest>(request).factor);

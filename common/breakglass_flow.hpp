@@ -32,7 +32,7 @@ public:
 
 // Who asks for which gate, from where, and which daemon decides.
 struct Target {
-    std::string user;         // the user being authenticated (names checked with is_valid_name)
+    std::string user;         // the actor: the human who asks (names checked with is_valid_name)
     std::string gate;         // gate name from the front-end's configuration
     std::string tty;          // terminal or remote host, for the record ("" when unknown)
     std::string command;      // what the grant is for, for the record ("pam:SERVICE", sudo argv)
@@ -48,6 +48,10 @@ struct Target {
     // pam_breakglass only: its PAM service, sent in the GrantRequest so the
     // daemon checks it against the gate's pam_service. "" otherwise.
     std::string pam_service = {};
+    // pam_breakglass only: the account being entered (PAM_USER), which may
+    // not be the actor (su: the actor is the invoking user). The check and the
+    // grant are for this account. "" otherwise.
+    std::string account = {};
 };
 
 enum class Outcome {
@@ -84,7 +88,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target);
 Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Client& daemon,
                             const proto::CommandRequest* command = nullptr);
 
-// Only the Check: AlreadyActive when a grant for (user, gate) is active,
+// Only the Check: AlreadyActive when a grant for (user, gate[, account]) is active,
 // Denied when none is, Unavailable when the daemon cannot answer. Shows nothing.
 Result check_active(const Target& target);
 // The same on the caller's connection; with a command, AlreadyActive means the

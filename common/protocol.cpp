@@ -104,7 +104,7 @@ private:
 // ---- encode: one function per message, field order irrelevant (JSON object).
 
 json to_json(const ErrorAnswer& m) { return {{"code", std::string(error_code_name(m.code))}, {"message", m.message}}; }
-json to_json(const CheckRequest& m) { return {{"user", m.user}, {"gate", m.gate}}; }
+json to_json(const CheckRequest& m) { return {{"user", m.user}, {"gate", m.gate}, {"target", m.target}}; }
 json to_json(const CheckAnswer& m) {
     return {{"active", m.active},
             {"event_id", m.event_id},
@@ -116,7 +116,7 @@ json to_json(const GrantRequest& m) {
     return {{"user", m.user},         {"gate", m.gate},   {"reason", m.reason},   {"incident", m.incident},
             {"severity", m.severity}, {"ttl_seconds", m.ttl_seconds},         {"factor", m.factor},
             {"tty", m.tty},           {"command", m.command}, {"runas_group", m.runas_group},
-            {"runas_user", m.runas_user}, {"pam_service", m.pam_service}};
+            {"runas_user", m.runas_user}, {"pam_service", m.pam_service}, {"target", m.target}};
 }
 json to_json(const Granted& m) {
     return {{"event_id", m.event_id}, {"expires_at", m.expires_at}, {"notice", m.notice}};
@@ -151,12 +151,13 @@ json to_json(const YubikeyEnrolled& m) { return {{"user", m.user}, {"public_id",
 json to_json(const SessionRequest& m) {
     return {{"user", m.user},       {"gate", m.gate}, {"event", m.event},     {"service", m.service},
             {"tty", m.tty},         {"remote_host", m.remote_host},           {"pid", m.pid},
-            {"command", m.command}, {"detail", m.detail}};
+            {"command", m.command}, {"detail", m.detail},             {"target", m.target}};
 }
 json to_json(const SessionRecorded& m) { return {{"record_event_id", m.record_event_id}, {"grant_id", m.grant_id}}; }
 json to_json(const CommandRequest& m) {
     return {{"user", m.user}, {"gate", m.gate},       {"service", m.service}, {"tty", m.tty},
-            {"pid", m.pid},   {"command", m.command}, {"detail", m.detail}};
+            {"pid", m.pid},   {"command", m.command}, {"detail", m.detail},   {"runas_group", m.runas_group},
+            {"runas_user", m.runas_user}};
 }
 json to_json(const CommandAnswer& m) {
     return {{"active", m.active},         {"record_event_id", m.record_event_id}, {"grant_id", m.grant_id},
@@ -187,6 +188,7 @@ Message decode_body(MessageType type, const json& body) {
             CheckRequest m;
             m.user = r.str("user", kMaxShortField);
             m.gate = r.str("gate", kMaxShortField);
+            m.target = r.str("target", kMaxShortField);
             out = std::move(m);
             break;
         }
@@ -214,6 +216,7 @@ Message decode_body(MessageType type, const json& body) {
             m.runas_group = r.str("runas_group", kMaxShortField);
             m.runas_user = r.str("runas_user", kMaxShortField);
             m.pam_service = r.str("pam_service", kMaxShortField);
+            m.target = r.str("target", kMaxShortField);
             out = std::move(m);
             break;
         }
@@ -357,6 +360,7 @@ Message decode_body(MessageType type, const json& body) {
             m.pid = r.i64("pid");
             m.command = r.str("command", kMaxLongField + 1);
             m.detail = r.str("detail", kMaxLongField);
+            m.target = r.str("target", kMaxShortField);
             out = std::move(m);
             break;
         }
@@ -376,6 +380,8 @@ Message decode_body(MessageType type, const json& body) {
             m.pid = r.i64("pid");
             m.command = r.str("command", kMaxLongField + 1);
             m.detail = r.str("detail", kMaxLongField);
+            m.runas_group = r.str("runas_group", kMaxShortField);
+            m.runas_user = r.str("runas_user", kMaxShortField);
             out = std::move(m);
             break;
         }

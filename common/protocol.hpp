@@ -93,8 +93,12 @@ struct ErrorAnswer {
 // CheckRequest (2): is there an active grant for (user, gate)? The fast path
 // front-ends take before prompting.
 struct CheckRequest {
-    std::string user;  // empty = the peer's own user; naming another needs a root/trusted peer
+    std::string user;  // the actor; empty = the peer's own user; naming another needs a root/trusted peer
     std::string gate;  // gate name from the policy
+    // pam_breakglass: the account being entered (PAM_USER). Only a grant for
+    // this account answers active: one taken for it, or one that named no
+    // account when it is the actor's own. "" = any grant of (user, gate).
+    std::string target = {};
 };
 // CheckAnswer (3)
 struct CheckAnswer {
@@ -115,7 +119,7 @@ struct CheckAnswer {
 // GrantRequest (4): break the glass. The factor is a secret: it is never
 // logged and is erased from memory after verification.
 struct GrantRequest {
-    std::string user;      // empty = the peer's own user; naming another needs a root/trusted peer
+    std::string user;      // the actor; empty = the peer's own user; naming another needs a root/trusted peer
     std::string gate;      // gate name
     std::string reason;    // free text, 1..1024 bytes, UTF-8, no control characters
     std::string incident;  // incident reference, must match the gate's incident_pattern
@@ -133,6 +137,11 @@ struct GrantRequest {
     // The daemon refuses (and records) a request for a gate whose policy
     // pam_service names another service. "" from sudo and breakglassctl.
     std::string pam_service = {};
+    // Set by pam_breakglass (with pam_service): the account being entered
+    // (PAM_USER). The grant is for this account only, and records name it as
+    // their target. "" = no account (sudo, breakglassctl): the grant then
+    // opens, through PAM, only the actor's own account.
+    std::string target = {};
 };
 // Granted (5): the grant record is durable; the grant is active until expires_at.
 struct Granted {
@@ -252,7 +261,7 @@ struct YubikeyEnrolled {
 // for the audit record (session_open, session_close, command). Root or a
 // trusted front-end only. The daemon checks the grant is the user's.
 struct SessionRequest {
-    std::string user;         // the user the session is for
+    std::string user;         // the actor: who breaks the glass (not the account entered)
     std::string gate;
     std::string event;        // "session_open", "session_close" or "command"
     std::string service;      // PAM service or "sudo"
@@ -261,6 +270,9 @@ struct SessionRequest {
     std::int64_t pid = 0;     // the session's or command's process
     std::string command;      // argv, for "command"
     std::string detail;       // e.g. "exit status 1", "killed by signal 9"
+    // pam_breakglass: the account the session is in (PAM_USER); the grant
+    // must be for it (as CheckRequest.target). "" from sudo.
+    std::string target = {};
 };
 // SessionRecorded (23)
 struct SessionRecorded {
@@ -282,6 +294,12 @@ struct CommandRequest {
     std::int64_t pid = 0;  // the front-end's process (sudo)
     std::string command;   // argv
     std::string detail;    // e.g. "cwd=/root runas=alice:breakglass"
+    // The run-as group or user that made the command gated (one of them is
+    // set): the daemon refuses, with a deny record, a command whose run-as
+    // group/user the policy does not map to `gate` (sudo_runas_group /
+    // sudo_runas_user), with or without an active grant.
+    std::string runas_group = {};
+    std::string runas_user = {};
 };
 // CommandAnswer (25)
 struct CommandAnswer {

@@ -6,11 +6,21 @@
 // writes no files, forks nothing, installs no signal handlers, and erases the
 // one-time code as soon as it is sent. No exception leaves an entry point.
 //
+// The actor is the human who asks, never the account being entered
+// (docs/ARCHITECTURE.md; man/pam_breakglass.8, "THE ACTOR"). In a set-user-ID
+// program (real uid ≠ effective uid: su, sudo) it is the invoking user, the
+// real uid, which PAM_RUSER must not contradict; in a program running as
+// itself (sshd, login, PostgreSQL) it is PAM_USER, which the stack has
+// authenticated before this module (stacked `required` after it). Every
+// request names the actor as its user and PAM_USER as its target.
+//
 // Return codes (man/pam_breakglass.8 has the same table):
 //   auth     PAM_SUCCESS grant active or granted · PAM_AUTH_ERR wrong/replayed
 //            factor, rate limited, answer refused as bad input · PAM_PERM_DENIED
-//            policy says no · PAM_AUTHINFO_UNAVAIL daemon cannot decide ·
-//            PAM_CONV_ERR conversation failed · PAM_USER_UNKNOWN no usable user
+//            policy says no, PAM_RUSER contradicts the real uid ·
+//            PAM_AUTHINFO_UNAVAIL daemon cannot decide, the invoking user cannot
+//            be looked up · PAM_CONV_ERR conversation failed ·
+//            PAM_USER_UNKNOWN no usable user (PAM_USER or the invoking user)
 //   account  PAM_SUCCESS grant active · PAM_PERM_DENIED none · PAM_AUTHINFO_UNAVAIL
 //   session  open: PAM_SUCCESS recorded under an active grant, else PAM_SESSION_ERR;
 //            close: PAM_SUCCESS (a failure to record is logged, not returned)
@@ -31,6 +41,7 @@
 #include <unistd.h>
 
 #include "common/breakglass_flow.hpp"
+#include "common/nss.hpp"
 #include "common/text.hpp"
 #include "pam_module/pam_args.hpp"
 
@@ -123,6 +134,51 @@ User user_of(pam_handle_t* pamh) {
     return {name, PAM_SUCCESS};
 }
 
+// Who breaks the glass (the actor) and which account they enter (the
+// target, PAM_USER), or the PAM code to return and why.
+struct Parties {
+    std::string actor;
+    std::string target;
+    int failure = PAM_SUCCESS;
+    std::string why;  // when failure: said to the user and logged
+};
+Parties parties_of(pam_handle_t* pamh) {
+    const User user = user_of(pamh);
+    if (user.failure != PAM_SUCCESS) return {"", "", user.failure, ""};
+    const uid_t real_uid = ::getuid();
+    // A program running as itself (sshd, login, cron as root; PostgreSQL as
+    // postgres): the user its stack has just authenticated. The daemon lets
+    // only root and trusted_frontends name someone else.
+    if (real_uid == ::geteuid()) return {user.name, user.name, PAM_SUCCESS, ""};
+    // A set-user-ID program (su, sudo): whoever ran it, as the kernel says.
+    // PAM_USER is only the account they ask to enter.
+    const nss::Lookup<nss::User> invoker = nss::user_by_uid(real_uid);
+    const std::string uid_text = "uid " + std::to_string(real_uid);
+    if (invoker.failed())
+        return {"", "", PAM_AUTHINFO_UNAVAIL,
+                "break-glass refused: cannot look up the invoking user (" + uid_text + "): " +
+                    escape_for_display(invoker.error)};
+    if (invoker.not_found() || !is_valid_name(invoker.value.name, kMaxUserBytes))
+        return {"", "", PAM_USER_UNKNOWN,
+                "break-glass refused: the invoking user (" + uid_text + ") has no usable user name"};
+    // The application's word for who invoked it must agree with the kernel's.
+    const std::string ruser = item(pamh, PAM_RUSER);
+    if (!ruser.empty() && ruser != invoker.value.name)
+        return {"", "", PAM_PERM_DENIED,
+                "break-glass refused: the application says the request comes from '" + escape_for_display(ruser) +
+                    "' (PAM_RUSER), but it runs for '" + invoker.value.name + "' (" + uid_text + ")"};
+    return {invoker.value.name, user.name, PAM_SUCCESS, ""};
+}
+
+// A failure of parties_of, logged and (when it has a reason) shown.
+int refuse_parties(pam_handle_t* pamh, const char* what, const Parties& p) {
+    if (!p.why.empty()) {
+        pam_syslog(pamh, p.failure == PAM_AUTHINFO_UNAVAIL ? LOG_ERR : LOG_NOTICE, "%s: %s", what, p.why.c_str());
+        PamPrompter(pamh).error(p.why);
+    }
+    return p.failure;
+}
+
 // The requester's terminal, and where from when remote, for the record.
 std::string source_of(pam_handle_t* pamh) {
     const std::string tty = item(pamh, PAM_TTY);
@@ -131,9 +187,10 @@ std::string source_of(pam_handle_t* pamh) {
     return tty.empty() ? "from " + rhost : tty + " from " + rhost;
 }
 
-flow::Target target_of(pam_handle_t* pamh, const ModuleArgs& args, const std::string& user) {
+flow::Target target_of(pam_handle_t* pamh, const ModuleArgs& args, const Parties& parties) {
     flow::Target t;
-    t.user = user;
+    t.user = parties.actor;
+    t.account = parties.target;
     t.gate = args.gate;
     t.tty = source_of(pamh);
     t.command = "pam:" + item(pamh, PAM_SERVICE);
@@ -155,20 +212,21 @@ int auth_code(flow::Outcome o) {
     return PAM_SYSTEM_ERR;
 }
 
-void log_outcome(pam_handle_t* pamh, const ModuleArgs& args, const std::string& user, const char* what,
+void log_outcome(pam_handle_t* pamh, const ModuleArgs& args, const Parties& parties, const char* what,
                  const flow::Result& r) {
     const bool refused = r.outcome != flow::Outcome::Granted && r.outcome != flow::Outcome::AlreadyActive;
     if (!refused && !args.debug && r.outcome == flow::Outcome::AlreadyActive) return;  // the fast path stays quiet
     const int priority = r.outcome == flow::Outcome::Unavailable ? LOG_ERR : refused ? LOG_NOTICE : LOG_INFO;
-    pam_syslog(pamh, priority, "%s: user '%s' gate '%s': %s%s%s%s", what, user.c_str(), args.gate.c_str(),
-               std::string(flow::outcome_name(r.outcome)).c_str(), r.event_id.empty() ? "" : " ", r.event_id.c_str(),
-               r.message.empty() ? "" : (" — " + r.message).c_str());
+    pam_syslog(pamh, priority, "%s: actor '%s' target '%s' gate '%s': %s%s%s%s", what, parties.actor.c_str(),
+               parties.target.c_str(), args.gate.c_str(), std::string(flow::outcome_name(r.outcome)).c_str(),
+               r.event_id.empty() ? "" : " ", r.event_id.c_str(), r.message.empty() ? "" : (" — " + r.message).c_str());
 }
 
-proto::SessionRequest session_request(pam_handle_t* pamh, const ModuleArgs& args, const std::string& user,
+proto::SessionRequest session_request(pam_handle_t* pamh, const ModuleArgs& args, const Parties& parties,
                                       const char* event) {
     proto::SessionRequest s;
-    s.user = user;
+    s.user = parties.actor;
+    s.target = parties.target;
     s.gate = args.gate;
     s.event = event;
     s.service = flow::fit_context_text(item(pamh, PAM_SERVICE), kMaxGateBytes);
@@ -181,21 +239,21 @@ proto::SessionRequest session_request(pam_handle_t* pamh, const ModuleArgs& args
 int authenticate(pam_handle_t* pamh, int argc, const char** argv) {
     auto args = arguments(pamh, argc, argv);
     if (!args) return PAM_SERVICE_ERR;
-    const User user = user_of(pamh);
-    if (user.failure != PAM_SUCCESS) return user.failure;
+    const Parties parties = parties_of(pamh);
+    if (parties.failure != PAM_SUCCESS) return refuse_parties(pamh, "auth", parties);
     PamPrompter prompter(pamh);
-    const flow::Result r = flow::check_or_break_glass(prompter, target_of(pamh, *args, user.name));
-    log_outcome(pamh, *args, user.name, "auth", r);
+    const flow::Result r = flow::check_or_break_glass(prompter, target_of(pamh, *args, parties));
+    log_outcome(pamh, *args, parties, "auth", r);
     return auth_code(r.outcome);
 }
 
 int account(pam_handle_t* pamh, int argc, const char** argv) {
     auto args = arguments(pamh, argc, argv);
     if (!args) return PAM_SERVICE_ERR;
-    const User user = user_of(pamh);
-    if (user.failure != PAM_SUCCESS) return user.failure;
-    const flow::Result r = flow::check_active(target_of(pamh, *args, user.name));
-    log_outcome(pamh, *args, user.name, "account", r);
+    const Parties parties = parties_of(pamh);
+    if (parties.failure != PAM_SUCCESS) return refuse_parties(pamh, "account", parties);
+    const flow::Result r = flow::check_active(target_of(pamh, *args, parties));
+    log_outcome(pamh, *args, parties, "account", r);
     switch (r.outcome) {
         case flow::Outcome::AlreadyActive: return PAM_SUCCESS;
         case flow::Outcome::Unavailable:
@@ -210,20 +268,24 @@ int account(pam_handle_t* pamh, int argc, const char** argv) {
 int open_session(pam_handle_t* pamh, int argc, const char** argv) {
     auto args = arguments(pamh, argc, argv);
     if (!args) return PAM_SERVICE_ERR;
-    const User user = user_of(pamh);
-    if (user.failure != PAM_SUCCESS) return PAM_SESSION_ERR;
+    const Parties parties = parties_of(pamh);
+    if (parties.failure != PAM_SUCCESS) {
+        (void)refuse_parties(pamh, "session_open", parties);
+        return PAM_SESSION_ERR;
+    }
     const flow::SessionResult r =
-        flow::record_session(args->socket_path, session_request(pamh, *args, user.name, "session_open"));
+        flow::record_session(args->socket_path, session_request(pamh, *args, parties, "session_open"));
     if (r.recorded && !r.grant_id.empty()) {
         if (args->debug)
-            pam_syslog(pamh, LOG_DEBUG, "session_open: user '%s' gate '%s': recorded %s under %s", user.name.c_str(),
-                       args->gate.c_str(), r.record_event_id.c_str(), r.grant_id.c_str());
+            pam_syslog(pamh, LOG_DEBUG, "session_open: actor '%s' target '%s' gate '%s': recorded %s under %s",
+                       parties.actor.c_str(), parties.target.c_str(), args->gate.c_str(), r.record_event_id.c_str(),
+                       r.grant_id.c_str());
         return PAM_SUCCESS;
     }
     // Fail closed: a session through a break-glass gate runs only under an active grant
     // and only once the daemon has recorded it.
-    pam_syslog(pamh, r.recorded ? LOG_NOTICE : LOG_ERR, "session_open: user '%s' gate '%s': refused: %s",
-               user.name.c_str(), args->gate.c_str(), r.message.c_str());
+    pam_syslog(pamh, r.recorded ? LOG_NOTICE : LOG_ERR, "session_open: actor '%s' target '%s' gate '%s': refused: %s",
+               parties.actor.c_str(), parties.target.c_str(), args->gate.c_str(), r.message.c_str());
     PamPrompter(pamh).error("session refused: " + r.message);
     return PAM_SESSION_ERR;
 }
@@ -231,18 +293,21 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
 int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     auto args = arguments(pamh, argc, argv);
     if (!args) return PAM_SERVICE_ERR;
-    const User user = user_of(pamh);
-    if (user.failure != PAM_SUCCESS) return PAM_SUCCESS;  // nothing to record against; the session is over anyway
+    const Parties parties = parties_of(pamh);
+    if (parties.failure != PAM_SUCCESS) {  // nothing to record against; the session is over anyway
+        if (!parties.why.empty()) pam_syslog(pamh, LOG_NOTICE, "session_close: %s", parties.why.c_str());
+        return PAM_SUCCESS;
+    }
     const flow::SessionResult r =
-        flow::record_session(args->socket_path, session_request(pamh, *args, user.name, "session_close"));
+        flow::record_session(args->socket_path, session_request(pamh, *args, parties, "session_close"));
     // The session has ended whatever we return, and a failure here would only stop
     // the modules after this one from cleaning up: log it, do not return it.
     if (!r.recorded)
-        pam_syslog(pamh, LOG_ERR, "session_close: user '%s' gate '%s': not recorded: %s", user.name.c_str(),
-                   args->gate.c_str(), r.message.c_str());
+        pam_syslog(pamh, LOG_ERR, "session_close: actor '%s' target '%s' gate '%s': not recorded: %s",
+                   parties.actor.c_str(), parties.target.c_str(), args->gate.c_str(), r.message.c_str());
     else if (args->debug)
-        pam_syslog(pamh, LOG_DEBUG, "session_close: user '%s' gate '%s': recorded %s", user.name.c_str(),
-                   args->gate.c_str(), r.record_event_id.c_str());
+        pam_syslog(pamh, LOG_DEBUG, "session_close: actor '%s' target '%s' gate '%s': recorded %s",
+                   parties.actor.c_str(), parties.target.c_str(), args->gate.c_str(), r.record_event_id.c_str());
     return PAM_SUCCESS;
 }
 

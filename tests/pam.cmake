@@ -4,7 +4,10 @@
 # (pam_start_confdir on a service file in a temporary directory). The daemon
 # comes from the test fixture (tests/support/). No test creates users (they
 # use the base accounts "daemon" and "nobody"), and each starts its own
-# daemon, so they run in parallel.
+# daemon, so they run in parallel. The actor tests run the PAM client as a
+# set-user-ID program would be (real uid a user's, effective uid 0), and one
+# runs the real /usr/bin/su with its service file bind-mounted in the test's
+# private mount namespace (nothing on the host changes).
 add_executable(pam_args_tests
   ${CMAKE_CURRENT_LIST_DIR}/pam/pam_args_test.cpp
   ${PROJECT_SOURCE_DIR}/pam_module/pam_args.cpp)

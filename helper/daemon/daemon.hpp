@@ -154,6 +154,12 @@ public:
     // Root, or a user the policy names in trusted_frontends: may act for
     // another user and report sessions.
     bool is_trusted(const PeerIdentity& peer) const;
+    // Whether `peer` may name `actor` as the human who asks (docs/ARCHITECTURE.md,
+    // "The actor is the human who asks"): nullopt when it may, else why not. A
+    // set-user-ID program (su, sudo: real uid ≠ effective uid) acts only for
+    // the user who ran it; otherwise a peer acts for itself, and root or a
+    // trusted front-end whose real uid is known also for anyone.
+    std::optional<std::string> actor_refusal(const PeerIdentity& peer, const std::string& actor) const;
     bool policy_loaded() const { return policy_.has_value(); }
 
 private:
@@ -280,6 +286,12 @@ private:
     std::uint64_t checkpointed_seq_ = 0;     // applied_seq of the last checkpoint handed to the writer
     std::int64_t checkpointed_at_ = 0;
 };
+
+// Why the sudo plugin's run-as group/user does not map to `gate` in the
+// policy (sudo_runas_group / sudo_runas_user), or nullopt when it does. An
+// empty name is not checked.
+std::optional<std::string> sudo_mapping_problem(const policy::Gate& gate, const std::string& runas_group,
+                                                const std::string& runas_user);
 
 // A bounded, escaped copy of untrusted text for a record's field (for
 // refusals whose input failed validation and so cannot be stored as is).

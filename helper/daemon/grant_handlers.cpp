@@ -45,12 +45,39 @@ struct Daemon::GrantAttempt {
     mfa::FactorResult factor;
 };
 
+namespace {
+
+std::string account_of(const Grant& g) { return g.account.empty() ? g.user : g.account; }
+
+std::string account_mismatch(const Grant& g, const std::string& account) {
+    return g.user + "'s grant " + g.event_id + " for gate '" + g.gate + "' opens account '" + account_of(g) +
+           "' only, not '" + escape_for_display(account) + "'; it ends at " + audit::format_utc(g.expires_at);
+}
+
+}  // namespace
+
+std::optional<std::string> sudo_mapping_problem(const policy::Gate& gate, const std::string& runas_group,
+                                                const std::string& runas_user) {
+    const bool group_ok = runas_group.empty() || runas_group == gate.sudo_runas_group;
+    const bool user_ok = runas_user.empty() || runas_user == gate.sudo_runas_user;
+    if (group_ok && user_ok) return std::nullopt;
+    return "the sudo plugin maps run-as " +
+           (runas_group.empty() ? "user '" + escape_for_display(runas_user) + "'"
+                                : "group '" + escape_for_display(runas_group) + "'") +
+           " to gate '" + gate.name + "', but the policy does not (its run-as " +
+           (runas_group.empty() ? "user is '" + gate.sudo_runas_user + "'" : "group is '" + gate.sudo_runas_group + "'") +
+           "); fix the gates= option in sudo.conf or the policy";
+}
+
 proto::Message Daemon::on_check(const PeerIdentity& peer, proto::CheckRequest& m, std::int64_t now) {
     const std::string user = m.user.empty() ? peer.user : m.user;
-    if (user != peer.user && !is_trusted(peer))
-        return ErrorAnswer{ErrorCode::NotPermitted, "only root or a trusted front-end may ask about another user"};
+    if (auto refused = actor_refusal(peer, user)) return ErrorAnswer{ErrorCode::NotPermitted, *refused};
     proto::CheckAnswer a;
     if (const Grant* g = grants_.active_for(user, m.gate, now)) {
+        // A grant opens the account it was taken for, never another: no
+        // questions for a break-glass that could not be granted (one per gate).
+        if (!opens_account(*g, m.target))
+            return ErrorAnswer{ErrorCode::Denied, account_mismatch(*g, m.target)};
         a.active = true;
         a.event_id = g->event_id;
         a.expires_at = g->expires_at;
@@ -79,7 +106,10 @@ std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64
     const proto::GrantRequest& m = a.request;
     audit::RecordFields& f = a.record;
     f.event = "deny";
-    f.action = "break_glass";
+    // Through PAM: the service, and the account entered as the target (which
+    // binds the grant to it, GrantStore); else the command.
+    f.action = m.target.empty() ? "break_glass"
+                                : std::string(kPamActionPrefix) + bounded_for_record(m.pam_service, kMaxGateBytes);
     f.actor = bounded_for_record(a.user, kMaxUserBytes);
     f.actor_loginuid = a.peer.loginuid;
     f.actor_role = "requester";
@@ -88,15 +118,17 @@ std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64
     f.reason = bounded_for_record(m.reason, kMaxReasonBytes);
     f.incident_ref = bounded_for_record(m.incident, kMaxIncidentBytes);
     f.source = bounded_for_record(m.tty, kMaxTtyBytes);
-    f.target = bounded_for_record(m.command, kMaxCommandBytes);
+    f.target = m.target.empty() ? bounded_for_record(m.command, kMaxCommandBytes)
+                                : bounded_for_record(m.target, kMaxUserBytes);
 
-    if (a.user != a.peer.user && !is_trusted(a.peer))
-        return refuse(a.peer, ErrorCode::NotPermitted,
-                      "user " + a.peer.user + " (uid " + std::to_string(a.peer.uid) + ") may not request a grant for " +
-                          escape_for_display(a.user) + "; only root or a trusted front-end may",
-                      f, now);
+    if (auto refused = actor_refusal(a.peer, a.user)) return refuse(a.peer, ErrorCode::NotPermitted, *refused, f, now);
     if (!is_valid_name(a.user, kMaxUserBytes))
         return refuse(a.peer, ErrorCode::BadRequest, "user name '" + escape_for_display(a.user) + "' is not valid", f, now);
+    if (!m.target.empty() && !is_valid_name(m.target, kMaxUserBytes))
+        return refuse(a.peer, ErrorCode::BadRequest, "account name '" + escape_for_display(m.target) + "' is not valid", f, now);
+    if (!m.target.empty() && m.pam_service.empty())
+        return refuse(a.peer, ErrorCode::BadRequest, "an account to enter is named only with the PAM service that enters it",
+                      f, now);
     if (!is_valid_name(m.gate, kMaxGateBytes))
         return refuse(a.peer, ErrorCode::BadRequest, "gate name '" + escape_for_display(m.gate) + "' is not valid", f, now);
     const struct {
@@ -114,6 +146,14 @@ std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64
         if (auto bad = validate_text(t.value, t.max, t.may_be_empty))
             return refuse(a.peer, ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad, f, now);
     if (m.ttl_seconds < 0) return refuse(a.peer, ErrorCode::BadRequest, "the requested ttl is negative", f, now);
+    // Valid from here on: the record stores the text exactly (docs/ARCHITECTURE.md,
+    // "The audit record"); only a refusal of invalid input above keeps the escaped copy.
+    f.actor = a.user;
+    f.gate_bypassed = m.gate;
+    f.reason = m.reason;
+    f.incident_ref = m.incident;
+    f.source = m.tty;
+    f.target = m.target.empty() ? m.command : m.target;
     return std::nullopt;
 }
 
@@ -155,18 +195,9 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
     if (a.decision.verdict != policy::Verdict::Allow) return refuse(a.peer, ErrorCode::Denied, a.decision.why, f, now);
     // Allowed means the gate exists. The sudo plugin names the run-as
     // group/user that made it gate the command; the policy must agree.
-    if (!m.runas_group.empty() || !m.runas_user.empty()) {
-        const bool group_ok = m.runas_group.empty() || m.runas_group == gate->sudo_runas_group;
-        const bool user_ok = m.runas_user.empty() || m.runas_user == gate->sudo_runas_user;
-        if (!group_ok || !user_ok)
-            return refuse(a.peer, ErrorCode::Denied,
-                          "the sudo plugin maps run-as " +
-                              (m.runas_group.empty() ? "user '" + escape_for_display(m.runas_user) + "'"
-                                                     : "group '" + escape_for_display(m.runas_group) + "'") +
-                              " to gate '" + m.gate +
-                              "', but the policy does not; fix the gates= option in sudo.conf or the policy",
-                          f, now);
-    }
+    if (!m.runas_group.empty() || !m.runas_user.empty())
+        if (auto problem = sudo_mapping_problem(*gate, m.runas_group, m.runas_user))
+            return refuse(a.peer, ErrorCode::Denied, *problem, f, now);
     // pam_breakglass names its PAM service; a gate the policy binds to another
     // service (pam_service) is not opened from this one.
     if (!m.pam_service.empty() && !gate->pam_service.empty() && gate->pam_service != m.pam_service)
@@ -182,7 +213,8 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
                       f, now);
     if (const Grant* existing = grants_.active_for(a.user, m.gate, now))
         return refuse(a.peer, ErrorCode::Denied,
-                      a.user + " already holds " + existing->event_id + " for gate '" + m.gate + "' until " +
+                      a.user + " already holds " + existing->event_id + " for gate '" + m.gate + "'" +
+                          (existing->account.empty() ? "" : " (account '" + existing->account + "')") + " until " +
                           audit::format_utc(existing->expires_at),
                       f, now);
     return std::nullopt;

@@ -59,6 +59,7 @@ GrantStore GrantStore::load(const std::string& state_dir, std::string* rebuilt_r
             grant.event_id = g.at("event_id").get<std::string>();
             grant.user = g.at("user").get<std::string>();
             grant.gate = g.at("gate").get<std::string>();
+            grant.account = g.value("account", std::string());  // absent in checkpoints written before it existed
             grant.reason = g.at("reason").get<std::string>();
             grant.incident = g.at("incident").get<std::string>();
             grant.granted_at = g.at("granted_at").get<std::int64_t>();
@@ -81,6 +82,17 @@ const Grant* GrantStore::active_for(const std::string& user, const std::string& 
     for (const Grant& g : grants_)
         if (g.state == GrantState::Active && g.user == user && g.gate == gate && now < g.expires_at) return &g;
     return nullptr;
+}
+
+bool opens_account(const Grant& g, const std::string& account) {
+    if (account.empty()) return true;
+    return g.account.empty() ? account == g.user : account == g.account;
+}
+
+const Grant* GrantStore::active_for(const std::string& user, const std::string& gate, const std::string& account,
+                                    std::int64_t now) const {
+    const Grant* g = active_for(user, gate, now);
+    return g != nullptr && opens_account(*g, account) ? g : nullptr;
 }
 
 const Grant* GrantStore::find(const std::string& event_id) const {
@@ -124,6 +136,7 @@ void GrantStore::apply(const ReplayedEvent& e) {
         g.event_id = e.event_id;
         g.user = e.actor;
         g.gate = e.gate;
+        g.account = e.account;
         g.reason = e.reason;
         g.incident = e.incident;
         g.granted_at = e.timestamp;
@@ -169,6 +182,7 @@ void GrantStore::recorded(const audit::Record& r) {
     e.grant_id = r.grant_id;
     e.actor = r.actor;
     e.gate = r.gate_bypassed;
+    if (r.event == "grant" && r.action.starts_with(kPamActionPrefix)) e.account = r.target;
     e.reason = r.reason;
     e.incident = r.incident_ref;
     e.timestamp = r.timestamp;
@@ -186,7 +200,8 @@ std::uint64_t GrantStore::last_factor_counter(const std::string& user, const std
 std::string GrantStore::serialize() const {
     json grants = json::array();
     for (const Grant& g : grants_)
-        grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"reason", g.reason},
+        grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"account", g.account},
+                          {"reason", g.reason},
                           {"incident", g.incident}, {"granted_at", g.granted_at}, {"expires_at", g.expires_at},
                           {"ended_at", g.ended_at}, {"state", std::string(grant_state_name(g.state))}});
     json counters = json::array();

@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/protocol.hpp"
@@ -31,8 +32,12 @@ std::string_view grant_state_name(GrantState s);
 
 struct Grant {
     std::string event_id;  // the grant record's event id
-    std::string user;
+    std::string user;      // the actor: who broke the glass
     std::string gate;
+    // The account it opens through PAM: the account entered when the glass
+    // was broken through pam_breakglass (the grant record's target). "" = no
+    // account was named (sudo, breakglassctl): only the actor's own.
+    std::string account;
     std::string reason;
     std::string incident;
     std::int64_t granted_at = 0;  // unix seconds
@@ -40,6 +45,15 @@ struct Grant {
     std::int64_t ended_at = 0;    // 0 while active
     GrantState state = GrantState::Active;
 };
+
+// A break-glass through pam_breakglass is recorded with action "pam:SERVICE"
+// and the account entered as its target; its grant opens that account only.
+inline constexpr std::string_view kPamActionPrefix = "pam:";
+
+// Whether a grant opens `account` (a check's or session's target): any when
+// `account` is "" (sudo and breakglassctl name none), else the account it
+// was taken for, or the actor's own when it was taken for none.
+bool opens_account(const Grant& g, const std::string& account);
 
 // What a replayed record contributes; filled from audit records by the daemon.
 struct ReplayedEvent {
@@ -49,6 +63,7 @@ struct ReplayedEvent {
     std::string grant_id;
     std::string actor;
     std::string gate;
+    std::string account;  // a grant's account (Grant::account)
     std::string reason;
     std::string incident;
     std::int64_t timestamp = 0;
@@ -74,6 +89,9 @@ public:
 
     // Active grant of (user, gate) at `now`, if any.
     const Grant* active_for(const std::string& user, const std::string& gate, std::int64_t now) const;
+    // The same, only if it opens `account` (opens_account).
+    const Grant* active_for(const std::string& user, const std::string& gate, const std::string& account,
+                            std::int64_t now) const;
     const Grant* find(const std::string& event_id) const;
     std::vector<Grant> active() const;
     // The earliest expires_at among active grants, without copying them (the

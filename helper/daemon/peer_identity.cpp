@@ -29,17 +29,16 @@ constexpr std::uint64_t kUnset = 4294967295u;  // (uid_t)-1 and AUDIT_SID_UNSET
 std::optional<std::string> read_under(int dirfd, const char* name, std::size_t max_bytes) {
     UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) return std::nullopt;
-    std::string text(max_bytes, '\0');
-    std::size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return std::nullopt;
         if (n == 0) break;
-        got += static_cast<std::size_t>(n);
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > max_bytes) return std::nullopt;  // larger than expected: not what we think it is
     }
-    if (got == text.size()) return std::nullopt;  // larger than expected: not what we think it is
-    text.resize(got);
     return text;
 }
 
@@ -114,7 +113,7 @@ Result<PeerIdentity> identify_peer(int fd) {
     if (proc.valid()) {
         const std::int64_t loginuid = number_in(read_under(proc.get(), "loginuid", 24));
         const std::int64_t audit_session = number_in(read_under(proc.get(), "sessionid", 24));
-        const auto status_text = read_under(proc.get(), "status", 64 * 1024);
+        const auto status_text = read_under(proc.get(), "status", kMaxProcStatusBytes);
         const std::optional<ProcStatus> status = status_text ? parse_proc_status(*status_text) : std::nullopt;
         const auto [session, session_uid] =
             loginuid >= 0 ? logind_session_of(cred.pid) : std::pair<std::string, std::int64_t>{"", -1};

@@ -40,7 +40,8 @@ struct PeerIdentity {
     gid_t gid = 0;
     std::int64_t loginuid = -1;  // /proc/<pid>/loginuid; -1 when unset (4294967295) or unreadable
     LoginUidOrigin loginuid_origin = LoginUidOrigin::Unset;
-    std::int64_t real_uid = -1;  // the peer process's real uid (sudo, su: the invoking user); -1 when unknown
+    std::int64_t real_uid = -1;  // the peer process's real uid (sudo, su: the invoking user), kept only while its
+                                 // effective uid is the one that connected; -1 when unknown
     bool pinned = false;         // the /proc reads are known to be of the connecting process
     std::string user;            // passwd name of uid; "#<uid>" when the uid has no name
     bool trusted = false;        // root, or named in the policy's trusted_frontends (set per request)

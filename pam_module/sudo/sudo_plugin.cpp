@@ -304,6 +304,9 @@ proto::CommandRequest command_request(const Host& host, const Gated& gated, char
     // command_info has cwd= only when the command runs elsewhere (-D, runcwd).
     const std::string cwd(find_entry(command_info, "cwd").value_or(host.cwd));
     c.detail = flow::fit_context_text("cwd=" + cwd + " runas=" + gated.runas, kMaxCommandBytes);
+    // What made it gated: the daemon holds it against the gate's mapping in the policy.
+    c.runas_group = gated.by.runas_group;
+    c.runas_user = gated.by.runas_user;
     return c;
 }
 

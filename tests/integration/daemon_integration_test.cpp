@@ -207,6 +207,20 @@ TEST(DaemonDefaults, OnItsOwnSocketItCreatesNoSystemdTimers) {
         << expires[0]["detail"];
 }
 
+// Valid user text is stored exactly: a backslash is a backslash in the
+// record (display escapes it, the record does not escape it twice).
+TEST_F(DaemonTest, ValidTextIsStoredExactlyInTheRecord) {
+    const auto secret = enroll(alice());
+    const std::string reason = R"(restore C:\backup\x01 from "tape" \u202e)";
+    const auto granted = run_as(alice(), ctl({"request", "--gate", "breakglass", "--reason", reason, "--incident",
+                                              "INC-4242"}),
+                                code(secret) + "\n");
+    ASSERT_EQ(granted.exit_code, 0) << granted.err;
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["reason"], reason);
+}
+
 TEST_F(DaemonTest, ActiveGrantIsVisibleToCheck) {
     const auto secret = enroll(alice());
     ASSERT_EQ(request_as(alice(), code(secret), {"--ttl", "10m"}).exit_code, 0);
@@ -759,7 +773,7 @@ TEST_F(DaemonTest, SessionsAreRecordedUnderTheGrantAndOnlyForTrustedPeers) {
 // active grant, durably, and answers as a Check would without one.
 TEST_F(DaemonTest, CommandIsRecordedInTheCheckOnlyUnderAnActiveGrant) {
     const proto::CommandRequest command{alice(), "breakglass", "sudo", "pts/3", 4242, "id -g",
-                                        "cwd=/ runas=" + alice() + ":breakglass"};
+                                        "cwd=/ runas=" + alice() + ":breakglass", "breakglass"};
     proto::Client client(socket_);
     auto r = client.call(command, proto::MessageType::CommandAnswer);
     ASSERT_TRUE(r.answer) << r.error;
@@ -807,6 +821,30 @@ TEST_F(DaemonTest, CommandIsRecordedInTheCheckOnlyUnderAnActiveGrant) {
     ASSERT_TRUE(r.answer);
     EXPECT_TRUE(std::holds_alternative<proto::ErrorAnswer>(*r.answer));
     EXPECT_EQ(records().size(), before);
+
+    // Issue 10, item 9: the check names the run-as group (or user) that made
+    // the command gated, and the policy must map it to the gate, grant or not.
+    proto::CommandRequest unnamed = command;
+    unnamed.runas_group.clear();
+    r = client.call(unnamed, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer);
+    const auto* bad = std::get_if<proto::ErrorAnswer>(&*r.answer);
+    ASSERT_NE(bad, nullptr);
+    EXPECT_EQ(bad->code, proto::ErrorCode::BadRequest) << bad->message;
+    EXPECT_EQ(records().size(), before);
+    proto::CommandRequest unmapped = command;
+    unmapped.runas_group = "not-breakglass";
+    r = client.call(unmapped, proto::MessageType::CommandAnswer);
+    ASSERT_TRUE(r.answer);
+    const auto* denied = std::get_if<proto::ErrorAnswer>(&*r.answer);
+    ASSERT_NE(denied, nullptr);
+    EXPECT_EQ(denied->code, proto::ErrorCode::Denied) << denied->message;
+    const auto denies = records_of("deny");
+    ASSERT_FALSE(denies.empty());
+    EXPECT_EQ(denies.back()["grant_id"], grant.event_id);
+    EXPECT_NE(denies.back()["detail"].get<std::string>().find("'not-breakglass'"), std::string::npos)
+        << denies.back().dump();
+    EXPECT_EQ(records_of("command").size(), 1u) << "nothing recorded as run";
 }
 
 // ---- YubiKey OTP through the daemon: enrolment by the CLI (secrets on stdin),

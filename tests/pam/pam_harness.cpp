@@ -92,6 +92,7 @@ int run_pam(const std::string& confdir, const std::string& service, const std::s
     if (rc != PAM_SUCCESS) return rc;
     if (!items.tty.empty()) (void)pam_set_item(pamh, PAM_TTY, items.tty.c_str());
     if (!items.rhost.empty()) (void)pam_set_item(pamh, PAM_RHOST, items.rhost.c_str());
+    if (!items.ruser.empty()) (void)pam_set_item(pamh, PAM_RUSER, items.ruser.c_str());
     switch (entry) {
         case Entry::Authenticate: rc = pam_authenticate(pamh, 0); break;
         case Entry::AcctMgmt: rc = pam_acct_mgmt(pamh, 0); break;

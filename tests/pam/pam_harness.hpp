@@ -43,6 +43,7 @@ struct Conversation {
 struct PamItems {
     std::string tty = "pts/7";
     std::string rhost;
+    std::string ruser = {};  // PAM_RUSER, "" = not set
 };
 
 // Runs one entry point (pam_authenticate, …) of `service` in `confdir` for

@@ -18,12 +18,15 @@
 #include <iterator>
 #include <map>
 #include <stdexcept>
+#include <unistd.h>
 
+#include "common/transport.hpp"
 #include "tests/pam/pam_harness.hpp"
 #include "tests/pam/pam_test_policy.hpp"
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/polling.hpp"
+#include "tests/support/private_mounts.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/silent_listener.hpp"
 #include "tests/support/test_daemon.hpp"
@@ -316,7 +319,10 @@ TEST_F(PamStack, GrantRecordCarriesWhatTheUserTypedAndWhereFrom) {
     EXPECT_EQ(grants[0]["reason"], "db primary down, failover stuck");
     EXPECT_EQ(grants[0]["incident_ref"], "INC-77");
     EXPECT_EQ(grants[0]["source"], "pts/3 from bastion.example");
-    EXPECT_EQ(grants[0]["target"], "pam:bg-pam-test");
+    // The actor and the account entered: PAM_USER in a program running as
+    // itself (this test runs as root, as sshd does); the service is the action.
+    EXPECT_EQ(grants[0]["target"], kRequester);
+    EXPECT_EQ(grants[0]["action"], "pam:bg-pam-test");
     EXPECT_EQ(grants[0]["peer_uid"], 0);
     // The grant's id and expiry (UTC) are shown.
     const auto infos = conv.texts(PAM_TEXT_INFO);
@@ -504,7 +510,8 @@ TEST(PamServiceBinding, AnotherServiceMayNotOpenABoundGate) {
         << conv.all_text();
     const auto denies = d.audit().records_of("deny");
     ASSERT_EQ(denies.size(), 1u);
-    EXPECT_EQ(denies[0]["target"], "pam:bg-pam-other");
+    EXPECT_EQ(denies[0]["action"], "pam:bg-pam-other");
+    EXPECT_EQ(denies[0]["target"], kRequester);
     EXPECT_FALSE(d.active(kRequester, kGate));
 
     // The bound service itself opens it (the refusal above did not spend the code).
@@ -575,6 +582,247 @@ TEST(PamHungDaemon, AuthIsUnavailableAtTheConnectDeadline) {
     ASSERT_EQ(errors.size(), 1u) << conv.all_text();
     EXPECT_NE(errors[0].find("did not accept the connection within 3 s"), std::string::npos) << errors[0];
     EXPECT_NE(errors[0].find("nothing was granted"), std::string::npos) << errors[0];
+}
+
+// ---- the actor is the human who asks (issue 10, item 1)
+//
+// kRequester ("daemon") is A, whose account is entered; kOutsider ("nobody")
+// is B, who asks. A su-like service is a set-user-ID-root program B runs: the
+// PAM client here runs in a child with real uid B and effective uid 0
+// (run_function_set_user_id), which is what the kernel shows of su. An
+// sshd-like service runs as root throughout (real uid 0): PAM_USER, once the
+// stack before the module has authenticated it, is the actor.
+
+class PamActor : public ::testing::Test {
+protected:
+    // Both are requesters of the gate, each with a factor of their own: B is
+    // an on-call colleague, not a stranger.
+    static std::string policy() {
+        std::string p = kPamTestPolicy;
+        const std::string requesters = "requesters = [\"daemon\"]";
+        p.replace(p.find(requesters), requesters.size(), "requesters = [\"daemon\", \"nobody\"]");
+        return p;
+    }
+    void SetUp() override {
+        daemon_ = std::make_unique<TestDaemon>(policy());
+        secret_a_ = daemon_->enroll_totp(kA);
+        secret_b_ = daemon_->enroll_totp(kB);
+        const std::string module = kModulePath + " gate=" + kGate + " socket=" + daemon_->socket();
+        // su as pam_breakglass(8) documents it: the break-glass or nothing.
+        write_service(daemon_->dir(), kService,
+                      {"auth sufficient " + module, "auth required pam_deny.so", "account required " + module,
+                       "session required " + module});
+    }
+    void TearDown() override {
+        if (HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
+    }
+    // `invoker` runs the su-like service to enter `account`; the PAM code of
+    // `entry`, answering with `answers` (none: a conversation that cannot answer).
+    int su(const std::string& invoker, const std::string& account, Entry entry,
+           const std::vector<std::string>& answers = {}, const PamItems& items = {}) {
+        return run_function_set_user_id(invoker, [&] {
+            Conversation conv;
+            conv.answers = answers;
+            return run_pam(daemon_->dir(), kService, account, entry, conv, items);
+        });
+    }
+    static constexpr const char* kA = kRequester;
+    static constexpr const char* kB = kOutsider;
+    static constexpr const char* kService = "bg-pam-test";
+    std::unique_ptr<TestDaemon> daemon_;
+    std::vector<unsigned char> secret_a_, secret_b_;
+};
+
+// The bug: A broke the glass; B then ran `su A` and, with PAM_USER = A, took
+// A's fast path: uid of A without a password, a code or a record.
+TEST_F(PamActor, Issue10Item1AGrantOfANeverAuthenticatesBEnteringA) {
+    const auto granted = daemon_->grant(kA, kGate, totp_code_now(secret_a_));
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(granted));
+    const std::size_t records_before = daemon_->audit().size();
+
+    EXPECT_EQ(su(kB, kA, Entry::Authenticate), PAM_AUTH_ERR) << "B has no grant: asked, no answer, pam_deny";
+    EXPECT_EQ(su(kB, kA, Entry::AcctMgmt), PAM_PERM_DENIED);
+    EXPECT_EQ(su(kB, kA, Entry::OpenSession), PAM_SESSION_ERR);
+    EXPECT_FALSE(daemon_->active(kB, kGate));
+    // The refused session is recorded as B's, entering A, under no grant.
+    const auto opens = daemon_->audit().records_of("session_open");
+    ASSERT_EQ(opens.size(), 1u);
+    EXPECT_EQ(opens[0]["actor"], kB);
+    EXPECT_EQ(opens[0]["target"], kA);
+    EXPECT_EQ(opens[0]["grant_id"], "");
+    EXPECT_EQ(daemon_->audit().size(), records_before + 1);
+
+    // A, entering A through the same su (A's own real uid), still has it.
+    EXPECT_EQ(su(kA, kA, Entry::Authenticate), PAM_SUCCESS);
+    EXPECT_EQ(su(kA, kA, Entry::AcctMgmt), PAM_SUCCESS);
+}
+
+// B's guesses are B's: verified against B's factor, recorded with actor B and
+// target A, counted against B. A, logging in through an sshd-like service
+// afterwards, is not rate limited by them.
+TEST_F(PamActor, Issue10Item1WrongCodesOfBAreBsAndDoNotRateLimitA) {
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(su(kB, kA, Entry::Authenticate, {"r", "INC-1", wrong_totp_code(secret_b_)}), PAM_AUTH_ERR) << i;
+    const auto failures = daemon_->audit().records_of("auth_failed");
+    ASSERT_EQ(failures.size(), 3u);
+    for (const auto& f : failures) {
+        EXPECT_EQ(f["actor"], kB) << f.dump();
+        EXPECT_EQ(f["target"], kA) << f.dump();
+        EXPECT_EQ(f["action"], std::string("pam:") + kService) << f.dump();
+        EXPECT_EQ(f["peer_uid"], 0) << f.dump();
+    }
+    // B is now rate limited: even B's good code is refused.
+    EXPECT_EQ(su(kB, kA, Entry::Authenticate, {"r", "INC-1", totp_code_now(secret_b_)}), PAM_AUTH_ERR);
+    EXPECT_FALSE(daemon_->active(kB, kGate));
+
+    // A is not.
+    Conversation conv;
+    conv.answers = {"db down", "INC-2", totp_code_now(secret_a_)};
+    ASSERT_EQ(run_pam(daemon_->dir(), kService, kA, Entry::Authenticate, conv), PAM_SUCCESS) << conv.all_text();
+    const auto grants = daemon_->audit().records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["actor"], kA);
+    EXPECT_EQ(grants[0]["target"], kA);
+}
+
+// A grant opens the account it was taken for: B, having broken the glass to
+// enter A, holds a grant for A only; su into another account asks nothing and
+// is refused.
+TEST_F(PamActor, BsGrantToEnterAOpensAOnly) {
+    ASSERT_EQ(su(kB, kA, Entry::Authenticate, {"db down", "INC-3", totp_code_now(secret_b_)}), PAM_SUCCESS);
+    const auto grants = daemon_->audit().records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["actor"], kB);
+    EXPECT_EQ(grants[0]["target"], kA);
+    EXPECT_EQ(su(kB, kA, Entry::AcctMgmt), PAM_SUCCESS);
+    EXPECT_EQ(su(kB, kA, Entry::OpenSession), PAM_SUCCESS);
+    const auto opens = daemon_->audit().records_of("session_open");
+    ASSERT_EQ(opens.size(), 1u);
+    EXPECT_EQ(opens[0]["actor"], kB);
+    EXPECT_EQ(opens[0]["target"], kA);
+    EXPECT_EQ(opens[0]["grant_id"], grants[0]["event_id"]);
+
+    EXPECT_EQ(su(kB, "root", Entry::Authenticate), PAM_AUTH_ERR);
+    EXPECT_EQ(su(kB, "root", Entry::AcctMgmt), PAM_PERM_DENIED);
+    EXPECT_EQ(su(kB, "root", Entry::OpenSession), PAM_SESSION_ERR);
+    EXPECT_EQ(daemon_->audit().records_of("grant").size(), 1u);
+}
+
+// The account a grant opens is part of the grant: after a restart (checkpoint
+// and replay of the log) and after a SIGKILL (replay alone) B's grant still
+// opens A and only A.
+TEST_F(PamActor, TheAccountOfAGrantSurvivesARestart) {
+    ASSERT_EQ(su(kB, kA, Entry::Authenticate, {"db down", "INC-5", totp_code_now(secret_b_)}), PAM_SUCCESS);
+    for (const bool kill : {false, true}) {
+        if (kill) {
+            daemon_->kill();
+            daemon_->start();
+        } else {
+            daemon_->restart();
+        }
+        EXPECT_EQ(su(kB, kA, Entry::AcctMgmt), PAM_SUCCESS) << (kill ? "after SIGKILL" : "after restart");
+        EXPECT_EQ(su(kB, "root", Entry::AcctMgmt), PAM_PERM_DENIED) << (kill ? "after SIGKILL" : "after restart");
+        EXPECT_EQ(su(kB, kB, Entry::AcctMgmt), PAM_PERM_DENIED) << (kill ? "after SIGKILL" : "after restart");
+    }
+}
+
+// What the application says of who invoked it (PAM_RUSER) must agree with the
+// kernel: a su-like program claiming A invoked it, run by B, is refused.
+TEST_F(PamActor, ARequestingUserThatContradictsTheRealUidIsRefused) {
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(daemon_->grant(kA, kGate, totp_code_now(secret_a_))));
+    PamItems items;
+    items.ruser = kA;
+    EXPECT_EQ(su(kB, kA, Entry::Authenticate, {}, items), PAM_AUTH_ERR);  // sufficient failed, then pam_deny
+    EXPECT_EQ(su(kB, kA, Entry::AcctMgmt, {}, items), PAM_PERM_DENIED);
+    items.ruser = kB;
+    EXPECT_EQ(su(kB, kA, Entry::AcctMgmt, {}, items), PAM_PERM_DENIED) << "B holds no grant";
+}
+
+// The daemon holds a set-user-ID peer to its real uid whatever the front-end
+// names: a client run by B with effective uid 0 may not ask about A's grant.
+TEST_F(PamActor, TheDaemonHoldsASetUserIdPeerToItsRealUid) {
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(daemon_->grant(kA, kGate, totp_code_now(secret_a_))));
+    const std::string socket = daemon_->socket();
+    const int rc = run_function_set_user_id(kB, [&] {
+        proto::Client client(socket);
+        auto r = client.call(proto::CheckRequest{kA, kGate, kA}, proto::MessageType::CheckAnswer);
+        if (!r.answer) return 10;
+        if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer))
+            return e->code == proto::ErrorCode::NotPermitted ? 0 : 11;
+        return 12;  // answered as if B were A
+    });
+    EXPECT_EQ(rc, 0);
+    // As itself, B is answered (no grant).
+    const int own = run_function_set_user_id(kB, [&] {
+        proto::Client client(socket);
+        auto r = client.call(proto::CheckRequest{kB, kGate, kA}, proto::MessageType::CheckAnswer);
+        if (!r.answer) return 10;
+        const auto* a = std::get_if<proto::CheckAnswer>(&*r.answer);
+        return a != nullptr && !a->active ? 0 : 13;
+    });
+    EXPECT_EQ(own, 0);
+}
+
+// An sshd-like service runs as root (real uid 0): the stack authenticates
+// PAM_USER first (pam_permit stands in for it), then the module, `required`,
+// breaks the glass for that user — the actor — and A's grant does not open B.
+TEST_F(PamActor, AnSshdLikeServiceActsForPamUserAfterTheStacksAuthentication) {
+    const std::string module = kModulePath + " gate=" + kGate + " socket=" + daemon_->socket();
+    write_service(daemon_->dir(), kService, {"auth required pam_permit.so", "auth required " + module});
+    Conversation conv;
+    conv.answers = {"db down", "INC-4", totp_code_now(secret_a_)};
+    ASSERT_EQ(run_pam(daemon_->dir(), kService, kA, Entry::Authenticate, conv, {"", "10.0.0.9", ""}), PAM_SUCCESS)
+        << conv.all_text();
+    const auto grants = daemon_->audit().records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    EXPECT_EQ(grants[0]["actor"], kA);
+    EXPECT_EQ(grants[0]["target"], kA);
+    EXPECT_EQ(grants[0]["source"], "from 10.0.0.9");
+
+    Conversation other;  // B logging in: asked (no grant of B's), no answer
+    EXPECT_EQ(run_pam(daemon_->dir(), kService, kB, Entry::Authenticate, other), PAM_CONV_ERR);
+    EXPECT_FALSE(other.prompts().empty()) << other.all_text();
+    EXPECT_FALSE(daemon_->active(kB, kGate));
+}
+
+// The issue's own reproduction, through the real, set-user-ID /usr/bin/su:
+// its PAM service file is bind-mounted, in this test's private mount
+// namespace, over /etc/pam.d/su with the stack pam_breakglass(8) documents for
+// su (the module `sufficient`, then pam_deny). Root broke the glass for
+// itself; an unprivileged user then ran `su -c 'id -u' root </dev/null` and
+// got uid 0 on root's grant, with no code and no record.
+TEST(PamRealSu, Issue10Item1AnotherUserDoesNotGetRootOnRootsGrant) {
+    if (::access("/usr/bin/su", X_OK) != 0 || ::access("/etc/pam.d/su", F_OK) != 0)
+        GTEST_SKIP() << "no /usr/bin/su or /etc/pam.d/su";
+    std::string policy = kPamTestPolicy;
+    const std::string bound_line = "pam_service = \"bg-pam-test\"\n";
+    policy.replace(policy.find(bound_line), bound_line.size(), "pam_service = \"su\"\n");
+    const std::string requesters = "requesters = [\"daemon\"]";
+    policy.replace(policy.find(requesters), requesters.size(), "requesters = [\"root\", \"daemon\"]");
+    TestDaemon d(policy);
+    const auto root_secret = d.enroll_totp("root");
+    const std::string module = kModulePath + " gate=" + kGate + " socket=" + d.socket();
+    write_service(d.dir(), "su",
+                  {"auth     sufficient pam_rootok.so", "auth     sufficient " + module, "auth     required   pam_deny.so",
+                   "account  sufficient pam_rootok.so", "account  required   " + module,
+                   "session  required   pam_permit.so", "password required   pam_deny.so"});
+    const BindMount su_stack(d.dir() + "/su", "/etc/pam.d/su");
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(d.grant("root", kGate, totp_code_now(root_secret))));
+    const std::size_t records_before = d.audit().size();
+
+    RunOptions as_b;
+    as_b.as = credentials_of(kOutsider);
+    as_b.new_session = true;  // no terminal: su's questions read the empty stdin
+    as_b.working_directory = "/";
+    const ProcessResult r = run({"/usr/bin/su", "-c", "id -u", "root"}, as_b);
+    EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out.find("0\n"), std::string::npos) << "uid 0 on root's grant:\n" << r.out << r.err;
+    EXPECT_FALSE(d.active(kOutsider, kGate));
+    // Nothing was granted to anyone; whatever was recorded names the one who asked.
+    EXPECT_EQ(d.audit().records_of("grant").size(), 1u);
+    const auto records = d.audit().records();
+    for (std::size_t i = records_before; i < records.size(); ++i)
+        EXPECT_EQ(records[i]["actor"], kOutsider) << records[i].dump();
 }
 
 // ---- the shared object itself

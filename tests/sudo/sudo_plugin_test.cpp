@@ -380,17 +380,64 @@ TEST_F(SudoPlugin, AnAuditHalfWithOtherOptionsRefusesGatedCommands) {
 }
 
 // The plugin's gates= says the other group is gate "breakglass"; the policy maps
-// only the gate group to it. The daemon refuses the grant and records why.
+// only the gate group to it. The daemon refuses at the check, before any
+// question (nothing could be granted), and records why.
 TEST_F(SudoPlugin, DaemonRefusesAGroupThePolicyDoesNotMapToTheGate) {
     use_options("gates=" + std::string(other_group()) + ":" + kSudoGate + " socket=" + daemon_->socket());
     const PtySession r = sudo({kSudo, "-g", other_group(), "id", "-g"}, answers(code()));
     EXPECT_NE(r.exit_code, 0) << r.output;
-    EXPECT_EQ(r.answered, 3u) << r.output;
+    EXPECT_EQ(r.answered, 0u) << r.output;
     EXPECT_NE(r.output.find(other_group()), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find(gid_line(accounts_->other.gid())), std::string::npos) << r.output;
     EXPECT_FALSE(daemon_->active(user(), kSudoGate));
     EXPECT_EQ(records_of("grant").size(), 0u);
     EXPECT_EQ(records_of("deny").size(), 1u);
+}
+
+// Issue 10, item 9: with gates=GATE:breakglass,OTHER:breakglass a grant of gate
+// "breakglass" (whose policy maps only GATE) used to pass the fast path for
+// sudo -g OTHER too: the command ran in a group the grant does not name, which
+// its revocation never ends. The check carries the run-as group, and the
+// daemon refuses one the policy does not map to the gate, grant or not, with a
+// deny record; the gate's own group still runs under the grant.
+TEST_F(SudoPlugin, Issue10Item9AGrantDoesNotOpenAnotherGroupMappedToItsGate) {
+    use_options("gates=" + gate_group() + ":" + kSudoGate + "," + other_group() + ":" + kSudoGate +
+                " socket=" + daemon_->socket());
+    const std::string grant = grant_now();
+    for (const bool noninteractive : {false, true}) {
+        const std::size_t denies_before = records_of("deny").size();
+        std::string output;
+        int exit_code = 0;
+        if (noninteractive) {
+            const ProcessResult q = sudo_quietly({kSudo, "-n", "-g", other_group(), "id", "-g"});
+            output = q.out + q.err;
+            exit_code = q.exit_code;
+        } else {
+            const PtySession r = sudo({kSudo, "-g", other_group(), "id", "-g"}, answers(code(1)));
+            output = r.output;
+            exit_code = r.exit_code;
+            EXPECT_EQ(r.answered, 0u) << r.output;
+        }
+        EXPECT_NE(exit_code, 0) << output;
+        EXPECT_EQ(output.find(std::to_string(accounts_->other.gid()) + "\n"), std::string::npos) << output;
+        EXPECT_EQ(output.find(gid_line(accounts_->other.gid())), std::string::npos) << output;
+        EXPECT_NE(output.find("the policy does not"), std::string::npos) << output;
+        EXPECT_TRUE(records_of("command").empty()) << "nothing ran under " << grant;
+        const auto denies = records_of("deny");
+        ASSERT_EQ(denies.size(), denies_before + 1) << output;
+        EXPECT_EQ(denies.back()["actor"], user());
+        EXPECT_EQ(denies.back()["grant_id"], grant);
+        EXPECT_EQ(denies.back()["target"], "id -g");
+        EXPECT_NE(denies.back()["detail"].get<std::string>().find("group '" + other_group() + "'"), std::string::npos)
+            << denies.back().dump();
+    }
+    // The gate's own group runs under the grant, without a question.
+    const PtySession own = sudo({kSudo, "-g", gate_group(), "id", "-g"});
+    EXPECT_EQ(own.exit_code, 0) << own.output;
+    EXPECT_NE(own.output.find(gid_line(accounts_->gate.gid())), std::string::npos) << own.output;
+    const auto commands = records_of("command");
+    ASSERT_EQ(commands.size(), 1u);
+    EXPECT_EQ(commands[0]["grant_id"], grant);
 }
 
 TEST_F(SudoPlugin, BadOptionsSayWhatIsWrongAndAllowOnlyRootRootCommands) {

@@ -33,6 +33,14 @@ void become(const Credentials& c) {
         ::_exit(125);
 }
 
+// A set-user-ID-root program run by the user of `c`: the real ids are the
+// user's, the effective and saved uid root's.
+void become_set_user_id(const Credentials& c) {
+    if (::setgroups(c.groups.size(), c.groups.data()) != 0 || ::setresgid(c.gid, c.gid, c.gid) != 0 ||
+        ::setresuid(c.uid, 0, 0) != 0)
+        ::_exit(125);
+}
+
 // Changing credentials clears the parent-death signal, so this comes after become().
 void die_with(pid_t parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -222,6 +230,26 @@ int run_function_as(const std::string& user, const std::function<int()>& body, s
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         become(c);
+        die_with(parent);
+        ::_exit(body());
+    }
+    const auto status = wait_until(pid, Clock::now() + timeout);
+    if (!status) {
+        ::kill(pid, SIGKILL);
+        (void)wait_forever(pid);
+        return 124;
+    }
+    return exit_code_of(*status);
+}
+
+int run_function_set_user_id(const std::string& invoker, const std::function<int()>& body,
+                             std::chrono::milliseconds timeout) {
+    const Credentials c = credentials_of(invoker);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+        become_set_user_id(c);
         die_with(parent);
         ::_exit(body());
     }

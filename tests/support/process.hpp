@@ -56,6 +56,13 @@ ProcessResult run_as(const std::string& user, const std::vector<std::string>& ar
 int run_function_as(const std::string& user, const std::function<int()>& body,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
 
+// The same in a child that is what a set-user-ID-root program (su, sudo) is
+// when `invoker` runs it: real uid and groups the invoker's, effective and
+// saved uid 0. The kernel then shows the daemon uid 0 (SO_PEERCRED) and the
+// invoker as the process's real uid.
+int run_function_set_user_id(const std::string& invoker, const std::function<int()>& body,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
+
 struct SpawnOptions {
     std::string log_path;              // stdout and stderr appended here; /dev/null when empty
     std::optional<Credentials> as;     // root when empty

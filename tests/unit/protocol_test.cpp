@@ -28,11 +28,13 @@ std::vector<std::uint8_t> frame_of(std::uint16_t type, const std::string& body, 
 
 std::vector<Message> one_of_each() {
     GrantRequest g{"alice", "breakglass", "db down — ünïcode ok", "INC-1190", "sev1", 1800, "123456", "pts/3", "sudo -g breakglass id"};
+    g.pam_service = "su";
+    g.target = "root";
     StatusAnswer st;
     st.grants.push_back({"bg-2026-000001", "alice", "breakglass", "active", 1, 2, 0, "why", "INC-1"});
     st.truncated = true;
     return {ErrorAnswer{ErrorCode::RateLimited, "slow down"},
-            CheckRequest{"alice", "breakglass"},
+            CheckRequest{"alice", "breakglass", "root"},
             CheckAnswer{true, "bg-2026-000007", 1767225600, {"sev1", "sev2"}, "Each record is also sent to the system journal."},
             g,
             Granted{"bg-2026-000008", 1767225600, "Each record is also sent to the system journal."},
@@ -52,9 +54,9 @@ std::vector<Message> one_of_each() {
             Enrolled{"alice", "otpauth://totp/breakglass:alice?secret=AAAA"},
             EnrollYubikeyRequest{"alice", "cccjgjgkhcbb", "00112233445566778899aabbccddeeff", "a1b2c3d4e5f6"},
             YubikeyEnrolled{"alice", "cccjgjgkhcbb"},
-            SessionRequest{"alice", "breakglass", "session_open", "sshd", "pts/1", "10.0.0.1", 4242, "", ""},
+            SessionRequest{"alice", "breakglass", "session_open", "sshd", "pts/1", "10.0.0.1", 4242, "", "", "alice"},
             SessionRecorded{"bg-2026-000010", "bg-2026-000009"},
-            CommandRequest{"alice", "breakglass", "sudo", "pts/1", 4242, "id -g", "cwd=/ runas=alice:breakglass"},
+            CommandRequest{"alice", "breakglass", "sudo", "pts/1", 4242, "id -g", "cwd=/ runas=alice:breakglass", "breakglass", ""},
             CommandAnswer{true, "bg-2026-000011", "bg-2026-000009", 1767225600, {"sev1"}, ""}};
 }
 
@@ -101,7 +103,7 @@ struct MalformedCase {
 };
 
 TEST(Protocol, RejectsEveryMalformedFrameClass) {
-    const std::string ok_body = R"({"user":"a","gate":"g"})";
+    const std::string ok_body = R"({"user":"a","gate":"g","target":""})";
     std::vector<MalformedCase> cases = {
         {"empty", {}, "shorter than its header"},
         {"short header", {'B', 'G', 'P'}, "shorter than its header"},
@@ -115,16 +117,16 @@ TEST(Protocol, RejectsEveryMalformedFrameClass) {
         {"truncated json", frame_of(2, R"({"user":"a","gate")"), "not valid JSON"},
         {"array body", frame_of(2, R"(["a"])"), "not an object"},
         {"missing field", frame_of(2, R"({"user":"a"})"), "missing field 'gate'"},
-        {"unknown field", frame_of(2, R"({"user":"a","gate":"g","x":1})"), "unknown field 'x'"},
-        {"duplicate field", frame_of(2, R"({"user":"a","gate":"g","gate":"h"})"), "duplicate field"},
-        {"wrong type", frame_of(2, R"({"user":1,"gate":"g"})"), "not a string"},
+        {"unknown field", frame_of(2, R"({"user":"a","gate":"g","target":"","x":1})"), "unknown field 'x'"},
+        {"duplicate field", frame_of(2, R"({"user":"a","gate":"g","target":"","gate":"h"})"), "duplicate field"},
+        {"wrong type", frame_of(2, R"({"user":1,"gate":"g","target":""})"), "not a string"},
         {"negative u64", frame_of(12, R"({"after_seq":-1,"since":0,"limit":1})"), "non-negative"},
         {"u32 overflow", frame_of(12, R"({"after_seq":1,"since":0,"limit":4294967296})"), "out of range"},
         {"float as int", frame_of(4, R"({"user":"","gate":"g","reason":"r","incident":"i","severity":"","ttl_seconds":1.5,"factor":"","tty":"","command":"","runas_group":"","runas_user":""})"), "not an integer"},
         {"deep nesting", frame_of(2, std::string(64, '[') + std::string(64, ']')), "nests too deeply"},
-        {"string too long", frame_of(2, R"({"user":")" + std::string(300, 'a') + R"(","gate":"g"})"), "too long"},
+        {"string too long", frame_of(2, R"({"user":")" + std::string(300, 'a') + R"(","gate":"g","target":""})"), "too long"},
         {"trailing garbage", frame_of(2, ok_body + "x"), "not valid JSON"},
-        {"invalid utf8", frame_of(2, "{\"user\":\"\xff\",\"gate\":\"g\"}"), "not valid JSON"},
+        {"invalid utf8", frame_of(2, "{\"user\":\"\xff\",\"gate\":\"g\",\"target\":\"\"}"), "not valid JSON"},
         {"unknown error code", frame_of(1, R"({"code":"nope","message":""})"), "unknown error code"},
     };
     std::vector<std::uint8_t> oversized(kMaxFrameBytes + 1, ' ');
