@@ -121,7 +121,7 @@ json to_json(const GrantRequest& m) {
 json to_json(const Granted& m) {
     return {{"event_id", m.event_id}, {"expires_at", m.expires_at}, {"notice", m.notice}};
 }
-json to_json(const StatusRequest& m) { return {{"all", m.all}}; }
+json to_json(const StatusRequest& m) { return {{"all", m.all}, {"after", m.after}}; }
 json to_json(const StatusAnswer& m) {
     json grants = json::array();
     for (const GrantInfo& g : m.grants)
@@ -231,6 +231,7 @@ Message decode_body(MessageType type, const json& body) {
         case MessageType::StatusRequest: {
             StatusRequest m;
             m.all = r.boolean("all");
+            m.after = r.str("after", kMaxShortField);
             out = std::move(m);
             break;
         }

@@ -152,9 +152,13 @@ struct Granted {
     std::string notice = {};
 };
 
-// StatusRequest (6): list grants. Non-root peers see only their own.
+// StatusRequest (6): list grants, most recent first, a page at a time (each
+// answer fits a frame). Non-root peers see only their own.
 struct StatusRequest {
-    bool all = false;  // include ended (revoked/expired) grants, most recent first
+    bool all = false;  // include ended (revoked/expired) grants
+    // "" = from the most recent; else the event_id of the last grant of the
+    // previous page: the answer continues after it.
+    std::string after = {};
 };
 struct GrantInfo {
     std::string event_id;
@@ -169,8 +173,8 @@ struct GrantInfo {
 };
 // StatusAnswer (7)
 struct StatusAnswer {
-    std::vector<GrantInfo> grants;  // at most kMaxListEntries
-    bool truncated = false;         // more grants exist than were sent
+    std::vector<GrantInfo> grants;  // at most kMaxListEntries, and what fits a frame
+    bool truncated = false;         // more grants follow: ask again with after = the last event_id here
 };
 
 // RevokeRequest (8): end a grant early. Root, or the grant's own user.

@@ -11,6 +11,9 @@ namespace bg {
 
 struct Error {
     std::string message;
+    // errno of the system call that failed, when one did (0 otherwise), so a
+    // caller can tell a full disk (ENOSPC) from a broken one.
+    int system_errno = 0;
 };
 
 template <typename T>

@@ -89,7 +89,13 @@ struct LoadOptions {
 // file owned by root, writable by neither group nor others, at most
 // kMaxPolicyBytes. Each refusal has its own message naming the path.
 Result<std::string> read_policy_file(const std::string& path, LoadOptions opts = {});
-// read_policy_file + parse_policy.
+// Whether a hook command may be run as root, checked like the policy file:
+// opened with O_NOFOLLOW, a regular file, owned by root (when
+// opts.require_root_owner), writable by neither group nor others, executable
+// by its owner. nullopt when it may, else why not ("is writable by others ...").
+std::optional<std::string> hook_file_problem(const std::string& hook, LoadOptions opts = {});
+// read_policy_file + parse_policy + hook_file_problem for every on_grant and
+// on_revoke ("FILE:LINE:1: gate 'NAME': on_revoke PATH is ...").
 Result<Policy> load_policy(const std::string& path, LoadOptions opts = {});
 
 struct EvalRequest {

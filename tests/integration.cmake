@@ -7,3 +7,15 @@ add_executable(daemon_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/da
 target_link_libraries(daemon_integration_tests PRIVATE
   bg_test_support bg_common bg_audit bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
 gtest_discover_tests(daemon_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
+
+# Closing never waits, on a small full tmpfs (a private mount namespace of the test process).
+add_executable(full_disk_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/full_disk_integration_test.cpp)
+target_link_libraries(full_disk_integration_tests PRIVATE bg_test_support bg_common bg_mfa GTest::gtest_main bg_strict)
+gtest_discover_tests(full_disk_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
+
+# A hostile local user gets nothing: bounded refusals and connections, paged answers, trust and
+# loginuid from the kernel and the policy in force, the daemon's files checked.
+add_executable(hostile_user_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/hostile_user_integration_test.cpp)
+target_link_libraries(hostile_user_integration_tests PRIVATE
+  bg_test_support bg_common bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
+gtest_discover_tests(hostile_user_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)

@@ -182,16 +182,20 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
 
     const ssize_t n = ::write(fd_.get(), line.data(), line.size());
     if (n != static_cast<ssize_t>(line.size())) {
-        const std::string why = n < 0 ? errno_text(errno) : std::string("short write");
+        // A short write is what a full disk looks like when part of the line fitted.
+        const int err = n < 0 ? errno : ENOSPC;
+        const std::string why = errno_text(err) + (n < 0 ? std::string() : " (only part of the record was written)");
         const auto undo = truncate_back();
         return Error{"cannot write the audit log: " + why +
-                     (undo ? std::string() : " (and could not remove the partial record: " + undo.error().message + ")")};
+                         (undo ? std::string() : " (and could not remove the partial record: " + undo.error().message + ")"),
+                     err};
     }
     if (durability == Durability::Synced && ::fdatasync(fd_.get()) != 0) {
-        const std::string why = errno_text(errno);
+        const int err = errno;
         const auto undo = truncate_back();
-        return Error{"cannot fsync the audit log: " + why +
-                     (undo ? std::string() : " (and could not remove the record: " + undo.error().message + ")")};
+        return Error{"cannot fsync the audit log: " + errno_text(err) +
+                         (undo ? std::string() : " (and could not remove the record: " + undo.error().message + ")"),
+                     err};
     }
     KeyState next = key_;
     if (!evolve_key(next.key)) {
@@ -225,7 +229,7 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
 
 Status AuditLog::flush() {
     if (durable_seq_ == last_seq_ || !key_file_) return Ok{};
-    if (::fdatasync(fd_.get()) != 0) return Error{"cannot fsync the audit log: " + errno_text(errno)};
+    if (::fdatasync(fd_.get()) != 0) return Error{"cannot fsync the audit log: " + errno_text(errno), errno};
     durable_seq_ = last_seq_;
     if (auto w = key_file_->write(key_, /*sync=*/false); !w) return w;
     key_sync_pending_ = true;

@@ -21,7 +21,7 @@ struct EventId {
 };
 
 // Fixed forever: journal queries and alert rules match on these.
-constexpr std::array<EventId, 21> kMessageIds = {{
+constexpr std::array<EventId, 22> kMessageIds = {{
     {"request", "f766535341c08f164eab5f45d0efbc7e"},
     {"approve", "fc4e3ad2db80632e82cf7baea3961d48"},
     {"deny", "8ab5821d6ea49fd6c1a453d50c89eae0"},
@@ -43,6 +43,7 @@ constexpr std::array<EventId, 21> kMessageIds = {{
     {"terminate", "37a5f7a108f081232fe3f4059e6e96c2"},
     {"hook", "b0804ffe37fc5fc071ae78511f693ac8"},
     {"hook_failed", "65456f048f89377ebbc75b672621a63e"},
+    {"refusals_suppressed", "1ffd766c6d804f9b9cef7987deadcda8"},
 }};
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
@@ -80,7 +81,8 @@ std::string_view message_id_for(std::string_view event) {
 int priority_for(std::string_view event) {
     if (is_one_of(event, {"grant", "hook_failed"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap"})) return LOG_ERR;
-    if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "policy_error", "terminate"})) return LOG_WARNING;
+    if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate"}))
+        return LOG_WARNING;
     if (is_one_of(event, {"request", "approve", "revoke", "expire", "review", "enroll", "hook"})) return LOG_NOTICE;
     return LOG_INFO;
 }

@@ -12,6 +12,7 @@
 //   hook_failed                                  LOG_ALERT   a gate's side effect may be left behind
 //   alert_failed, sink_gap                       LOG_ERR     the audit/alert pipeline lost something
 //   deny, auth_failed, rate_limited, policy_error LOG_WARNING refused or suspicious
+//   refusals_suppressed                          LOG_WARNING refusals beyond a requester's budget, counted
 //   terminate                                    LOG_WARNING what was signalled after a grant ended (SIGTERM,
 //                                                            SIGKILL at the grace), or why nothing could be
 //   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant

@@ -120,11 +120,22 @@ int run_request(const CommonOptions& o, const RequestArguments& a) {
 int run_status(const CommonOptions& o, bool all) {
     proto::StatusRequest request;
     request.all = all;
-    int exit_code = kExitOk;
-    const auto answer = call_daemon<proto::StatusAnswer>(o, request, proto::MessageType::StatusAnswer, exit_code);
-    if (!answer) return exit_code;
-    if (o.json) print_line(status_json(*answer));
-    else std::cout << format_grant_table(*answer, all, now_seconds()) << std::flush;
+    // The daemon answers a page at a time (each answer fits a frame).
+    proto::StatusAnswer listed;
+    for (;;) {
+        int exit_code = kExitOk;
+        auto page = call_daemon<proto::StatusAnswer>(o, request, proto::MessageType::StatusAnswer, exit_code);
+        if (!page) return exit_code;
+        for (proto::GrantInfo& g : page->grants) listed.grants.push_back(std::move(g));
+        if (!page->truncated) break;
+        if (page->grants.empty() || listed.grants.back().event_id == request.after) {
+            print_error("protocol error: breakglassd's status answer did not advance");
+            return kExitUnreachable;
+        }
+        request.after = listed.grants.back().event_id;
+    }
+    if (o.json) print_line(status_json(listed));
+    else std::cout << format_grant_table(listed, all, now_seconds()) << std::flush;
     return kExitOk;
 }
 
@@ -134,9 +145,15 @@ int run_revoke(const CommonOptions& o, const std::string& event_id, const std::s
     int exit_code = kExitOk;
     const auto answer = call_daemon<proto::Revoked>(o, *request, proto::MessageType::Revoked, exit_code);
     if (!answer) return exit_code;
-    print_line(o.json ? revoked_json(*answer)
-                      : "revoked: " + escape_for_display(answer->event_id) + " (record " +
-                            escape_for_display(answer->record_event_id) + ")");
+    if (o.json) print_line(revoked_json(*answer));
+    else if (answer->record_event_id.empty())
+        // Closing never waits: the grant has ended; its record follows.
+        print_line("revoked: " + escape_for_display(answer->event_id) +
+                   " (its record is not written yet: the audit log cannot take it now; breakglassd writes it, with "
+                   "the time of this revocation, as soon as it can)");
+    else
+        print_line("revoked: " + escape_for_display(answer->event_id) + " (record " +
+                   escape_for_display(answer->record_event_id) + ")");
     return kExitOk;
 }
 
@@ -148,7 +165,9 @@ int run_expire(const CommonOptions& o, const std::string& event_id) {
     if (!answer) return exit_code;
     if (o.json) print_line(expired_json(*answer));
     else if (answer->record_event_id.empty())
-        print_line(escape_for_display(answer->event_id) + " had already ended; nothing to do");
+        print_line(escape_for_display(answer->event_id) +
+                   " has ended (it had ended already, or its expire record is not written yet and follows as soon as "
+                   "the audit log can take it)");
     else
         print_line("expired: " + escape_for_display(answer->event_id) + " (record " +
                    escape_for_display(answer->record_event_id) + ")");

@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
     app.add_option("--hook-retry-delays", hook_retry_delays, "seconds before each on_revoke retry")
         ->delimiter(',')
         ->group("");
+    // For tests only (hidden): the window of the per-requester bound on refusal records.
+    std::int64_t refusal_window = bg::DaemonConfig{}.refusal_window_seconds;
+    app.add_option("--refusal-window", refusal_window, "seconds of the refusal-record window")
+        ->check(CLI::Range(1, 3600))
+        ->group("");
     app.add_option("--ctl", ctl_path, "the breakglassctl the per-grant systemd timers run")->capture_default_str();
     std::string systemd_timers = "auto";
     app.add_option("--systemd-timers", systemd_timers,
@@ -92,6 +97,7 @@ int main(int argc, char** argv) {
     config.policy_path = policy_path;
     config.send_to_journal = !no_journal;
     config.hook_retry_delays = hook_retry_delays;
+    config.refusal_window_seconds = refusal_window;
     // The loop takes these signals through sd-event; block them before the
     // Daemon starts its threads, so no thread can take a default action.
     sigset_t loop_signals;

@@ -12,12 +12,10 @@
 #include <unistd.h>
 
 #include "common/text.hpp"
+#include "helper/daemon/state_directory.hpp"
 
 namespace bg {
 namespace {
-
-using proto::ErrorAnswer;
-using proto::ErrorCode;
 
 std::string local_host_name() {
     char buf[256] = {};
@@ -58,7 +56,8 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
                [this](const std::string& user, const std::string& label) {
                    return grants_.last_factor_counter(user, label);
                }),
-      hooks_(config_.hook_retry_delays) {
+      hooks_(config_.hook_retry_delays),
+      refusals_(config_.refusal_window_seconds) {
     // The grant store follows every record first: a handler's next step
     // sees the record's effect. journald gets its copy on its own thread.
     recorder_.subscribe(grants_);
@@ -77,6 +76,7 @@ Daemon::~Daemon() {
 Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int64_t now) {
     DaemonConfig config = cfg;
     if (config.host.empty()) config.host = local_host_name();
+    if (auto checked = check_state_directory(config.state_dir); !checked) return checked.error();
     auto log = audit::AuditLog::open(config.state_dir, config.host);
     if (!log) return make_error("audit log: " + log.error().message);
     auto totp = mfa::TotpStore::open(config.state_dir);
@@ -107,38 +107,45 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
         if (last == after) break;
         after = last;
     }
-    if (auto saved = d->grants_.checkpoint(); !saved) return make_error(saved.error().message);
+    // Only a shortcut for the next start: a full disk must not keep the
+    // daemon (the only thing that ends grants) from starting.
+    if (auto saved = d->grants_.checkpoint(); !saved)
+        d->problems_.push_back({3, "the grant checkpoint could not be written (" + saved.error().message +
+                                       "); the next start replays more of the audit log"});
     d->checkpointed_seq_ = d->grants_.applied_seq();
     d->checkpointed_at_ = now;
     auto key_fd = d->log_->duplicate_key_fd();
     if (!key_fd) return make_error(key_fd.error().message);
     d->key_fd_ = std::make_shared<UniqueFd>(std::move(key_fd).value());
+
+    // The space kept for closing records, and the ends a stopped daemon had
+    // not recorded yet (which the log alone would bring back to life).
+    auto reserve = audit::DiskReserve::open(config.state_dir);
+    if (!reserve) return make_error("audit reserve: " + reserve.error().message);
+    d->reserve_.emplace(std::move(reserve).value());
+    if (auto filled = d->reserve_->refill(); !filled)
+        d->problems_.push_back({1, "the audit reserve is not whole (" + filled.error().message +
+                                       "): no grant is given until the disk has room for it"});
+    auto unrecorded = UnrecordedEnds::open(config.state_dir);
+    if (!unrecorded) return make_error(unrecorded.error().message);
+    d->unrecorded_ends_.emplace(std::move(unrecorded).value());
+    if (!d->unrecorded_ends_->has_file())
+        d->problems_.push_back({1, std::string(UnrecordedEnds::kFileName) +
+                                       " could not be created (a full disk?): until it is, a grant ended while "
+                                       "nothing can be written would be active again after a restart"});
+    d->resume_unrecorded_ends(now);
     // A restarted daemon re-ensures the systemd timer of every grant still active.
     for (const Grant& g : d->grants_.active()) d->timer_changes_.push_back({g.event_id, g.expires_at, true});
 
+    // On a full disk the daemon still starts, to end grants: its own records wait.
     audit::RecordFields start;
     start.event = "daemon_start";
     start.actor = "breakglassd";
     start.detail = rebuilt.empty() ? "started" : "started; grant state rebuilt from the audit log: " + rebuilt;
-    if (!d->record(start, now)) return make_error("cannot append to the audit log");
+    (void)d->record_closing(start, now, audit::Durability::Synced, /*use_reserve=*/false);
     d->reload_policy(now);
     if (auto synced = d->log_->sync_key(); !synced) return make_error(synced.error().message);
     return d;
-}
-
-std::optional<audit::Record> Daemon::record(const audit::RecordFields& fields, std::int64_t now,
-                                            audit::Durability durability) {
-    auto rec = recorder_.append(fields, now, durability);
-    if (!rec) return std::nullopt;
-    return std::move(rec).value();
-}
-
-proto::Message Daemon::refuse(ErrorCode code, const std::string& message, audit::RecordFields fields,
-                              std::int64_t now) {
-    fields.detail = bounded_for_record(message, audit::kMaxFieldBytes);
-    if (!record(fields, now))
-        return ErrorAnswer{ErrorCode::Unavailable, message + " (and the refusal could not be recorded)"};
-    return ErrorAnswer{code, message};
 }
 
 bool Daemon::is_trusted(const PeerIdentity& peer) const {
@@ -170,7 +177,7 @@ std::optional<std::string> Daemon::reload_policy(std::int64_t now) {
         f.detail = bounded_for_record(policy_error_ + (policy_ ? "; the last valid policy stays in force"
                                                                 : "; no gate is grantable"),
                                       audit::kMaxFieldBytes);
-        record(f, now);
+        (void)record_closing(f, now, audit::Durability::Synced, /*use_reserve=*/false);
         return policy_error_;
     }
     policy_ = std::move(loaded).value();
@@ -179,30 +186,31 @@ std::optional<std::string> Daemon::reload_policy(std::int64_t now) {
     for (const auto& [name, _] : policy_->gates) names.push_back(name);
     f.event = "policy_load";
     f.detail = bounded_for_record("gates: " + join(names), audit::kMaxFieldBytes);
-    record(f, now);
+    (void)record_closing(f, now, audit::Durability::Synced, /*use_reserve=*/false);
     return std::nullopt;
 }
 
 // ---- what follows the answer
 
-std::vector<std::string> Daemon::after_answer(std::int64_t now) {
-    std::vector<std::string> problems;
+std::vector<Problem> Daemon::after_answer(std::int64_t now) {
     std::vector<EndedGrant> ended = std::move(ended_);
     ended_.clear();
     for (const EndedGrant& e : ended) {
+        // A terminate record that cannot be written now is queued (record_closing).
         const TerminationReport report = terminator_.begin(termination_target(e.grant), now, "after the " + e.event);
-        if (!record_termination(report, now))
-            problems.push_back("could not record the termination after " + e.event + " of " + e.grant.event_id + ": " +
-                               report.detail);
+        (void)record_termination(report, now);
         if (const policy::Gate* gate = gate_in_force(e.grant.gate); gate && !gate->on_revoke.empty())
             queue_hook(e.grant, "on_revoke", gate->on_revoke, e.event, now);
     }
+    std::vector<Problem> problems = std::move(problems_);
+    problems_.clear();
     if (journal_) {
         journal_->wake();
         const std::uint64_t dropped = journal_->dropped();
         if (dropped != journal_dropped_reported_) {
-            problems.push_back(std::to_string(dropped - journal_dropped_reported_) +
-                               " records were not copied to journald (its queue was full); they are in the audit log");
+            problems.push_back({3, std::to_string(dropped - journal_dropped_reported_) +
+                                       " records were not copied to journald (its queue was full); they are in the "
+                                       "audit log"});
             journal_dropped_reported_ = dropped;
         }
     }
@@ -210,7 +218,8 @@ std::vector<std::string> Daemon::after_answer(std::int64_t now) {
 }
 
 bool Daemon::maintenance_pending(std::int64_t now) const {
-    return log_->deferred_records() > 0 || log_->key_sync_pending() ||
+    return log_->deferred_records() > 0 || log_->key_sync_pending() || !late_.empty() || refusals_.counting() ||
+           (reserve_ && !reserve_->whole()) || (unrecorded_ends_ && !unrecorded_ends_->has_file()) ||
            (grants_.applied_seq() != checkpointed_seq_ && now - checkpointed_at_ >= kCheckpointIntervalSeconds);
 }
 
@@ -218,12 +227,38 @@ bool Daemon::maintenance_urgent() const {
     return log_->deferred_records() >= kMaintenanceRecords || log_->records_since_key_sync() >= kMaintenanceRecords;
 }
 
-std::vector<std::string> Daemon::maintain(std::int64_t now, bool final) {
-    std::vector<std::string> problems = writer_.take_failures();
+std::vector<Problem> Daemon::maintain(std::int64_t now, bool final) {
+    // Closing records that waited for the disk come first, in the order
+    // things happened; then the space kept for the next ones.
+    if (!late_.empty()) {
+        write_late_records(now);
+        if (!late_.empty() && now - late_alerted_at_ >= kLateRecordAlertSeconds) {
+            const LateRecord& oldest = late_.front();
+            problems_.push_back({1, std::to_string(late_.size()) +
+                                        " closing record(s) are still not in the audit log (the oldest: " +
+                                        oldest.fields.event +
+                                        (oldest.fields.grant_id.empty() ? std::string() : " of " + oldest.fields.grant_id) +
+                                        " at " + audit::format_utc(oldest.at) + "): " + oldest.why});
+            late_alerted_at_ = now;
+        }
+    }
+    if (refusals_.counting()) record_refusal_summaries(now);
+    if (reserve_ && !reserve_->whole() && reserve_->refill())
+        problems_.push_back({5, "the audit reserve (" + reserve_->path() + ") is whole again; grants are given again"});
+    if (unrecorded_ends_ && !unrecorded_ends_->has_file() && unrecorded_ends_->ensure_file())
+        problems_.push_back({5, std::string(UnrecordedEnds::kFileName) + " is in place now"});
+
+    std::vector<Problem> problems = std::move(problems_);
+    problems_.clear();
+    for (std::string& failure : writer_.take_failures()) {
+        // A checkpoint that failed (a full disk) is written again at the next interval.
+        if (failure.rfind("checkpoint", 0) == 0) checkpointed_seq_ = 0;
+        problems.push_back({3, std::move(failure)});
+    }
     // Deferred records first: the key file and the checkpoint may only
     // describe records that are on the disk.
     if (auto flushed = log_->flush(); !flushed) {
-        problems.push_back("deferred audit records could not be synced: " + flushed.error().message);
+        problems.push_back({3, "deferred audit records could not be synced: " + flushed.error().message});
         return problems;
     }
     if (log_->key_sync_pending() && key_fd_) {
@@ -258,48 +293,6 @@ TerminationTarget Daemon::termination_target(const Grant& g) const {
         t.why_no_group = "the gate is not in the policy in force";
     }
     return t;
-}
-
-std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string& event, const std::string& actor,
-                                               const PeerIdentity* peer, const std::string& detail, std::int64_t now) {
-    audit::RecordFields f;
-    f.event = event;
-    f.action = "break_glass";
-    f.actor = actor;
-    if (peer) {
-        f.actor_loginuid = peer->loginuid;
-        f.peer_uid = static_cast<std::int64_t>(peer->uid);
-    }
-    f.actor_role = actor == g.user ? "requester" : (actor == "breakglassd" ? "daemon" : "administrator");
-    f.target = "user=" + g.user;
-    f.gate_bypassed = g.gate;
-    f.incident_ref = g.incident;
-    f.expires_at = g.expires_at;
-    f.grant_id = g.event_id;
-    f.detail = bounded_for_record(detail, audit::kMaxFieldBytes);
-    auto rec = record(f, now);
-    if (!rec) return rec;  // the grant stays active; nothing is signalled
-    timer_changes_.push_back({g.event_id, 0, false});
-    // The /proc scan, SIGTERM and the on_revoke hook follow the answer.
-    ended_.push_back({g, event});
-    return rec;
-}
-
-bool Daemon::record_termination(const TerminationReport& report, std::int64_t now) {
-    const TerminationTarget& t = report.target;
-    audit::RecordFields f;
-    f.event = "terminate";
-    f.action = "break_glass";
-    f.actor = "breakglassd";
-    f.actor_role = "daemon";
-    f.target = "user=" + t.user;
-    f.gate_bypassed = t.gate;
-    f.incident_ref = t.incident;
-    f.expires_at = t.expires_at;
-    f.grant_id = t.grant_id;
-    f.detail = bounded_for_record(report.detail, audit::kMaxFieldBytes);
-    // A closing record: written now, synced by the next maintenance.
-    return record(f, now, audit::Durability::Deferred).has_value();
 }
 
 bool Daemon::expire_due(std::int64_t now, const std::string& why) {
@@ -380,9 +373,10 @@ std::optional<std::string> Daemon::hook_finished(const HookRun& run, int wait_st
     f.expires_at = run.expires_at;
     f.grant_id = run.grant_id;
     f.detail = bounded_for_record(outcome.detail, audit::kMaxFieldBytes);
-    const bool recorded = record(f, now, audit::Durability::Deferred).has_value();
-    if (outcome.ok) return recorded ? std::nullopt : std::optional<std::string>("could not record: " + outcome.detail);
-    return outcome.detail + (recorded ? "" : " (and this could not be recorded)");
+    // A closing record: queued when it cannot be written now (with its own alert).
+    const bool recorded = record_closing(f, now, audit::Durability::Deferred).has_value();
+    if (outcome.ok) return std::nullopt;
+    return outcome.detail + (recorded ? "" : " (its record follows once the audit log can take it)");
 }
 
 }  // namespace bg

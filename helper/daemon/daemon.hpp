@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,11 +19,14 @@
 
 #include "common/protocol.hpp"
 #include "helper/audit/audit_log.hpp"
+#include "helper/audit/disk_reserve.hpp"
 #include "helper/audit/journal_mirror.hpp"
 #include "helper/audit/recorder.hpp"
 #include "helper/daemon/grant_store.hpp"
 #include "helper/daemon/peer_identity.hpp"
+#include "helper/daemon/refusal_budget.hpp"
 #include "helper/daemon/state_writer.hpp"
+#include "helper/daemon/unrecorded_ends.hpp"
 #include "helper/mfa/factor_verifier.hpp"
 #include "helper/mfa/failure_limiter.hpp"
 #include "helper/mfa/totp_store.hpp"
@@ -42,7 +46,22 @@ struct DaemonConfig {
     // Seconds before each retry of a failed on_revoke hook; after the last
     // retry fails the daemon gives up (and records that). Shortened by tests.
     std::vector<std::int64_t> hook_retry_delays = {5, 30, 120};
+    // The window of the per-requester bound on refusal records
+    // (RefusalBudget::kPerWindow per window). Shortened by tests.
+    std::int64_t refusal_window_seconds = RefusalBudget::kDefaultWindowSeconds;
 };
+
+// Something for the loop to log (only the top layer logs): a syslog
+// priority (1 alert: a closing record is not on disk yet; 3 error; 5 notice)
+// and the text.
+struct Problem {
+    int priority = 3;
+    std::string text;
+};
+
+// How often the daemon repeats, at alert priority, that closing records are
+// still waiting for the disk.
+inline constexpr std::int64_t kLateRecordAlertSeconds = 60;
 
 // A change the systemd timer layer must make: start a transient timer for a
 // grant at expires_at, or stop the grant's timer.
@@ -77,23 +96,27 @@ public:
 
     // After each answer, in this order: the terminations of grants that
     // ended (scan /proc, SIGTERM, a terminate record each), then the
-    // on_revoke hooks they queue. Returns problems to log.
-    std::vector<std::string> after_answer(std::int64_t now);
+    // on_revoke hooks they queue. Returns problems to log (with those the
+    // request itself ran into, such as a record that must wait for the disk).
+    std::vector<Problem> after_answer(std::int64_t now);
 
-    // Maintenance: deferred records fsync'd, the seal key's sync handed to
-    // the state writer, and, when the store changed and the last one is
+    // Maintenance: closing records that could not be written when they
+    // happened are written now if the disk allows (alerting every
+    // kLateRecordAlertSeconds while they wait), the audit reserve is grown
+    // back, deferred records fsync'd, the seal key's sync handed to the state
+    // writer, and, when the store changed and the last one is
     // kCheckpointIntervalSeconds old (or `final`), the grant checkpoint
     // written by it. Returns problems to log (earlier background failures too).
-    std::vector<std::string> maintain(std::int64_t now, bool final = false);
+    std::vector<Problem> maintain(std::int64_t now, bool final = false);
     // Something waits for maintenance (the loop runs it within
     // kMaintenanceIntervalMs), or enough waits that it should run now.
     bool maintenance_pending(std::int64_t now) const;
     bool maintenance_urgent() const;
 
     // Ends every active grant whose expires_at has passed, each with an
-    // expire record. `why` goes into the record's detail. Returns false if a
-    // record could not be written (the caller retries soon; an unrecorded
-    // expired grant is still never honoured, see GrantStore::active_for()).
+    // expire record. `why` goes into the record's detail. The grants end
+    // (and their processes are terminated after this) whether or not the
+    // records can be written; false when one must wait for the disk.
     bool expire_due(std::int64_t now, const std::string& why);
     // The earliest expires_at among active grants.
     std::optional<std::int64_t> next_expiry() const;
@@ -170,17 +193,48 @@ private:
     bool record_enrolment(const PeerIdentity& peer, const std::string& user, const std::string& factor,
                           const std::string& detail, std::int64_t now);
 
-    // Appends a record through the recorder (the grant store and journald
-    // follow). nullopt on failure.
+    // ---- writing records (recording.cpp; docs/ARCHITECTURE.md, "Opening
+    // waits, closing does not").
+    // An opening record (a grant, a refusal, a session or command about to
+    // run, an enrolment): appended through the recorder (the grant store and
+    // journald follow) or nothing happens. It fails while closing records
+    // wait for the disk or the audit reserve is not whole: that space is for
+    // revocations. nullopt on failure, with the reason in last_record_error_.
     std::optional<audit::Record> record(const audit::RecordFields& fields, std::int64_t now,
                                         audit::Durability durability = audit::Durability::Synced);
-    // A refused break-glass request: recorded, then answered.
-    proto::Message refuse(proto::ErrorCode code, const std::string& message, audit::RecordFields fields,
-                          std::int64_t now);
-    // Ends an active grant with a revoke or expire record; its termination
-    // and on_revoke hook follow in after_answer().
+    // A record of something that has already happened and must not wait
+    // (revoke, expire, terminate, hooks, a session's close; and, without the
+    // reserve, daemon_start and policy loads). On a full disk the audit
+    // reserve is released to it (`use_reserve`); when even that cannot
+    // write it, it is queued and written by maintain() as soon as possible,
+    // with the time it happened in its detail. nullopt when it was queued.
+    std::optional<audit::Record> record_closing(const audit::RecordFields& fields, std::int64_t now,
+                                                audit::Durability durability, bool use_reserve = true,
+                                                const std::string& ended_grant = "");
+    // Appends `fields`, releasing the reserve step by step while the disk is full.
+    Result<audit::Record> append_using_reserve(const audit::RecordFields& fields, std::int64_t now,
+                                               audit::Durability durability, bool use_reserve);
+    // Writes the queued closing records, oldest first, until one fails.
+    void write_late_records(std::int64_t now);
+    struct LateRecord;
+    void queue_late(LateRecord late);
+    // A refused break-glass request: recorded (within the requester's
+    // RefusalBudget; beyond it only counted), then answered.
+    proto::Message refuse(const PeerIdentity& peer, proto::ErrorCode code, const std::string& message,
+                          audit::RecordFields fields, std::int64_t now);
+    // The refusals_suppressed records of windows that are over.
+    void record_refusal_summaries(std::int64_t now);
+    // Ends an active grant at once: not honoured from here on, its timer
+    // stopped, its termination and on_revoke hook queued for after_answer().
+    // Then the revoke or expire record; when it cannot be written now, the
+    // end is added to the list of unrecorded ends (so a restart does not
+    // bring the grant back) and the record is queued. nullopt when queued.
     std::optional<audit::Record> end_grant(const Grant& g, const std::string& event, const std::string& actor,
                                            const PeerIdentity* peer, const std::string& detail, std::int64_t now);
+    audit::RecordFields end_fields(const Grant& g, const std::string& event, const std::string& actor,
+                                   std::int64_t peer_uid, std::int64_t loginuid, const std::string& detail) const;
+    // At start: the ends a stopped daemon had not recorded yet, applied again.
+    void resume_unrecorded_ends(std::int64_t now);
     TerminationTarget termination_target(const Grant& g) const;
     bool record_termination(const TerminationReport& report, std::int64_t now);
     void queue_hook(const Grant& g, const std::string& hook, const std::string& path, const std::string& event,
@@ -206,8 +260,25 @@ private:
         std::string event;  // "revoke" or "expire"
     };
     std::vector<EndedGrant> ended_;  // awaiting their termination (after_answer)
+
+    // A closing record that could not be written when it happened.
+    struct LateRecord {
+        audit::RecordFields fields;
+        audit::Durability durability = audit::Durability::Synced;
+        std::int64_t at = 0;      // when it happened
+        std::string why;          // why it could not be written then
+        bool use_reserve = true;
+        std::string ended_grant;  // the grant whose end it records, "" for others
+    };
+    std::deque<LateRecord> late_;
+    std::int64_t late_alerted_at_ = 0;
+    std::optional<audit::DiskReserve> reserve_;
+    std::optional<UnrecordedEnds> unrecorded_ends_;
+    std::string last_record_error_;
+    std::vector<Problem> problems_;  // for the next after_answer() or maintain()
     Terminator terminator_;
     HookScheduler hooks_;
+    RefusalBudget refusals_;
     std::vector<TimerChange> timer_changes_;
 
     StateWriter writer_;

@@ -50,7 +50,7 @@ bool Daemon::record_enrolment(const PeerIdentity& peer, const std::string& user,
     f.peer_uid = static_cast<std::int64_t>(peer.uid);
     f.target = "user=" + user;
     f.factor = factor;
-    f.detail = detail;
+    f.detail = with_loginuid_note(detail, peer);
     return record(f, now).has_value();
 }
 

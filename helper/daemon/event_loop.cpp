@@ -26,6 +26,7 @@
 
 #include "common/text.hpp"
 #include "common/transport.hpp"
+#include "helper/daemon/connection_limits.hpp"
 #include "helper/daemon/dispatch.hpp"
 #include "helper/daemon/revocation_loop.hpp"
 #include "helper/revocation/systemd_timers.hpp"
@@ -34,9 +35,11 @@ namespace bg {
 namespace {
 
 
-constexpr std::size_t kMaxConnections = 256;
 // Front-ends keep a connection for at most proto::kReuseIdleMs of this (common/transport.hpp).
 constexpr std::uint64_t kIdleTimeoutUsec = static_cast<std::uint64_t>(proto::kIdleCloseMs) * 1000;
+constexpr std::uint64_t kFirstRequestUsec = static_cast<std::uint64_t>(ConnectionLimits::kFirstRequestSeconds) * 1000000ULL;
+// A flood of refused connections is logged at most this often per pool.
+constexpr std::int64_t kRefusedConnectionLogSeconds = 10;
 constexpr std::uint64_t kRetryUsec = 1000ULL * 1000;
 // While the per-grant systemd timers work they are the first line and the
 // daemon's own timer is a backstop this long after expires_at.
@@ -55,6 +58,7 @@ struct Connection {
     Server* server = nullptr;
     UniqueFd fd;
     PeerIdentity peer;
+    ConnectionLimits::Slot slot;
     ConnectionState state;
     EventSourcePtr io;
     EventSourcePtr idle;
@@ -70,8 +74,14 @@ struct Server {
     std::unique_ptr<RevocationLoop> revocation;  // SIGKILL after the grace, the gates' hooks
     std::unique_ptr<timers::SystemdTimers> timers;  // null without systemd
     std::map<Connection*, std::unique_ptr<Connection>> connections;
+    ConnectionLimits limits;
+    std::map<ConnectionPool, std::int64_t> refused_logged_at;
+    std::map<ConnectionPool, std::uint64_t> refused_since_log;
 
-    void close_connection(Connection* c) { connections.erase(c); }
+    void close_connection(Connection* c) {
+        limits.give_back(c->slot);
+        connections.erase(c);
+    }
     void arm_expiry_timer();
     void arm_maintenance();
     void maintain();
@@ -81,7 +91,7 @@ struct Server {
 };
 
 void Server::settle() {
-    for (const std::string& problem : daemon->after_answer(now_unix())) log_line(3, problem);
+    for (const Problem& problem : daemon->after_answer(now_unix())) log_line(problem.priority, problem.text);
     const std::vector<TimerChange> changes = daemon->take_timer_changes();
     for (std::size_t i = 0; i < changes.size() && timers; ++i) {
         const TimerChange& c = changes[i];
@@ -100,7 +110,7 @@ void Server::settle() {
 }
 
 void Server::maintain() {
-    for (const std::string& problem : daemon->maintain(now_unix())) log_line(3, problem);
+    for (const Problem& problem : daemon->maintain(now_unix())) log_line(problem.priority, problem.text);
 }
 
 int on_maintenance(sd_event_source*, std::uint64_t, void* userdata) {
@@ -142,7 +152,8 @@ int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
     if (!server->daemon->expire_due(now_unix(), backstop ? "expired by the daemon's backstop timer: the grant's systemd "
                                                            "timer had not ended it 2 s after expires_at"
                                                          : "expired at expires_at by the daemon's timer"))
-        log_line(3, "could not record an expiry; retrying (the expired grant is not honoured meanwhile)");
+        log_line(1, "an expiry could not be recorded yet: the grant has ended and its processes are terminated; "
+                    "the record follows once the audit log can take it");
     server->settle();
     return 0;
 }
@@ -187,6 +198,8 @@ int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
         return 0;
     }
     if (!received.message && received.failure == proto::ReceiveFailure::Timeout) return 0;
+    // Trust comes from the policy in force now, not when the connection was made.
+    c->peer.trusted = server->daemon->is_trusted(c->peer);
     const DispatchOutcome outcome = dispatch(c->state, c->peer, std::move(received), *server->daemon, now_unix());
     if (outcome.answer) {
         if (auto sent = proto::send_message(c->fd.get(), *outcome.answer); !sent)
@@ -203,32 +216,66 @@ int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
     return 0;
 }
 
+const char* pool_name(ConnectionPool pool) {
+    switch (pool) {
+        case ConnectionPool::Root: return "root";
+        case ConnectionPool::FrontEnd: return "front-end";
+        case ConnectionPool::User: return "user";
+    }
+    return "?";
+}
+
 int on_accept(sd_event_source*, int fd, std::uint32_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
     UniqueFd client(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!client.valid()) return 0;
-    if (server->connections.size() >= kMaxConnections) {
-        log_line(4, "too many connections; refusing one");
-        return 0;
-    }
     auto peer = identify_peer(client.get());
     if (!peer) {
         log_line(4, "cannot identify a peer: " + peer.error().message);
+        return 0;
+    }
+    // Which pool the connection counts against (connection_limits.hpp). The
+    // policy in force now decides trust for the slot; every request is
+    // checked again when it comes.
+    ConnectionPool pool = ConnectionPool::User;
+    std::int64_t holder = static_cast<std::int64_t>(peer->uid);
+    if (peer->uid == 0) {
+        pool = peer->real_uid == 0 ? ConnectionPool::Root : ConnectionPool::FrontEnd;
+        holder = peer->real_uid;
+    } else if (server->daemon->is_trusted(*peer)) {
+        pool = ConnectionPool::FrontEnd;
+    }
+    const auto slot = server->limits.take(pool, holder);
+    if (!slot) {
+        const std::int64_t now = now_unix();
+        ++server->refused_since_log[pool];
+        if (now - server->refused_logged_at[pool] >= kRefusedConnectionLogSeconds) {
+            log_line(4, "too many connections in the " + std::string(pool_name(pool)) + " pool (the latest from uid " +
+                            std::to_string(peer->uid) + ", pid " + std::to_string(peer->pid) + "); refused " +
+                            std::to_string(server->refused_since_log[pool]) + " since the last such message");
+            server->refused_logged_at[pool] = now;
+            server->refused_since_log[pool] = 0;
+        }
         return 0;
     }
     auto c = std::make_unique<Connection>();
     c->server = server;
     c->fd = std::move(client);
     c->peer = std::move(peer).value();
-    c->peer.trusted = server->daemon->is_trusted(c->peer);
-    sd_event_source* io = nullptr;
-    sd_event_source* idle = nullptr;
-    if (sd_event_add_io(server->event, &io, c->fd.get(), EPOLLIN, on_readable, c.get()) < 0) return 0;
-    c->io.reset(io);
-    if (sd_event_add_time_relative(server->event, &idle, CLOCK_MONOTONIC, kIdleTimeoutUsec, 0, on_idle, c.get()) >= 0)
-        c->idle.reset(idle);
+    c->slot = *slot;
     Connection* key = c.get();
     server->connections.emplace(key, std::move(c));
+    sd_event_source* io = nullptr;
+    sd_event_source* idle = nullptr;
+    if (sd_event_add_io(server->event, &io, key->fd.get(), EPOLLIN, on_readable, key) < 0) {
+        server->close_connection(key);
+        return 0;
+    }
+    key->io.reset(io);
+    // The first request comes at once from every client; until it does, the
+    // connection holds a slot only this long.
+    if (sd_event_add_time_relative(server->event, &idle, CLOCK_MONOTONIC, kFirstRequestUsec, 0, on_idle, key) >= 0)
+        key->idle.reset(idle);
     return 0;
 }
 
@@ -262,10 +309,15 @@ Result<UniqueFd> listen_on(const std::string& path) {
     }
     UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return make_error(std::string("socket: ") + std::strerror(errno));
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-        return make_error("bind " + path + ": " + std::strerror(errno));
-    // Anyone may connect: identity comes from SO_PEERCRED, not from the socket's mode.
-    if (::chmod(path.c_str(), 0666) != 0) return make_error("chmod " + path + ": " + std::strerror(errno));
+    // Anyone may connect: identity comes from SO_PEERCRED, not from the
+    // socket's mode. The file is created 0666 by bind() itself (its mode is
+    // the socket's 0777 less the umask): a chmod by path afterwards would
+    // follow whatever was put at the path meanwhile.
+    const mode_t umask_before = ::umask(0111);
+    const int bound = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    const int bind_errno = errno;
+    ::umask(umask_before);
+    if (bound != 0) return make_error("bind " + path + ": " + std::strerror(bind_errno));
     if (::listen(fd.get(), 64) != 0) return make_error("listen: " + std::string(std::strerror(errno)));
     return fd;
 }
@@ -324,7 +376,7 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
                         "): the daemon's own timer and its startup sweep end grants");
     // Third line: whatever expired while the daemon was down.
     if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
-        log_line(3, "could not record every overdue expiry; retrying");
+        log_line(1, "not every overdue expiry could be recorded yet: the grants have ended and their records follow");
     // And what a stopped daemon left running under grants that had ended.
     if (!server.daemon->sweep_leftover_processes(now_unix()))
         log_line(3, "could not record the processes left running under ended grants; they were not signalled");

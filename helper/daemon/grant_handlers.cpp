@@ -5,6 +5,10 @@
 // record) or hands on (docs/ARCHITECTURE.md, "One break-glass, step by step").
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
 #include "common/nss.hpp"
 #include "common/text.hpp"
 #include "helper/daemon/daemon.hpp"
@@ -13,6 +17,21 @@ namespace bg {
 
 using proto::ErrorAnswer;
 using proto::ErrorCode;
+
+namespace {
+
+// {"grants":[...],"truncated":false}, with room to spare.
+constexpr std::size_t kStatusEnvelopeBytes = 64;
+
+// What one grant adds to a StatusAnswer's body: its object and a comma.
+std::size_t encoded_size(const proto::GrantInfo& g) {
+    const nlohmann::json j = {{"event_id", g.event_id}, {"user", g.user},         {"gate", g.gate},
+                              {"state", g.state},       {"granted_at", g.granted_at}, {"expires_at", g.expires_at},
+                              {"ended_at", g.ended_at}, {"reason", g.reason},     {"incident", g.incident}};
+    return j.dump().size() + 1;
+}
+
+}  // namespace
 
 // One GrantRequest on its way through the steps.
 struct Daemon::GrantAttempt {
@@ -102,16 +121,16 @@ std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64
     f.target = m.target.empty() ? bounded_for_record(m.command, kMaxCommandBytes)
                                 : bounded_for_record(m.target, kMaxUserBytes);
 
-    if (auto refused = actor_refusal(a.peer, a.user)) return refuse(ErrorCode::NotPermitted, *refused, f, now);
+    if (auto refused = actor_refusal(a.peer, a.user)) return refuse(a.peer, ErrorCode::NotPermitted, *refused, f, now);
     if (!is_valid_name(a.user, kMaxUserBytes))
-        return refuse(ErrorCode::BadRequest, "user name '" + escape_for_display(a.user) + "' is not valid", f, now);
+        return refuse(a.peer, ErrorCode::BadRequest, "user name '" + escape_for_display(a.user) + "' is not valid", f, now);
     if (!m.target.empty() && !is_valid_name(m.target, kMaxUserBytes))
-        return refuse(ErrorCode::BadRequest, "account name '" + escape_for_display(m.target) + "' is not valid", f, now);
+        return refuse(a.peer, ErrorCode::BadRequest, "account name '" + escape_for_display(m.target) + "' is not valid", f, now);
     if (!m.target.empty() && m.pam_service.empty())
-        return refuse(ErrorCode::BadRequest, "an account to enter is named only with the PAM service that enters it",
+        return refuse(a.peer, ErrorCode::BadRequest, "an account to enter is named only with the PAM service that enters it",
                       f, now);
     if (!is_valid_name(m.gate, kMaxGateBytes))
-        return refuse(ErrorCode::BadRequest, "gate name '" + escape_for_display(m.gate) + "' is not valid", f, now);
+        return refuse(a.peer, ErrorCode::BadRequest, "gate name '" + escape_for_display(m.gate) + "' is not valid", f, now);
     const struct {
         const char* what;
         const std::string& value;
@@ -125,8 +144,8 @@ std::optional<proto::Message> Daemon::grant_validate(GrantAttempt& a, std::int64
                  {"command", m.command, kMaxCommandBytes, true}};
     for (const auto& t : texts)
         if (auto bad = validate_text(t.value, t.max, t.may_be_empty))
-            return refuse(ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad, f, now);
-    if (m.ttl_seconds < 0) return refuse(ErrorCode::BadRequest, "the requested ttl is negative", f, now);
+            return refuse(a.peer, ErrorCode::BadRequest, std::string("the ") + t.what + " " + *bad, f, now);
+    if (m.ttl_seconds < 0) return refuse(a.peer, ErrorCode::BadRequest, "the requested ttl is negative", f, now);
     // Valid from here on: the record stores the text exactly (docs/ARCHITECTURE.md,
     // "The audit record"); only a refusal of invalid input above keeps the escaped copy.
     f.actor = a.user;
@@ -144,18 +163,18 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
     const proto::GrantRequest& m = a.request;
     audit::RecordFields& f = a.record;
     if (!policy_)
-        return refuse(ErrorCode::Unavailable,
+        return refuse(a.peer, ErrorCode::Unavailable,
                       "no valid policy is loaded, so no gate is grantable (" + escape_for_display(policy_error_) +
                           "); fix the policy and run breakglassctl policy reload",
                       f, now);
     const nss::Lookup<std::vector<std::string>> groups = nss::group_names_of(a.user);
     if (groups.failed())
-        return refuse(ErrorCode::Unavailable,
+        return refuse(a.peer, ErrorCode::Unavailable,
                       "cannot look up the groups of user '" + a.user + "' (" + escape_for_display(groups.error) +
                           "), so nothing was granted; check the name service (nsswitch.conf)",
                       f, now);
     if (groups.not_found())
-        return refuse(ErrorCode::Denied, "user '" + a.user + "' does not exist on this host", f, now);
+        return refuse(a.peer, ErrorCode::Denied, "user '" + a.user + "' does not exist on this host", f, now);
     a.groups = groups.value;
 
     // The factor's kind from its shape; a malformed code is judged after the
@@ -173,27 +192,27 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
     eval.ttl = std::chrono::seconds(m.ttl_seconds);
     eval.factor_kind = a.factor_kind;
     a.decision = policy::evaluate(*policy_, eval, std::chrono::system_clock::time_point(std::chrono::seconds(now)));
-    if (a.decision.verdict != policy::Verdict::Allow) return refuse(ErrorCode::Denied, a.decision.why, f, now);
+    if (a.decision.verdict != policy::Verdict::Allow) return refuse(a.peer, ErrorCode::Denied, a.decision.why, f, now);
     // Allowed means the gate exists. The sudo plugin names the run-as
     // group/user that made it gate the command; the policy must agree.
     if (!m.runas_group.empty() || !m.runas_user.empty())
         if (auto problem = sudo_mapping_problem(*gate, m.runas_group, m.runas_user))
-            return refuse(ErrorCode::Denied, *problem, f, now);
+            return refuse(a.peer, ErrorCode::Denied, *problem, f, now);
     // pam_breakglass names its PAM service; a gate the policy binds to another
     // service (pam_service) is not opened from this one.
     if (!m.pam_service.empty() && !gate->pam_service.empty() && gate->pam_service != m.pam_service)
-        return refuse(ErrorCode::Denied,
+        return refuse(a.peer, ErrorCode::Denied,
                       "gate '" + m.gate + "' is bound to PAM service '" + gate->pam_service + "'; service '" +
                           escape_for_display(m.pam_service) +
                           "' may not open it; fix the gate= argument of its pam_breakglass line or the policy",
                       f, now);
     if (a.decision.approvals > 0)
-        return refuse(ErrorCode::Denied,
+        return refuse(a.peer, ErrorCode::Denied,
                       "gate '" + m.gate + "' requires " + std::to_string(a.decision.approvals) +
                           " approval(s) and this version of breakglassd has no approval flow; nothing was granted",
                       f, now);
     if (const Grant* existing = grants_.active_for(a.user, m.gate, now))
-        return refuse(ErrorCode::Denied,
+        return refuse(a.peer, ErrorCode::Denied,
                       a.user + " already holds " + existing->event_id + " for gate '" + m.gate + "'" +
                           (existing->account.empty() ? "" : " (account '" + existing->account + "')") + " until " +
                           audit::format_utc(existing->expires_at),
@@ -212,13 +231,13 @@ std::optional<proto::Message> Daemon::grant_check_factor(GrantAttempt& a, std::i
             return std::nullopt;
         case mfa::FactorResult::Status::RateLimited:
             f.event = "rate_limited";
-            return refuse(ErrorCode::RateLimited, a.factor.failure, f, now);
+            return refuse(a.peer, ErrorCode::RateLimited, a.factor.failure, f, now);
         case mfa::FactorResult::Status::Failed:
             break;
     }
     f.event = "auth_failed";
     if (!a.factor.label.empty()) f.factor = a.factor.label;
-    return refuse(ErrorCode::AuthFailed, a.factor.failure, f, now);
+    return refuse(a.peer, ErrorCode::AuthFailed, a.factor.failure, f, now);
 }
 
 // Log before acting: the grant record, with the accepted counter (so replay
@@ -230,12 +249,14 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
     f.factor_counter = a.factor.counter;
     f.expires_at = expires_at;
     f.review_status = "pending";
-    f.detail = "ttl " + policy::format_duration(a.decision.ttl) +
-               (a.request.severity.empty() ? "" : ", severity " + a.request.severity);
+    f.detail = with_loginuid_note("ttl " + policy::format_duration(a.decision.ttl) +
+                                      (a.request.severity.empty() ? "" : ", severity " + a.request.severity),
+                                  a.peer);
     const auto rec = record(f, now);
     if (!rec)
-        return ErrorAnswer{ErrorCode::Unavailable,
-                           "the grant could not be recorded in the audit log, so nothing was granted"};
+        return ErrorAnswer{ErrorCode::Unavailable, "the grant could not be recorded in the audit log (" +
+                                                       escape_for_display(last_record_error_) +
+                                                       "), so nothing was granted"};
     timer_changes_.push_back({rec->event_id, expires_at, true});
     if (const Grant* granted = grants_.find(rec->event_id))
         if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
@@ -243,18 +264,36 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
     return proto::Granted{rec->event_id, expires_at, notice()};
 }
 
+// A page of grants, most recent first, that fits a frame whatever the
+// reasons hold (each is escaped as JSON, so its encoded size is what counts).
 proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest& m, std::int64_t) {
     proto::StatusAnswer a;
-    const auto list = grants_.list(m.all, peer.uid == 0 ? std::string() : peer.user);
-    for (const Grant& g : list) {
-        if (a.grants.size() == proto::kMaxListEntries) {
-            a.truncated = true;
-            break;
-        }
-        a.grants.push_back({g.event_id, g.user, g.gate, std::string(grant_state_name(g.state)), g.granted_at,
-                            g.expires_at, g.ended_at, g.reason, g.incident});
+    // Every grant in the store's order (most recent first), so that a page can
+    // continue after a grant that has ended since (it is skipped unless `all`).
+    const auto list = grants_.list(true, peer.uid == 0 ? std::string() : peer.user);
+    auto next = list.begin();
+    if (!m.after.empty()) {
+        next = std::find_if(list.begin(), list.end(), [&](const Grant& g) { return g.event_id == m.after; });
+        if (next == list.end())
+            return ErrorAnswer{ErrorCode::NotFound, "grant " + escape_for_display(m.after) +
+                                                        " is no longer in the list (it changed while paging); list again"};
+        ++next;
     }
-    // A frame holds at most 64 KiB; long reasons could overflow it.
+    std::size_t bytes = proto::kHeaderBytes + kStatusEnvelopeBytes;
+    for (; next != list.end(); ++next) {
+        const Grant& g = *next;
+        if (!m.all && g.state != GrantState::Active) continue;
+        proto::GrantInfo info{g.event_id, g.user, g.gate, std::string(grant_state_name(g.state)), g.granted_at,
+                              g.expires_at, g.ended_at, g.reason, g.incident};
+        const std::size_t size = encoded_size(info);
+        if (a.grants.size() == proto::kMaxListEntries || bytes + size > proto::kMaxFrameBytes) break;
+        bytes += size;
+        a.grants.push_back(std::move(info));
+    }
+    // More follow when a grant that would be listed was left for the next page.
+    while (next != list.end() && !m.all && next->state != GrantState::Active) ++next;
+    a.truncated = next != list.end();
+    // The estimate above is exact or larger; this only guards it.
     while (!a.grants.empty() && !proto::encode(a)) {
         a.grants.pop_back();
         a.truncated = true;
@@ -271,10 +310,11 @@ proto::Message Daemon::on_revoke(const PeerIdentity& peer, proto::RevokeRequest&
     if (peer.uid != 0 && peer.user != g->user)
         return ErrorAnswer{ErrorCode::NotPermitted, "only root or the grant's own user may revoke it"};
     const Grant grant = *g;
+    // The grant ends whether or not its record can be written now (closing
+    // never waits); an empty record_event_id says the record follows.
     const auto rec =
         end_grant(grant, "revoke", peer.user, &peer, m.reason.empty() ? "revoked" : "revoked: " + m.reason, now);
-    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the revocation could not be recorded; the grant is still active"};
-    return proto::Revoked{grant.event_id, rec->event_id};
+    return proto::Revoked{grant.event_id, rec ? rec->event_id : std::string()};
 }
 
 proto::Message Daemon::on_expire(const PeerIdentity& peer, proto::ExpireRequest& m, std::int64_t now) {
@@ -286,8 +326,7 @@ proto::Message Daemon::on_expire(const PeerIdentity& peer, proto::ExpireRequest&
                                                   "; use breakglassctl revoke to end it early"};
     const Grant grant = *g;
     const auto rec = end_grant(grant, "expire", "breakglassd", &peer, "expired (requested by the expiry timer)", now);
-    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the expiry could not be recorded; retry"};
-    return proto::Expired{grant.event_id, rec->event_id};
+    return proto::Expired{grant.event_id, rec ? rec->event_id : std::string()};
 }
 
 }  // namespace bg

@@ -164,6 +164,16 @@ void GrantStore::apply(const ReplayedEvent& e) {
     }
 }
 
+bool GrantStore::end(const std::string& grant_id, GrantState state, std::int64_t at) {
+    for (Grant& g : grants_) {
+        if (g.event_id != grant_id || g.state != GrantState::Active) continue;
+        g.state = state;
+        g.ended_at = at;
+        return true;
+    }
+    return false;
+}
+
 void GrantStore::recorded(const audit::Record& r) {
     ReplayedEvent e;
     e.seq = r.seq;

@@ -8,6 +8,10 @@
 // (applied_seq). On start the daemon loads the checkpoint and re-applies the
 // records after applied_seq, so a crash between the record and the checkpoint
 // loses nothing, and a missing or damaged checkpoint is rebuilt from the log.
+// One exception, because closing never waits: a grant ends here at once
+// (end()), before its revoke or expire record, which follows as soon as the
+// disk allows; until then the daemon's list of unrecorded ends
+// (unrecorded_ends.hpp) is what keeps the grant ended across a restart.
 #pragma once
 
 #include <cstdint>
@@ -97,7 +101,12 @@ public:
     std::vector<Grant> list(bool include_ended, const std::string& user) const;
 
     // Record-driven changes. apply() is idempotent for seq <= applied_seq.
+    // A revoke or expire record of a grant that already ended changes nothing.
     void apply(const ReplayedEvent& e);
+    // Ends an active grant now, before its record: from here on it is not
+    // honoured (Check, sessions, expiry, a second revoke). `at` is when it
+    // ended. False when no such grant is active.
+    bool end(const std::string& grant_id, GrantState state, std::int64_t at);
     std::uint64_t applied_seq() const { return applied_seq_; }
 
     // The last accepted counter of a factor for a user: the TOTP step

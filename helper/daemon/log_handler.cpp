@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: ISC
 // LogRequest: the audit records, paged so that every answer fits a frame
-// whatever the records hold (root only, by the dispatch table).
+// whatever the records hold (root only, by the dispatch table). A record
+// travels as a JSON string inside the answer, so each quote and backslash in
+// it costs a second byte: the budget counts the escaped size.
 #include <algorithm>
+
+#include <nlohmann/json.hpp>
 
 #include "helper/daemon/daemon.hpp"
 
 namespace bg {
 namespace {
 
-// Answers must fit a frame; leave room for the envelope.
-constexpr std::size_t kLogAnswerBudget = proto::kMaxFrameBytes - 4096;
+// {"last_seq":N,"more":false,"records":[...]}, with room to spare.
+constexpr std::size_t kLogEnvelopeBytes = 96;
+
+// What one record adds to a LogAnswer's body: the escaped string and a comma.
+std::size_t encoded_size(const std::string& line) { return nlohmann::json(line).dump().size() + 1; }
 
 }  // namespace
 
@@ -24,19 +31,25 @@ proto::Message Daemon::on_log(const PeerIdentity&, proto::LogRequest& m, std::in
     bool more = false;
     auto lines = log_->read_after(m.after_seq, m.since, limit, &last, &more);
     if (!lines) return ErrorAnswer{ErrorCode::Unavailable, "cannot read the audit log: " + lines.error().message};
-    std::size_t bytes = 0;
+    std::size_t bytes = proto::kHeaderBytes + kLogEnvelopeBytes;
     a.last_seq = m.after_seq;
     for (std::string& line : *lines) {
-        if (bytes + line.size() + 8 > kLogAnswerBudget) {
+        const std::size_t size = encoded_size(line);
+        if (bytes + size > proto::kMaxFrameBytes) {
             more = true;
             break;
         }
         auto rec = audit::parse_record(line);
         if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "audit log record is damaged: " + rec.error().message};
-        bytes += line.size() + 8;
+        bytes += size;
         a.last_seq = rec->seq;
         a.records.push_back(std::move(line));
     }
+    // A record never takes more than twice its 16 KiB once escaped, so the
+    // first one always fits; say so rather than loop if that ever changes.
+    if (a.records.empty() && !lines->empty())
+        return ErrorAnswer{ErrorCode::Internal, "an audit record after seq " + std::to_string(m.after_seq) +
+                                                    " does not fit an answer"};
     if (a.records.size() == lines->size()) a.last_seq = std::max(a.last_seq, last);
     a.more = more;
     return a;

@@ -2,7 +2,8 @@
 // SessionRequest and CommandRequest (root or a trusted front-end): a session
 // or command under a grant, recorded. A command record opens something and is
 // durable before the answer (the command runs only then); a session's close is
-// a closing record, written at once and synced by the next maintenance.
+// a closing record, written at once and synced by the next maintenance, or, on
+// a full disk, written as soon as it can be (record_closing).
 #include "common/text.hpp"
 #include "helper/daemon/daemon.hpp"
 
@@ -67,8 +68,10 @@ audit::RecordFields report_record(const PeerIdentity& peer, const SessionReport&
         f.incident_ref = grant->incident;
         f.expires_at = grant->expires_at;
     }
-    f.detail = bounded_for_record("pid " + std::to_string(r.pid) + (r.detail.empty() ? "" : "; " + r.detail) +
-                                      (grant ? "" : "; no active grant"),
+    f.detail = bounded_for_record(with_loginuid_note("pid " + std::to_string(r.pid) +
+                                                         (r.detail.empty() ? "" : "; " + r.detail) +
+                                                         (grant ? "" : "; no active grant"),
+                                                     peer),
                                   audit::kMaxFieldBytes);
     return f;
 }
@@ -93,9 +96,15 @@ proto::Message Daemon::on_session(const PeerIdentity& peer, proto::SessionReques
     if (auto refused = actor_refusal(peer, m.user)) return ErrorAnswer{ErrorCode::NotPermitted, *refused};
     const Grant* grant = grants_.active_for(m.user, m.gate, m.target, now);
     const audit::RecordFields f = report_record(peer, report, grant);
-    const auto durability = m.event == "session_close" ? audit::Durability::Deferred : audit::Durability::Synced;
-    const auto rec = record(f, now, durability);
-    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the session could not be recorded"};
+    if (m.event == "session_close") {
+        // Closing: never refused for want of disk; queued when it cannot be written now.
+        const auto rec = record_closing(f, now, audit::Durability::Deferred);
+        return proto::SessionRecorded{rec ? rec->event_id : std::string(), f.grant_id};
+    }
+    const auto rec = record(f, now, audit::Durability::Synced);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "the session could not be recorded (" + escape_for_display(last_record_error_) + ")"};
     return proto::SessionRecorded{rec->event_id, f.grant_id};
 }
 
@@ -119,13 +128,13 @@ proto::Message Daemon::on_command(const PeerIdentity& peer, proto::CommandReques
     const Grant* grant = grants_.active_for(m.user, m.gate, now);
     const policy::Gate* gate = gate_in_force(m.gate);
     if (gate == nullptr && grant != nullptr)
-        return refuse(ErrorCode::Unavailable,
+        return refuse(peer, ErrorCode::Unavailable,
                       "gate '" + m.gate + "' is not in the policy in force, so the run-as mapping of " + m.user +
                           "'s grant " + grant->event_id + " cannot be checked; the command was refused",
                       refused_command_record(peer, report, grant), now);
     if (gate != nullptr)
         if (auto problem = sudo_mapping_problem(*gate, m.runas_group, m.runas_user))
-            return refuse(ErrorCode::Denied, *problem + "; the command was refused",
+            return refuse(peer, ErrorCode::Denied, *problem + "; the command was refused",
                           refused_command_record(peer, report, grant), now);
     if (grant == nullptr) {
         // What the front-end needs to break the glass, as a CheckAnswer says it.
@@ -135,7 +144,9 @@ proto::Message Daemon::on_command(const PeerIdentity& peer, proto::CommandReques
     }
     const audit::RecordFields f = report_record(peer, report, grant);
     const auto rec = record(f, now, audit::Durability::Synced);
-    if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the command could not be recorded"};
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "the command could not be recorded (" + escape_for_display(last_record_error_) + ")"};
     a.active = true;
     a.record_event_id = rec->event_id;
     a.grant_id = f.grant_id;

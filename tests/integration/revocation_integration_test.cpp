@@ -15,6 +15,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
@@ -310,7 +311,11 @@ TEST_F(RevocationTest, FailingOnRevokeIsRetriedThenGivenUp) {
 }
 
 TEST_F(RevocationTest, MissingHookIsRecordedAsAFailureNotACrash) {
-    start_daemon("on_grant = \"" + work_.file("no-such-hook") + "\"\n");
+    // A policy naming a missing hook is refused at load (HookFilesAreCheckedLikeThePolicy):
+    // this one goes missing after the policy was loaded.
+    const std::string hook = write_hook("vanishing-hook", "exit 0\n");
+    start_daemon("on_grant = \"" + hook + "\"\n");
+    ASSERT_EQ(::unlink(hook.c_str()), 0);
     grant_for(alice_);
     const auto failures = wait_for("hook_failed", 1, 5s);
     ASSERT_EQ(failures.size(), 1u);

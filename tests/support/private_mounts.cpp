@@ -2,10 +2,15 @@
 #include "tests/support/private_mounts.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sched.h>
 #include <stdexcept>
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <unistd.h>
+
+#include <vector>
 
 namespace bg::test {
 namespace {
@@ -30,5 +35,31 @@ BindMount::BindMount(const std::string& source, const std::string& target) : tar
 }
 
 BindMount::~BindMount() { ::umount2(target_.c_str(), MNT_DETACH); }
+
+TmpfsMount::TmpfsMount(const std::string& target, std::size_t size_bytes, mode_t mode) : target_(target) {
+    enter_private_mount_namespace();
+    char options[64];
+    std::snprintf(options, sizeof options, "size=%zu,mode=%04o", size_bytes, static_cast<unsigned>(mode));
+    must(::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options) == 0, "mount tmpfs on " + target);
+}
+
+TmpfsMount::~TmpfsMount() { ::umount2(target_.c_str(), MNT_DETACH); }
+
+std::size_t TmpfsMount::fill(const std::string& filler) const {
+    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    must(fd >= 0, "open " + filler);
+    std::size_t written = 0;
+    // Big writes first, then smaller ones, down to what a page holds.
+    for (std::size_t chunk : {std::size_t{256 * 1024}, std::size_t{4096}, std::size_t{512}, std::size_t{1}}) {
+        const std::vector<char> zeros(chunk, 'x');
+        for (;;) {
+            const ssize_t n = ::write(fd, zeros.data(), zeros.size());
+            if (n <= 0) break;
+            written += static_cast<std::size_t>(n);
+        }
+    }
+    ::close(fd);
+    return written;
+}
 
 }  // namespace bg::test

@@ -128,6 +128,10 @@ Credentials credentials_of(const std::string& user, std::vector<gid_t> exact_gro
 
 ProcessResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     if (argv.empty() || argv[0].empty() || argv[0][0] != '/') throw std::runtime_error("run: argv[0] must be absolute");
+    // A child that exits before reading all of `input` (a usage error) makes
+    // the write below fail with EPIPE; the default SIGPIPE would kill the
+    // test instead. The child gets SIG_DFL back (reset_child_state).
+    ::signal(SIGPIPE, SIG_IGN);
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
         throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));

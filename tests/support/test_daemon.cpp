@@ -161,10 +161,16 @@ bool TestDaemon::active(const std::string& user, const std::string& gate) {
 }
 
 proto::StatusAnswer TestDaemon::status(bool all) {
-    const auto answer = call(proto::StatusRequest{all}, proto::MessageType::StatusAnswer);
-    const auto* a = std::get_if<proto::StatusAnswer>(&answer);
-    if (a == nullptr) throw std::runtime_error("Status refused");
-    return *a;
+    proto::StatusAnswer listed;
+    proto::StatusRequest request{all};
+    for (;;) {  // a page at a time
+        const auto answer = call(request, proto::MessageType::StatusAnswer);
+        const auto* a = std::get_if<proto::StatusAnswer>(&answer);
+        if (a == nullptr) throw std::runtime_error("Status refused");
+        listed.grants.insert(listed.grants.end(), a->grants.begin(), a->grants.end());
+        if (!a->truncated || a->grants.empty()) return listed;
+        request.after = a->grants.back().event_id;
+    }
 }
 
 }  // namespace bg::test

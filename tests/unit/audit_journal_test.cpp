@@ -23,7 +23,8 @@ TEST(AuditJournal, MessageIdsAreFixedAndDistinct) {
     std::set<std::string> seen;
     for (const char* e : {"request", "approve", "deny", "grant", "session_open", "command", "session_close", "revoke",
                           "expire", "review", "alert_failed", "sink_gap", "auth_failed", "rate_limited", "enroll",
-                          "policy_load", "policy_error", "daemon_start", "terminate", "hook", "hook_failed"}) {
+                          "policy_load", "policy_error", "daemon_start", "terminate", "hook", "hook_failed",
+                          "refusals_suppressed"}) {
         const std::string id(message_id_for(e));
         EXPECT_EQ(id.size(), 32u) << e;
         EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << e;
@@ -43,6 +44,7 @@ TEST(AuditJournal, Priorities) {
     EXPECT_EQ(priority_for("hook_failed"), LOG_ALERT);
     EXPECT_EQ(priority_for("hook"), LOG_NOTICE);
     EXPECT_EQ(priority_for("terminate"), LOG_WARNING);
+    EXPECT_EQ(priority_for("refusals_suppressed"), LOG_WARNING);
     EXPECT_EQ(priority_for("whatever"), LOG_INFO);
 }
 
