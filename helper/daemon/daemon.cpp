@@ -249,6 +249,7 @@ TerminationTarget Daemon::termination_target(const Grant& g) const {
     t.user = g.user;
     t.gate = g.gate;
     t.incident = g.incident;
+    t.granted_at = g.granted_at;
     t.expires_at = g.expires_at;
     if (const policy::Gate* gate = gate_in_force(g.gate)) {
         t.group = gate->sudo_runas_group;
