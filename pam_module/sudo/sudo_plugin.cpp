@@ -255,6 +255,7 @@ struct Run {
     // Set once the gated command is recorded: its session_close, sent by the
     // audit half on `daemon` when the command has ended.
     std::optional<proto::SessionRequest> close;
+    std::string grant_id;  // the grant the command was recorded under
 } run;
 
 proto::Client& daemon_at(const std::string& socket_path) {
@@ -308,7 +309,8 @@ proto::CommandRequest command_request(const Host& host, const Gated& gated, char
 }
 
 // The command is recorded: what the audit half sends when it has ended.
-void remember_close(const proto::CommandRequest& c) {
+void remember_close(const proto::CommandRequest& c, const std::string& grant_id) {
+    run.grant_id = grant_id;
     proto::SessionRequest s;
     s.user = c.user;
     s.gate = c.gate;
@@ -330,7 +332,7 @@ int check_noninteractive(const PluginArgs& args, const flow::Target& target, con
                                 std::string(flow::outcome_name(r.outcome)) +
                                 (r.event_id.empty() ? "" : " " + r.event_id);
     if (r.outcome == flow::Outcome::AlreadyActive) {
-        remember_close(command);
+        remember_close(command, r.event_id);
         if (args.debug) {
             log_line(LOG_INFO, summary);
             say(approval.host, SUDO_CONV_INFO_MSG, summary + ", recorded " + r.record_event_id);
@@ -388,7 +390,7 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
         log_line(ok ? LOG_INFO : r.outcome == flow::Outcome::Unavailable ? LOG_ERR : LOG_NOTICE, summary);
     if (args.debug) say(approval.host, SUDO_CONV_INFO_MSG, summary);
     if (ok) {
-        remember_close(command);
+        remember_close(command, r.event_id);
         return 1;
     }
     // A grant was made but the command could not be recorded under it.
@@ -482,6 +484,12 @@ void audit_close(int status_type, int status) {
     // The command has ended whatever happens here: log a failure, nothing to return.
     if (!r.recorded)
         log_line(LOG_ERR, "user " + quoted(s.user) + " gate " + quoted(s.gate) + ": session_close not recorded: " + r.message);
+    // A command killed by a signal after its grant ended was, most likely,
+    // ended by the revocation: the terminal says so (issue 10, item 9).
+    if (r.recorded && r.grant_id.empty() && status_type == SUDO_PLUGIN_WAIT_STATUS && WIFSIGNALED(status))
+        say(audit.host, SUDO_CONV_ERROR_MSG,
+            "the break-glass grant " + escape_for_display(run.grant_id) + " has ended (expired or revoked); the command was " +
+                s.detail);
 }
 
 template <typename F>
