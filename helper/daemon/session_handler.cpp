@@ -81,6 +81,7 @@ proto::Message Daemon::on_session(const PeerIdentity& peer, proto::SessionReques
     const auto durability = m.event == "session_close" ? audit::Durability::Deferred : audit::Durability::Synced;
     const auto rec = record(f, now, durability);
     if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the session could not be recorded"};
+    if (grant && m.event == "session_open") start_session_scope(peer, grant->event_id, rec->seq, m.service + " session");
     return proto::SessionRecorded{rec->event_id, f.grant_id};
 }
 
@@ -102,6 +103,7 @@ proto::Message Daemon::on_command(const PeerIdentity& peer, proto::CommandReques
     const audit::RecordFields f = report_record(peer, report, grant);
     const auto rec = record(f, now, audit::Durability::Synced);
     if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "the command could not be recorded"};
+    start_session_scope(peer, grant->event_id, rec->seq, m.service + " command");
     a.active = true;
     a.record_event_id = rec->event_id;
     a.grant_id = f.grant_id;

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: ISC
 // Sessions in a cgroup (issue 10): with systemd, each session or command run
-// under a grant is to be moved into a transient scope of that grant,
+// under a grant is moved into a transient scope of that grant,
 // breakglass-<grant id>-<n>.scope under breakglass.slice, and revocation ends
 // what is in the grant's scopes. This file holds what both sides agree on
 // without talking to systemd: the names, where a scope's cgroup is, which
-// scopes a grant has, and a process's descendants. terminator.hpp ends what
-// is in the scopes; making them (StartTransientUnit from the daemon) is NOT
-// DONE YET, so today no scope exists and only the /proc scan finds processes.
+// scopes a grant has, and a process's descendants. systemd_scopes.hpp makes
+// the scopes; terminator.hpp ends what is in them.
 #pragma once
 
 #include <cstdint>

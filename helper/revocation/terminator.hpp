@@ -4,10 +4,11 @@
 //   - the /proc scan (process_scan.hpp): the user's processes that hold the
 //     gate's group (or whose status cannot be parsed), the only way without
 //     systemd and the sweep for processes that gained the group outside a scope;
-//   - with target.scopes, the grant's session scopes (session_scopes.hpp):
+//   - with target.scopes (systemd is PID 1 and the daemon makes scopes,
+//     systemd_scopes.hpp), the grant's session scopes (session_scopes.hpp):
 //     every process in breakglass-<grant id>-*.scope, whatever it did to its
-//     name, session or parent. NOT YET IN USE: the daemon does not make the
-//     scopes yet (no StartTransientUnit), so it never sets target.scopes.
+//     name, session or parent (setsid, double forks, comm tricks cannot
+//     leave a cgroup).
 // What it finds gets SIGTERM through pidfds, and at the gate's grace deadline
 // SIGKILL for the survivors and whatever appeared meanwhile; then the scopes
 // are killed as a whole by systemd (take_scope_kills).
@@ -52,7 +53,7 @@ struct TerminationTarget {
     std::string group;            // the gate's sudo_runas_group; "" when there is none to look for
     std::string why_no_group;     // when group is "": why, for the record ("the gate names no sudo_runas_group")
     std::int64_t grace_seconds = 10;
-    bool scopes = false;          // look in the grant's session scopes (the daemon does not make them yet)
+    bool scopes = false;          // the daemon makes session scopes: look in the grant's
     // Where the set-group-ID sweep looks; empty: default_setgid_roots() with the user's home.
     std::vector<std::string> setgid_roots;
 };
