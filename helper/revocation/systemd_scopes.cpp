@@ -18,8 +18,8 @@
 namespace bg::scopes {
 namespace {
 
-constexpr int kMaxRounds = 6;
-constexpr std::uint64_t kRoundUsec = 50000;  // 50 ms between rounds
+constexpr int kMaxRounds = 15;
+constexpr std::uint64_t kRoundUsec = 20000;  // 20 ms between rounds
 
 enum class Kind { Start, Attach, Kill };
 
@@ -151,6 +151,10 @@ void SystemdScopes::start(ScopeRequest request) {
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Description", "s", request.description.c_str());
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Slice", "s", kSlice);
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
+    // systemd moves processes into a running unit (AttachProcessesToUnit)
+    // only when it is delegated. The cgroup stays root's: the session's
+    // processes cannot make sub-cgroups or move themselves out.
+    if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
     if (r >= 0) r = sd_bus_message_open_container(m, 'r', "sv");
     if (r >= 0) r = sd_bus_message_append(m, "s", "PIDs");
     if (r >= 0) r = sd_bus_message_open_container(m, 'v', "au");

@@ -8,8 +8,10 @@
 // scope is made while the session starts: StartTransientUnit with the front
 // end's pid and its descendants; then, once systemd has moved it,
 // AttachProcessesToUnit for descendants forked meanwhile that are still
-// outside, a few rounds 50 ms apart. What detached itself before that (a
-// double fork within the first milliseconds) is not in the scope; the /proc
+// outside, rounds 20 ms apart for up to 0.3 s. The scope is delegated
+// (Delegate=yes, which AttachProcessesToUnit needs), its cgroup root's. What
+// detached itself before that (a double fork within the first milliseconds)
+// is not in the scope; the /proc
 // scan still finds it by the gate's group. A failure is logged, never fatal:
 // the session runs on, recorded, and the /proc scan ends it at revocation.
 // A front end that is the only process tree of its logind session is not
