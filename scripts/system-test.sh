@@ -658,16 +658,22 @@ sleep 0.5
 ( setsid /bin/sh -c 'trap "" HUP TERM; printf bgescape > /proc/$$/comm; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & )
 ESCAPE
     local esc="" cg=""
-    ct "$DRIVE" --user bgst-e --timeout 30 -- /usr/bin/sudo -g "$GROUP" /run/breakglass-system-test/escape.sh \
-        </dev/null >"$WORK/e-escape.out" 2>&1 || bad "sudo -g $GROUP escape.sh failed: $(tr -d '\r' <"$WORK/e-escape.out" | tail -3 | tr '\n' ' ')"
-    for t in $(seq 1 30); do esc=$(ct pgrep -U bgst-e -x bgescape </dev/null | head -1); [ -n "$esc" ] && break; sleep 0.1; done
+    # Started inside the container, as a session is (a process nsenter starts
+    # stays in a cgroup outside the container's, where its systemd cannot
+    # move it into a scope); in the background, like start_session.
+    ct systemd-run --quiet --collect --unit=bgst-escape-e \
+        -p StandardOutput="file:/run/breakglass-system-test/escape.out" -p StandardError=inherit \
+        "$DRIVE" --user bgst-e --timeout 30 -- /usr/bin/sudo -g "$GROUP" /run/breakglass-system-test/escape.sh </dev/null
+    for t in $(seq 1 50); do esc=$(ct pgrep -U bgst-e -x bgescape </dev/null | head -1); [ -n "$esc" ] && break; sleep 0.1; done
     if [ -z "$esc" ]; then
-        bad "the escaping process (bgescape) did not start"
+        bad "the escaping process (bgescape) did not start (or was ended with the service that ran sudo): $(session_output escape | tr -d '\r' | tail -3 | tr '\n' ' '); breakglassd: $(ct journalctl -u breakglassd --no-pager -o cat </dev/null 2>/dev/null | grep -i scope | tail -3 | tr '\n' ' ')"
     else
-        cg=$(ct cat "/proc/$esc/cgroup" </dev/null 2>/dev/null | sed -n 's/^0:://p')
+        # Its cgroup, read by a process inside the container's cgroup namespace
+        # (nsenter's own cgroup is outside it: read from here, the path is relative).
+        cg=$(ct systemd-run --quiet --wait --pipe --collect /bin/cat "/proc/$esc/cgroup" </dev/null 2>&1 | sed -n 's/^0:://p')
         case "$cg" in
         "/breakglass.slice/breakglass-$id-"*.scope) ok "double-forked, setsid, renamed pid $esc is in its session scope $cg" ;;
-        *) bad "double-forked, setsid, renamed pid $esc is not in a scope of $id: cgroup '$cg'" ;;
+        *) bad "double-forked, setsid, renamed pid $esc is not in a scope of $id: cgroup '$cg'; breakglassd: $(ct journalctl -u breakglassd --no-pager -o cat </dev/null 2>/dev/null | grep -i scope | tail -3 | tr '\n' ' ')" ;;
         esac
     fi
     watch_gone e $pids
