@@ -649,12 +649,11 @@ scenario_e() {
     start_session e bgst-e
     pid=$(wait_sleep_pid bgst-e) || { bad "sleep 1000 did not start under $id"; finish e "breakglassctl revoke: timer gone, session terminated"; return; }
     pids=$(session_pids bgst-e)
-    # A command that leaves a process behind: double fork, setsid, its own
-    # name, SIGHUP and SIGTERM ignored (after 0.5 s: the scope is made while
-    # the command starts, see breakglassd(8) on what escapes before).
+    # A command that leaves a process behind at once: double fork, setsid,
+    # its own name, SIGHUP and SIGTERM ignored (breakglass_sudo starts the
+    # command only once sudo is in the scope).
     ct /bin/sh -c 'cat > /run/breakglass-system-test/escape.sh; chmod 0755 /run/breakglass-system-test/escape.sh' <<'ESCAPE'
 #!/bin/sh
-sleep 0.5
 ( setsid /bin/sh -c 'trap "" HUP TERM; printf bgescape > /proc/$$/comm; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & )
 ESCAPE
     local esc="" cg=""

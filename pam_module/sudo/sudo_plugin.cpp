@@ -38,7 +38,11 @@
 #include <sudo_plugin.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -321,6 +325,26 @@ void remember_close(const proto::CommandRequest& c, const std::string& grant_id)
     run.close = std::move(s);
 }
 
+// With systemd, breakglassd moves this sudo process into a scope of the grant
+// when it records the command (breakglassd(8), "Session scopes"). sudo forks
+// the command only after this returns: waiting here until the move is done
+// means nothing the command starts (a double fork in its first instant
+// included) is born outside the scope. Bounded: a daemon that makes no scope
+// (not started by systemd, or one it could not make) costs at most kScopeWait.
+constexpr auto kScopeWait = std::chrono::milliseconds(250);
+bool in_scope_of(const std::string& grant_id) {
+    std::ifstream in("/proc/self/cgroup");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str().find("/breakglass.slice/breakglass-" + grant_id + "-") != std::string::npos;
+}
+void wait_for_scope(const std::string& grant_id) {
+    if (grant_id.empty() || ::access("/run/systemd/system", F_OK) != 0) return;  // sd_booted()'s test
+    const auto until = std::chrono::steady_clock::now() + kScopeWait;
+    while (!in_scope_of(grant_id) && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
+
 // sudo -n: a break-glass needs questions, which -n forbids, so a gated command
 // runs only under an active grant (the check, which records it) and is
 // otherwise refused at once, saying how to get one.
@@ -333,6 +357,7 @@ int check_noninteractive(const PluginArgs& args, const flow::Target& target, con
                                 (r.event_id.empty() ? "" : " " + r.event_id);
     if (r.outcome == flow::Outcome::AlreadyActive) {
         remember_close(command, r.event_id);
+        wait_for_scope(r.event_id);
         if (args.debug) {
             log_line(LOG_INFO, summary);
             say(approval.host, SUDO_CONV_INFO_MSG, summary + ", recorded " + r.record_event_id);
@@ -391,6 +416,7 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
     if (args.debug) say(approval.host, SUDO_CONV_INFO_MSG, summary);
     if (ok) {
         remember_close(command, r.event_id);
+        wait_for_scope(r.event_id);
         return 1;
     }
     // A grant was made but the command could not be recorded under it.
