@@ -314,14 +314,16 @@ std::vector<pid_t> processes_named(uid_t uid, const std::string& comm) {
 
 // Issue 10, item 2: a process that writes a control byte into its own name
 // (its status file's Name line) is still found and ended at revocation, even
-// detached from sudo with setsid and ignoring SIGHUP and SIGTERM.
+// detached from sudo with setsid and ignoring SIGHUP and SIGTERM. (The
+// command waits a second before it ends: until setsid has run, the process is
+// in the terminal's foreground process group, which gets SIGHUP when sudo ends.)
 TEST_F(SudoPlugin, AProcessWithAControlByteInItsNameIsEndedAtRevocation) {
     const std::string grant = grant_now();
     const std::string comm = std::string("x\001\n");
     const uid_t uid = accounts_->user.uid();
     const PtySession r = sudo({kSudo, "-g", gate_group(), "/bin/sh", "-c",
                                "setsid /bin/sh -c 'trap \"\" HUP TERM; printf \"x\\001\" > /proc/$$/comm; "
-                               "while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &"});
+                               "while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & sleep 1"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
     struct KillLeftovers {
         uid_t uid;
