@@ -18,7 +18,10 @@
 #      expires_at; the expire record, then a terminate record of the same grant that
 #      lists its pid (and every pid of the session) with SIGTERM
 #   e  breakglassctl revoke: the timer is gone and the running session is terminated;
-#      the revoke record, then a terminate record that lists the session's pids
+#      the revoke record, then a terminate record that lists the session's pids;
+#      a process that left its sudo -g command by a double fork, setsid and a new
+#      name is in the grant's session scope (breakglass-ID-N.scope), is named in
+#      the terminate record and is gone after the revoke
 #   f  the gate's on_grant/on_revoke hooks ran in the daemon's sandbox: argv, empty
 #      environment, hook records
 #   g  a second breakglassd started the way the test fixture starts one (--socket,
@@ -646,6 +649,32 @@ scenario_e() {
     start_session e bgst-e
     pid=$(wait_sleep_pid bgst-e) || { bad "sleep 1000 did not start under $id"; finish e "breakglassctl revoke: timer gone, session terminated"; return; }
     pids=$(session_pids bgst-e)
+    # A command that leaves a process behind at once: double fork, setsid,
+    # its own name, SIGHUP and SIGTERM ignored (breakglass_sudo starts the
+    # command only once sudo is in the scope).
+    ct /bin/sh -c 'cat > /run/breakglass-system-test/escape.sh; chmod 0755 /run/breakglass-system-test/escape.sh' <<'ESCAPE'
+#!/bin/sh
+( setsid /bin/sh -c 'trap "" HUP TERM; printf bgescape > /proc/$$/comm; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & )
+ESCAPE
+    local esc="" cg=""
+    # Started inside the container, as a session is (a process nsenter starts
+    # stays in a cgroup outside the container's, where its systemd cannot
+    # move it into a scope); in the background, like start_session.
+    ct systemd-run --quiet --collect --unit=bgst-escape-e \
+        -p StandardOutput="file:/run/breakglass-system-test/escape.out" -p StandardError=inherit \
+        "$DRIVE" --user bgst-e --timeout 30 -- /usr/bin/sudo -g "$GROUP" /run/breakglass-system-test/escape.sh </dev/null
+    for t in $(seq 1 50); do esc=$(ct pgrep -U bgst-e -x bgescape </dev/null | head -1); [ -n "$esc" ] && break; sleep 0.1; done
+    if [ -z "$esc" ]; then
+        bad "the escaping process (bgescape) did not start (or was ended with the service that ran sudo): $(session_output escape | tr -d '\r' | tail -3 | tr '\n' ' '); breakglassd: $(ct journalctl -u breakglassd --no-pager -o cat </dev/null 2>/dev/null | grep -i scope | tail -3 | tr '\n' ' ')"
+    else
+        # Its cgroup, read by a process inside the container's cgroup namespace
+        # (nsenter's own cgroup is outside it: read from here, the path is relative).
+        cg=$(ct systemd-run --quiet --wait --pipe --collect /bin/cat "/proc/$esc/cgroup" </dev/null 2>&1 | sed -n 's/^0:://p')
+        case "$cg" in
+        "/breakglass.slice/breakglass-$id-"*.scope) ok "double-forked, setsid, renamed pid $esc is in its session scope $cg" ;;
+        *) bad "double-forked, setsid, renamed pid $esc is not in a scope of $id: cgroup '$cg'; breakglassd: $(ct journalctl -u breakglassd --no-pager -o cat </dev/null 2>/dev/null | grep -i scope | tail -3 | tr '\n' ' ')" ;;
+        esac
+    fi
     watch_gone e $pids
     for t in $(seq 1 30); do timer_listed "$id" && { had_timer=1; break; }; sleep 0.1; done
     [ -n "$had_timer" ] || bad "no breakglass-expire-$id.timer before the revoke"
@@ -669,6 +698,21 @@ scenario_e() {
         else bad "session gone only ${lag} s after the revoke (limit ${LAG_LIMIT} s)"; fi
     fi
     check_termination_records e revoke "$id" "$pid" "$pids"
+    if [ -n "$esc" ]; then
+        local still=1
+        for t in $(seq 1 100); do ct kill -0 "$esc" </dev/null 2>/dev/null || { still=""; break; }; sleep 0.1; done
+        if [ -n "$still" ]; then
+            bad "the escaping pid $esc still runs 10 s after the revoke"
+            ct kill -KILL "$esc" </dev/null
+        else
+            ok "the escaping pid $esc is gone after the revoke"
+        fi
+        if log_json | jq -r --arg id "$id" 'select(.event == "terminate" and .grant_id == $id) | .detail' | grep -Eq "(^|[^0-9])$esc \\(bgescape\\)"; then
+            ok "a terminate record of $id names pid $esc (bgescape)"
+        else
+            bad "no terminate record of $id names pid $esc (bgescape)"
+        fi
+    fi
     finish e "breakglassctl revoke: timer gone, session terminated"
 }
 

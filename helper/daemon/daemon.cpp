@@ -9,10 +9,12 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/text.hpp"
 #include "helper/daemon/state_directory.hpp"
+#include "helper/revocation/session_scopes.hpp"
 
 namespace bg {
 namespace {
@@ -204,6 +206,7 @@ std::vector<Problem> Daemon::after_answer(std::int64_t now) {
     }
     std::vector<Problem> problems = std::move(problems_);
     problems_.clear();
+    kill_finished_scopes();
     if (journal_) {
         journal_->wake();
         const std::uint64_t dropped = journal_->dropped();
@@ -284,6 +287,8 @@ TerminationTarget Daemon::termination_target(const Grant& g) const {
     t.user = g.user;
     t.gate = g.gate;
     t.incident = g.incident;
+    t.granted_at = g.granted_at;
+    t.scopes = static_cast<bool>(kill_scope_);
     t.expires_at = g.expires_at;
     if (const policy::Gate* gate = gate_in_force(g.gate)) {
         t.group = gate->sudo_runas_group;
@@ -293,6 +298,32 @@ TerminationTarget Daemon::termination_target(const Grant& g) const {
         t.why_no_group = "the gate is not in the policy in force";
     }
     return t;
+}
+
+void Daemon::use_session_scopes(StartScope start, KillScope kill) {
+    start_scope_ = std::move(start);
+    kill_scope_ = std::move(kill);
+}
+
+void Daemon::start_session_scope(const PeerIdentity& peer, const std::string& grant_id, std::uint64_t seq,
+                                 const std::string& what) {
+    if (!start_scope_ || peer.pid <= 1) return;
+    const auto unit = scopes::unit_name(grant_id, seq);
+    if (!unit) return;
+    scopes::ScopeRequest r;
+    r.grant_id = grant_id;
+    r.unit = *unit;
+    r.pid = peer.pid;
+    // The peer waits for the answer: the pidfd opened now is that process.
+    r.pidfd = std::make_shared<UniqueFd>(static_cast<int>(::syscall(SYS_pidfd_open, peer.pid, 0)));
+    if (!r.pidfd->valid()) return;
+    r.description = "breakglass: " + what + " under grant " + grant_id;
+    start_scope_(std::move(r));
+}
+
+void Daemon::kill_finished_scopes() {
+    for (const std::string& unit : terminator_.take_scope_kills())
+        if (kill_scope_) kill_scope_(unit);
 }
 
 bool Daemon::expire_due(std::int64_t now, const std::string& why) {
@@ -313,6 +344,7 @@ bool Daemon::finish_terminations(std::int64_t now) {
     };
     for (const TerminationReport& report : terminator_.finish_due(now, granted_again))
         if (!record_termination(report, now)) all_recorded = false;
+    kill_finished_scopes();
     return all_recorded;
 }
 
@@ -336,6 +368,7 @@ bool Daemon::sweep_leftover_processes(std::int64_t now) {
                                                          "found at startup, still running after the grant ended");
         if (report && !record_termination(*report, now)) all_recorded = false;
     }
+    kill_finished_scopes();
     return all_recorded;
 }
 

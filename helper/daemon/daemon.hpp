@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@
 #include "helper/mfa/yubikey_store.hpp"
 #include "helper/revocation/hook_run.hpp"
 #include "helper/revocation/hook_scheduler.hpp"
+#include "helper/revocation/systemd_scopes.hpp"
 #include "helper/revocation/terminator.hpp"
 #include "policy/policy.hpp"
 
@@ -137,6 +139,14 @@ public:
     // for each grant recorded (and, after create(), for each grant still
     // active), a stop for each grant ended.
     std::vector<TimerChange> take_timer_changes();
+
+    // Session scopes (issue 10): with these set (systemd is PID 1), each
+    // session_open and command recorded under a grant has its front end (the
+    // peer) moved into a scope of the grant, and revocation ends what is in
+    // the grant's scopes, then has them killed. Unset: the /proc scan alone.
+    using StartScope = std::function<void(scopes::ScopeRequest)>;
+    using KillScope = std::function<void(const std::string& unit)>;
+    void use_session_scopes(StartScope start, KillScope kill);
 
     // Hooks due by `now`, for the loop to start. Each record they follow is
     // already in the log.
@@ -280,6 +290,11 @@ private:
     HookScheduler hooks_;
     RefusalBudget refusals_;
     std::vector<TimerChange> timer_changes_;
+    StartScope start_scope_;
+    KillScope kill_scope_;
+    void start_session_scope(const PeerIdentity& peer, const std::string& grant_id, std::uint64_t seq,
+                             const std::string& what);
+    void kill_finished_scopes();
 
     StateWriter writer_;
     std::shared_ptr<UniqueFd> key_fd_;       // the seal key file, for the writer's fdatasync

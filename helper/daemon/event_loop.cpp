@@ -29,6 +29,7 @@
 #include "helper/daemon/connection_limits.hpp"
 #include "helper/daemon/dispatch.hpp"
 #include "helper/daemon/revocation_loop.hpp"
+#include "helper/revocation/systemd_scopes.hpp"
 #include "helper/revocation/systemd_timers.hpp"
 
 namespace bg {
@@ -73,6 +74,7 @@ struct Server {
     EventSourcePtr maintenance_timer;  // flush, key sync, checkpoint: at most kMaintenanceIntervalMs after a record
     std::unique_ptr<RevocationLoop> revocation;  // SIGKILL after the grace, the gates' hooks
     std::unique_ptr<timers::SystemdTimers> timers;  // null without systemd
+    std::unique_ptr<scopes::SystemdScopes> scopes;  // null without systemd
     std::map<Connection*, std::unique_ptr<Connection>> connections;
     ConnectionLimits limits;
     std::map<ConnectionPool, std::int64_t> refused_logged_at;
@@ -374,6 +376,20 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
     else
         log_line(5, "no per-grant systemd timers (--systemd-timers=" + options.systemd_timers_setting +
                         "): the daemon's own timer and its startup sweep end grants");
+    // Sessions in cgroups: each gated session in a scope of its grant, which
+    // revocation ends. Like the timers, only for a daemon that systemd started
+    // (or --systemd-timers=yes): a test daemon does not move its callers.
+    if (options.systemd_timers) {
+        server.scopes = scopes::SystemdScopes::connect(server.event, log_line);
+        if (server.scopes)
+            server.daemon->use_session_scopes(
+                [&server](scopes::ScopeRequest r) {
+                    if (server.scopes) server.scopes->start(std::move(r));
+                },
+                [&server](const std::string& unit) {
+                    if (server.scopes) server.scopes->kill(unit);
+                });
+    }
     // Third line: whatever expired while the daemon was down.
     if (!server.daemon->expire_due(now_unix(), "expired at startup: breakglassd was not running at expires_at"))
         log_line(1, "not every overdue expiry could be recorded yet: the grants have ended and their records follow");
@@ -391,6 +407,8 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
     server.expiry_timer.reset();
     server.revocation.reset();
     server.timers.reset();
+    server.daemon->use_session_scopes(nullptr, nullptr);
+    server.scopes.reset();
     server.listener_source.reset();
     sd_event_unref(server.event);
     return r < 0 ? 1 : 0;

@@ -105,6 +105,7 @@ proto::Message Daemon::on_session(const PeerIdentity& peer, proto::SessionReques
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable,
                            "the session could not be recorded (" + escape_for_display(last_record_error_) + ")"};
+    if (grant && m.event == "session_open") start_session_scope(peer, grant->event_id, rec->seq, m.service + " session");
     return proto::SessionRecorded{rec->event_id, f.grant_id};
 }
 
@@ -147,6 +148,7 @@ proto::Message Daemon::on_command(const PeerIdentity& peer, proto::CommandReques
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable,
                            "the command could not be recorded (" + escape_for_display(last_record_error_) + ")"};
+    start_session_scope(peer, grant->event_id, rec->seq, m.service + " command");
     a.active = true;
     a.record_event_id = rec->event_id;
     a.grant_id = f.grant_id;

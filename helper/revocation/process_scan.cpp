@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,13 +69,10 @@ bool parse_groups(std::string_view value, std::vector<gid_t>& out) {
     return true;
 }
 
-bool is_valid_name_value(std::string_view name) {
-    if (name.size() > kMaxProcNameBytes) return false;
-    return std::none_of(name.begin(), name.end(), [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return u < 0x20 || u == 0x7f;
-    });
-}
+// The kernel escapes only '\n' and '\\' in Name (proc_task_name), so any
+// other byte the process wrote to its comm appears raw. Only the size is
+// checked; the name is escaped wherever it is shown.
+bool is_valid_name_value(std::string_view name) { return name.size() <= kMaxProcNameBytes; }
 
 // Reads a small /proc file relative to the /proc/PID directory descriptor.
 std::optional<std::string> read_proc_file(int dir_fd, const char* name, std::size_t max_bytes) {
@@ -92,18 +90,25 @@ std::optional<std::string> read_proc_file(int dir_fd, const char* name, std::siz
     return std::nullopt;  // larger than any real status file
 }
 
+// What /proc says about one process: its status (nullopt when it could not
+// be read or parsed), the owner of its /proc/PID directory and its login uid.
 struct Candidate {
-    ProcStatus status;
+    std::optional<ProcStatus> status;
+    uid_t owner = 0;
     std::optional<uid_t> loginuid;
 };
 
-std::optional<Candidate> read_candidate(int dir_fd) {
-    const auto text = read_proc_file(dir_fd, "status", kMaxProcStatusBytes);
-    if (!text) return std::nullopt;
-    auto status = parse_proc_status(*text);
-    if (!status) return std::nullopt;
-    Candidate c{std::move(*status), std::nullopt};
-    if (const auto login = read_proc_file(dir_fd, "loginuid", 32)) {
+// nullopt when the process is gone (its /proc/PID directory cannot be opened).
+std::optional<Candidate> read_candidate(int proc_fd, const char* pid_name) {
+    UniqueFd dir_fd(::openat(proc_fd, pid_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd.valid()) return std::nullopt;
+    struct stat st {};
+    if (::fstat(dir_fd.get(), &st) != 0) return std::nullopt;
+    Candidate c;
+    c.owner = st.st_uid;
+    if (const auto text = read_proc_file(dir_fd.get(), "status", kMaxProcStatusBytes))
+        c.status = parse_proc_status(*text);
+    if (const auto login = read_proc_file(dir_fd.get(), "loginuid", 32)) {
         std::string_view v = *login;
         while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
         // 4294967295 is "not set"; parse_decimal accepts it and it matches no real uid.
@@ -113,8 +118,43 @@ std::optional<Candidate> read_candidate(int dir_fd) {
 }
 
 bool matches(const Candidate& c, uid_t actor_uid, gid_t gate_gid) {
-    return c.status.state != 'Z' && c.status.state != 'X' &&
-           runs_under_grant(c.status, c.loginuid, actor_uid, gate_gid);
+    if (!c.status) return unreadable_runs_under_grant(c.owner, c.loginuid, actor_uid);
+    return c.status->state != 'Z' && c.status->state != 'X' &&
+           runs_under_grant(*c.status, c.loginuid, actor_uid, gate_gid);
+}
+
+GrantProcess grant_process(pid_t pid, UniqueFd pidfd, const Candidate& c, uid_t actor_uid) {
+    GrantProcess p;
+    p.pid = pid;
+    p.pidfd = std::move(pidfd);
+    if (c.status) {
+        p.name = escape_for_display(c.status->name);
+        p.front_end = is_privileged_front_end(*c.status, actor_uid);
+    } else {
+        p.status_unreadable = true;
+    }
+    return p;
+}
+
+// Whether /proc/PID/cgroup names `cgroup_path` (the unified hierarchy's
+// "0::PATH" line, or the name=systemd one on a host without it).
+bool in_cgroup(int proc_fd, const char* pid_name, const std::string& cgroup_path) {
+    UniqueFd dir_fd(::openat(proc_fd, pid_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd.valid()) return false;
+    const auto text = read_proc_file(dir_fd.get(), "cgroup", 64 * 1024);
+    if (!text) return false;
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        const std::size_t first = line.find(':');
+        const std::size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
+        if (second == std::string_view::npos) continue;
+        const std::string_view hierarchy = line.substr(first + 1, second - first - 1);
+        if ((hierarchy.empty() || hierarchy == "name=systemd") && line.substr(second + 1) == cgroup_path) return true;
+    }
+    return false;
 }
 
 struct DirClose {
@@ -179,6 +219,14 @@ bool runs_under_grant(const ProcStatus& s, std::optional<uid_t> loginuid, uid_t 
            std::find(s.groups.begin(), s.groups.end(), gate_gid) != s.groups.end();
 }
 
+bool unreadable_runs_under_grant(uid_t proc_dir_owner, std::optional<uid_t> loginuid, uid_t actor_uid) {
+    return proc_dir_owner == actor_uid || (loginuid && *loginuid == actor_uid);
+}
+
+bool is_privileged_front_end(const ProcStatus& s, uid_t actor_uid) {
+    return actor_uid != 0 && s.uid[0] == actor_uid && s.uid[1] == 0;
+}
+
 std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid) {
     std::vector<GrantProcess> found;
     UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -191,20 +239,49 @@ std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid) 
         if (!n) continue;
         const auto pid = static_cast<pid_t>(*n);
         if (pid <= 1 || pid == self) continue;
-        UniqueFd pid_dir(::openat(proc_fd.get(), entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!pid_dir.valid()) continue;
-        const auto before = read_candidate(pid_dir.get());
+        const auto before = read_candidate(proc_fd.get(), entry->d_name);
         if (!before || !matches(*before, actor_uid, gate_gid)) continue;
         UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
         if (!pidfd.valid()) continue;  // gone meanwhile
         // The pid may have been reused between the read and pidfd_open: read
         // again now that the pidfd pins the process, and keep it only if the
         // process behind it still matches.
-        UniqueFd again_dir(::openat(proc_fd.get(), entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!again_dir.valid()) continue;
-        const auto after = read_candidate(again_dir.get());
+        const auto after = read_candidate(proc_fd.get(), entry->d_name);
         if (!after || !matches(*after, actor_uid, gate_gid)) continue;
-        found.push_back({pid, escape_for_display(after->status.name), std::move(pidfd)});
+        found.push_back(grant_process(pid, std::move(pidfd), *after, actor_uid));
+    }
+    return found;
+}
+
+std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path,
+                                                uid_t actor_uid) {
+    std::vector<GrantProcess> found;
+    UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!proc_fd.valid()) return found;
+    UniqueFd group_fd(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!group_fd.valid()) return found;
+    // A scope holds a session's processes: a few, or a few thousand at most.
+    const auto procs = read_proc_file(group_fd.get(), "cgroup.procs", 4 * 1024 * 1024);
+    if (!procs) return found;
+    const pid_t self = ::getpid();
+    std::string_view rest = *procs;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string_view field = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        const auto n = parse_decimal(field, kMaxPid);
+        if (!n) continue;
+        const auto pid = static_cast<pid_t>(*n);
+        if (pid <= 1 || pid == self) continue;
+        const std::string pid_name(field);
+        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        if (!pidfd.valid()) continue;  // gone meanwhile
+        // Read after the pidfd pins the process: a reused pid is not in the cgroup.
+        if (!in_cgroup(proc_fd.get(), pid_name.c_str(), cgroup_path)) continue;
+        const auto c = read_candidate(proc_fd.get(), pid_name.c_str());
+        if (!c) continue;
+        if (c->status && (c->status->state == 'Z' || c->status->state == 'X')) continue;
+        found.push_back(grant_process(pid, std::move(pidfd), *c, actor_uid));
     }
     return found;
 }

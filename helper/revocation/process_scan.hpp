@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: ISC
 // Finding what still runs under a grant: the processes of the grant's user
-// that hold the gate's group. Removing a group from a user does not remove it
-// from processes already running, so revocation has to find and end them.
+// that hold the gate's group, and the processes in the grant's session
+// scopes. Removing a group from a user does not remove it from processes
+// already running, so revocation has to find and end them.
 //   parse_proc_status     pure: the text of /proc/PID/status → its ids
 //   find_grant_processes  scans /proc and opens a pidfd for each match
+//   find_cgroup_processes reads a cgroup's cgroup.procs and opens a pidfd for each
+//
+// A process chooses its own name (/proc/PID/comm): the kernel escapes only
+// '\n' and '\\' in the status file's Name line, so a name may hold any other
+// byte. The name decides nothing; a status that cannot be read or parsed at
+// all is never a reason to skip a process (see find_grant_processes).
 #pragma once
 
 #include <cstddef>
@@ -35,9 +42,10 @@ inline constexpr std::size_t kMaxProcGroups = 65536;
 
 // Pure. Every line must be "Key:<tab or space>value" with a key of letters,
 // digits, '_', '(' or ')'. Name, State, Pid, Uid, Gid and Groups must each
-// appear exactly once and be well formed (Uid/Gid: four decimal ids); other
-// keys are skipped. Anything else (oversized, malformed, missing, repeated)
-// is nullopt.
+// appear exactly once and be well formed (Uid/Gid: four decimal ids; Name:
+// at most kMaxProcNameBytes of any bytes, control bytes included, since the
+// process chose them); other keys are skipped. Anything else (oversized,
+// malformed, missing, repeated) is nullopt.
 std::optional<ProcStatus> parse_proc_status(std::string_view text);
 
 // Whether a process runs under a grant of `actor_uid` for the gate group
@@ -46,18 +54,43 @@ std::optional<ProcStatus> parse_proc_status(std::string_view text);
 // real, effective, saved or a supplementary group.
 bool runs_under_grant(const ProcStatus& s, std::optional<uid_t> loginuid, uid_t actor_uid, gid_t gate_gid);
 
+// Whether a process whose status could not be read or parsed is taken as
+// running under the grant: when its /proc/PID directory belongs to the actor
+// (its effective uid) or its login uid is the actor's. Without its ids that
+// is all that is known, and a process the actor may control is never skipped.
+bool unreadable_runs_under_grant(uid_t proc_dir_owner, std::optional<uid_t> loginuid, uid_t actor_uid);
+
+// The actor's set-uid-root processes (real uid the actor's, effective uid 0):
+// sudo's own front end and monitor, su. The actor cannot make one except by
+// running such a program, and they end when the command they run ends.
+bool is_privileged_front_end(const ProcStatus& s, uid_t actor_uid);
+
 struct GrantProcess {
     pid_t pid = 0;
     std::string name;  // escaped for display
     UniqueFd pidfd;    // refers to the process that matched (checked after opening)
+    // Its status could not be read or parsed: matched by its owner or login
+    // uid (unreadable_runs_under_grant), or as a member of a scope.
+    bool status_unreadable = false;
+    bool front_end = false;  // is_privileged_front_end
 };
 
-// Scans /proc for processes that run under the grant (runs_under_grant),
+// Scans /proc for processes that run under the grant (runs_under_grant, or
+// unreadable_runs_under_grant when the status cannot be read or parsed),
 // never pid 1 or the calling process, and skipping zombies. For each it opens
 // a pidfd and re-reads the status after opening, keeping it only when it
 // still matches, so the pidfd is known to be the matched process. Processes
 // that vanish while scanning are skipped.
 std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid);
+
+// The processes in one cgroup: `cgroup_dir` is its directory under the
+// cgroup file system, `cgroup_path` its path as /proc/PID/cgroup shows it
+// ("/breakglass.slice/breakglass-bg-2026-000001-7.scope"). Each gets a pidfd,
+// and is kept only when /proc/PID/cgroup still names the cgroup after the
+// pidfd was opened. Never pid 1 or the calling process. front_end is set
+// as for find_grant_processes, with `actor_uid`.
+std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path,
+                                                uid_t actor_uid);
 
 // Sends `sig` through the pidfd. False when the process is already gone.
 bool signal_process(const GrantProcess& p, int sig);

@@ -11,16 +11,16 @@
 #include <systemd/sd-event.h>
 
 #include "common/utc_time.hpp"
+#include "helper/revocation/systemd_bus.hpp"
 
 namespace bg::timers {
 namespace {
 
-constexpr const char* kDestination = "org.freedesktop.systemd1";
-constexpr const char* kPath = "/org/freedesktop/systemd1";
-constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
-constexpr const char* kPrivateAddress = "unix:path=/run/systemd/private";
-constexpr std::uint64_t kAccuracyUsec = 1000000;     // AccuracySec=1s
-constexpr std::uint64_t kCallTimeoutUsec = 10000000;  // a reply later than this is a failure
+using systemd::kCallTimeoutUsec;
+using systemd::kDestination;
+using systemd::kManager;
+using systemd::kPath;
+constexpr std::uint64_t kAccuracyUsec = 1000000;  // AccuracySec=1s
 
 bool is_unit_name_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
@@ -87,22 +87,7 @@ sd_bus* SystemdTimers::bus() {
         sd_bus_flush_close_unref(bus_);
         bus_ = nullptr;
     }
-    sd_bus* b = nullptr;
-    if (sd_bus_open_system(&b) < 0) {
-        // No D-Bus broker (a minimal host): root may talk to systemd directly
-        // on its private socket, as systemctl does.
-        b = nullptr;
-        if (::geteuid() != 0 || sd_bus_new(&b) < 0) return nullptr;
-        if (sd_bus_set_address(b, kPrivateAddress) < 0 || sd_bus_start(b) < 0) {
-            sd_bus_unref(b);
-            return nullptr;
-        }
-    }
-    if (sd_bus_attach_event(b, event_, SD_EVENT_PRIORITY_NORMAL) < 0) {
-        sd_bus_flush_close_unref(b);
-        return nullptr;
-    }
-    bus_ = b;
+    bus_ = systemd::open_system_bus(event_);
     return bus_;
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/nss.hpp"
+#include "helper/revocation/session_scopes.hpp"
 
 namespace bg {
 namespace {
@@ -22,15 +23,43 @@ std::string describe_all(const std::vector<GrantProcess>& processes) {
     return join(items);
 }
 
+bool alive(const GrantProcess& p) { return !has_exited(p); }
+
+// "group G", "group G; scopes S1, S2" or "scopes S1": where they were found.
+std::string where(const TerminationTarget& t, const std::vector<std::string>& scopes) {
+    std::string out = t.group.empty() ? "" : "group " + t.group;
+    if (!scopes.empty()) out += (out.empty() ? "" : "; ") + std::string(scopes.size() == 1 ? "scope " : "scopes ") + join(scopes);
+    return out;
+}
+
+// "with group G", "in scope S" or "with group G or in scope S": how a late one was found.
+std::string appeared(const TerminationTarget& t, const std::vector<std::string>& scopes) {
+    std::string out = t.group.empty() ? "" : "with group " + t.group;
+    if (!scopes.empty())
+        out += (out.empty() ? "in " : " or in ") + std::string(scopes.size() == 1 ? "scope " : "scopes ") + join(scopes);
+    return out;
+}
+
+std::string unreadable_note(const std::vector<GrantProcess>& processes) {
+    const bool any = std::any_of(processes.begin(), processes.end(), [](const GrantProcess& p) { return p.status_unreadable; });
+    return any ? "; a process whose status could not be read is taken as running under the grant" : "";
+}
+
 }  // namespace
 
-std::string describe_process(const GrantProcess& p) { return std::to_string(p.pid) + " (" + p.name + ")"; }
+std::string describe_process(const GrantProcess& p) {
+    return std::to_string(p.pid) + " (" + (p.status_unreadable ? std::string("status unreadable") : p.name) + ")";
+}
 
 std::optional<Terminator::Pending> Terminator::resolve(const TerminationTarget& target, std::int64_t now,
                                                        std::string* why) const {
-    if (target.group.empty()) {
+    Pending p;
+    p.target = target;
+    if (target.scopes) p.scopes = scopes::grant_scopes(target.grant_id);
+    if (target.group.empty() && p.scopes.empty()) {
         *why = target.why_no_group.empty() ? "the gate names no sudo_runas_group" : target.why_no_group;
-        *why += ", so no process was terminated";
+        *why += target.scopes ? " and the grant has no session scope, so no process was terminated"
+                              : ", so no process was terminated";
         return std::nullopt;
     }
     const nss::Lookup<nss::User> user = nss::user_by_name(target.user);
@@ -42,23 +71,55 @@ std::optional<Terminator::Pending> Terminator::resolve(const TerminationTarget& 
         *why = "user " + target.user + " does not exist, so no process was terminated";
         return std::nullopt;
     }
-    const nss::Lookup<nss::Group> group = nss::group_by_name(target.group);
-    if (group.failed()) {
-        *why = "cannot look up group " + target.group + " (" + group.error +
-               "), so no process was terminated: check by hand";
-        return std::nullopt;
-    }
-    if (group.not_found()) {
-        *why = "group " + target.group + " does not exist, so no process was terminated";
-        return std::nullopt;
-    }
-    Pending p;
-    p.target = target;
     p.uid = user.value.uid;
-    p.gid = group.value.gid;
+    if (!target.group.empty()) {
+        const nss::Lookup<nss::Group> group = nss::group_by_name(target.group);
+        if (group.failed() || group.not_found()) {
+            const std::string problem = group.failed() ? "cannot look up group " + target.group + " (" + group.error + ")"
+                                                       : "group " + target.group + " does not exist";
+            if (p.scopes.empty()) {
+                *why = problem + ", so no process was terminated" + (group.failed() ? ": check by hand" : "");
+                return std::nullopt;
+            }
+            p.target.group.clear();  // the scopes still say what belongs to the grant
+            p.target.why_no_group = problem;
+        } else {
+            p.gid = group.value.gid;
+        }
+    }
+    if (p.target.setgid_roots.empty() && p.gid) p.target.setgid_roots = default_setgid_roots(user.value.home, p.uid);
     // `now` is truncated to the second: one more keeps the grace at least as long as configured.
     p.deadline = now + target.grace_seconds + 1;
     return p;
+}
+
+std::vector<GrantProcess> Terminator::collect(const Pending& p, bool scan) {
+    std::vector<GrantProcess> found;
+    std::set<pid_t> seen;
+    if (const auto root = scopes::cgroup_root())
+        for (const std::string& unit : p.scopes)
+            for (GrantProcess& proc : find_cgroup_processes(*root + scopes::cgroup_path(unit), scopes::cgroup_path(unit), p.uid))
+                if (seen.insert(proc.pid).second) found.push_back(std::move(proc));
+    if (p.gid && scan)
+        for (GrantProcess& proc : find_grant_processes(p.uid, *p.gid))
+            if (seen.insert(proc.pid).second) found.push_back(std::move(proc));
+    return found;
+}
+
+std::string Terminator::signal_first(Pending& p, std::vector<GrantProcess> found) {
+    for (GrantProcess& proc : found) (proc.front_end ? p.front_ends : p.processes).push_back(std::move(proc));
+    for (const GrantProcess& proc : p.processes) (void)signal_process(proc, SIGTERM);
+    const TerminationTarget& t = p.target;
+    std::string detail;
+    if (!p.processes.empty())
+        detail += "; SIGTERM to pids " + describe_all(p.processes) + " (" + where(t, p.scopes) + "), SIGKILL after the " +
+                  std::to_string(t.grace_seconds) + " s grace to any that remain";
+    else
+        detail += "; no process but set-uid front ends ran (" + where(t, p.scopes) + ")";
+    if (!p.front_ends.empty())
+        detail += "; set-uid front ends left to end with their command and report it: pids " + describe_all(p.front_ends) +
+                  " (SIGKILL " + std::to_string(kFrontEndGraceSeconds) + " s after the grace if still there)";
+    return detail + unreadable_note(p.processes);
 }
 
 TerminationReport Terminator::begin(const TerminationTarget& target, std::int64_t now, std::string_view context) {
@@ -69,15 +130,23 @@ TerminationReport Terminator::begin(const TerminationTarget& target, std::int64_
         report.detail += "; " + why;
         return report;
     }
-    p->processes = find_grant_processes(p->uid, p->gid);
-    if (p->processes.empty()) {
-        report.detail += "; no process ran under group " + target.group;
-        return report;
+    std::vector<GrantProcess> found = collect(*p, true);
+    if (found.empty()) {
+        report.detail += "; no process ran under " + where(p->target, p->scopes);
+    } else {
+        report.detail += signal_first(*p, std::move(found));
     }
-    for (const GrantProcess& proc : p->processes) (void)signal_process(proc, SIGTERM);
-    report.detail += "; SIGTERM to pids " + describe_all(p->processes) + " (group " + target.group +
-                     "), SIGKILL after the " + std::to_string(target.grace_seconds) + " s grace to any that remain";
-    pending_.push_back(std::move(*p));
+    if (!p->target.why_no_group.empty() && !target.group.empty())
+        report.detail += "; " + p->target.why_no_group + ": only the scopes were searched";
+    if (p->gid) {
+        const std::string residue =
+            describe(clear_setgid_files(*p->gid, target.granted_at, p->target.setgid_roots), target.group);
+        if (!residue.empty()) report.detail += "; " + residue;
+    }
+    if (p->processes.empty() && p->front_ends.empty())
+        finish_scopes(*p);
+    else
+        pending_.push_back(std::move(*p));
     return report;
 }
 
@@ -86,46 +155,83 @@ std::optional<TerminationReport> Terminator::begin_if_running(const TerminationT
     std::string why;
     std::optional<Pending> p = resolve(target, now, &why);
     if (!p) return std::nullopt;
-    p->processes = find_grant_processes(p->uid, p->gid);
-    if (p->processes.empty()) return std::nullopt;
-    for (const GrantProcess& proc : p->processes) (void)signal_process(proc, SIGTERM);
-    TerminationReport report{target, std::string(context) + "; SIGTERM to pids " + describe_all(p->processes) +
-                                         " (group " + target.group + "), SIGKILL after the " +
-                                         std::to_string(target.grace_seconds) + " s grace to any that remain"};
+    std::vector<GrantProcess> found = collect(*p, true);
+    if (found.empty()) return std::nullopt;
+    TerminationReport report{target, std::string(context) + signal_first(*p, std::move(found))};
     pending_.push_back(std::move(*p));
     return report;
 }
 
+void Terminator::finish_scopes(const Pending& p) {
+    // Re-listed: a scope made while the first scan ran is the grant's too.
+    std::vector<std::string> units = p.target.scopes ? scopes::grant_scopes(p.target.grant_id) : std::vector<std::string>{};
+    for (const std::string& u : p.scopes)
+        if (std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
+    scope_kills_.insert(scope_kills_.end(), units.begin(), units.end());
+}
+
 std::vector<TerminationReport> Terminator::finish_due(std::int64_t now, const GrantedAgain& granted_again) {
     std::vector<TerminationReport> reports;
+    std::vector<Pending> still;
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->deadline > now) {
             ++it;
             continue;
         }
-        const Pending t = std::move(*it);
+        Pending t = std::move(*it);
         it = pending_.erase(it);
         std::set<pid_t> known;
-        std::vector<std::string> killed, late;
+        std::vector<std::string> killed, late, front_ends_killed;
         for (const GrantProcess& p : t.processes) {
             known.insert(p.pid);
-            if (!has_exited(p) && signal_process(p, SIGKILL)) killed.push_back(describe_process(p));
+            if (alive(p) && signal_process(p, SIGKILL)) killed.push_back(describe_process(p));
         }
-        // A process forked while the first scan ran is not in it. Unless the
-        // user holds a new grant of the gate by now, whatever runs with the
-        // group is left over from this one.
-        if (!granted_again(t.target.user, t.target.gate))
-            for (const GrantProcess& p : find_grant_processes(t.uid, t.gid))
-                if (known.count(p.pid) == 0 && signal_process(p, SIGKILL)) late.push_back(describe_process(p));
-        if (killed.empty() && late.empty()) continue;  // everything ended on SIGTERM
-        std::string detail = "grace over";
-        if (!killed.empty()) detail += "; SIGKILL to pids " + join(killed) + " that survived SIGTERM";
-        if (!late.empty())
-            detail += "; SIGKILL to pids " + join(late) + " that appeared with group " + t.target.group +
-                      " after the grant ended";
-        reports.push_back({t.target, std::move(detail)});
+        for (const GrantProcess& p : t.front_ends) known.insert(p.pid);
+        if (t.front_end_stage)
+            for (const GrantProcess& p : t.front_ends)
+                if (alive(p) && signal_process(p, SIGKILL)) front_ends_killed.push_back(describe_process(p));
+        // A process forked while the first scan ran is not in it. Whatever is
+        // in the grant's scopes is left over from it; with the group, unless
+        // the user holds a new grant of the gate by now, too.
+        std::vector<GrantProcess> newcomers = collect(t, !granted_again(t.target.user, t.target.gate));
+        for (GrantProcess& p : newcomers) {
+            if (known.count(p.pid) != 0) continue;
+            if (p.front_end && !t.front_end_stage) {
+                t.front_ends.push_back(std::move(p));  // a front end that appeared: it waits like the others
+                continue;
+            }
+            if (signal_process(p, SIGKILL)) late.push_back(describe_process(p));
+        }
+        const bool front_ends_left =
+            !t.front_end_stage && std::any_of(t.front_ends.begin(), t.front_ends.end(), alive);
+        if (!killed.empty() || !late.empty() || !front_ends_killed.empty()) {
+            std::string detail = t.front_end_stage ? "front-end grace over" : "grace over";
+            if (!killed.empty()) detail += "; SIGKILL to pids " + join(killed) + " that survived SIGTERM";
+            if (!late.empty())
+                detail += "; SIGKILL to pids " + join(late) + " that appeared " + appeared(t.target, t.scopes) +
+                          " after the grant ended";
+            if (!front_ends_killed.empty())
+                detail += "; SIGKILL to set-uid front ends " + join(front_ends_killed) + " still there " +
+                          std::to_string(kFrontEndGraceSeconds) + " s after the grace";
+            reports.push_back({t.target, std::move(detail)});
+        }
+        if (front_ends_left) {
+            t.front_end_stage = true;
+            t.deadline = now + kFrontEndGraceSeconds;
+            t.processes.clear();
+            still.push_back(std::move(t));
+        } else {
+            finish_scopes(t);
+        }
     }
+    for (Pending& p : still) pending_.push_back(std::move(p));
     return reports;
+}
+
+std::vector<std::string> Terminator::take_scope_kills() {
+    std::vector<std::string> out = std::move(scope_kills_);
+    scope_kills_.clear();
+    return out;
 }
 
 std::optional<std::int64_t> Terminator::next_deadline() const {

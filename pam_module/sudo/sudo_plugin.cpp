@@ -38,7 +38,11 @@
 #include <sudo_plugin.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -255,6 +259,7 @@ struct Run {
     // Set once the gated command is recorded: its session_close, sent by the
     // audit half on `daemon` when the command has ended.
     std::optional<proto::SessionRequest> close;
+    std::string grant_id;  // the grant the command was recorded under
 } run;
 
 proto::Client& daemon_at(const std::string& socket_path) {
@@ -311,7 +316,8 @@ proto::CommandRequest command_request(const Host& host, const Gated& gated, char
 }
 
 // The command is recorded: what the audit half sends when it has ended.
-void remember_close(const proto::CommandRequest& c) {
+void remember_close(const proto::CommandRequest& c, const std::string& grant_id) {
+    run.grant_id = grant_id;
     proto::SessionRequest s;
     s.user = c.user;
     s.gate = c.gate;
@@ -320,6 +326,26 @@ void remember_close(const proto::CommandRequest& c) {
     s.tty = c.tty;
     s.pid = c.pid;
     run.close = std::move(s);
+}
+
+// With systemd, breakglassd moves this sudo process into a scope of the grant
+// when it records the command (breakglassd(8), "Session scopes"). sudo forks
+// the command only after this returns: waiting here until the move is done
+// means nothing the command starts (a double fork in its first instant
+// included) is born outside the scope. Bounded: a daemon that makes no scope
+// (not started by systemd, or one it could not make) costs at most kScopeWait.
+constexpr auto kScopeWait = std::chrono::milliseconds(250);
+bool in_scope_of(const std::string& grant_id) {
+    std::ifstream in("/proc/self/cgroup");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str().find("/breakglass.slice/breakglass-" + grant_id + "-") != std::string::npos;
+}
+void wait_for_scope(const std::string& grant_id) {
+    if (grant_id.empty() || ::access("/run/systemd/system", F_OK) != 0) return;  // sd_booted()'s test
+    const auto until = std::chrono::steady_clock::now() + kScopeWait;
+    while (!in_scope_of(grant_id) && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
 // sudo -n: a break-glass needs questions, which -n forbids, so a gated command
@@ -333,7 +359,8 @@ int check_noninteractive(const PluginArgs& args, const flow::Target& target, con
                                 std::string(flow::outcome_name(r.outcome)) +
                                 (r.event_id.empty() ? "" : " " + r.event_id);
     if (r.outcome == flow::Outcome::AlreadyActive) {
-        remember_close(command);
+        remember_close(command, r.event_id);
+        wait_for_scope(r.event_id);
         if (args.debug) {
             log_line(LOG_INFO, summary);
             say(approval.host, SUDO_CONV_INFO_MSG, summary + ", recorded " + r.record_event_id);
@@ -391,7 +418,8 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
         log_line(ok ? LOG_INFO : r.outcome == flow::Outcome::Unavailable ? LOG_ERR : LOG_NOTICE, summary);
     if (args.debug) say(approval.host, SUDO_CONV_INFO_MSG, summary);
     if (ok) {
-        remember_close(command);
+        remember_close(command, r.event_id);
+        wait_for_scope(r.event_id);
         return 1;
     }
     // A grant was made but the command could not be recorded under it.
@@ -485,6 +513,12 @@ void audit_close(int status_type, int status) {
     // The command has ended whatever happens here: log a failure, nothing to return.
     if (!r.recorded)
         log_line(LOG_ERR, "user " + quoted(s.user) + " gate " + quoted(s.gate) + ": session_close not recorded: " + r.message);
+    // A command killed by a signal after its grant ended was, most likely,
+    // ended by the revocation: the terminal says so (issue 10, item 9).
+    if (r.recorded && r.grant_id.empty() && status_type == SUDO_PLUGIN_WAIT_STATUS && WIFSIGNALED(status))
+        say(audit.host, SUDO_CONV_ERROR_MSG,
+            "the break-glass grant " + escape_for_display(run.grant_id) + " has ended (expired or revoked); the command was " +
+                s.detail);
 }
 
 template <typename F>

@@ -31,7 +31,8 @@ std::string sudo_policy(const SudoAccounts& a) {
            "[defaults]\nmax_ttl = \"1h\"\nincident_pattern = '^INC-[0-9]+$'\nfactors = [\"totp\"]\n\n"
            "[gate.breakglass]\n"
            "description = \"sudo -g GATEGROUP, guarded by breakglass_sudo.so in the tests\"\n"
-           "sudo_runas_group = \"" + a.gate.name() + "\"\nrequesters = [\"" + a.user.name() + "\"]\nttl = \"10m\"\n\n"
+           "sudo_runas_group = \"" + a.gate.name() + "\"\nrequesters = [\"" + a.user.name() + "\"]\nttl = \"10m\"\n"
+           "termination_grace = \"2s\"\n\n"
            "[gate.breakglass-svc]\n"
            "description = \"sudo -u SERVICEUSER, guarded by breakglass_sudo.so in the tests\"\n"
            "sudo_runas_user = \"" + a.service.name() + "\"\nrequesters = [\"" + a.user.name() + "\"]\nttl = \"10m\"\n";
@@ -48,7 +49,7 @@ std::string plugin_sudo_conf(const std::string& plugin_options) {
     return conf;
 }
 
-SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std::string& sudo_conf) {
+SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std::string& sudo_conf, bool use_pty) {
     const std::string editor = dir + "/editor";
     write_file(editor, "#!/bin/sh\n# sudoedit's editor in the tests: writes a known line into each file.\n"
                        "for f; do printf '%s' '" + editor_text() + "' > \"$f\"; done\n",
@@ -60,7 +61,8 @@ SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std:
                "Defaults secure_path=\"/usr/sbin:/usr/bin:/sbin:/bin\"\n"
                "Defaults !lecture, !syslog, !fqdn\n"
                // sudoedit runs this editor and no other: not $SUDO_EDITOR, $VISUAL or $EDITOR, not /usr/bin/editor.
-               "Defaults editor=" + editor + ", !env_editor\n"
+               "Defaults editor=" + editor + ", !env_editor\n" +
+                   std::string(use_pty ? "Defaults use_pty\n" : "") +
                "root ALL=(ALL:ALL) ALL\n" +
                    u + " ALL=(:" + a.gate.name() + "," + a.other.name() + ") NOPASSWD: ALL\n" +
                    u + " ALL=(" + a.service.name() + ") NOPASSWD: ALL\n" +

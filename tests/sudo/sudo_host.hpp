@@ -49,10 +49,13 @@ std::string plugin_sudo_conf(const std::string& plugin_options);
 // sudo.conf and sudoers written into `dir` and mounted over /etc's for its
 // lifetime; sudoers: root, and user NOPASSWD as (:gate,other), as service,
 // and as root for /usr/bin/id; sudoedit uses `dir`/editor, which writes
-// "edited by the test editor" into the file it is given.
+// "edited by the test editor" into the file it is given. With `use_pty`,
+// sudoers has "Defaults use_pty" (Debian 12's own sudoers does): sudo then
+// runs a monitor process between itself and the command.
 class SudoConfig {
 public:
-    SudoConfig(const std::string& dir, const SudoAccounts& accounts, const std::string& sudo_conf);
+    SudoConfig(const std::string& dir, const SudoAccounts& accounts, const std::string& sudo_conf,
+               bool use_pty = false);
 
     static std::string editor_text() { return "edited by the test editor\n"; }
 

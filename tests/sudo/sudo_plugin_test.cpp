@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
+#include <filesystem>
 #include <string>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -42,9 +45,9 @@ protected:
     }
 
     void use_options(const std::string& options) { use_sudo_conf(plugin_sudo_conf(options)); }
-    void use_sudo_conf(const std::string& conf) {
+    void use_sudo_conf(const std::string& conf, bool use_pty = false) {
         config_.reset();
-        config_ = std::make_unique<SudoConfig>(daemon_->dir(), *accounts_, conf);
+        config_ = std::make_unique<SudoConfig>(daemon_->dir(), *accounts_, conf, use_pty);
     }
 
     const std::string& user() const { return accounts_->user.name(); }
@@ -249,6 +252,123 @@ TEST_F(SudoPlugin, ExitStatusAndSignalOfAGatedCommandAreRecorded) {
         EXPECT_EQ(c["actor"], user());
         EXPECT_EQ(c["actor_loginuid"], accounts_->user.uid());
     }
+}
+
+// Issue 10, item 9: the revocation of a grant ends a gated command run through
+// sudo, and sudo still reports it: the session_close record carries the
+// signal, and the terminal says why the command ended. The daemon signals the
+// command, not sudo's own processes (the set-uid front end and, with use_pty
+// as in Debian's sudoers, the monitor), which end with it. The command ignores
+// SIGTERM, so it lives until the SIGKILL at the end of the grace: a daemon
+// that SIGKILLs sudo's processes with it leaves no session_close.
+TEST_F(SudoPlugin, ACommandEndedByRevocationIsStillClosedWithItsSignal) {
+    use_sudo_conf(plugin_sudo_conf(sudo_gates_option(*accounts_) + " socket=" + daemon_->socket()), true);
+    const std::string grant = grant_now();
+    PtySession session;
+    std::thread terminal([&] {
+        session = sudo_on_terminal(*accounts_, {kSudo, "-g", gate_group(), "/bin/sh", "-c", "trap '' TERM; exec sleep 1000"},
+                                   {}, 30000ms);
+    });
+    // The command runs once a process of the user's named "sleep" exists.
+    const auto sleep_runs = [&] {
+        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+            const std::string dir = entry.path().string();
+            if (read_file(dir + "/comm") == "sleep\n" &&
+                read_file(dir + "/status").find("Uid:\t" + std::to_string(accounts_->user.uid()) + "\t") !=
+                    std::string::npos)
+                return true;
+        }
+        return false;
+    };
+    const bool ran = eventually(sleep_runs, 10s);
+    daemon_->revoke(grant);
+    terminal.join();
+    ASSERT_TRUE(ran) << session.output;
+    EXPECT_FALSE(session.timed_out) << session.output;
+    EXPECT_EQ(session.exit_code, 128 + SIGKILL) << session.output;
+    const auto closes = records_of("session_close");
+    ASSERT_EQ(closes.size(), 1u) << daemon_->log();
+    EXPECT_NE(closes[0]["detail"].get<std::string>().find("killed by signal 9"), std::string::npos) << closes[0].dump();
+    EXPECT_NE(session.output.find("the break-glass grant " + grant + " has ended"), std::string::npos) << session.output;
+    // The terminate record names sudo's own processes as left to end with the command.
+    const auto terminates = daemon_->audit().records_of("terminate");
+    ASSERT_FALSE(terminates.empty()) << daemon_->log();
+    EXPECT_NE(terminates[0]["detail"].get<std::string>().find("set-uid front ends left to end with their command"),
+              std::string::npos)
+        << terminates[0].dump();
+}
+
+// The pids of the user's processes whose /proc/PID/comm is `comm` (with its newline).
+std::vector<pid_t> processes_named(uid_t uid, const std::string& comm) {
+    std::vector<pid_t> out;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (read_file(entry.path().string() + "/comm") != comm) continue;
+        if (read_file(entry.path().string() + "/status").find("\nUid:\t" + std::to_string(uid) + "\t") == std::string::npos)
+            continue;
+        out.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+    return out;
+}
+
+// Issue 10, item 2: a process that writes a control byte into its own name
+// (its status file's Name line) is still found and ended at revocation, even
+// detached from sudo with setsid and ignoring SIGHUP and SIGTERM. (The
+// command waits a second before it ends: until setsid has run, the process is
+// in the terminal's foreground process group, which gets SIGHUP when sudo ends.)
+TEST_F(SudoPlugin, AProcessWithAControlByteInItsNameIsEndedAtRevocation) {
+    const std::string grant = grant_now();
+    const std::string comm = std::string("x\001\n");
+    const uid_t uid = accounts_->user.uid();
+    const PtySession r = sudo({kSudo, "-g", gate_group(), "/bin/sh", "-c",
+                               "setsid /bin/sh -c 'trap \"\" HUP TERM; printf \"x\\001\" > /proc/$$/comm; "
+                               "while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & sleep 1"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    struct KillLeftovers {
+        uid_t uid;
+        std::string comm;
+        ~KillLeftovers() {
+            for (const pid_t pid : processes_named(uid, comm)) ::kill(pid, SIGKILL);
+        }
+    } leftovers{uid, comm};
+    ASSERT_TRUE(eventually([&] { return processes_named(uid, comm).size() == 1; }, 10s));
+    const pid_t pid = processes_named(uid, comm)[0];
+    daemon_->revoke(grant);
+    // Grace 2 s (sudo_policy), then SIGKILL: gone well within 10 s.
+    EXPECT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, 10s)) << "pid " << pid << " still runs";
+    bool named = false;
+    for (const auto& t : records_of("terminate"))
+        if (t["detail"].get<std::string>().find(std::to_string(pid) + " (") != std::string::npos) named = true;
+    EXPECT_TRUE(named) << daemon_->log();
+}
+
+// Issue 10, item 6: a set-group-ID copy of a shell with the gate's group,
+// left in a place users can write, loses its set-group-ID bit at revocation,
+// and the terminate record names it.
+TEST_F(SudoPlugin, SetgidResidueOfTheGateGroupIsClearedAtRevocation) {
+    const std::string grant = grant_now();
+    const std::string path = "/dev/shm/bg-residue-" + std::to_string(::getpid());
+    struct Remove {
+        std::string path;
+        ~Remove() { ::unlink(path.c_str()); }
+    } remove{path};
+    const PtySession r = sudo({kSudo, "-g", gate_group(), "/bin/sh", "-c",
+                               "cp /bin/sh " + path + " && chgrp " + gate_group() + " " + path + " && chmod 2755 " + path});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    ASSERT_NE(st.st_mode & S_ISGID, 0u);
+    daemon_->revoke(grant);
+    ASSERT_TRUE(eventually([&] { return !records_of("terminate").empty(); }, 10s)) << daemon_->log();
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & S_ISGID, 0u);
+    EXPECT_EQ(st.st_mode & 0777, 0755u);
+    const auto terminates = records_of("terminate");
+    EXPECT_NE(terminates[0]["detail"].get<std::string>().find("set-group-ID bit removed from files of group " +
+                                                              gate_group() + ": " + path),
+              std::string::npos)
+        << terminates[0].dump();
 }
 
 TEST_F(SudoPlugin, UngatedCommandsAreNotRecorded) {

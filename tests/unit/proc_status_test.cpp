@@ -7,9 +7,11 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/text.hpp"
 #include "helper/revocation/process_scan.hpp"
 
 namespace bg {
@@ -60,6 +62,16 @@ TEST(ProcStatus, EmptyGroupsAndEscapedName) {
     EXPECT_EQ(s->name, "my\\nproc");
 }
 
+// Issue 10, item 2: a process writes what it likes to its comm, and the
+// kernel escapes only '\n' and '\\' in Name. The name decides nothing.
+TEST(ProcStatus, ANameWithControlBytesStillParses) {
+    const auto s = parse_proc_status(replace(kSleep, "Name:\tsleep", std::string("Name:\tx\x01\x7f\x1b[2J")));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->name, std::string("x\x01\x7f\x1b[2J"));
+    EXPECT_EQ(s->groups, (std::vector<gid_t>{27, 999}));
+    EXPECT_EQ(s->gid[0], 2000u);
+}
+
 TEST(ProcStatus, RejectsMalformedInput) {
     const std::pair<std::string, std::string> broken[] = {
         {"Uid:\t1000\t1001\t1002\t1001\n", "Uid:\t1000\t1001\t1002\n"},           // three ids
@@ -76,7 +88,6 @@ TEST(ProcStatus, RejectsMalformedInput) {
         {"Umask:\t0022\n", "Um ask:\t0022\n"},                                   // bad key
         {"Umask:\t0022\n", ":\t0022\n"},                                         // empty key
         {"Umask:\t0022\n", "Umask:0022\n"},                                      // no separator
-        {"Name:\tsleep", "Name:\tsl\x01p"},                                      // control character
         {"Name:\tsleep", "Name:\t" + std::string(65, 'a')},                      // name too long
         {"Pid:\t1234\n", "Pid:\t1234\nPid:\t1234\n"},                           // repeated
         {"Groups:\t27 999 \n", ""},                                              // missing Groups
@@ -98,6 +109,52 @@ TEST(ProcStatus, RunsUnderGrantNeedsTheActorAndTheGroup) {
     s.uid[3] = 7;
     s.gid[3] = 5;
     EXPECT_FALSE(runs_under_grant(s, std::nullopt, 7, 5));  // filesystem ids alone do not count
+}
+
+TEST(ProcStatus, AnUnreadableStatusMatchesTheActorsProcesses) {
+    EXPECT_TRUE(unreadable_runs_under_grant(1000, std::nullopt, 1000));  // its /proc/PID is the actor's
+    EXPECT_TRUE(unreadable_runs_under_grant(0, uid_t{1000}, 1000));      // its login uid is the actor's
+    EXPECT_FALSE(unreadable_runs_under_grant(0, uid_t{7}, 1000));
+    EXPECT_FALSE(unreadable_runs_under_grant(7, std::nullopt, 1000));
+}
+
+TEST(ProcStatus, SetUidFrontEndsAreTheActorsRootProcesses) {
+    auto s = *parse_proc_status(kSleep);
+    s.uid[0] = 1000;
+    s.uid[1] = s.uid[2] = s.uid[3] = 0;
+    EXPECT_TRUE(is_privileged_front_end(s, 1000));
+    EXPECT_FALSE(is_privileged_front_end(s, 0));     // root's own processes are not front ends
+    EXPECT_FALSE(is_privileged_front_end(s, 1001));  // another user's
+    s.uid[1] = 1000;  // real and effective the actor's, saved root
+    EXPECT_FALSE(is_privileged_front_end(s, 1000));  // effective uid the actor's: an ordinary process
+}
+
+// A child that renames itself with control bytes is found like any other.
+TEST(ProcStatus, FindsAChildWhoseNameHoldsControlBytes) {
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::prctl(PR_SET_NAME, "x\001\033[2J", 0, 0, 0);
+        (void)!::write(ready[1], "r", 1);
+        ::pause();
+        ::_exit(0);
+    }
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    bool child_found = false;
+    for (const GrantProcess& p : find_grant_processes(::getuid(), ::getgid()))
+        if (p.pid == child) {
+            child_found = true;
+            EXPECT_FALSE(p.status_unreadable);
+            EXPECT_EQ(p.name, escape_for_display(std::string("x\001\033[2J")));
+        }
+    EXPECT_TRUE(child_found);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
 }
 
 TEST(ProcStatus, FindsAChildWithTheGroupButNeverItself) {
