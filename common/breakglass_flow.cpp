@@ -177,6 +177,7 @@ struct Checked {
     std::string record_event_id;  // the command record, when there was a command and a grant
     std::vector<std::string> severities;
     std::string notice;
+    std::string scope = {};  // the systemd scope the caller is being moved into, "" = none
 };
 // The daemon's answer, or why there is none (a refusal or no answer at all).
 struct CheckOutcome {
@@ -199,7 +200,7 @@ CheckOutcome ask_check(proto::Client& daemon, const Target& target, const proto:
     if (!a.message) return {std::nullopt, std::move(a.failure)};
     auto& c = std::get<proto::CommandAnswer>(*a.message);
     return {Checked{c.active, std::move(c.grant_id), c.expires_at, std::move(c.record_event_id),
-                    std::move(c.severities), std::move(c.notice)},
+                    std::move(c.severities), std::move(c.notice), std::move(c.scope)},
             Result{}};
 }
 
@@ -220,7 +221,8 @@ Result check_active(const Target& target, proto::Client& daemon, const proto::Co
     CheckOutcome c = ask_check(daemon, target, command);
     if (!c.answer) return std::move(c.failure);
     if (!c.answer->active) return Result{Outcome::Denied, "", 0, no_grant_text(target)};
-    return Result{Outcome::AlreadyActive, c.answer->grant_id, c.answer->expires_at, "", c.answer->record_event_id};
+    return Result{Outcome::AlreadyActive, c.answer->grant_id, c.answer->expires_at, "", c.answer->record_event_id,
+                  c.answer->scope};
 }
 
 Result check_or_break_glass(Prompter& prompter, const Target& target) {
@@ -237,7 +239,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Cli
     if (!check.answer) return refused(prompter, check.failure.outcome, std::move(check.failure.message));
     if (check.answer->active)
         return Result{Outcome::AlreadyActive, check.answer->grant_id, check.answer->expires_at, "",
-                      check.answer->record_event_id};
+                      check.answer->record_event_id, check.answer->scope};
 
     prompter.info(banner(target.gate, !check.answer->severities.empty(), check.answer->notice));
 
@@ -309,6 +311,7 @@ Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Cli
         return out;
     }
     out.record_event_id = recorded.answer->record_event_id;
+    out.scope = recorded.answer->scope;
     return out;
 }
 

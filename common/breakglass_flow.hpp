@@ -71,6 +71,7 @@ struct Result {
     std::int64_t expires_at = 0;
     std::string message;  // what was (or would be) shown to the user; printable, escaped
     std::string record_event_id = {};  // the command record, when the flow was given a command to record
+    std::string scope = {};  // with a recorded command: the systemd scope the caller is being moved into, "" = none
 };
 
 // The whole flow. Everything shown goes through the prompter: the banner and

@@ -161,7 +161,8 @@ json to_json(const CommandRequest& m) {
 }
 json to_json(const CommandAnswer& m) {
     return {{"active", m.active},         {"record_event_id", m.record_event_id}, {"grant_id", m.grant_id},
-            {"expires_at", m.expires_at}, {"severities", m.severities},           {"notice", m.notice}};
+            {"expires_at", m.expires_at}, {"severities", m.severities},           {"notice", m.notice},
+            {"scope", m.scope}};
 }
 
 // ---- decode
@@ -393,6 +394,7 @@ Message decode_body(MessageType type, const json& body) {
             m.expires_at = r.i64("expires_at");
             m.severities = r.str_list("severities", kMaxListEntries, kMaxShortField);
             m.notice = r.str("notice", kMaxLongField);
+            m.scope = r.str("scope", kMaxShortField);
             out = std::move(m);
             break;
         }

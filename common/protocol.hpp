@@ -309,6 +309,7 @@ struct CommandAnswer {
     std::int64_t expires_at = 0;   // the grant's, when active
     std::vector<std::string> severities = {};  // when not active: as CheckAnswer.severities
     std::string notice = {};                   // when not active: as CheckAnswer.notice
+    std::string scope = {};  // when active: the systemd scope the peer is being moved into, "" = none
 };
 
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,

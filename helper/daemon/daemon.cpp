@@ -305,20 +305,21 @@ void Daemon::use_session_scopes(StartScope start, KillScope kill) {
     kill_scope_ = std::move(kill);
 }
 
-void Daemon::start_session_scope(const PeerIdentity& peer, const std::string& grant_id, std::uint64_t seq,
+std::string Daemon::start_session_scope(const PeerIdentity& peer, const std::string& grant_id, std::uint64_t seq,
                                  const std::string& what) {
-    if (!start_scope_ || peer.pid <= 1) return;
+    if (!start_scope_ || peer.pid <= 1) return "";
     const auto unit = scopes::unit_name(grant_id, seq);
-    if (!unit) return;
+    if (!unit) return "";
     scopes::ScopeRequest r;
     r.grant_id = grant_id;
     r.unit = *unit;
     r.pid = peer.pid;
     // The peer waits for the answer: the pidfd opened now is that process.
     r.pidfd = std::make_shared<UniqueFd>(static_cast<int>(::syscall(SYS_pidfd_open, peer.pid, 0)));
-    if (!r.pidfd->valid()) return;
+    if (!r.pidfd->valid()) return "";
     r.description = "breakglass: " + what + " under grant " + grant_id;
     start_scope_(std::move(r));
+    return *unit;
 }
 
 void Daemon::kill_finished_scopes() {

@@ -292,7 +292,8 @@ private:
     std::vector<TimerChange> timer_changes_;
     StartScope start_scope_;
     KillScope kill_scope_;
-    void start_session_scope(const PeerIdentity& peer, const std::string& grant_id, std::uint64_t seq,
+    // The scope's unit name when one is being started, else "".
+    std::string start_session_scope(const PeerIdentity& peer, const std::string& grant_id, std::uint64_t seq,
                              const std::string& what);
     void kill_finished_scopes();
 

@@ -148,7 +148,7 @@ proto::Message Daemon::on_command(const PeerIdentity& peer, proto::CommandReques
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable,
                            "the command could not be recorded (" + escape_for_display(last_record_error_) + ")"};
-    start_session_scope(peer, grant->event_id, rec->seq, m.service + " command");
+    a.scope = start_session_scope(peer, grant->event_id, rec->seq, m.service + " command");
     a.active = true;
     a.record_event_id = rec->event_id;
     a.grant_id = f.grant_id;

@@ -332,19 +332,20 @@ void remember_close(const proto::CommandRequest& c, const std::string& grant_id)
 // when it records the command (breakglassd(8), "Session scopes"). sudo forks
 // the command only after this returns: waiting here until the move is done
 // means nothing the command starts (a double fork in its first instant
-// included) is born outside the scope. Bounded: a daemon that makes no scope
-// (not started by systemd, or one it could not make) costs at most kScopeWait.
+// included) is born outside the scope. The daemon names the scope in its
+// answer ("" when it makes none: nothing is waited for); a scope that systemd
+// does not make in time costs at most kScopeWait.
 constexpr auto kScopeWait = std::chrono::milliseconds(250);
-bool in_scope_of(const std::string& grant_id) {
+bool in_scope(const std::string& unit) {
     std::ifstream in("/proc/self/cgroup");
     std::stringstream text;
     text << in.rdbuf();
-    return text.str().find("/breakglass.slice/breakglass-" + grant_id + "-") != std::string::npos;
+    return text.str().find("/" + unit) != std::string::npos;
 }
-void wait_for_scope(const std::string& grant_id) {
-    if (grant_id.empty() || ::access("/run/systemd/system", F_OK) != 0) return;  // sd_booted()'s test
+void wait_for_scope(const std::string& unit) {
+    if (unit.empty()) return;
     const auto until = std::chrono::steady_clock::now() + kScopeWait;
-    while (!in_scope_of(grant_id) && std::chrono::steady_clock::now() < until)
+    while (!in_scope(unit) && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
@@ -360,7 +361,7 @@ int check_noninteractive(const PluginArgs& args, const flow::Target& target, con
                                 (r.event_id.empty() ? "" : " " + r.event_id);
     if (r.outcome == flow::Outcome::AlreadyActive) {
         remember_close(command, r.event_id);
-        wait_for_scope(r.event_id);
+        wait_for_scope(r.scope);
         if (args.debug) {
             log_line(LOG_INFO, summary);
             say(approval.host, SUDO_CONV_INFO_MSG, summary + ", recorded " + r.record_event_id);
@@ -419,7 +420,7 @@ int approval_check(char* const command_info[], char* const run_argv[], const cha
     if (args.debug) say(approval.host, SUDO_CONV_INFO_MSG, summary);
     if (ok) {
         remember_close(command, r.event_id);
-        wait_for_scope(r.event_id);
+        wait_for_scope(r.scope);
         return 1;
     }
     // A grant was made but the command could not be recorded under it.

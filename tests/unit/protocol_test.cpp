@@ -57,7 +57,7 @@ std::vector<Message> one_of_each() {
             SessionRequest{"alice", "breakglass", "session_open", "sshd", "pts/1", "10.0.0.1", 4242, "", "", "alice"},
             SessionRecorded{"bg-2026-000010", "bg-2026-000009"},
             CommandRequest{"alice", "breakglass", "sudo", "pts/1", 4242, "id -g", "cwd=/ runas=alice:breakglass", "breakglass", ""},
-            CommandAnswer{true, "bg-2026-000011", "bg-2026-000009", 1767225600, {"sev1"}, ""}};
+            CommandAnswer{true, "bg-2026-000011", "bg-2026-000009", 1767225600, {"sev1"}, "", "breakglass-bg-2026-000009-11.scope"}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
