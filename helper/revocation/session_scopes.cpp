@@ -49,15 +49,6 @@ std::optional<pid_t> parse_pid(std::string_view s) {
     return static_cast<pid_t>(n);
 }
 
-std::vector<pid_t> pids_in(std::string_view text) {
-    std::vector<pid_t> out;
-    while (!text.empty()) {
-        const std::size_t end = text.find_first_of(" \n");
-        if (const auto pid = parse_pid(text.substr(0, end))) out.push_back(*pid);
-        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    }
-    return out;
-}
 
 struct DirClose {
     void operator()(DIR* d) const { ::closedir(d); }
@@ -75,6 +66,35 @@ std::vector<std::string> entries_of(const std::string& dir) {
 }
 
 }  // namespace
+
+// The parsers are pure: they see the files' text, never the files.
+std::vector<pid_t> pids_in(std::string_view text) {
+    std::vector<pid_t> out;
+    while (!text.empty()) {
+        const std::size_t end = text.find_first_of(" \n");
+        if (const auto pid = parse_pid(text.substr(0, end))) out.push_back(*pid);
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    }
+    return out;
+}
+
+std::optional<std::string> cgroup_path_in(std::string_view rest) {
+    std::optional<std::string> legacy;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        const std::size_t first = line.find(':');
+        const std::size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
+        if (second == std::string_view::npos) continue;
+        const std::string_view hierarchy = line.substr(first + 1, second - first - 1);
+        const std::string_view path = line.substr(second + 1);
+        if (path.empty() || path.front() != '/') continue;  // not a cgroup path
+        if (hierarchy.empty() && line.substr(0, first) == "0") return std::string(path);
+        if (hierarchy == "name=systemd") legacy = std::string(path);
+    }
+    return legacy;
+}
 
 std::optional<std::string> unit_name(std::string_view grant_id, std::uint64_t session) {
     if (grant_id.empty() || grant_id.size() > 64) return std::nullopt;
@@ -113,20 +133,7 @@ std::vector<std::string> grant_scopes(std::string_view grant_id) {
 std::optional<std::string> cgroup_of(pid_t pid) {
     const auto text = read_small("/proc/" + std::to_string(pid) + "/cgroup");
     if (!text) return std::nullopt;
-    std::string_view rest = *text;
-    std::optional<std::string> legacy;
-    while (!rest.empty()) {
-        const std::size_t nl = rest.find('\n');
-        const std::string_view line = rest.substr(0, nl);
-        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-        const std::size_t first = line.find(':');
-        const std::size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
-        if (second == std::string_view::npos) continue;
-        const std::string_view hierarchy = line.substr(first + 1, second - first - 1);
-        if (hierarchy.empty() && line.substr(0, first) == "0") return std::string(line.substr(second + 1));
-        if (hierarchy == "name=systemd") legacy = std::string(line.substr(second + 1));
-    }
-    return legacy;
+    return cgroup_path_in(*text);
 }
 
 std::vector<pid_t> descendants_of(pid_t pid, std::size_t limit) {

@@ -39,8 +39,17 @@ std::optional<std::string> cgroup_root();
 // breakglass.slice), by unit name, sorted. Empty without a cgroup root.
 std::vector<std::string> grant_scopes(std::string_view grant_id);
 
-// The cgroup path of a process (the unified or name=systemd line of
-// /proc/PID/cgroup); nullopt when it cannot be read.
+// The cgroup path in the text of a /proc/PID/cgroup file: the unified
+// hierarchy's ("0::/PATH"), else the legacy name=systemd one; nullopt when
+// neither line holds an absolute path. Pure (fuzz_cgroup).
+std::optional<std::string> cgroup_path_in(std::string_view proc_pid_cgroup);
+
+// The process ids in a cgroup.procs or task children file (whitespace
+// separated decimals; anything else is skipped). Pure (fuzz_cgroup).
+std::vector<pid_t> pids_in(std::string_view text);
+
+// The cgroup path of a process (cgroup_path_in of its /proc/PID/cgroup);
+// nullopt when it cannot be read.
 std::optional<std::string> cgroup_of(pid_t pid);
 
 // The descendants of `pid` (children, their children, ...) found through
