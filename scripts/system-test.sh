@@ -34,6 +34,8 @@
 #      p50 and max, target max <= 2 s (also bench/revocation_lag.sh)
 #   d  daemon stopped, container powered off past expires_at, booted again: expired at
 #      startup with its record, verify OK
+#   h  dpkg -r libpam-breakglass while /etc/sudo.conf loads the plugin: refused, sudo
+#      true still works; with the lines commented out: removed, sudo true still works
 # Exit status 0 only if every scenario passed. Set BG_SYSTEM_TEST_KEEP=1 to keep
 # the temporary directory (rootfs, logs) for a look afterwards.
 set -uo pipefail
@@ -979,6 +981,39 @@ POLICY
     finish g "a fixture-style breakglassd (--socket, --systemd-timers=no/auto) creates no breakglass-expire-* unit"
 }
 
+# h) Removing the PAM/sudo package in the booted system (issue 10, item 9):
+# with /etc/sudo.conf loading the plugin the removal is refused and sudo keeps
+# working (with breakglassd running under systemd, as in production); once the
+# lines are commented out the removal goes through and sudo still works. Last,
+# because it takes the plugin away.
+scenario_h() {
+    local so=/usr/libexec/sudo/breakglass_sudo.so out refusal
+    out=$(ct /bin/sh -c "grep -c '^Plugin breakglass_' /etc/sudo.conf; sudo true && echo sudo-ok" </dev/null 2>&1)
+    printf '%s\n' "$out" | grep -qx 2 && printf '%s\n' "$out" | grep -qx sudo-ok ||
+        bad "before the removal: /etc/sudo.conf does not load the plugin twice, or sudo true fails: $out"
+    refusal=$(ct /bin/sh -c "DEBIAN_FRONTEND=noninteractive dpkg -r libpam-breakglass 2>&1; echo rc=\$?" </dev/null)
+    if printf '%s\n' "$refusal" | grep -q '^rc=0$'; then
+        bad "dpkg -r libpam-breakglass went through while /etc/sudo.conf loads the plugin"
+    elif printf '%s\n' "$refusal" | grep -q "NOT removed: /etc/sudo.conf still loads breakglass_sudo.so"; then
+        ok "dpkg -r libpam-breakglass refused while /etc/sudo.conf loads the plugin, saying why"
+    else
+        bad "dpkg -r libpam-breakglass failed without the expected reason: $refusal"
+    fi
+    out=$(ct /bin/sh -c "test -f $so && sudo true && echo sudo-ok" </dev/null 2>&1)
+    if printf '%s\n' "$out" | grep -qx sudo-ok; then ok "after the refused removal $so is there and sudo true works"
+    else bad "after the refused removal sudo true fails (or $so is gone): $out"; fi
+    out=$(ct /bin/sh -c "sed -i 's/^Plugin breakglass_/# Plugin breakglass_/' /etc/sudo.conf &&
+        DEBIAN_FRONTEND=noninteractive dpkg -r libpam-breakglass >/dev/null 2>&1; echo rc=\$?;
+        test ! -e $so && echo so-gone; sudo true && echo sudo-ok" </dev/null 2>&1)
+    if printf '%s\n' "$out" | grep -q '^rc=0$' && printf '%s\n' "$out" | grep -qx so-gone &&
+        printf '%s\n' "$out" | grep -qx sudo-ok; then
+        ok "with the lines commented out the removal goes through, $so is gone and sudo true works"
+    else
+        bad "the removal after commenting the lines out, or sudo after it, failed: $out"
+    fi
+    finish h "removing libpam-breakglass in the booted system never leaves sudo unable to load its plugins"
+}
+
 # ---------------------------------------------------------------- run
 case "$MODE" in
 all | tests)
@@ -989,6 +1024,7 @@ all | tests)
     scenario_c
     [ "$MODE" = all ] && bench
     scenario_d
+    scenario_h
     ;;
 bench) bench ;;
 esac
