@@ -7,7 +7,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -178,6 +180,36 @@ TEST(ProcStatus, FindsAChildWithTheGroupButNeverItself) {
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
+// A process whose leader thread has exited (SYS_exit from main) shows
+// "State: Z" in /proc/PID/status while its other threads run on with the
+// group: it is alive and must be found (attack report on issue 10).
+TEST(ProcStatus, FindsAProcessWhoseLeaderThreadHasExited) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+        pthread_t t;
+        ::pthread_create(&t, nullptr, [](void*) -> void* { for (;;) ::pause(); }, nullptr);
+        ::syscall(SYS_exit, 0);  // the leader alone
+        ::_exit(1);
+    }
+    // Wait until the leader shows as a zombie while the process lives on.
+    bool zombie_leader = false;
+    for (int i = 0; i < 200 && !zombie_leader; ++i) {
+        std::ifstream in("/proc/" + std::to_string(child) + "/status");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        zombie_leader = ss.str().find("State:\tZ") != std::string::npos;
+        if (!zombie_leader) ::usleep(10000);
+    }
+    ASSERT_TRUE(zombie_leader);
+    bool child_found = false;
+    for (const GrantProcess& p : find_grant_processes(::getuid(), ::getgid()))
+        if (p.pid == child) child_found = true;
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(child_found) << "a live process whose leader thread exited is skipped as a zombie";
 }
 
 }  // namespace
