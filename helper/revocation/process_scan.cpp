@@ -94,6 +94,7 @@ std::optional<std::string> read_proc_file(int dir_fd, const char* name, std::siz
 // be read or parsed), the owner of its /proc/PID directory and its login uid.
 struct Candidate {
     std::optional<ProcStatus> status;
+    bool other_threads = false;  // a zombie leader whose other threads still run
     uid_t owner = 0;
     std::optional<uid_t> loginuid;
 };
@@ -108,6 +109,19 @@ std::optional<Candidate> read_candidate(int proc_fd, const char* pid_name) {
     c.owner = st.st_uid;
     if (const auto text = read_proc_file(dir_fd.get(), "status", kMaxProcStatusBytes))
         c.status = parse_proc_status(*text);
+    // A leader that called exit alone shows Z while its other threads run on.
+    if (c.status && (c.status->state == 'Z' || c.status->state == 'X')) {
+        const int task_fd = ::openat(dir_fd.get(), "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (DIR* tasks = task_fd >= 0 ? ::fdopendir(task_fd) : nullptr) {
+            int n = 0;
+            while (const dirent* t = ::readdir(tasks))
+                if (t->d_name[0] != '.') ++n;
+            ::closedir(tasks);
+            c.other_threads = n > 1;
+        } else if (task_fd >= 0) {
+            ::close(task_fd);
+        }
+    }
     if (const auto login = read_proc_file(dir_fd.get(), "loginuid", 32)) {
         std::string_view v = *login;
         while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
@@ -119,7 +133,7 @@ std::optional<Candidate> read_candidate(int proc_fd, const char* pid_name) {
 
 bool matches(const Candidate& c, uid_t actor_uid, gid_t gate_gid) {
     if (!c.status) return unreadable_runs_under_grant(c.owner, c.loginuid, actor_uid);
-    return c.status->state != 'Z' && c.status->state != 'X' &&
+    return ((c.status->state != 'Z' && c.status->state != 'X') || c.other_threads) &&
            runs_under_grant(*c.status, c.loginuid, actor_uid, gate_gid);
 }
 
