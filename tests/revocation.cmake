@@ -20,5 +20,5 @@ if(BUILD_FUZZERS)
 endif()
 
 add_executable(revocation_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/revocation_integration_test.cpp)
-target_link_libraries(revocation_integration_tests PRIVATE bg_test_support bg_common bg_mfa GTest::gtest_main bg_strict)
+target_link_libraries(revocation_integration_tests PRIVATE bg_test_support bg_common bg_mfa bg_revocation GTest::gtest_main bg_strict)
 gtest_discover_tests(revocation_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)

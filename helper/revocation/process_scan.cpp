@@ -294,7 +294,7 @@ std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, c
         if (!in_cgroup(proc_fd.get(), pid_name.c_str(), cgroup_path)) continue;
         const auto c = read_candidate(proc_fd.get(), pid_name.c_str());
         if (!c) continue;
-        if (c->status && (c->status->state == 'Z' || c->status->state == 'X')) continue;
+        if (c->status && (c->status->state == 'Z' || c->status->state == 'X') && !c->other_threads) continue;
         found.push_back(grant_process(pid, std::move(pidfd), *c, actor_uid));
     }
     return found;

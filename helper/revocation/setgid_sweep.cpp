@@ -99,9 +99,16 @@ struct Walk {
                 if (is_residue(st, gid, since)) out.files.push_back(clear_one(::dirfd(dir.get()), e->d_name, child, gid, since));
                 continue;
             }
-            if (!S_ISDIR(st.st_mode) || depth >= limits.max_depth) continue;
+            if (!S_ISDIR(st.st_mode)) continue;
+            if (depth >= limits.max_depth) {
+                if (out.skipped.size() < 8) out.skipped.push_back(child + " (deeper than " + std::to_string(limits.max_depth) + " directories)");
+                continue;
+            }
             const int sub = ::openat(::dirfd(dir.get()), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub < 0) continue;
+            if (sub < 0) {
+                if (out.skipped.size() < 8) out.skipped.push_back(child + " (" + std::strerror(errno) + ")");
+                continue;
+            }
             struct stat sub_st {};
             if (::fstat(sub, &sub_st) != 0 || sub_st.st_dev != dev) {
                 ::close(sub);
@@ -166,6 +173,9 @@ std::string describe(const SetgidSweep& sweep, const std::string& group) {
                 " (" + std::to_string(sweep.visited) + " entries): check by hand for files of group " + group;
     for (const std::string& u : sweep.unreadable)
         text += std::string(text.empty() ? "" : "; ") + "set-group-ID sweep could not open " + escape_for_display(u);
+    for (const std::string& d : sweep.skipped)
+        text += std::string(text.empty() ? "" : "; ") + "set-group-ID sweep did not walk " + escape_for_display(d) +
+                ": check by hand for files of group " + group;
     return text;
 }
 

@@ -36,6 +36,7 @@ struct SetgidSweep {
     std::size_t visited = 0;
     std::string stopped;                     // why the walk ended early, "" when every root was walked
     std::vector<std::string> unreadable;     // roots that could not be opened, with why
+    std::vector<std::string> skipped;        // directories not walked (too deep, not openable), at most 8, with why
 };
 
 // The default roots: /tmp, /var/tmp, /dev/shm and `home` when it is an

@@ -143,10 +143,9 @@ TerminationReport Terminator::begin(const TerminationTarget& target, std::int64_
             describe(clear_setgid_files(*p->gid, target.granted_at, p->target.setgid_roots), target.group);
         if (!residue.empty()) report.detail += "; " + residue;
     }
-    if (p->processes.empty() && p->front_ends.empty())
-        finish_scopes(*p);
-    else
-        pending_.push_back(std::move(*p));
+    // Even when nothing ran: the scan after the grace finds what started (or
+    // changed its pid) while this one ran.
+    pending_.push_back(std::move(*p));
     return report;
 }
 
@@ -182,6 +181,7 @@ std::vector<TerminationReport> Terminator::finish_due(std::int64_t now, const Gr
         it = pending_.erase(it);
         std::set<pid_t> known;
         std::vector<std::string> killed, late, front_ends_killed;
+        std::size_t late_unlisted = 0;
         for (const GrantProcess& p : t.processes) {
             known.insert(p.pid);
             if (alive(p) && signal_process(p, SIGKILL)) killed.push_back(describe_process(p));
@@ -193,26 +193,46 @@ std::vector<TerminationReport> Terminator::finish_due(std::int64_t now, const Gr
         // A process forked while the first scan ran is not in it. Whatever is
         // in the grant's scopes is left over from it; with the group, unless
         // the user holds a new grant of the gate by now, too.
-        std::vector<GrantProcess> newcomers = collect(t, !granted_again(t.target.user, t.target.gate));
-        for (GrantProcess& p : newcomers) {
-            if (known.count(p.pid) != 0) continue;
-            if (p.front_end && !t.front_end_stage) {
-                t.front_ends.push_back(std::move(p));  // a front end that appeared: it waits like the others
-                continue;
+        // Scanned again until kQuietRounds scans in a row find nothing new: a
+        // process that forks and exits to change its pid is caught when a scan
+        // sees it and the SIGKILL lands before its next fork. One that changes
+        // faster than a scan of /proc takes can still slip through; the
+        // grant's scope, with systemd, holds it whatever it does.
+        const bool with_group = !granted_again(t.target.user, t.target.gate);
+        for (int round = 0, quiet = 0; round < kRescanRounds && quiet < kQuietRounds; ++round) {
+            bool fresh = false;
+            for (GrantProcess& p : collect(t, with_group)) {
+                if (!known.insert(p.pid).second) continue;
+                fresh = true;
+                if (p.front_end && !t.front_end_stage) {
+                    t.front_ends.push_back(std::move(p));  // a front end that appeared: it waits like the others
+                    continue;
+                }
+                if (!signal_process(p, SIGKILL)) continue;
+                if (late.size() < kMaxListedLate)
+                    late.push_back(describe_process(p));
+                else
+                    ++late_unlisted;
             }
-            if (signal_process(p, SIGKILL)) late.push_back(describe_process(p));
+            quiet = fresh ? 0 : quiet + 1;
         }
         const bool front_ends_left =
             !t.front_end_stage && std::any_of(t.front_ends.begin(), t.front_ends.end(), alive);
-        if (!killed.empty() || !late.empty() || !front_ends_killed.empty()) {
+        // Swept again: a process that ignored SIGTERM may have made one during the grace.
+        std::string residue;
+        if (t.gid && !t.front_end_stage)
+            residue = describe(clear_setgid_files(*t.gid, t.target.granted_at, t.target.setgid_roots), t.target.group);
+        if (!killed.empty() || !late.empty() || !front_ends_killed.empty() || !residue.empty()) {
             std::string detail = t.front_end_stage ? "front-end grace over" : "grace over";
             if (!killed.empty()) detail += "; SIGKILL to pids " + join(killed) + " that survived SIGTERM";
             if (!late.empty())
-                detail += "; SIGKILL to pids " + join(late) + " that appeared " + appeared(t.target, t.scopes) +
-                          " after the grant ended";
+                detail += "; SIGKILL to pids " + join(late) +
+                          (late_unlisted ? " and " + std::to_string(late_unlisted) + " more" : std::string()) +
+                          " that appeared " + appeared(t.target, t.scopes) + " after the grant ended";
             if (!front_ends_killed.empty())
                 detail += "; SIGKILL to set-uid front ends " + join(front_ends_killed) + " still there " +
                           std::to_string(kFrontEndGraceSeconds) + " s after the grace";
+            if (!residue.empty()) detail += "; " + residue;
             reports.push_back({t.target, std::move(detail)});
         }
         if (front_ends_left) {
