@@ -21,7 +21,8 @@
 #      the revoke record, then a terminate record that lists the session's pids;
 #      a process that left its sudo -g command by a double fork, setsid and a new
 #      name is in the grant's session scope (breakglass-ID-N.scope), is named in
-#      the terminate record and is gone after the revoke
+#      the terminate record and is gone after the revoke; set-group-ID copies of a
+#      program left in /tmp, /var/tmp, /dev/shm and the home lose the bit, each named
 #   f  the gate's on_grant/on_revoke hooks ran in the daemon's sandbox: argv, empty
 #      environment, hook records
 #   g  a second breakglassd started the way the test fixture starts one (--socket,
@@ -677,6 +678,18 @@ ESCAPE
         *) bad "double-forked, setsid, renamed pid $esc is not in a scope of $id: cgroup '$cg'; breakglassd: $(ct journalctl -u breakglassd --no-pager -o cat </dev/null 2>/dev/null | grep -i scope | tail -3 | tr '\n' ' ')" ;;
         esac
     fi
+    # Set-group-ID residue under the grant, in each place the daemon sweeps
+    # (issue 10, item 6), as the packaged unit runs it (its sandbox must see
+    # and change the real /tmp, /var/tmp, /dev/shm and home).
+    local home sgid=""
+    home=$(ct getent passwd bgst-e </dev/null | cut -d: -f6)
+    ct "$DRIVE" --user bgst-e --timeout 30 -- /usr/bin/sudo -g "$GROUP" /bin/sh -c \
+        "for d in /tmp /var/tmp /dev/shm $home; do cp /bin/true \$d/bgst-sgid-e && chmod 2755 \$d/bgst-sgid-e; done" \
+        </dev/null >"$WORK/e-sgid.out" 2>&1
+    for f in /tmp /var/tmp /dev/shm "$home"; do
+        if [ "$(ct stat -c '%A %G' "$f/bgst-sgid-e" </dev/null 2>&1)" = "-rwxr-sr-x $GROUP" ]; then sgid="$sgid $f/bgst-sgid-e"
+        else bad "could not leave a set-group-ID file in $f: $(ct stat -c '%A %G' "$f/bgst-sgid-e" </dev/null 2>&1) $(tr -d '\r' <"$WORK/e-sgid.out" | tail -2 | tr '\n' ' ')"; fi
+    done
     watch_gone e $pids
     for t in $(seq 1 30); do timer_listed "$id" && { had_timer=1; break; }; sleep 0.1; done
     [ -n "$had_timer" ] || bad "no breakglass-expire-$id.timer before the revoke"
@@ -715,6 +728,17 @@ ESCAPE
             bad "no terminate record of $id names pid $esc (bgescape)"
         fi
     fi
+    local detail mode
+    detail=$(log_json | jq -r --arg id "$id" 'select(.event == "terminate" and .grant_id == $id) | .detail')
+    for f in $sgid; do
+        mode=$(ct stat -c '%A' "$f" </dev/null 2>&1)
+        if [ "$mode" = "-rwxr-xr-x" ] && printf '%s' "$detail" | grep -qF "$f"; then
+            ok "$f lost its set-group-ID bit at the revoke and a terminate record names it"
+        else
+            bad "$f after the revoke: mode $mode; terminate records: $(printf '%s' "$detail" | tr '\n' ' ')"
+        fi
+        ct rm -f "$f" </dev/null
+    done
     finish e "breakglassctl revoke: timer gone, session terminated"
 }
 
