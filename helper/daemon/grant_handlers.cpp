@@ -305,10 +305,13 @@ proto::Message Daemon::on_revoke(const PeerIdentity& peer, proto::RevokeRequest&
     if (auto bad = validate_text(m.reason, kMaxReasonBytes, true))
         return ErrorAnswer{ErrorCode::BadRequest, "the reason " + *bad};
     const Grant* g = grants_.find(m.event_id);
-    if (!g || g->state != GrantState::Active)
-        return ErrorAnswer{ErrorCode::NotFound, "no active grant " + escape_for_display(m.event_id)};
-    if (peer.uid != 0 && peer.user != g->user)
-        return ErrorAnswer{ErrorCode::NotPermitted, "only root or the grant's own user may revoke it"};
+    // Another user's grant is answered as if it did not exist: the answer
+    // must not tell who holds which grant (ids are sequential).
+    const bool theirs = g && (peer.uid == 0 || peer.user == g->user);
+    if (!g || g->state != GrantState::Active || !theirs)
+        return ErrorAnswer{ErrorCode::NotFound,
+                           "no active grant " + escape_for_display(m.event_id) +
+                               (peer.uid == 0 ? std::string() : " of user " + peer.user + " (root may revoke any)")};
     const Grant grant = *g;
     // The grant ends whether or not its record can be written now (closing
     // never waits); an empty record_event_id says the record follows.

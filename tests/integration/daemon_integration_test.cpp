@@ -464,6 +464,15 @@ TEST_F(DaemonTest, RevokeByOwnerAndNotByOthers) {
     const std::string id = status(false).grants.at(0).event_id;
     const auto denied = run_as(mallory(), ctl({"revoke", id}));
     EXPECT_EQ(denied.exit_code, 1);
+    // The refusal does not tell mallory that the id is someone's active grant:
+    // it reads as for an id that was never granted.
+    const auto unknown = run_as(mallory(), ctl({"revoke", "bg-2026-999999"}));
+    EXPECT_EQ(unknown.exit_code, 1);
+    const auto without_id = [](std::string text, const std::string& id_text) {
+        for (std::size_t at; (at = text.find(id_text)) != std::string::npos;) text.replace(at, id_text.size(), "ID");
+        return text;
+    };
+    EXPECT_EQ(without_id(denied.err, id), without_id(unknown.err, "bg-2026-999999"));
     const auto ok = run_as(alice(), ctl({"revoke", id, "--reason", "incident resolved"}));
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
     EXPECT_TRUE(status(false).grants.empty());
