@@ -9,3 +9,10 @@ add_executable(daemon_unit_tests ${CMAKE_CURRENT_LIST_DIR}/unit/dispatch_test.cp
 target_compile_definitions(daemon_unit_tests PRIVATE BG_PROTOCOL_MD="${PROJECT_SOURCE_DIR}/PROTOCOL.md")
 target_link_libraries(daemon_unit_tests PRIVATE bg_daemon GTest::gtest_main bg_strict)
 gtest_discover_tests(daemon_unit_tests)
+
+if(BUILD_FUZZERS)
+  # tests/fuzz/fuzz_ends_slot tests/fuzz/corpus/ends_slot
+  add_executable(fuzz_ends_slot ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_ends_slot.cpp)
+  target_link_libraries(fuzz_ends_slot PRIVATE bg_daemon bg_strict)
+  target_link_options(fuzz_ends_slot PRIVATE -fsanitize=fuzzer)
+endif()

@@ -43,21 +43,16 @@ json body_of(std::uint64_t generation, const std::vector<UnrecordedEnd>& ends) {
     return {{"generation", generation}, {"ends", list}};
 }
 
-struct Slot {
-    bool never_written = false;
-    bool valid = false;
-    std::uint64_t generation = 0;
-    std::vector<UnrecordedEnd> ends;
-};
+using Slot = EndsSlot;
 
-Slot parse_slot(const std::string& bytes) {
+Slot parse_slot(std::string_view bytes) {
     Slot slot;
     if (bytes.empty() || bytes[0] == '\0') {
         slot.never_written = std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == '\0'; });
         return slot;
     }
     const std::size_t end = bytes.find('\n');
-    if (end == std::string::npos) return slot;
+    if (end == std::string_view::npos) return slot;
     const json j = json::parse(bytes.substr(0, end), nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || !j.contains("check") || !j["check"].is_string()) return slot;
     try {
@@ -84,6 +79,19 @@ Slot parse_slot(const std::string& bytes) {
     }
     return slot;
 }
+
+}  // namespace
+
+EndsSlot parse_ends_slot(std::string_view bytes) { return parse_slot(bytes); }
+
+std::string render_ends_slot(std::uint64_t generation, const std::vector<UnrecordedEnd>& ends) {
+    const json body = body_of(generation, ends);
+    json slot = body;
+    slot["check"] = sha256_hex(body.dump());
+    return slot.dump() + "\n";
+}
+
+namespace {
 
 Result<std::string> read_slot(int fd, off_t offset) {
     std::string buf(UnrecordedEnds::kSlotBytes, '\0');
@@ -193,10 +201,7 @@ Status UnrecordedEnds::write() {
     std::vector<UnrecordedEnd> kept = ends_;
     std::string text;
     for (std::size_t trimmed = 0;; ++trimmed) {
-        const json body = body_of(generation_ + 1, kept);
-        json slot = body;
-        slot["check"] = sha256_hex(body.dump());
-        text = slot.dump() + "\n";
+        text = render_ends_slot(generation_ + 1, kept);
         if (text.size() <= kSlotBytes) break;
         if (trimmed >= kept.size())
             return Error{path_ + ": " + std::to_string(kept.size()) +

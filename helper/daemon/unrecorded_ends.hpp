@@ -39,6 +39,18 @@ struct UnrecordedEnd {
     std::string why;             // why the record could not be written then
 };
 
+// One slot of the file, parsed (pure: fuzz_ends_slot). A slot is valid when
+// its first line is a JSON object whose check is the SHA-256 of the rest.
+struct EndsSlot {
+    bool never_written = false;  // all zero bytes
+    bool valid = false;
+    std::uint64_t generation = 0;
+    std::vector<UnrecordedEnd> ends;
+};
+EndsSlot parse_ends_slot(std::string_view bytes);
+// The first line of a slot holding `ends` (the file pads it with zero bytes).
+std::string render_ends_slot(std::uint64_t generation, const std::vector<UnrecordedEnd>& ends);
+
 class UnrecordedEnds {
 public:
     static constexpr std::string_view kFileName = "ends.pending";

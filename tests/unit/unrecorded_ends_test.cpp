@@ -120,5 +120,34 @@ TEST_F(UnrecordedEndsTest, AFileOthersMayReadIsRefused) {
     EXPECT_NE(again.error().message.find("group or others"), std::string::npos) << again.error().message;
 }
 
+TEST(UnrecordedEndsSlot, ParsesWhatItRendersAndToldApartWhatItDidNot) {
+    UnrecordedEnd e;
+    e.grant_id = "bg-2026-000004";
+    e.event = "revoke";
+    e.at = 1764590000;
+    e.actor = "root";
+    e.peer_uid = 0;
+    e.detail = "revoked: done \\ \"quoted\"";
+    e.why = "No space left on device";
+    const std::string line = render_ends_slot(7, {e});
+    const EndsSlot slot = parse_ends_slot(line + std::string(100, '\0'));
+    ASSERT_TRUE(slot.valid);
+    EXPECT_EQ(slot.generation, 7u);
+    ASSERT_EQ(slot.ends.size(), 1u);
+    EXPECT_EQ(slot.ends[0].detail, e.detail);
+    EXPECT_EQ(slot.ends[0].at, e.at);
+    // Never written: all zero bytes.
+    const EndsSlot zeros = parse_ends_slot(std::string(64, '\0'));
+    EXPECT_TRUE(zeros.never_written);
+    EXPECT_FALSE(zeros.valid);
+    // Torn: cut before its newline; a changed byte fails the check.
+    const EndsSlot torn = parse_ends_slot(line.substr(0, line.size() / 2));
+    EXPECT_FALSE(torn.valid);
+    EXPECT_FALSE(torn.never_written);
+    std::string changed = line;
+    changed[changed.find("1764590000")] = '2';
+    EXPECT_FALSE(parse_ends_slot(changed).valid);
+}
+
 }  // namespace
 }  // namespace bg
