@@ -16,8 +16,25 @@
 #include <memory>
 
 #include "common/text.hpp"
+#include "helper/revocation/session_scopes.hpp"
 
 namespace bg {
+
+std::optional<std::string> read_small_file(int dir_fd, const char* name, std::size_t max_bytes) {
+    UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return std::nullopt;
+    std::string text;
+    char buf[4096];
+    while (text.size() <= max_bytes) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    return std::nullopt;  // larger than the caller expects
+}
+
 namespace {
 
 constexpr std::uint64_t kMaxPid = 4194304;  // PID_MAX_LIMIT
@@ -74,21 +91,6 @@ bool parse_groups(std::string_view value, std::vector<gid_t>& out) {
 // checked; the name is escaped wherever it is shown.
 bool is_valid_name_value(std::string_view name) { return name.size() <= kMaxProcNameBytes; }
 
-// Reads a small /proc file relative to the /proc/PID directory descriptor.
-std::optional<std::string> read_proc_file(int dir_fd, const char* name, std::size_t max_bytes) {
-    UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return std::nullopt;
-    std::string text;
-    char buf[4096];
-    while (text.size() <= max_bytes) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::nullopt;
-        if (n == 0) return text;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-    return std::nullopt;  // larger than any real status file
-}
 
 // What /proc says about one process: its status (nullopt when it could not
 // be read or parsed), the owner of its /proc/PID directory and its login uid.
@@ -107,7 +109,7 @@ std::optional<Candidate> read_candidate(int proc_fd, const char* pid_name) {
     if (::fstat(dir_fd.get(), &st) != 0) return std::nullopt;
     Candidate c;
     c.owner = st.st_uid;
-    if (const auto text = read_proc_file(dir_fd.get(), "status", kMaxProcStatusBytes))
+    if (const auto text = read_small_file(dir_fd.get(), "status", kMaxProcStatusBytes))
         c.status = parse_proc_status(*text);
     // A leader that called exit alone shows Z while its other threads run on.
     if (c.status && (c.status->state == 'Z' || c.status->state == 'X')) {
@@ -122,7 +124,7 @@ std::optional<Candidate> read_candidate(int proc_fd, const char* pid_name) {
             ::close(task_fd);
         }
     }
-    if (const auto login = read_proc_file(dir_fd.get(), "loginuid", 32)) {
+    if (const auto login = read_small_file(dir_fd.get(), "loginuid", 32)) {
         std::string_view v = *login;
         while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
         // 4294967295 is "not set"; parse_decimal accepts it and it matches no real uid.
@@ -155,20 +157,8 @@ GrantProcess grant_process(pid_t pid, UniqueFd pidfd, const Candidate& c, uid_t 
 bool in_cgroup(int proc_fd, const char* pid_name, const std::string& cgroup_path) {
     UniqueFd dir_fd(::openat(proc_fd, pid_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd.valid()) return false;
-    const auto text = read_proc_file(dir_fd.get(), "cgroup", 64 * 1024);
-    if (!text) return false;
-    std::string_view rest = *text;
-    while (!rest.empty()) {
-        const std::size_t nl = rest.find('\n');
-        const std::string_view line = rest.substr(0, nl);
-        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-        const std::size_t first = line.find(':');
-        const std::size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
-        if (second == std::string_view::npos) continue;
-        const std::string_view hierarchy = line.substr(first + 1, second - first - 1);
-        if ((hierarchy.empty() || hierarchy == "name=systemd") && line.substr(second + 1) == cgroup_path) return true;
-    }
-    return false;
+    const auto text = read_small_file(dir_fd.get(), "cgroup", 64 * 1024);
+    return text && scopes::cgroup_path_in(*text) == cgroup_path;
 }
 
 struct DirClose {
@@ -275,7 +265,7 @@ std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, c
     UniqueFd group_fd(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (!group_fd.valid()) return found;
     // A scope holds a session's processes: a few, or a few thousand at most.
-    const auto procs = read_proc_file(group_fd.get(), "cgroup.procs", 4 * 1024 * 1024);
+    const auto procs = read_small_file(group_fd.get(), "cgroup.procs", 4 * 1024 * 1024);
     if (!procs) return found;
     const pid_t self = ::getpid();
     std::string_view rest = *procs;

@@ -97,4 +97,9 @@ bool signal_process(const GrantProcess& p, int sig);
 // True when the process behind the pidfd has exited (POLLIN on the pidfd).
 bool has_exited(const GrantProcess& p);
 
+// A small file (under /proc or /sys), whole, opened relative to `dir_fd`
+// (AT_FDCWD for a path) without following a final symbolic link; nullopt
+// when it cannot be read or is larger than `max_bytes`.
+std::optional<std::string> read_small_file(int dir_fd, const char* name, std::size_t max_bytes);
+
 }  // namespace bg

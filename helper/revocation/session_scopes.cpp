@@ -11,6 +11,7 @@
 #include <set>
 
 #include "common/file_io.hpp"
+#include "helper/revocation/process_scan.hpp"
 
 namespace bg::scopes {
 namespace {
@@ -24,18 +25,7 @@ std::string prefix_of(std::string_view grant_id) { return "breakglass-" + std::s
 
 // A small file under /proc or /sys, whole; nullopt when it cannot be read.
 std::optional<std::string> read_small(const std::string& path, std::size_t max_bytes = 64 * 1024) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return std::nullopt;
-    std::string text;
-    char buf[4096];
-    while (text.size() <= max_bytes) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::nullopt;
-        if (n == 0) return text;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-    return std::nullopt;
+    return read_small_file(AT_FDCWD, path.c_str(), max_bytes);
 }
 
 std::optional<pid_t> parse_pid(std::string_view s) {
@@ -139,10 +129,10 @@ std::optional<std::string> cgroup_of(pid_t pid) {
 std::vector<pid_t> descendants_of(pid_t pid, std::size_t limit) {
     std::vector<pid_t> out;
     std::set<pid_t> seen{pid};
-    std::vector<pid_t> todo{pid};
-    while (!todo.empty() && out.size() < limit) {
-        const pid_t parent = todo.back();
-        todo.pop_back();
+    std::vector<pid_t> to_visit{pid};
+    while (!to_visit.empty() && out.size() < limit) {
+        const pid_t parent = to_visit.back();
+        to_visit.pop_back();
         const std::string task_dir = "/proc/" + std::to_string(parent) + "/task";
         for (const std::string& tid : entries_of(task_dir)) {
             const auto children = read_small(task_dir + "/" + tid + "/children");
@@ -150,7 +140,7 @@ std::vector<pid_t> descendants_of(pid_t pid, std::size_t limit) {
             for (const pid_t child : pids_in(*children)) {
                 if (!seen.insert(child).second || out.size() >= limit) continue;
                 out.push_back(child);
-                todo.push_back(child);
+                to_visit.push_back(child);
             }
         }
     }
