@@ -5,7 +5,7 @@
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 
-#include <array>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,7 +21,7 @@ struct EventId {
 };
 
 // Fixed forever: journal queries and alert rules match on these.
-constexpr std::array<EventId, 22> kMessageIds = {{
+constexpr EventId kMessageIds[] = {
     {"request", "f766535341c08f164eab5f45d0efbc7e"},
     {"approve", "fc4e3ad2db80632e82cf7baea3961d48"},
     {"deny", "8ab5821d6ea49fd6c1a453d50c89eae0"},
@@ -44,7 +44,9 @@ constexpr std::array<EventId, 22> kMessageIds = {{
     {"hook", "b0804ffe37fc5fc071ae78511f693ac8"},
     {"hook_failed", "65456f048f89377ebbc75b672621a63e"},
     {"refusals_suppressed", "1ffd766c6d804f9b9cef7987deadcda8"},
-}};
+    {"checkpoint", "8480a26002e128844a84347661108e20"},
+    {"grant_void", "7096e718c52190d420139460e3fbf61c"},
+};
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
     for (const auto n : names) {
@@ -80,7 +82,7 @@ std::string_view message_id_for(std::string_view event) {
 
 int priority_for(std::string_view event) {
     if (is_one_of(event, {"grant", "hook_failed"})) return LOG_ALERT;
-    if (is_one_of(event, {"alert_failed", "sink_gap"})) return LOG_ERR;
+    if (is_one_of(event, {"alert_failed", "sink_gap", "grant_void"})) return LOG_ERR;
     if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate"}))
         return LOG_WARNING;
     if (is_one_of(event, {"request", "approve", "revoke", "expire", "review", "enroll", "hook"})) return LOG_NOTICE;
@@ -103,9 +105,9 @@ std::string journal_message(const Record& r) {
     return m;
 }
 
-void send_to_journal(const Record& r) {
+std::vector<std::string> journal_fields(const Record& r, std::string_view record_line) {
     std::vector<std::string> fields;
-    fields.reserve(32);
+    fields.reserve(34);
     fields.push_back("MESSAGE=" + journal_message(r));
     fields.push_back("PRIORITY=" + std::to_string(priority_for(r.event)));
     fields.emplace_back("SYSLOG_IDENTIFIER=breakglassd");
@@ -141,6 +143,44 @@ void send_to_journal(const Record& r) {
     text("PREV_HASH", r.prev_hash);
     text("HASH", r.hash);
     text("SEAL", r.seal);
+    // The canonical line escapes every control character (audit_record.hpp),
+    // so it holds no newline and goes as it is: the remote copy's bytes are
+    // the log's.
+    if (!record_line.empty()) fields.push_back("BREAKGLASS_RECORD=" + std::string(record_line));
+    return fields;
+}
+
+void append_export_field(std::string& out, std::string_view field) {
+    const std::size_t eq = field.find('=');
+    const std::string_view value = eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
+    if (value.find('\n') == std::string_view::npos) {
+        out += field;
+        out += '\n';
+        return;
+    }
+    // The binary form: NAME, newline, little-endian 64-bit size, the bytes, newline.
+    out += field.substr(0, eq);
+    out += '\n';
+    std::uint64_t n = value.size();
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+    out += value;
+    out += '\n';
+}
+
+std::string journal_export_entry(const Record& r, std::string_view record_line) {
+    std::string out;
+    out.reserve(2 * record_line.size() + 1024);
+    // The record's own time, so `journalctl --since` on the remote copy means
+    // when it happened; the receiver keeps its own arrival time as well.
+    out += "__REALTIME_TIMESTAMP=" + std::to_string(static_cast<std::uint64_t>(r.timestamp) * 1000000ULL) + "\n";
+    append_export_field(out, "_HOSTNAME=" + escape_for_display(r.host));
+    for (const std::string& f : journal_fields(r, record_line)) append_export_field(out, f);
+    out += '\n';
+    return out;
+}
+
+void send_to_journal(const Record& r) {
+    std::vector<std::string> fields = journal_fields(r, canonical_json(r));
     std::vector<struct iovec> iov(fields.size());
     for (std::size_t i = 0; i < fields.size(); ++i) {
         iov[i].iov_base = fields[i].data();

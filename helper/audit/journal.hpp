@@ -5,12 +5,14 @@
 // MESSAGE_ID (fixed per event type, message_id_for()), and
 // BREAKGLASS_<FIELD> for every record field (EVENT_ID, SEQ, EVENT, TIMESTAMP,
 // HOST, ACTOR, ..., PREV_HASH, HASH, SEAL), values escaped with
-// bg::escape_for_display.
+// bg::escape_for_display, and BREAKGLASS_RECORD, the canonical line itself.
 //
 // PRIORITY (syslog levels):
 //   grant                                        LOG_ALERT   a gate is open: page someone
 //   hook_failed                                  LOG_ALERT   a gate's side effect may be left behind
-//   alert_failed, sink_gap                       LOG_ERR     the audit/alert pipeline lost something
+//   alert_failed, sink_gap, grant_void           LOG_ERR     the audit/alert pipeline lost something
+//                                                            (grant_void: a grant refused after its record, the
+//                                                            remote acknowledgement it required never came)
 //   deny, auth_failed, rate_limited, policy_error LOG_WARNING refused or suspicious
 //   refusals_suppressed                          LOG_WARNING refusals beyond a requester's budget, counted
 //   terminate                                    LOG_WARNING what was signalled after a grant ended (SIGTERM,
@@ -23,7 +25,9 @@
 // them. The README and breakglassd(8) list every id ("JOURNAL").
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "helper/audit/audit_record.hpp"
 
@@ -43,7 +47,23 @@ int priority_for(std::string_view event);
 // text inside a value cannot pass for a field.
 std::string journal_message(const Record& r);
 
-// sd_journal_sendv. A missing or failing journald is not an error: the
+// Every field of the record's journal entry, "NAME=value": MESSAGE,
+// PRIORITY, SYSLOG_IDENTIFIER, MESSAGE_ID, every BREAKGLASS_<FIELD> and,
+// when `record_line` is not empty, BREAKGLASS_RECORD=<the canonical line>,
+// byte for byte, so a copy of the entry can be verified like the log.
+std::vector<std::string> journal_fields(const Record& r, std::string_view record_line);
+
+// One entry in the journal export format (what `journalctl -o export`
+// writes and systemd-journal-remote's /upload reads): __REALTIME_TIMESTAMP
+// (the record's time), _HOSTNAME (the record's host), journal_fields(), each
+// "NAME=value\n" (the binary form when a value holds a newline), then an
+// empty line.
+std::string journal_export_entry(const Record& r, std::string_view record_line);
+// Appends one "NAME=value" field to an export entry, in the binary form
+// when the value holds a newline.
+void append_export_field(std::string& out, std::string_view field);
+
+// sd_journal_sendv of journal_fields(r, canonical_json(r)). A missing or failing journald is not an error: the
 // record is already durable in the log; the result is ignored.
 void send_to_journal(const Record& r);
 

@@ -24,7 +24,7 @@ TEST(AuditJournal, MessageIdsAreFixedAndDistinct) {
     for (const char* e : {"request", "approve", "deny", "grant", "session_open", "command", "session_close", "revoke",
                           "expire", "review", "alert_failed", "sink_gap", "auth_failed", "rate_limited", "enroll",
                           "policy_load", "policy_error", "daemon_start", "terminate", "hook", "hook_failed",
-                          "refusals_suppressed"}) {
+                          "refusals_suppressed", "checkpoint", "grant_void"}) {
         const std::string id(message_id_for(e));
         EXPECT_EQ(id.size(), 32u) << e;
         EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << e;
@@ -46,6 +46,35 @@ TEST(AuditJournal, Priorities) {
     EXPECT_EQ(priority_for("terminate"), LOG_WARNING);
     EXPECT_EQ(priority_for("refusals_suppressed"), LOG_WARNING);
     EXPECT_EQ(priority_for("whatever"), LOG_INFO);
+}
+
+// The export entry systemd-journal-remote's /upload reads: the record's
+// time, its host, every field once, the canonical line verbatim, one empty
+// line at the end; a value with a newline in the binary form.
+TEST(AuditJournal, ExportEntryCarriesTheCanonicalLine) {
+    Record r;
+    r.event = "grant";
+    r.event_id = "bg-2026-000007";
+    r.seq = 7;
+    r.timestamp = 1782000000;
+    r.host = "bastion-1";
+    r.actor = "alice";
+    r.detail = "two\nlines";
+    const std::string line = canonical_json(r);
+    const std::string e = journal_export_entry(r, line);
+    EXPECT_EQ(e.rfind("__REALTIME_TIMESTAMP=1782000000000000\n_HOSTNAME=bastion-1\nMESSAGE=breakglass grant", 0), 0u) << e;
+    EXPECT_NE(e.find("\nBREAKGLASS_RECORD=" + line + "\n\n"), std::string::npos) << e;
+    EXPECT_EQ(e.substr(e.size() - 2), "\n\n");
+    EXPECT_NE(e.find("\nBREAKGLASS_SEQ=7\n"), std::string::npos);
+    EXPECT_NE(e.find("\nSYSLOG_IDENTIFIER=breakglassd\n"), std::string::npos);
+    EXPECT_NE(e.find("\nMESSAGE_ID=63c7affc6836cfe79a364c0f510cdd33\n"), std::string::npos);
+    // BREAKGLASS_DETAIL is escaped (no newline), so every field is NAME=value.
+    EXPECT_NE(e.find("\nBREAKGLASS_DETAIL=two\\x0alines\n"), std::string::npos) << e;
+    // A raw newline in a value (a host name is never one, but the format
+    // must hold whatever comes) goes in the binary form.
+    std::string out;
+    append_export_field(out, "X=a\nb");
+    EXPECT_EQ(out, std::string("X\n\x03\0\0\0\0\0\0\0a\nb\n", 14));
 }
 
 TEST(AuditJournal, MessageEscapesUserText) {
