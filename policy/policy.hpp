@@ -49,10 +49,32 @@ struct Gate {
     std::chrono::seconds termination_grace{kDefaultTerminationGrace};
     std::string on_grant;                 // absolute path of a side-effect command run after the grant (optional)
     std::string on_revoke;                // absolute path of a command run after a revoke or expiry (optional)
+    // remote_ack = "required": the grant is answered only once a sink has
+    // acknowledged its record, else refused (grant_void) after the timeout.
+    bool remote_ack_required = false;
+    std::chrono::seconds remote_ack_timeout{5};
     int line = 0;                         // where the gate's table starts, for messages
 };
 
+// A remote audit sink ([sink.NAME]): where breakglassd ships every record.
+enum class SinkType { JournalRemote, HttpJson, SplunkHec, Loki };
+std::string_view sink_type_name(SinkType t);
+
+struct Sink {
+    std::string name;           // table key, valid per bg::is_valid_name(name, 64)
+    SinkType type = SinkType::JournalRemote;
+    std::string url;            // https://… (http:// only with insecure = true); no credentials in it
+    std::string ca_file;        // absolute; "" = the system's CA store
+    std::string client_cert;    // absolute; both or neither of client_cert/client_key
+    std::string client_key;
+    std::string token_file;     // absolute; required by splunk-hec, a bearer token for http-json and loki
+    bool insecure = false;      // allows plain http:// (printed at every start)
+    std::chrono::seconds backlog_limit{15 * 60};  // older unacknowledged records ⇒ a sink_gap record
+    int line = 0;
+};
+
 struct Policy {
+    std::map<std::string, Sink> sinks;           // sorted by name; may be empty
     std::map<std::string, Gate> gates;           // sorted by name
     std::vector<std::string> trusted_frontends;  // users (besides root) whose processes may act for another user
 };
@@ -68,6 +90,9 @@ inline constexpr std::size_t kMaxNameBytes = 64;
 inline constexpr std::chrono::seconds kMinTerminationGrace{1};
 inline constexpr std::chrono::seconds kMaxTerminationGrace{10 * 60};
 inline constexpr std::size_t kMaxHookPathBytes = 256;
+inline constexpr std::size_t kMaxSinkUrlBytes = 512;
+inline constexpr std::size_t kMaxSinks = 8;
+inline constexpr std::chrono::seconds kMaxRemoteAckTimeout{60};
 
 // A hook path the parser accepts: absolute, printable ASCII without spaces,
 // no "." or ".." component, no "//", at most kMaxHookPathBytes. Pure: the

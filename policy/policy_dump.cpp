@@ -34,6 +34,16 @@ std::string list(const std::vector<Principal>& principals) {
 
 }  // namespace
 
+std::string_view sink_type_name(SinkType t) {
+    switch (t) {
+        case SinkType::JournalRemote: return "journal-remote";
+        case SinkType::HttpJson: return "http-json";
+        case SinkType::SplunkHec: return "splunk-hec";
+        case SinkType::Loki: return "loki";
+    }
+    return "?";
+}
+
 std::string dump_policy(const Policy& p) {
     std::ostringstream out;
     out << "trusted_frontends = " << list(p.trusted_frontends) << "\n";
@@ -54,6 +64,20 @@ std::string dump_policy(const Policy& p) {
             << "termination_grace = " << format_duration(g.termination_grace) << "\n"
             << "on_grant = " << quote(g.on_grant) << "\n"
             << "on_revoke = " << quote(g.on_revoke) << "\n";
+        // Shown only when set, so dumps of policies without sinks keep their shape.
+        if (g.remote_ack_required)
+            out << "remote_ack = \"required\"\nremote_ack_timeout = " << format_duration(g.remote_ack_timeout) << "\n";
+    }
+    for (const auto& [name, s] : p.sinks) {
+        out << "\n[sink." << name << "]  # line " << s.line << "\n"
+            << "type = " << quote(sink_type_name(s.type)) << "\n"
+            << "url = " << quote(s.url) << "\n"
+            << "ca_file = " << quote(s.ca_file) << "\n"
+            << "client_cert = " << quote(s.client_cert) << "\n"
+            << "client_key = " << quote(s.client_key) << "\n"
+            << "token_file = " << quote(s.token_file) << "\n"
+            << "insecure = " << (s.insecure ? "true" : "false") << "\n"
+            << "backlog_limit = " << format_duration(s.backlog_limit) << "\n";
     }
     return out.str();
 }

@@ -272,12 +272,35 @@ struct Defaults {
     Setting<std::string> incident_pattern;
     Setting<std::vector<std::string>> factors;
     Setting<std::vector<std::string>> severities;
+    Setting<bool> remote_ack;
+    Setting<seconds> remote_ack_timeout;
 };
 
-constexpr const char* kDefaultsKeys = "max_ttl, ttl, incident_pattern, factors, severities, trusted_frontends";
+constexpr const char* kDefaultsKeys =
+    "max_ttl, ttl, incident_pattern, factors, severities, trusted_frontends, remote_ack, remote_ack_timeout";
+constexpr const char* kSinkKeys =
+    "type, url, ca_file, client_cert, client_key, token_file, insecure, backlog_limit";
+
+bool expect_remote_ack(const toml::value& v, std::string_view where) {
+    const std::string& mode = expect_string(v, "remote_ack", where, "\"none\" or \"required\"");
+    if (mode != "none" && mode != "required")
+        fail(value_position(v), "remote_ack in " + std::string(where) + " must be \"none\" or \"required\", not " +
+                                    in_quotes(mode));
+    return mode == "required";
+}
+
+seconds expect_remote_ack_timeout(const toml::value& v, std::string_view where) {
+    const seconds t = expect_duration(v, "remote_ack_timeout", where);
+    if (t > kMaxRemoteAckTimeout)
+        fail(value_position(v), "remote_ack_timeout " + format_duration(t) + " in " + std::string(where) +
+                                    " is longer than " + format_duration(kMaxRemoteAckTimeout) +
+                                    "; a requester waits that long for the remote log");
+    return t;
+}
 constexpr const char* kGateKeys =
     "description, requesters, incident_pattern, ttl, max_ttl, factors, severities, sudo_runas_group, "
-    "sudo_runas_user, pam_service, approvals, approvers, termination_grace, on_grant, on_revoke";
+    "sudo_runas_user, pam_service, approvals, approvers, termination_grace, on_grant, on_revoke, remote_ack, "
+    "remote_ack_timeout";
 
 Defaults parse_defaults(const toml::value& table, Policy& policy) {
     Defaults d;
@@ -300,6 +323,10 @@ Defaults parse_defaults(const toml::value& table, Policy& policy) {
             d.severities = {expect_names(v, key, where, "severity"), true, at};
         } else if (key == "trusted_frontends") {
             policy.trusted_frontends = expect_names(v, key, where, "user name");
+        } else if (key == "remote_ack") {
+            d.remote_ack = {expect_remote_ack(v, where), true, at};
+        } else if (key == "remote_ack_timeout") {
+            d.remote_ack_timeout = {expect_remote_ack_timeout(v, where), true, at};
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in [defaults]; known keys: " + kDefaultsKeys);
         }
@@ -344,6 +371,8 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     Position requesters_at = gate_at;
     Position approvals_at = gate_at;
     Position runas_group_at, runas_user_at, pam_service_at;
+    Setting<bool> remote_ack;
+    Setting<seconds> remote_ack_timeout;
 
     for (const auto& [key, value_ptr] : in_file_order(table)) {
         const toml::value& v = *value_ptr;
@@ -400,6 +429,10 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
             if (const auto bad = hook_path_problem(path)) {
                 fail(at, key + " in " + where + " " + *bad);
             }
+        } else if (key == "remote_ack") {
+            remote_ack = {expect_remote_ack(v, where), true, at};
+        } else if (key == "remote_ack_timeout") {
+            remote_ack_timeout = {expect_remote_ack_timeout(v, where), true, at};
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kGateKeys);
         }
@@ -432,6 +465,9 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
         fail(gate_at, "gate " + in_quotes(name) + " has no factors and [defaults] sets none; add factors = [\"totp\"]");
     }
     g.severities = severities.set ? severities.value : d.severities.value;
+    g.remote_ack_required = remote_ack.set ? remote_ack.value : d.remote_ack.value;
+    if (remote_ack_timeout.set || d.remote_ack_timeout.set)
+        g.remote_ack_timeout = remote_ack_timeout.set ? remote_ack_timeout.value : d.remote_ack_timeout.value;
 
     if (g.approvals > 0 && g.approvers.empty()) {
         fail(approvals_at, "gate " + in_quotes(name) + " needs " + std::to_string(g.approvals) +
@@ -444,18 +480,113 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     return g;
 }
 
+// A sink URL: http(s)://, printable ASCII without spaces, no user:password@
+// (secrets go in files), bounded.
+void check_sink_url(const std::string& url, bool insecure, Position at, const std::string& where) {
+    if (const auto bad = validate_text(url, kMaxSinkUrlBytes)) fail(at, "url in " + where + " " + *bad);
+    for (const char c : url)
+        if (c <= ' ' || c > '~') fail(at, "url in " + where + " has a space or a non-ASCII byte; percent-encode it");
+    const bool https = url.rfind("https://", 0) == 0;
+    const bool http = url.rfind("http://", 0) == 0;
+    if (!https && !http) fail(at, "url " + in_quotes(url) + " in " + where + " must start with https://");
+    const std::size_t host_at = url.find("//") + 2;
+    const std::size_t host_end = url.find('/', host_at);
+    const std::string authority = url.substr(host_at, host_end == std::string::npos ? std::string::npos : host_end - host_at);
+    if (authority.empty()) fail(at, "url " + in_quotes(url) + " in " + where + " names no host");
+    if (authority.find('@') != std::string::npos)
+        fail(at, "url in " + where + " holds credentials (user@host); put a token in token_file instead");
+    if (http && !insecure)
+        fail(at, "url " + in_quotes(url) + " in " + where +
+                     " is plain http: records would cross the network unencrypted and unauthenticated; use https:// "
+                     "or, for a test on loopback, set insecure = true");
+}
+
+std::string expect_absolute_path(const toml::value& v, std::string_view key, const std::string& where) {
+    const std::string& path = expect_string(v, key, where, "an absolute path such as \"/etc/breakglass/sink.token\"");
+    if (const auto bad = hook_path_problem(path)) fail(value_position(v), std::string(key) + " in " + where + " " + *bad);
+    return path;
+}
+
+Sink parse_sink(const std::string& name, const toml::value& table) {
+    const Position sink_at = key_position(table, name);
+    if (!is_valid_name(name, kMaxNameBytes))
+        fail(sink_at, "invalid sink name " + in_quotes(name) +
+                          "; use letters, digits, '_', '.', '-' (not first), at most 64 bytes");
+    const std::string where = "[sink." + name + "]";
+    if (!table.is_table()) fail(value_position(table), "sink " + in_quotes(name) + " must be a table, not " + type_name(table));
+    Sink s;
+    s.name = name;
+    s.line = static_cast<int>(value_position(table).line);
+    bool have_type = false;
+    Position url_at = sink_at;
+    for (const auto& [key, value_ptr] : in_file_order(table)) {
+        const toml::value& v = *value_ptr;
+        const Position at = value_position(v);
+        if (key == "type") {
+            const std::string& t = expect_string(v, key, where);
+            if (t == "journal-remote") s.type = SinkType::JournalRemote;
+            else if (t == "http-json") s.type = SinkType::HttpJson;
+            else if (t == "splunk-hec") s.type = SinkType::SplunkHec;
+            else if (t == "loki") s.type = SinkType::Loki;
+            else fail(at, "unknown sink type " + in_quotes(t) + " in " + where +
+                              "; known types: journal-remote, http-json, splunk-hec, loki");
+            have_type = true;
+        } else if (key == "url") {
+            s.url = expect_string(v, key, where);
+            url_at = at;
+        } else if (key == "ca_file") {
+            s.ca_file = expect_absolute_path(v, key, where);
+        } else if (key == "client_cert") {
+            s.client_cert = expect_absolute_path(v, key, where);
+        } else if (key == "client_key") {
+            s.client_key = expect_absolute_path(v, key, where);
+        } else if (key == "token_file") {
+            s.token_file = expect_absolute_path(v, key, where);
+        } else if (key == "insecure") {
+            if (!v.is_boolean()) fail(at, "insecure in " + where + " must be true or false, not " + type_name(v));
+            s.insecure = v.as_boolean();
+        } else if (key == "backlog_limit") {
+            s.backlog_limit = expect_duration(v, key, where);
+        } else {
+            fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kSinkKeys);
+        }
+    }
+    if (!have_type) fail(sink_at, "sink " + in_quotes(name) + " has no type; add type = \"journal-remote\" (or http-json, splunk-hec, loki)");
+    if (s.url.empty()) fail(sink_at, "sink " + in_quotes(name) + " has no url; add url = \"https://logs.example.net:19532\"");
+    check_sink_url(s.url, s.insecure, url_at, where);
+    if (s.client_cert.empty() != s.client_key.empty())
+        fail(sink_at, "sink " + in_quotes(name) + " names only one of client_cert and client_key; a client certificate needs both");
+    if (s.type == SinkType::SplunkHec && s.token_file.empty())
+        fail(sink_at, "sink " + in_quotes(name) + " is a splunk-hec sink without token_file; Splunk's HTTP Event Collector "
+                      "needs its token (a root-only file holding it)");
+    return s;
+}
+
 Policy parse_document(const toml::value& root) {
     Policy policy;
     const toml::value* defaults_table = nullptr;
     const toml::value* gates_table = nullptr;
+    const toml::value* sinks_table = nullptr;
     for (const auto& [key, value_ptr] : in_file_order(root)) {
         if (key == "defaults") {
             defaults_table = value_ptr;
         } else if (key == "gate") {
             gates_table = value_ptr;
+        } else if (key == "sink") {
+            sinks_table = value_ptr;
         } else {
             fail(key_position(*value_ptr, key),
-                 "unknown top-level key " + in_quotes(key) + "; a policy has [defaults] and [gate.NAME] tables only");
+                 "unknown top-level key " + in_quotes(key) +
+                     "; a policy has [defaults], [gate.NAME] and [sink.NAME] tables only");
+        }
+    }
+    if (sinks_table) {
+        if (!sinks_table->is_table())
+            fail(value_position(*sinks_table), "sink must be a table of [sink.NAME] tables, not " + type_name(*sinks_table));
+        for (const auto& [name, value_ptr] : in_file_order(*sinks_table)) {
+            if (policy.sinks.size() == kMaxSinks)
+                fail(key_position(*sinks_table, name), "more than " + std::to_string(kMaxSinks) + " sinks");
+            policy.sinks.emplace(name, parse_sink(name, *value_ptr));
         }
     }
     const Defaults d = defaults_table ? parse_defaults(*defaults_table, policy) : Defaults{};
@@ -470,6 +601,11 @@ Policy parse_document(const toml::value& root) {
         policy.gates.emplace(name, std::move(g));
     }
     if (policy.gates.empty()) fail(value_position(*gates_table), "policy defines no gates; add a [gate.NAME] table");
+    for (const auto& [name, g] : policy.gates)
+        if (g.remote_ack_required && policy.sinks.empty())
+            fail(key_position(*gates_table, name), "gate " + in_quotes(name) +
+                                                       " has remote_ack = \"required\" but the policy defines no "
+                                                       "[sink.NAME]; its grants could never be answered");
     return policy;
 }
 
