@@ -288,7 +288,8 @@ Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Cli
                                                  fit_context_text(target.pam_service, kMaxGateBytes),
                                                  target.account};
     wipe(*factor);
-    Answer a = ask_daemon(daemon, request, proto::MessageType::Granted, target.timeout_ms);
+    Answer a = ask_daemon(daemon, request, proto::MessageType::Granted,
+                          target.timeout_ms < 0 ? -1 : target.timeout_ms + proto::kRemoteAckAllowanceMs);
     wipe(std::get<proto::GrantRequest>(request).factor);
     if (!a.message) return refused(prompter, a.failure.outcome, std::move(a.failure.message));
 

@@ -128,7 +128,13 @@ json to_json(const StatusAnswer& m) {
         grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"state", g.state},
                           {"granted_at", g.granted_at}, {"expires_at", g.expires_at}, {"ended_at", g.ended_at},
                           {"reason", g.reason}, {"incident", g.incident}});
-    return {{"grants", grants}, {"truncated", m.truncated}};
+    json sinks = json::array();
+    for (const SinkInfo& s : m.sinks)
+        sinks.push_back({{"name", s.name}, {"type", s.type}, {"url", s.url}, {"insecure", s.insecure},
+                         {"acked_seq", s.acked_seq}, {"backlog", s.backlog}, {"oldest_unacked_at", s.oldest_unacked_at},
+                         {"backlog_limit", s.backlog_limit}, {"last_error", s.last_error},
+                         {"last_error_at", s.last_error_at}, {"last_ack_at", s.last_ack_at}});
+    return {{"grants", grants}, {"truncated", m.truncated}, {"sinks", sinks}};
 }
 json to_json(const RevokeRequest& m) { return {{"event_id", m.event_id}, {"reason", m.reason}}; }
 json to_json(const Revoked& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
@@ -254,6 +260,23 @@ Message decode_body(MessageType type, const json& body) {
                 m.grants.push_back(std::move(info));
             }
             m.truncated = r.boolean("truncated");
+            for (const json& e : r.array("sinks", kMaxSinkEntries)) {
+                Reader k(e);
+                SinkInfo info;
+                info.name = k.str("name", kMaxShortField);
+                info.type = k.str("type", kMaxShortField);
+                info.url = k.str("url", kMaxLongField);
+                info.insecure = k.boolean("insecure");
+                info.acked_seq = k.u64("acked_seq");
+                info.backlog = k.u64("backlog");
+                info.oldest_unacked_at = k.i64("oldest_unacked_at");
+                info.backlog_limit = k.i64("backlog_limit");
+                info.last_error = k.str("last_error", kMaxLongField);
+                info.last_error_at = k.i64("last_error_at");
+                info.last_ack_at = k.i64("last_ack_at");
+                k.finish();
+                m.sinks.push_back(std::move(info));
+            }
             out = std::move(m);
             break;
         }

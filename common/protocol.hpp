@@ -171,10 +171,26 @@ struct GrantInfo {
     std::string reason;
     std::string incident;
 };
+// A remote sink's state, for root's status (the first page only).
+struct SinkInfo {
+    std::string name;
+    std::string type;                   // journal-remote, http-json, splunk-hec, loki
+    std::string url;
+    bool insecure = false;
+    std::uint64_t acked_seq = 0;        // the last seq the sink acknowledged
+    std::uint64_t backlog = 0;          // durable records it has not acknowledged
+    std::int64_t oldest_unacked_at = 0; // the first of them, unix seconds; 0 = none (or not read yet)
+    std::int64_t backlog_limit = 0;     // seconds: older than this is a sink_gap
+    std::string last_error;             // "" when the last attempt succeeded
+    std::int64_t last_error_at = 0;
+    std::int64_t last_ack_at = 0;
+};
+inline constexpr std::size_t kMaxSinkEntries = 8;
 // StatusAnswer (7)
 struct StatusAnswer {
     std::vector<GrantInfo> grants;  // at most kMaxListEntries, and what fits a frame
     bool truncated = false;         // more grants follow: ask again with after = the last event_id here
+    std::vector<SinkInfo> sinks;    // root, first page: each remote sink (at most kMaxSinkEntries)
 };
 
 // RevokeRequest (8): end a grant early. Root, or the grant's own user.

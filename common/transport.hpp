@@ -24,6 +24,10 @@ namespace proto {
 // Each ends in a refusal that says which wait ran out (fail closed).
 inline constexpr int kConnectTimeoutMs = 3'000;
 inline constexpr int kDefaultTimeoutMs = 10'000;
+// A grant's answer may also wait for the remote audit log (a gate with
+// remote_ack = "required", at most its remote_ack_timeout, which the policy
+// bounds by this): the front-ends wait this much longer for a Granted.
+inline constexpr int kRemoteAckAllowanceMs = 30'000;
 // The daemon closes a connection that has carried no request for this long.
 inline constexpr int kIdleCloseMs = 30'000;
 // A Client sends on a kept connection only if it has been idle less than

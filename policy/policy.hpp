@@ -92,7 +92,8 @@ inline constexpr std::chrono::seconds kMaxTerminationGrace{10 * 60};
 inline constexpr std::size_t kMaxHookPathBytes = 256;
 inline constexpr std::size_t kMaxSinkUrlBytes = 512;
 inline constexpr std::size_t kMaxSinks = 8;
-inline constexpr std::chrono::seconds kMaxRemoteAckTimeout{60};
+// proto::kRemoteAckAllowanceMs: the front-ends wait that much longer for a grant.
+inline constexpr std::chrono::seconds kMaxRemoteAckTimeout{30};
 
 // A hook path the parser accepts: absolute, printable ASCII without spaces,
 // no "." or ".." component, no "//", at most kMaxHookPathBytes. Pure: the

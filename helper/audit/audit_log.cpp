@@ -259,14 +259,16 @@ AuditLog::~AuditLog() {
     (void)sync_key();
 }
 
-off_t AuditLog::seek_hint(std::uint64_t after_seq) const {
+off_t AuditLog::seek_hint(std::uint64_t after_seq) const { return seek_after_seq(fd_.get(), size_, after_seq); }
+
+off_t seek_after_seq(int fd, off_t size, std::uint64_t after_seq) {
     // Seqs are gap-free and increasing with the offset: binary search on
     // byte offsets, reading one line at a time, down to a small window.
-    off_t lo = 0, hi = size_;
+    off_t lo = 0, hi = size;
     const std::size_t window = 2 * (kMaxLineBytes + 1);
     while (hi - lo > static_cast<off_t>(4 * window)) {
         const off_t mid = lo + (hi - lo) / 2;
-        auto buf = read_at(fd_.get(), mid, window);
+        auto buf = read_at(fd, mid, window);
         if (!buf) break;
         const std::size_t a = buf->find('\n');
         if (a == std::string::npos) break;

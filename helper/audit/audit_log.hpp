@@ -117,4 +117,8 @@ private:
     off_t size_ = 0;  // bytes of complete, durable records
 };
 
+// An offset in a log of `size` bytes at a line start at or before the first
+// line with seq > after_seq (binary search: seqs increase with the offset).
+off_t seek_after_seq(int fd, off_t size, std::uint64_t after_seq);
+
 }  // namespace bg::audit

@@ -4,6 +4,9 @@
 // handlers are in *_handlers.cpp and session_handler.cpp.
 #include "helper/daemon/daemon.hpp"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -67,6 +70,13 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
         journal_ = std::make_unique<audit::JournalMirror>();
         recorder_.subscribe(*journal_);
     }
+    // The remote sinks read the log themselves, from their cursors: they
+    // learn only how far it is durable (after_answer, maintain).
+    ack_event_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    shipper_ = std::make_unique<ship::Shipper>(log_->path(), config_.state_dir + "/sinks", [fd = ack_event_.get()] {
+        const std::uint64_t one = 1;
+        if (fd >= 0) (void)!::write(fd, &one, sizeof one);
+    });
 }
 
 Daemon::~Daemon() {
@@ -146,6 +156,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     start.detail = rebuilt.empty() ? "started" : "started; grant state rebuilt from the audit log: " + rebuilt;
     (void)d->record_closing(start, now, audit::Durability::Synced, /*use_reserve=*/false);
     d->reload_policy(now);
+    d->resume_held_grants(now);
     if (auto synced = d->log_->sync_key(); !synced) return make_error(synced.error().message);
     return d;
 }
@@ -184,6 +195,7 @@ std::optional<std::string> Daemon::reload_policy(std::int64_t now) {
     }
     policy_ = std::move(loaded).value();
     policy_error_.clear();
+    configure_sinks();
     std::vector<std::string> names;
     for (const auto& [name, _] : policy_->gates) names.push_back(name);
     f.event = "policy_load";
@@ -201,9 +213,12 @@ std::vector<Problem> Daemon::after_answer(std::int64_t now) {
         // A terminate record that cannot be written now is queued (record_closing).
         const TerminationReport report = terminator_.begin(termination_target(e.grant), now, "after the " + e.event);
         (void)record_termination(report, now);
-        if (const policy::Gate* gate = gate_in_force(e.grant.gate); gate && !gate->on_revoke.empty())
+        // A voided grant never took effect: its on_grant hook never ran, nor does on_revoke.
+        if (const policy::Gate* gate = gate_in_force(e.grant.gate);
+            gate && !gate->on_revoke.empty() && e.event != "grant_void")
             queue_hook(e.grant, "on_revoke", gate->on_revoke, e.event, now);
     }
+    if (shipper_) shipper_->durable(log_->last_seq() - log_->deferred_records());
     std::vector<Problem> problems = std::move(problems_);
     problems_.clear();
     kill_finished_scopes();
@@ -264,6 +279,7 @@ std::vector<Problem> Daemon::maintain(std::int64_t now, bool final) {
         problems.push_back({3, "deferred audit records could not be synced: " + flushed.error().message});
         return problems;
     }
+    if (shipper_) shipper_->durable(log_->last_seq());
     if (log_->key_sync_pending() && key_fd_) {
         writer_.post("seal key sync", [fd = key_fd_] {
             if (::fdatasync(fd->get()) != 0) return Status{make_error(std::string("fdatasync: ") + std::strerror(errno))};

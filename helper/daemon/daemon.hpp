@@ -15,6 +15,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,7 @@
 #include "helper/revocation/hook_scheduler.hpp"
 #include "helper/revocation/systemd_scopes.hpp"
 #include "helper/revocation/terminator.hpp"
+#include "helper/ship/shipper.hpp"
 #include "policy/policy.hpp"
 
 namespace bg {
@@ -172,6 +175,26 @@ public:
     std::optional<std::string> actor_refusal(const PeerIdentity& peer, const std::string& actor) const;
     bool policy_loaded() const { return policy_.has_value(); }
 
+    // ---- the remote log (remote_log.cpp; docs/ARCHITECTURE.md, "Every record
+    // leaves the host").
+    // Readable when a sink acknowledged something: the loop then calls
+    // settle_remote_acks(). -1 when there is none.
+    int ack_event_fd() const { return ack_event_.get(); }
+    void clear_ack_event();
+    // Set by a handler whose answer must wait for a sink (remote_ack =
+    // "required"): the loop keeps the connection and answers it when
+    // settle_remote_acks() names the ticket.
+    std::optional<std::uint64_t> take_deferred_answer() { return std::exchange(deferred_answer_, std::nullopt); }
+    // Grants whose record a sink acknowledged are released and answered;
+    // those past their remote_ack_timeout end as grant_void and are refused.
+    // Returns the answers for tickets a connection waits on.
+    std::vector<std::pair<std::uint64_t, proto::Message>> settle_remote_acks(std::int64_t now);
+    std::optional<std::int64_t> next_ack_deadline() const;
+    // Every few seconds while sinks exist: a backlog older than its sink's
+    // backlog_limit is a sink_gap record (once per episode).
+    void watch_sinks(std::int64_t now);
+    bool has_sinks() const { return shipper_ && shipper_->has_sinks(); }
+
 private:
     friend struct DispatchTable;  // the only way to a handler
 
@@ -250,6 +273,16 @@ private:
     void queue_hook(const Grant& g, const std::string& hook, const std::string& path, const std::string& event,
                     std::int64_t due);
     const policy::Gate* gate_in_force(const std::string& name) const;
+    // The shipper follows the policy's [sink.*]; what it says is logged.
+    void configure_sinks();
+    // A grant recorded for a gate with remote_ack: held until a sink has its
+    // record. `ticket` 0 = nobody waits for the answer (after a restart).
+    void hold_for_remote_ack(const Grant& g, std::uint64_t seq, const policy::Gate& gate, std::uint64_t ticket,
+                             std::int64_t now);
+    // The grants of remote_ack gates a restart found active but unacknowledged.
+    void resume_held_grants(std::int64_t now);
+    // What follows a grant that took effect: its on_grant hook.
+    void grant_took_effect(const Grant& g, std::int64_t now);
     std::string notice() const;  // what the front-ends may say happens beyond the audit log
 
     DaemonConfig config_;
@@ -301,6 +334,20 @@ private:
     std::shared_ptr<UniqueFd> key_fd_;       // the seal key file, for the writer's fdatasync
     std::uint64_t checkpointed_seq_ = 0;     // applied_seq of the last checkpoint handed to the writer
     std::int64_t checkpointed_at_ = 0;
+
+    UniqueFd ack_event_;                      // eventfd the sinks' threads write after an acknowledgement
+    std::unique_ptr<ship::Shipper> shipper_;
+    struct AckWait {
+        std::uint64_t ticket = 0;  // 0: nobody waits for the answer
+        std::uint64_t seq = 0;     // the grant record's
+        std::int64_t deadline = 0;
+        Grant grant;
+        std::string timeout_text;
+    };
+    std::vector<AckWait> ack_waits_;
+    std::uint64_t next_ticket_ = 1;
+    std::optional<std::uint64_t> deferred_answer_;
+    std::set<std::string> sink_gaps_;          // sinks with a sink_gap recorded and a backlog not yet cleared
 };
 
 // Why the sudo plugin's run-as group/user does not map to `gate` in the

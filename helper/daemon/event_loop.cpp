@@ -45,6 +45,8 @@ constexpr std::uint64_t kRetryUsec = 1000ULL * 1000;
 // While the per-grant systemd timers work they are the first line and the
 // daemon's own timer is a backstop this long after expires_at.
 constexpr std::int64_t kBackstopSeconds = 2;
+// How often the sinks' backlogs are compared with their backlog_limit.
+constexpr std::uint64_t kSinkWatchUsec = 5ULL * 1000 * 1000;
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -63,6 +65,7 @@ struct Connection {
     ConnectionState state;
     EventSourcePtr io;
     EventSourcePtr idle;
+    std::uint64_t waiting_ticket = 0;  // its answer waits for a remote sink (remote_ack)
 };
 
 struct Server {
@@ -79,11 +82,19 @@ struct Server {
     ConnectionLimits limits;
     std::map<ConnectionPool, std::int64_t> refused_logged_at;
     std::map<ConnectionPool, std::uint64_t> refused_since_log;
+    EventSourcePtr ack_source;   // the sinks' acknowledgements (Daemon::ack_event_fd)
+    EventSourcePtr ack_timer;    // the next remote_ack_timeout
+    EventSourcePtr sink_watch;   // sink backlogs, every kSinkWatchUsec while sinks exist
+    std::map<std::uint64_t, Connection*> waiting;  // ticket → the connection its answer goes to
 
     void close_connection(Connection* c) {
+        if (c->waiting_ticket) waiting.erase(c->waiting_ticket);
         limits.give_back(c->slot);
         connections.erase(c);
     }
+    // Answers whose remote acknowledgement came (or timed out).
+    void answer_remote_acks();
+    void arm_ack_timer();
     void arm_expiry_timer();
     void arm_maintenance();
     void maintain();
@@ -109,6 +120,63 @@ void Server::settle() {
     arm_expiry_timer();
     if (revocation) revocation->settle();
     arm_maintenance();
+    arm_ack_timer();
+}
+
+void Server::answer_remote_acks() {
+    for (auto& [ticket, answer] : daemon->settle_remote_acks(now_unix())) {
+        const auto it = waiting.find(ticket);
+        if (it == waiting.end()) continue;  // the requester left; the grant stands or was voided all the same
+        Connection* c = it->second;
+        waiting.erase(it);
+        c->waiting_ticket = 0;
+        if (auto sent = proto::send_message(c->fd.get(), answer); !sent)
+            log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
+        if (c->idle) sd_event_source_set_time_relative(c->idle.get(), kIdleTimeoutUsec);
+    }
+}
+
+int on_ack_timer(sd_event_source*, std::uint64_t, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    server->answer_remote_acks();
+    server->settle();
+    return 0;
+}
+
+void Server::arm_ack_timer() {
+    const auto next = daemon->next_ack_deadline();
+    if (!next) {
+        if (ack_timer) sd_event_source_set_enabled(ack_timer.get(), SD_EVENT_OFF);
+        return;
+    }
+    const std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(*next, 0)) * 1000000ULL;
+    if (!ack_timer) {
+        sd_event_source* s = nullptr;
+        if (sd_event_add_time(event, &s, CLOCK_REALTIME, at, 1000, on_ack_timer, this) < 0) {
+            log_line(2, "cannot arm the remote acknowledgement timer");
+            return;
+        }
+        ack_timer.reset(s);
+    } else {
+        sd_event_source_set_time(ack_timer.get(), at);
+    }
+    sd_event_source_set_enabled(ack_timer.get(), SD_EVENT_ONESHOT);
+}
+
+int on_ack_event(sd_event_source*, int, std::uint32_t, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    server->daemon->clear_ack_event();
+    server->answer_remote_acks();
+    server->settle();
+    return 0;
+}
+
+int on_sink_watch(sd_event_source* s, std::uint64_t usec, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    server->daemon->watch_sinks(now_unix());
+    server->settle();
+    sd_event_source_set_time(s, usec + kSinkWatchUsec);
+    return 0;
 }
 
 void Server::maintain() {
@@ -200,9 +268,25 @@ int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
         return 0;
     }
     if (!received.message && received.failure == proto::ReceiveFailure::Timeout) return 0;
+    if (c->waiting_ticket) {
+        // One request at a time: the answer to the last one has not been sent.
+        log_line(4, "closed connection from pid " + std::to_string(c->peer.pid) +
+                        ": a request while its grant waits for the remote log");
+        server->close_connection(c);
+        return 0;
+    }
     // Trust comes from the policy in force now, not when the connection was made.
     c->peer.trusted = server->daemon->is_trusted(c->peer);
     const DispatchOutcome outcome = dispatch(c->state, c->peer, std::move(received), *server->daemon, now_unix());
+    if (const auto ticket = server->daemon->take_deferred_answer(); ticket && !outcome.close) {
+        // The answer waits for a sink's acknowledgement (remote_ack); the
+        // connection stays open, its idle timer stopped, until then.
+        c->waiting_ticket = *ticket;
+        server->waiting[*ticket] = c;
+        if (c->idle) sd_event_source_set_enabled(c->idle.get(), SD_EVENT_OFF);
+        server->settle();
+        return 0;
+    }
     if (outcome.answer) {
         if (auto sent = proto::send_message(c->fd.get(), *outcome.answer); !sent)
             log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
@@ -365,6 +449,22 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
     }
     server.listener_source.reset(ls);
     server.revocation = std::make_unique<RevocationLoop>(server.event, *server.daemon, log_line);
+    if (server.daemon->ack_event_fd() >= 0) {
+        sd_event_source* as = nullptr;
+        if (sd_event_add_io(server.event, &as, server.daemon->ack_event_fd(), EPOLLIN, on_ack_event, &server) < 0) {
+            log_line(2, "cannot watch the sinks' acknowledgements");
+            return 1;
+        }
+        server.ack_source.reset(as);
+    }
+    {
+        sd_event_source* sw = nullptr;
+        if (sd_event_add_time_relative(server.event, &sw, CLOCK_MONOTONIC, kSinkWatchUsec, 1000000, on_sink_watch,
+                                       &server) >= 0) {
+            sd_event_source_set_enabled(sw, SD_EVENT_ON);
+            server.sink_watch.reset(sw);
+        }
+    }
 
     // First line of revocation: a systemd timer per grant (re-ensured for the
     // grants still active after a restart). Only a daemon that systemd
@@ -402,7 +502,11 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
     log_line(6, "serving; state in " + options.state_dir + ", policy " + options.policy_path);
     const int r = sd_event_loop(server.event);
     sd_notify(0, "STOPPING=1");
+    server.waiting.clear();
     server.connections.clear();
+    server.ack_source.reset();
+    server.ack_timer.reset();
+    server.sink_watch.reset();
     server.maintenance_timer.reset();
     server.expiry_timer.reset();
     server.revocation.reset();

@@ -211,6 +211,11 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
                       "gate '" + m.gate + "' requires " + std::to_string(a.decision.approvals) +
                           " approval(s) and this version of breakglassd has no approval flow; nothing was granted",
                       f, now);
+    if (const Grant* waiting = grants_.held_for(a.user, m.gate))
+        return refuse(a.peer, ErrorCode::Denied,
+                      a.user + "'s grant " + waiting->event_id + " for gate '" + m.gate +
+                          "' is waiting for the remote audit log's acknowledgement",
+                      f, now);
     if (const Grant* existing = grants_.active_for(a.user, m.gate, now))
         return refuse(a.peer, ErrorCode::Denied,
                       a.user + " already holds " + existing->event_id + " for gate '" + m.gate + "'" +
@@ -258,9 +263,17 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
                                                        escape_for_display(last_record_error_) +
                                                        "), so nothing was granted"};
     timer_changes_.push_back({rec->event_id, expires_at, true});
-    if (const Grant* granted = grants_.find(rec->event_id))
-        if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
-            queue_hook(*granted, "on_grant", gate->on_grant, "grant", now);
+    const Grant* granted = grants_.find(rec->event_id);
+    const policy::Gate* gate = granted ? gate_in_force(granted->gate) : nullptr;
+    if (granted && gate && gate->remote_ack_required) {
+        // Not honoured, and not answered, until a sink has the record
+        // (remote_log.cpp); the loop keeps the connection meanwhile.
+        const std::uint64_t ticket = next_ticket_++;
+        hold_for_remote_ack(*granted, rec->seq, *gate, ticket, now);
+        deferred_answer_ = ticket;
+        return proto::Granted{rec->event_id, expires_at, notice()};
+    }
+    if (granted) grant_took_effect(*granted, now);
     return proto::Granted{rec->event_id, expires_at, notice()};
 }
 
@@ -280,6 +293,18 @@ proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest&
         ++next;
     }
     std::size_t bytes = proto::kHeaderBytes + kStatusEnvelopeBytes;
+    // Root's first page also says how each remote sink is doing.
+    if (peer.uid == 0 && m.after.empty() && shipper_) {
+        for (const ship::SinkStatus& s : shipper_->status()) {
+            if (a.sinks.size() == proto::kMaxSinkEntries) break;
+            proto::SinkInfo info{s.name,          s.type,       s.url,           s.insecure,
+                                 s.acked_seq,     s.backlog,    s.oldest_unacked_at, s.backlog_limit,
+                                 bounded_for_record(s.last_error, kMaxReasonBytes), s.last_error_at, s.last_ack_at};
+            bytes += nlohmann::json{{"name", info.name}, {"type", info.type}, {"url", info.url},
+                                    {"last_error", info.last_error}}.dump().size() + 256;
+            a.sinks.push_back(std::move(info));
+        }
+    }
     for (; next != list.end(); ++next) {
         const Grant& g = *next;
         if (!m.all && g.state != GrantState::Active) continue;

@@ -23,6 +23,7 @@ GrantState parse_state(const std::string& s) {
     if (s == "active") return GrantState::Active;
     if (s == "revoked") return GrantState::Revoked;
     if (s == "expired") return GrantState::Expired;
+    if (s == "void") return GrantState::Void;
     throw std::runtime_error("bad grant state");
 }
 
@@ -33,8 +34,15 @@ std::string_view grant_state_name(GrantState s) {
         case GrantState::Active: return "active";
         case GrantState::Revoked: return "revoked";
         case GrantState::Expired: return "expired";
+        case GrantState::Void: return "void";
     }
     return "unknown";
+}
+
+GrantState state_after(std::string_view end_event) {
+    if (end_event == "revoke") return GrantState::Revoked;
+    if (end_event == "grant_void") return GrantState::Void;
+    return GrantState::Expired;
 }
 
 GrantStore GrantStore::load(const std::string& state_dir, std::string* rebuilt_reason) {
@@ -80,7 +88,15 @@ GrantStore GrantStore::load(const std::string& state_dir, std::string* rebuilt_r
 
 const Grant* GrantStore::active_for(const std::string& user, const std::string& gate, std::int64_t now) const {
     for (const Grant& g : grants_)
-        if (g.state == GrantState::Active && g.user == user && g.gate == gate && now < g.expires_at) return &g;
+        if (g.state == GrantState::Active && g.user == user && g.gate == gate && now < g.expires_at &&
+            !held(g.event_id))
+            return &g;
+    return nullptr;
+}
+
+const Grant* GrantStore::held_for(const std::string& user, const std::string& gate) const {
+    for (const Grant& g : grants_)
+        if (g.state == GrantState::Active && g.user == user && g.gate == gate && held(g.event_id)) return &g;
     return nullptr;
 }
 
@@ -142,10 +158,10 @@ void GrantStore::apply(const ReplayedEvent& e) {
         g.granted_at = e.timestamp;
         g.expires_at = e.expires_at;
         grants_.push_back(std::move(g));
-    } else if (e.event == "revoke" || e.event == "expire") {
+    } else if (e.event == "revoke" || e.event == "expire" || e.event == "grant_void") {
         for (Grant& g : grants_) {
             if (g.event_id == e.grant_id && g.state == GrantState::Active) {
-                g.state = e.event == "revoke" ? GrantState::Revoked : GrantState::Expired;
+                g.state = state_after(e.event);
                 g.ended_at = e.timestamp;
             }
         }

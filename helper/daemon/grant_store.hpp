@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,12 @@
 
 namespace bg {
 
-enum class GrantState { Active, Revoked, Expired };
+// Void: a grant whose record was written but which never took effect (its
+// gate required a remote acknowledgement that did not come: grant_void).
+enum class GrantState { Active, Revoked, Expired, Void };
 std::string_view grant_state_name(GrantState s);
+// The state an ending record leaves: revoke, expire, grant_void.
+GrantState state_after(std::string_view end_event);
 
 struct Grant {
     std::string event_id;  // the grant record's event id
@@ -87,7 +92,7 @@ public:
     // from the log (rebuilt_reason says why).
     static GrantStore load(const std::string& state_dir, std::string* rebuilt_reason);
 
-    // Active grant of (user, gate) at `now`, if any.
+    // Active grant of (user, gate) at `now`, if any; a held grant is not.
     const Grant* active_for(const std::string& user, const std::string& gate, std::int64_t now) const;
     // The same, only if it opens `account` (opens_account).
     const Grant* active_for(const std::string& user, const std::string& gate, const std::string& account,
@@ -107,6 +112,14 @@ public:
     // honoured (Check, sessions, expiry, a second revoke). `at` is when it
     // ended. False when no such grant is active.
     bool end(const std::string& grant_id, GrantState state, std::int64_t at);
+    // A grant recorded but not yet answered (remote_ack): active for expiry
+    // and revocation, but not honoured (active_for) until released. In
+    // memory only: after a restart the daemon holds such grants again.
+    void hold(const std::string& grant_id) { held_.insert(grant_id); }
+    void release(const std::string& grant_id) { held_.erase(grant_id); }
+    bool held(const std::string& grant_id) const { return held_.count(grant_id) != 0; }
+    // The held grant of (user, gate), if any.
+    const Grant* held_for(const std::string& user, const std::string& gate) const;
     std::uint64_t applied_seq() const { return applied_seq_; }
 
     // The last accepted counter of a factor for a user: the TOTP step
@@ -127,6 +140,7 @@ private:
     std::string dir_;
     std::uint64_t applied_seq_ = 0;
     std::vector<Grant> grants_;  // in grant order; active and recently ended
+    std::set<std::string> held_;
     std::map<std::pair<std::string, std::string>, std::uint64_t> factor_counters_;  // (user, factor)
 };
 

@@ -181,7 +181,7 @@ audit::RecordFields Daemon::end_fields(const Grant& g, const std::string& event,
 std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string& event, const std::string& actor,
                                                const PeerIdentity* peer, const std::string& detail, std::int64_t now) {
     // Closing never waits: the grant ends here, whatever the disk says.
-    grants_.end(g.event_id, event == "revoke" ? GrantState::Revoked : GrantState::Expired, now);
+    grants_.end(g.event_id, state_after(event), now);
     timer_changes_.push_back({g.event_id, 0, false});
     // The /proc scan, SIGTERM and the on_revoke hook follow the answer.
     ended_.push_back({g, event});
@@ -224,7 +224,7 @@ void Daemon::resume_unrecorded_ends(std::int64_t now) {
             continue;
         }
         const Grant grant = *g;
-        grants_.end(grant.event_id, e.event == "revoke" ? GrantState::Revoked : GrantState::Expired, e.at);
+        grants_.end(grant.event_id, state_after(e.event), e.at);
         timer_changes_.push_back({grant.event_id, 0, false});
         ended_.push_back({grant, e.event});
         audit::RecordFields f = end_fields(grant, e.event, e.actor, e.peer_uid, e.actor_loginuid, e.detail);

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: ISC
+#include "helper/ship/payload.hpp"
+
+#include <map>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "common/text.hpp"
+#include "helper/audit/journal.hpp"
+
+namespace bg::ship {
+namespace {
+
+constexpr std::size_t kWhyBytes = 200;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string with_path(const std::string& url, std::string_view path) {
+    if (ends_with(url, path)) return url;
+    std::string base = url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + std::string(path);
+}
+
+std::string why_not(long status, std::string_view body) {
+    const std::string_view head = body.substr(0, kWhyBytes);
+    std::string why = "HTTP " + std::to_string(status);
+    if (!head.empty()) why += ": " + escape_for_display(head) + (body.size() > kWhyBytes ? "…" : "");
+    return why;
+}
+
+}  // namespace
+
+std::string endpoint_for(policy::SinkType type, const std::string& url) {
+    switch (type) {
+        case policy::SinkType::JournalRemote: return with_path(url, "/upload");
+        case policy::SinkType::HttpJson: return url;
+        case policy::SinkType::SplunkHec: return with_path(url, "/services/collector/event");
+        case policy::SinkType::Loki: return with_path(url, "/loki/api/v1/push");
+    }
+    return url;
+}
+
+std::vector<std::string> headers_for(policy::SinkType type, const std::string& token) {
+    std::vector<std::string> h;
+    switch (type) {
+        case policy::SinkType::JournalRemote: h.emplace_back("Content-Type: application/vnd.fdo.journal"); break;
+        case policy::SinkType::HttpJson: h.emplace_back("Content-Type: application/x-ndjson"); break;
+        case policy::SinkType::SplunkHec:
+        case policy::SinkType::Loki: h.emplace_back("Content-Type: application/json"); break;
+    }
+    if (!token.empty())
+        h.push_back(std::string("Authorization: ") + (type == policy::SinkType::SplunkHec ? "Splunk " : "Bearer ") + token);
+    // No "Expect: 100-continue" round trip before each batch.
+    h.emplace_back("Expect:");
+    return h;
+}
+
+std::string body_for(policy::SinkType type, const std::vector<Entry>& batch) {
+    std::string body;
+    switch (type) {
+        case policy::SinkType::JournalRemote:
+            for (const Entry& e : batch) body += audit::journal_export_entry(e.record, e.line);
+            return body;
+        case policy::SinkType::HttpJson:
+            for (const Entry& e : batch) {
+                body += e.line;
+                body += '\n';
+            }
+            return body;
+        case policy::SinkType::SplunkHec:
+            for (const Entry& e : batch) {
+                // The record as an object: its canonical line is exactly what
+                // nlohmann dumps back (sorted keys, no spaces), so the copy
+                // in Splunk can be verified too.
+                nlohmann::json event = nlohmann::json::parse(e.line, nullptr, false);
+                const nlohmann::json j = {{"event", std::move(event)},
+                                          {"host", e.record.host},
+                                          {"source", "breakglassd"},
+                                          {"sourcetype", "breakglass:audit"},
+                                          {"time", e.record.timestamp}};
+                body += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                body += '\n';
+            }
+            return body;
+        case policy::SinkType::Loki: {
+            // One stream per label set, in the order first seen; values keep
+            // the log's order within a stream.
+            std::vector<std::tuple<std::string, std::string, std::string>> order;
+            std::map<std::tuple<std::string, std::string, std::string>, nlohmann::json> values;
+            for (const Entry& e : batch) {
+                const auto key = std::make_tuple(e.record.host, e.record.gate_bypassed, e.record.event);
+                auto [it, fresh] = values.try_emplace(key, nlohmann::json::array());
+                if (fresh) order.push_back(key);
+                it->second.push_back({std::to_string(e.record.timestamp) + "000000000", e.line});
+            }
+            nlohmann::json streams = nlohmann::json::array();
+            for (const auto& key : order) {
+                nlohmann::json labels = {{"job", "breakglass"}, {"host", std::get<0>(key)}, {"event", std::get<2>(key)}};
+                if (!std::get<1>(key).empty()) labels["gate"] = std::get<1>(key);
+                streams.push_back({{"stream", std::move(labels)}, {"values", std::move(values[key])}});
+            }
+            return nlohmann::json{{"streams", std::move(streams)}}.dump(-1, ' ', false,
+                                                                        nlohmann::json::error_handler_t::replace);
+        }
+    }
+    return body;
+}
+
+AnswerVerdict judge_answer(policy::SinkType type, long http_status, std::string_view body) {
+    if (http_status < 200 || http_status > 299) return {false, why_not(http_status, body)};
+    if (type != policy::SinkType::SplunkHec) return {true, {}};
+    // Splunk HEC: {"text":"Success","code":0}; any other code is a refusal
+    // even under 200.
+    const nlohmann::json j = nlohmann::json::parse(body.substr(0, kMaxAnswerBytes), nullptr, false);
+    if (j.is_object()) {
+        const auto code = j.find("code");
+        if (code != j.end() && code->is_number_integer() && code->get<long long>() == 0) return {true, {}};
+    }
+    return {false, "Splunk did not answer code 0 (" + why_not(http_status, body) + ")"};
+}
+
+}  // namespace bg::ship
