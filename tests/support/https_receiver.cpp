@@ -27,6 +27,7 @@ constexpr std::size_t kMaxHeadBytes = 64 * 1024;
 constexpr std::size_t kMaxChunkLineBytes = 1024;
 constexpr int kPollSliceMs = 100;  // how often a blocked connection looks at `stopping`
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr std::size_t kMaxConnections = 512;  // open at once; more are closed as soon as accepted
 
 std::string lower(std::string s) {
     for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -356,7 +357,7 @@ void HttpsReceiver::listen_on(std::uint16_t port) {
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof a;
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(fd.get(), 128) != 0 ||
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(fd.get(), 1024) != 0 ||
         ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &length) != 0)
         throw std::runtime_error("the receiver cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
                                  std::strerror(errno));
@@ -413,6 +414,10 @@ void HttpsReceiver::accept_loop() {
         if (r <= 0 || (p[1].revents & POLLIN) != 0) continue;
         UniqueFd client(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!client.valid()) continue;
+        if (workers_.size() >= kMaxConnections) {
+            ++refused_connections_;
+            continue;  // closed here: a client leaking connections cannot exhaust the test's threads
+        }
         const std::size_t number = ++connections_accepted_;
         auto done = std::make_shared<std::atomic<bool>>(false);
         workers_.push_back(Worker{std::thread([this, fd = std::move(client), number, done]() mutable {

@@ -12,7 +12,8 @@
 // per interval (slowloris), answer a huge body, or close the connection in
 // the middle of its answer. Each connection has its own thread, so a hung
 // connection never holds up the next; a client may disconnect at any moment.
-// Bounded: a request head of at most 64 KiB, a body of at most max_body_bytes
+// Bounded: at most 512 connections open at once (more are closed as soon as
+// accepted), a request head of at most 64 KiB, a body of at most max_body_bytes
 // (413 and close beyond it); a malformed request gets 400 and a close.
 // No gtest in here: failures throw std::runtime_error.
 #pragma once
@@ -128,7 +129,9 @@ public:
     std::size_t connections_accepted() const { return connections_accepted_.load(); }
     // TLS handshakes that failed (a client refusing the certificate, say).
     std::size_t failed_handshakes() const { return failed_handshakes_.load(); }
-    // Requests answered 400 or 413 (malformed or over the bounds).
+    // Connections closed at once because 512 were already open.
+    std::size_t refused_connections() const { return refused_connections_.load(); }
+    // Requests answered 400, 413 or 431 (malformed or over the bounds).
     std::size_t refused_requests() const { return refused_requests_.load(); }
     // Bytes of answers written to clients so far (all connections).
     std::size_t bytes_sent() const { return bytes_sent_.load(); }
@@ -166,6 +169,7 @@ private:
     std::atomic<std::size_t> connections_accepted_{0};
     std::atomic<std::size_t> failed_handshakes_{0};
     std::atomic<std::size_t> refused_requests_{0};
+    std::atomic<std::size_t> refused_connections_{0};
     std::atomic<std::size_t> bytes_sent_{0};
 };
 

@@ -32,6 +32,19 @@ struct JournalClose {
     void operator()(sd_journal* j) const { sd_journal_close(j); }
 };
 
+// DIR/remote*.journal opened with sd-journal; null when there is no file yet.
+std::unique_ptr<sd_journal, JournalClose> open_journal(const std::string& dir) {
+    const std::vector<std::string> files = journal_files(dir);
+    if (files.empty()) return nullptr;
+    std::vector<const char*> paths;
+    for (const auto& f : files) paths.push_back(f.c_str());
+    paths.push_back(nullptr);
+    sd_journal* raw = nullptr;
+    if (const int r = sd_journal_open_files(&raw, paths.data(), 0); r < 0)
+        throw std::runtime_error("sd_journal_open_files " + dir + "/remote*.journal: " + std::strerror(-r));
+    return std::unique_ptr<sd_journal, JournalClose>(raw);
+}
+
 }  // namespace
 
 std::string field_of(const JournalEntry& entry, const std::string& field) {
@@ -123,17 +136,26 @@ void JournalRemote::kill() {
     process_.reset();
 }
 
+std::size_t JournalRemote::entry_count() const {
+    const auto j = open_journal(dir_);
+    if (!j) return 0;
+    std::size_t n = 0;
+    for (;;) {
+        const int next = sd_journal_next(j.get());
+        if (next < 0) throw std::runtime_error(std::string("sd_journal_next: ") + std::strerror(-next));
+        if (next == 0) return n;
+        ++n;
+    }
+}
+
+bool JournalRemote::wait_for_entries(std::size_t n, std::chrono::milliseconds timeout) const {
+    return eventually([&] { return entry_count() >= n; }, timeout, std::chrono::milliseconds(50));
+}
+
 std::vector<JournalEntry> JournalRemote::entries() const {
     std::vector<JournalEntry> out;
-    const std::vector<std::string> files = journal_files(dir_);
-    if (files.empty()) return out;
-    std::vector<const char*> paths;
-    for (const auto& f : files) paths.push_back(f.c_str());
-    paths.push_back(nullptr);
-    sd_journal* raw = nullptr;
-    if (const int r = sd_journal_open_files(&raw, paths.data(), 0); r < 0)
-        throw std::runtime_error("sd_journal_open_files " + dir_ + ": " + std::strerror(-r));
-    const std::unique_ptr<sd_journal, JournalClose> j(raw);
+    const auto j = open_journal(dir_);
+    if (!j) return out;
     if (const int r = sd_journal_set_data_threshold(j.get(), 0); r < 0)
         throw std::runtime_error(std::string("sd_journal_set_data_threshold: ") + std::strerror(-r));
     for (;;) {

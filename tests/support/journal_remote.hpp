@@ -12,6 +12,8 @@
 // No gtest in here: failures throw std::runtime_error.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -70,6 +72,10 @@ public:
     // (DIR/remote*.journal read with sd-journal, fields never truncated).
     // Works while it runs and after it stopped.
     std::vector<JournalEntry> entries() const;
+    // How many entries the journal holds (cheaper than entries(): no field is read).
+    std::size_t entry_count() const;
+    // True once entry_count() >= n; false after `timeout` (polls every 50 ms).
+    bool wait_for_entries(std::size_t n, std::chrono::milliseconds timeout) const;
     // The BREAKGLASS_RECORD value of each entry that has one, in order:
     // the canonical record lines the sink received.
     std::vector<std::string> records() const;

@@ -10,14 +10,20 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
+#include "common/file_io.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/https_receiver.hpp"
 #include "tests/support/journal_remote.hpp"
 #include "tests/support/loopback.hpp"
+#include "tests/support/polling.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/process_memory.hpp"
 #include "tests/support/run_directory.hpp"
@@ -240,6 +246,48 @@ TEST_F(ShipFixtures, PlainHttpReceiverRefusesMalformedAndOversizedRequests) {
     EXPECT_EQ(receiver.refused_requests(), 3u);
 }
 
+TEST_F(ShipFixtures, ReceiverSurvivesClientsThatLeaveEarly) {
+    HttpsReceiver receiver(certs().server);
+    // Before the handshake ends, and in the middle of a request's head and body.
+    EXPECT_TRUE(tcp_connects(receiver.port(), 2s));
+    EXPECT_NE(curl({"--cacert", certs().other_ca.cert, receiver.url() + "/"}).exit_code, 0);
+    const ProcessResult half_body = curl({"--cacert", certs().ca.cert, "--max-time", "1", "-H", "Content-Length: 100",
+                                          "--data-binary", "only ten b", receiver.url() + "/"});
+    EXPECT_EQ(half_body.exit_code, kCurlTimedOut) << half_body.err;
+    // In the middle of a 10 MB answer: curl refuses it once it sees the length and closes.
+    receiver.set_behaviour(ReceiverBehaviour::huge_answer());
+    EXPECT_NE(curl({"--cacert", certs().ca.cert, "--max-filesize", "1000", "-d", "x", receiver.url() + "/"}).exit_code, 0);
+    receiver.set_behaviour(ReceiverBehaviour::answer(202));
+    EXPECT_EQ(curl({"--cacert", certs().ca.cert, "-d", "x", receiver.url() + "/after"}).out, "202");
+    EXPECT_GE(receiver.failed_handshakes(), 2u);
+    EXPECT_EQ(receiver.requests().back().target, "/after");
+}
+
+TEST_F(ShipFixtures, ReceiverClosesConnectionsBeyondItsBound) {
+    HttpsReceiver receiver(ReceiverOptions{});
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(receiver.port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const auto open_connection = [&] {
+        UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) return UniqueFd();
+        return fd;
+    };
+    std::vector<UniqueFd> idle;
+    for (int i = 0; i < 512; ++i) idle.push_back(open_connection());
+    ASSERT_TRUE(eventually([&] { return receiver.connections_accepted() == 512; }, 10s));
+    const UniqueFd one_too_many = open_connection();
+    ASSERT_TRUE(one_too_many.valid());
+    pollfd p{one_too_many.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 5000), 1);
+    char byte = 0;
+    EXPECT_EQ(::recv(one_too_many.get(), &byte, 1, 0), 0) << "closed at once";
+    EXPECT_EQ(receiver.refused_connections(), 1u);
+    idle.clear();
+    EXPECT_TRUE(eventually([&] { return curl({receiver.url() + "/"}).out == "200"; }, 10s, 100ms));
+}
+
 TEST_F(ShipFixtures, AStoppedReceiverRefusesConnectionsAndStartsAgainOnItsPort) {
     HttpsReceiver receiver(certs().server);
     const std::uint16_t port = receiver.port();
@@ -274,7 +322,10 @@ TEST_F(ShipFixtures, JournalRemoteStoresAnUploadAndStartsAgainAfterAnOutage) {
         return curl({"--cacert", certs().ca.cert, "-H", "Content-Type: application/vnd.fdo.journal", "--data-binary",
                      "@" + out.file("upload.export"), remote.upload_url()});
     };
+    EXPECT_EQ(remote.entry_count(), 0u);
     ASSERT_EQ(upload(export_entry("first", R"({"seq":1})") + export_entry("second", R"({"seq":2})")).out, "202");
+    ASSERT_TRUE(remote.wait_for_entries(2, 5s));
+    EXPECT_EQ(remote.entry_count(), 2u);
     EXPECT_EQ(remote.records(), (std::vector<std::string>{R"({"seq":1})", R"({"seq":2})"}));
     const auto entries = remote.entries();
     ASSERT_EQ(entries.size(), 2u);
