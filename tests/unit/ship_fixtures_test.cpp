@@ -163,11 +163,15 @@ TEST_F(ShipFixtures, ReceiverNamesTheClientCertificateItVerified) {
                     receiver.url() + "/with"}).out,
               "200");
     ASSERT_EQ(curl({"--cacert", certs().ca.cert, receiver.url() + "/without"}).out, "200");
-    ASSERT_TRUE(receiver.wait_for_requests(2, 5s));
+    ASSERT_EQ(curl({"--cacert", certs().ca.cert, "--cert", certs().other_server.cert, "--key", certs().other_server.key,
+                    receiver.url() + "/unrelated"}).out,
+              "200");
+    ASSERT_TRUE(receiver.wait_for_requests(3, 5s));
     const auto requests = receiver.requests();
     EXPECT_NE(requests[0].client_certificate_subject.find("CN=breakglass test client"), std::string::npos)
         << requests[0].client_certificate_subject;
     EXPECT_EQ(requests[1].client_certificate_subject, "");
+    EXPECT_EQ(requests[2].client_certificate_subject, "") << "a certificate from another CA is not named";
 }
 
 TEST_F(ShipFixtures, ReceiverAnswersTheStatusItIsSetAndQueuedOnesFirst) {
