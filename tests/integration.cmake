@@ -19,3 +19,9 @@ add_executable(hostile_user_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integrat
 target_link_libraries(hostile_user_integration_tests PRIVATE
   bg_test_support bg_common bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
 gtest_discover_tests(hostile_user_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
+
+# Remote sinks end to end (issue 11): a real daemon, a real
+# systemd-journal-remote over HTTPS, the HTTP(S) receiver for the others.
+add_executable(remote_sink_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/remote_sink_integration_test.cpp)
+target_link_libraries(remote_sink_integration_tests PRIVATE bg_test_support bg_audit bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(remote_sink_integration_tests PROPERTIES LABELS ship TIMEOUT 180 FIXTURES_REQUIRED bg_host)

@@ -251,6 +251,28 @@ std::string granted_json(std::string_view gate, const proto::Granted& g) {
     return dump(j);
 }
 
+std::string format_sinks(const std::vector<proto::SinkInfo>& sinks, std::int64_t now) {
+    std::string out;
+    for (const proto::SinkInfo& s : sinks) {
+        out += "sink " + escape_for_display(s.name) + " (" + escape_for_display(s.type) + " " +
+               escape_for_display(s.url) + (s.insecure ? ", INSECURE" : "") + "): acknowledged through seq " +
+               std::to_string(s.acked_seq);
+        if (s.backlog == 0) {
+            out += ", nothing waiting";
+        } else {
+            out += ", " + std::to_string(s.backlog) + " record(s) waiting";
+            if (s.oldest_unacked_at > 0)
+                out += ", the oldest " + format_span(std::max<std::int64_t>(now - s.oldest_unacked_at, 0)) + " old" +
+                       (now - s.oldest_unacked_at >= s.backlog_limit ? " (over its backlog_limit)" : "");
+        }
+        if (!s.last_error.empty())
+            out += "\n  last error " + (s.last_error_at > 0 ? format_utc(s.last_error_at) + ": " : std::string()) +
+                   escape_for_display(s.last_error);
+        out += "\n";
+    }
+    return out;
+}
+
 std::string status_json(const proto::StatusAnswer& a) {
     json grants = json::array();
     for (const proto::GrantInfo& g : a.grants) {
@@ -261,7 +283,17 @@ std::string status_json(const proto::StatusAnswer& a) {
         add_time(e, "ended_at", g.ended_at);
         grants.push_back(std::move(e));
     }
-    return dump({{"grants", std::move(grants)}, {"truncated", a.truncated}});
+    json sinks = json::array();
+    for (const proto::SinkInfo& k : a.sinks) {
+        json e = {{"name", k.name},           {"type", k.type},       {"url", k.url},
+                  {"insecure", k.insecure},   {"acked_seq", k.acked_seq}, {"backlog", k.backlog},
+                  {"backlog_limit_seconds", k.backlog_limit}, {"last_error", k.last_error}};
+        add_time(e, "oldest_unacked_at", k.oldest_unacked_at);
+        add_time(e, "last_error_at", k.last_error_at);
+        add_time(e, "last_ack_at", k.last_ack_at);
+        sinks.push_back(std::move(e));
+    }
+    return dump({{"grants", std::move(grants)}, {"truncated", a.truncated}, {"sinks", std::move(sinks)}});
 }
 
 std::string revoked_json(const proto::Revoked& r) {
