@@ -60,9 +60,9 @@ state)
 connect)
     # Their front-ends: sudo (the plugin), sshd, login, su, PostgreSQL (the PAM
     # module); users (breakglassctl, run in their own domain); breakglassctl_t
-    # (the expiry timer); the daemon itself; and the reference policy's
-    # unconfined domains, which may connect to any domain.
-    want="breakglassctl_t breakglassd_t local_login_t postgresql_t sshd_t staff_su_t sudodomain sysadm_su_t unconfined_domain_type user_su_t userdomain"
+    # (the expiry timer); and the reference policy's unconfined domains,
+    # which may connect to any domain. Not the daemon itself.
+    want="breakglassctl_t local_login_t postgresql_t sshd_t staff_su_t sudodomain sysadm_su_t unconfined_domain_type user_su_t userdomain"
     got=$(rules -t breakglassd_t -c unix_stream_socket -p connectto | cut -d' ' -f1 | sort -u | tr '\n' ' ')
     got="${got% }"
     [ "$got" = "$want" ] || fail "domains with connectto on breakglassd_t:unix_stream_socket: [$got]; want [$want]"
