@@ -6,8 +6,9 @@
 #   3. the Debian packages (scripts/build-debs.sh: dpkg-buildpackage + lintian, into build-debs/)
 #      and the revocation-lag benchmark on them in a booted Debian 12 container (bench/)
 #   4. unit + integration tests in the normal build (build/), plus the system tests on
-#      those packages in a booted container (tests/system.cmake) — its ctest summary
-#      closes the output
+#      those packages in a booted container (tests/system.cmake) and the SELinux module
+#      (built and checked against Debian's reference policy: tests/selinux.cmake) — its
+#      ctest summary closes the output
 # Installs its own dependencies. The integration tests need root (they start
 # breakglassd and create and remove test users named for their run, bgt<token>-*).
 set -euo pipefail
@@ -34,14 +35,14 @@ run_ctest() {
 }
 
 echo "== [1/4] ASan+UBSan build and tests"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DENABLE_SANITIZERS=ON -DBUILD_BENCHMARKS=OFF >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DENABLE_SANITIZERS=ON -DBUILD_BENCHMARKS=OFF -DBG_SELINUX=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest ctest --test-dir build-asan -j"$jobs" --output-on-failure
 
 echo "== [2/4] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
-  -DBUILD_BENCHMARKS=OFF -DBG_FUZZ_RUNS="${BG_FUZZ_RUNS:-10000}" >/dev/null
+  -DBUILD_BENCHMARKS=OFF -DBG_SELINUX=OFF -DBG_FUZZ_RUNS="${BG_FUZZ_RUNS:-10000}" >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_text fuzz_policy fuzz_audit fuzz_totp fuzz_otp fuzz_proc_status fuzz_cgroup fuzz_ends_slot fuzz_sink_cursor fuzz_sink_answer
 run_ctest ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure
 
@@ -50,6 +51,6 @@ scripts/build-debs.sh build-debs
 bench/revocation_lag.sh build-debs
 
 echo "== [4/4] build and tests, with the system tests on those packages in a booted container"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBG_SYSTEM_TEST_DEBS="$PWD/build-debs" >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBG_SYSTEM_TEST_DEBS="$PWD/build-debs" -DBG_SELINUX=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build -j"$jobs" --output-on-failure

@@ -103,6 +103,26 @@ int run_pam(const std::string& confdir, const std::string& service, const std::s
     return rc;
 }
 
+int run_pam_login(const std::string& confdir, const std::string& service, const std::string& user,
+                  Conversation& conversation, const std::function<void()>& in_session, const PamItems& items) {
+    const pam_conv conv{scripted_conversation, &conversation};
+    pam_handle_t* pamh = nullptr;
+    int rc = pam_start_confdir(service.c_str(), user.c_str(), &conv, confdir.c_str(), &pamh);
+    if (rc != PAM_SUCCESS) return rc;
+    if (!items.tty.empty()) (void)pam_set_item(pamh, PAM_TTY, items.tty.c_str());
+    if (!items.rhost.empty()) (void)pam_set_item(pamh, PAM_RHOST, items.rhost.c_str());
+    if (!items.ruser.empty()) (void)pam_set_item(pamh, PAM_RUSER, items.ruser.c_str());
+    rc = pam_authenticate(pamh, 0);
+    if (rc == PAM_SUCCESS) rc = pam_acct_mgmt(pamh, 0);
+    if (rc == PAM_SUCCESS) rc = pam_open_session(pamh, 0);
+    if (rc == PAM_SUCCESS) {
+        in_session();
+        rc = pam_close_session(pamh, 0);
+    }
+    pam_end(pamh, rc);
+    return rc;
+}
+
 void write_service(const std::string& confdir, const std::string& service, const std::vector<std::string>& lines) {
     std::string text = "#%PAM-1.0\n";
     for (const auto& l : lines) text += l + "\n";

@@ -6,6 +6,8 @@
 
 #include <security/pam_appl.h>
 
+#include <functional>
+
 #include <string>
 #include <vector>
 
@@ -51,6 +53,14 @@ struct PamItems {
 // pam_start_confdir failure.
 int run_pam(const std::string& confdir, const std::string& service, const std::string& user, Entry entry,
             Conversation& conversation, const PamItems& items = {});
+
+// A login as login(1) or sshd runs one: pam_authenticate, pam_acct_mgmt,
+// pam_open_session on one handle, then `in_session` (which starts the user's
+// command, with the handle still open), then pam_close_session and pam_end.
+// Returns the first entry point's code that is not PAM_SUCCESS (in_session is
+// then not called), or PAM_SUCCESS.
+int run_pam_login(const std::string& confdir, const std::string& service, const std::string& user,
+                  Conversation& conversation, const std::function<void()>& in_session, const PamItems& items = {});
 
 // Writes `confdir/service`: one line per element.
 void write_service(const std::string& confdir, const std::string& service, const std::vector<std::string>& lines);

@@ -15,9 +15,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <filesystem>
 #include <iterator>
 #include <map>
 #include <stdexcept>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/transport.hpp"
@@ -338,6 +342,83 @@ TEST_F(PamStack, GrantRecordCarriesWhatTheUserTypedAndWhereFrom) {
     EXPECT_EQ(authenticate(again), PAM_SUCCESS);
     EXPECT_TRUE(again.shown.empty());
     EXPECT_EQ(daemon_->audit().size(), before);
+}
+
+// Descriptor number -> what it points at, from /proc/PID/fd.
+std::map<int, std::string> descriptors_of(pid_t pid) {
+    std::map<int, std::string> fds;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        std::error_code link_ec;
+        const auto target = std::filesystem::read_symlink(e.path(), link_ec);
+        if (link_ec) continue;  // the iterator's own descriptor, already closed
+        fds[std::stoi(e.path().filename().string())] = target.string();
+    }
+    return fds;
+}
+
+// The descriptors a child of this process would inherit: those without FD_CLOEXEC.
+std::map<int, std::string> inheritable_descriptors() {
+    std::map<int, std::string> fds = descriptors_of(::getpid());
+    std::erase_if(fds, [](const auto& fd) {
+        const int flags = ::fcntl(fd.first, F_GETFD);
+        return flags < 0 || (flags & FD_CLOEXEC) != 0;
+    });
+    return fds;
+}
+
+// Issue 16, item 5: a session opened through the module inherits no
+// descriptor of it. As login(1) does, the application keeps the PAM handle
+// open and runs the user's command (here sleep) without closing anything
+// itself: the command's /proc/PID/fd holds only what this process had open
+// without close-on-exec before PAM started, and after pam_end the process
+// holds no descriptor it did not hold before (the module's connections are
+// closed, not only close-on-exec).
+TEST_F(PamStack, Issue16Item5ASessionInheritsNoDescriptorOfTheModule) {
+    const std::map<int, std::string> before = descriptors_of(::getpid());
+    const std::map<int, std::string> inheritable = inheritable_descriptors();
+    for (const bool granted_before : {false, true}) {
+        SCOPED_TRACE(granted_before ? "under the grant (fast path)" : "breaking the glass");
+        Conversation conv;
+        if (!granted_before) conv.answers = {"disk full on db-3", "INC-9", code()};
+        std::map<int, std::string> command_fds;
+        bool command_ran = false;
+        const int rc = run_pam_login(daemon_->dir(), "bg-pam-test", kRequester, conv, [&] {
+            const pid_t child = ::fork();
+            if (child == 0) {
+                ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+                ::_exit(127);
+            }
+            ASSERT_GT(child, 0);
+            // The command is running once its executable is sleep.
+            command_ran = eventually(
+                [&] {
+                    std::error_code ec;
+                    return std::filesystem::read_symlink("/proc/" + std::to_string(child) + "/exe", ec).filename() ==
+                           "sleep";
+                },
+                std::chrono::seconds(10));
+            command_fds = descriptors_of(child);
+            ::kill(child, SIGKILL);
+            int status = 0;
+            ::waitpid(child, &status, 0);
+        });
+        ASSERT_EQ(rc, PAM_SUCCESS) << conv.all_text();
+        ASSERT_TRUE(command_ran);
+        EXPECT_FALSE(command_fds.empty());
+        for (const auto& [fd, target] : command_fds) {
+            const auto it = inheritable.find(fd);
+            EXPECT_TRUE(it != inheritable.end() && it->second == target)
+                << "the session's command inherited descriptor " << fd << " -> " << target;
+        }
+        std::map<int, std::string> after = descriptors_of(::getpid());
+        for (const auto& [fd, target] : after) {
+            const auto it = before.find(fd);
+            EXPECT_TRUE(it != before.end() && it->second == target)
+                << "the module left descriptor " << fd << " -> " << target << " open in the application";
+        }
+    }
+    EXPECT_EQ(daemon_->audit().records_of("grant").size(), 1u);
 }
 
 TEST_F(PamStack, FullLifecycleAuthAccountSession) {

@@ -3,7 +3,7 @@
 # Fails when a source file lacks "SPDX-License-Identifier: ISC" in its first
 # three lines (the licence is in LICENSE). Source files: C++, CMake, shell,
 # systemd units, version scripts, man pages, the example policy, fuzz
-# dictionaries, CI and Debian maintainer scripts. Test data (golden files,
+# dictionaries, CI and Debian maintainer scripts, the SELinux module. Test data (golden files,
 # fuzz corpora), debconf translations (debian/po) and Markdown are not source.
 #   check_spdx.sh [REPO]
 set -uo pipefail
@@ -24,7 +24,8 @@ done < <(find . \( -path ./.git -o -path './build*' -o -path ./tests/golden -o -
                          -o -name '*.service' -o -name '*.map' -o -name '*.[158]' -o -name '*.toml' \
                          -o -name '*.dict' -o -name '*.tmpfiles' -o -name '*.sysusers' -o -path ./.ci/run \
                          -o -path ./debian/rules -o -name '*.postinst' -o -name '*.postrm' -o -name '*.prerm' \
-                         -o -name '*.preinst' -o -name '*.config' \) -print | sort)
+                         -o -name '*.preinst' -o -name '*.config' -o -name '*.te' -o -name '*.fc' -o -name '*.if' \
+                         -o -path ./selinux/Makefile \) -print | sort)
 [ "$count" -gt 0 ] || { echo "check_spdx: no source files found under $repo" >&2; exit 2; }
 [ "$status" -eq 0 ] && echo "check_spdx: $count source files carry the ISC SPDX line"
 exit "$status"

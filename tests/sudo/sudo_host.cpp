@@ -49,7 +49,8 @@ std::string plugin_sudo_conf(const std::string& plugin_options) {
     return conf;
 }
 
-SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std::string& sudo_conf, bool use_pty) {
+SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std::string& sudo_conf, bool use_pty,
+                       const std::string& extra_defaults) {
     const std::string editor = dir + "/editor";
     write_file(editor, "#!/bin/sh\n# sudoedit's editor in the tests: writes a known line into each file.\n"
                        "for f; do printf '%s' '" + editor_text() + "' > \"$f\"; done\n",
@@ -62,7 +63,7 @@ SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std:
                "Defaults !lecture, !syslog, !fqdn\n"
                // sudoedit runs this editor and no other: not $SUDO_EDITOR, $VISUAL or $EDITOR, not /usr/bin/editor.
                "Defaults editor=" + editor + ", !env_editor\n" +
-                   std::string(use_pty ? "Defaults use_pty\n" : "") +
+                   std::string(use_pty ? "Defaults use_pty\n" : "") + extra_defaults +
                "root ALL=(ALL:ALL) ALL\n" +
                    u + " ALL=(:" + a.gate.name() + "," + a.other.name() + ") NOPASSWD: ALL\n" +
                    u + " ALL=(" + a.service.name() + ") NOPASSWD: ALL\n" +

@@ -51,11 +51,12 @@ std::string plugin_sudo_conf(const std::string& plugin_options);
 // and as root for /usr/bin/id; sudoedit uses `dir`/editor, which writes
 // "edited by the test editor" into the file it is given. With `use_pty`,
 // sudoers has "Defaults use_pty" (Debian 12's own sudoers does): sudo then
-// runs a monitor process between itself and the command.
+// runs a monitor process between itself and the command. `extra_defaults`:
+// more sudoers lines, written after the Defaults above.
 class SudoConfig {
 public:
     SudoConfig(const std::string& dir, const SudoAccounts& accounts, const std::string& sudo_conf,
-               bool use_pty = false);
+               bool use_pty = false, const std::string& extra_defaults = "");
 
     static std::string editor_text() { return "edited by the test editor\n"; }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <memory>
 #include <filesystem>
 #include <string>
@@ -45,9 +46,9 @@ protected:
     }
 
     void use_options(const std::string& options) { use_sudo_conf(plugin_sudo_conf(options)); }
-    void use_sudo_conf(const std::string& conf, bool use_pty = false) {
+    void use_sudo_conf(const std::string& conf, bool use_pty = false, const std::string& extra_defaults = "") {
         config_.reset();
-        config_ = std::make_unique<SudoConfig>(daemon_->dir(), *accounts_, conf, use_pty);
+        config_ = std::make_unique<SudoConfig>(daemon_->dir(), *accounts_, conf, use_pty, extra_defaults);
     }
 
     const std::string& user() const { return accounts_->user.name(); }
@@ -438,6 +439,66 @@ TEST_F(SudoPlugin, BreakingTheGlassAndRunningTheCommandShareOneConnection) {
     ASSERT_EQ(commands.size(), 1u);
     EXPECT_EQ(commands[0]["grant_id"], grants[0]["event_id"]);
     EXPECT_EQ(records_of("session_close").size(), 1u);
+}
+
+// The descriptors `ls -l /proc/self/fd/` listed, number -> target, less the
+// one ls reads the directory through.
+std::map<std::string, std::string> listed_descriptors(const std::string& output) {
+    std::map<std::string, std::string> fds;
+    std::size_t arrow = 0;
+    while ((arrow = output.find(" -> ", arrow)) != std::string::npos) {
+        const std::size_t start = output.rfind(' ', arrow - 1) + 1;
+        const std::size_t end = output.find('\r', arrow);
+        std::string target = output.substr(arrow + 4, end - arrow - 4);
+        // ls quotes a name such as 'socket:[123]' on a terminal.
+        if (target.size() >= 2 && target.front() == '\'' && target.back() == '\'') target = target.substr(1, target.size() - 2);
+        if (!(target.starts_with("/proc/") && target.ends_with("/fd")))
+            fds[output.substr(start, arrow - start)] = target;
+        arrow += 4;
+    }
+    return fds;
+}
+
+// Issue 16, item 5: the gated command inherits no descriptor of the plugin.
+// The plugin's connection to the daemon stays open in sudo while the command
+// runs (its session_close follows on it), so it must be close-on-exec. sudo
+// closes every descriptor from 3 on before it runs a command, which would hide
+// a leak: here sudoers moves that to 200 (closefrom), so only close-on-exec
+// keeps the connection out of the command. The command, ls, lists its own
+// /proc/PID/fd, through a break-glass on its terminal and under the grant:
+// exactly what the same sudo passes to ls without the plugin (0, 1, 2 and a
+// /dev/null of sudo's own), and no socket.
+TEST_F(SudoPlugin, Issue16Item5AGrantedCommandInheritsNoDescriptorOfThePlugin) {
+    const std::string closefrom = "Defaults closefrom=200\n";
+    const std::vector<std::string> list_fds = {kSudo, "-g", gate_group(), "/bin/ls", "-l", "/proc/self/fd/"};
+    for (const bool use_pty : {false, true}) {
+        SCOPED_TRACE(use_pty ? "use_pty" : "no use_pty");
+        use_sudo_conf(plugin_sudo_conf(""), use_pty, closefrom);
+        const PtySession plain = sudo(list_fds);
+        ASSERT_EQ(plain.exit_code, 0) << plain.output;
+        const auto sudos_own = listed_descriptors(plain.output);
+        ASSERT_TRUE(sudos_own.contains("0") && sudos_own.contains("1") && sudos_own.contains("2")) << plain.output;
+
+        use_sudo_conf(plugin_sudo_conf(sudo_gates_option(*accounts_) + " socket=" + daemon_->socket()), use_pty,
+                      closefrom);
+        const std::vector<PtySession> runs = {
+            use_pty ? sudo(list_fds) : sudo(list_fds, answers(code())),  // break-glass, then the command
+            sudo(list_fds)};                                              // under the grant, no prompt
+        for (const PtySession& r : runs) {
+            EXPECT_EQ(r.exit_code, 0) << r.output;
+            const auto inherited = listed_descriptors(r.output);
+            for (const auto& [number, target] : inherited) {
+                const auto own = sudos_own.find(number);
+                EXPECT_TRUE(own != sudos_own.end() && own->second.starts_with("/dev/pts/") == target.starts_with("/dev/pts/") &&
+                            (own->second.starts_with("/dev/pts/") || own->second == target))
+                    << "the command inherited descriptor " << number << " -> " << target << "\n" << r.output;
+                EXPECT_FALSE(target.starts_with("socket:")) << number << " -> " << target;
+            }
+            EXPECT_EQ(inherited.size(), sudos_own.size()) << r.output << "\nwithout the plugin:\n" << plain.output;
+        }
+    }
+    EXPECT_EQ(records_of("grant").size(), 1u);
+    EXPECT_EQ(records_of("command").size(), 4u);
 }
 
 // The daemon closes a connection left idle (a long command): the
