@@ -258,6 +258,7 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
                                                        escape_for_display(last_record_error_) +
                                                        "), so nothing was granted"};
     timer_changes_.push_back({rec->event_id, expires_at, true});
+    record_signed_checkpoint(now);
     if (const Grant* granted = grants_.find(rec->event_id))
         if (const policy::Gate* gate = gate_in_force(granted->gate); gate && !gate->on_grant.empty())
             queue_hook(*granted, "on_grant", gate->on_grant, "grant", now);
