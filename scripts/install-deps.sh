@@ -9,7 +9,7 @@ packages=(
   clang libclang-rt-14-dev libfuzzer-14-dev
   libssl-dev libsystemd-dev libpam0g-dev libcurl4-openssl-dev libyubikey-dev
   libtoml11-dev nlohmann-json3-dev libcli11-dev libgtest-dev
-  util-linux passwd sudo groff-base man-db systemd
+  util-linux passwd sudo groff-base man-db systemd systemd-journal-remote
 )
 
 missing=()

@@ -19,3 +19,9 @@ add_executable(hostile_user_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integrat
 target_link_libraries(hostile_user_integration_tests PRIVATE
   bg_test_support bg_common bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
 gtest_discover_tests(hostile_user_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
+
+# Signed checkpoints and verification from a remote copy made by the real systemd-journal-remote.
+add_executable(remote_copy_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/remote_copy_integration_test.cpp)
+target_link_libraries(remote_copy_integration_tests PRIVATE
+  bg_test_support bg_common bg_audit bg_mfa OpenSSL::Crypto GTest::gtest_main bg_strict)
+gtest_discover_tests(remote_copy_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
