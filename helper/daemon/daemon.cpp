@@ -243,8 +243,10 @@ void Daemon::record_signed_checkpoint(std::int64_t now) {
     // The space a short disk has left is for closing records.
     if (!late_.empty() || (reserve_ && !reserve_->whole())) return;
     auto signed_cp = audit::sign_checkpoint(*checkpoint_key_, config_.host, log_->last_seq(), log_->last_hash(), now);
+    // A failure is tried again at the next interval, not at every maintenance.
     if (!signed_cp) {
         problems_.push_back({3, "the signed checkpoint could not be made: " + signed_cp.error().message});
+        signed_checkpoint_at_ = now;
         return;
     }
     audit::RecordFields f;
@@ -254,6 +256,7 @@ void Daemon::record_signed_checkpoint(std::int64_t now) {
     auto rec = recorder_.append(f, now, audit::Durability::Deferred);
     if (!rec) {
         problems_.push_back({3, "the signed checkpoint could not be recorded: " + rec.error().message});
+        signed_checkpoint_at_ = now;
         return;
     }
     signed_checkpoint_seq_ = rec->seq;
