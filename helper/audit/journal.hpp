@@ -19,7 +19,10 @@
 //                                                            SIGKILL at the grace), or why nothing could be
 //   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant
 //   anything else (session_open, command, session_close, policy_load,
-//   daemon_start, unknown)                       LOG_INFO
+//   daemon_start, checkpoint, unknown)           LOG_INFO
+// checkpoint: a signed checkpoint (signed_checkpoint.hpp), after every grant,
+// at start-up and every 5 minutes while records are written; its entry's
+// BREAKGLASS_RECORD is what verify --journal-file/--journal-export checks.
 // request, approve, review, alert_failed and sink_gap have their MESSAGE_ID
 // and priority reserved for later components; this version records none of
 // them. The README and breakglassd(8) list every id ("JOURNAL").

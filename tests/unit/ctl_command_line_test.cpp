@@ -114,7 +114,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_EQ(c.options.socket, "/run/t.sock") << path;
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
-    EXPECT_EQ(rows, 11u);
+    EXPECT_EQ(rows, 12u);
 }
 
 }  // namespace
