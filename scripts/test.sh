@@ -5,7 +5,8 @@
 #   2. every libFuzzer target for BG_FUZZ_RUNS inputs in a clang build (build-fuzz/)
 #   3. the Debian packages (scripts/build-debs.sh: dpkg-buildpackage + lintian, into build-debs/)
 #      and the revocation-lag benchmark on them in a booted Debian 12 container (bench/)
-#   4. unit + integration tests in the normal build (build/), plus the system tests on
+#   4. unit + integration tests in the normal build (build/) and the shipper's benchmark
+#      (bench/bench_ship.cpp, CI-sized), plus the system tests on
 #      those packages in a booted container (tests/system.cmake) and the SELinux module
 #      (built and checked against Debian's reference policy: tests/selinux.cmake) — its
 #      ctest summary closes the output
@@ -53,4 +54,9 @@ bench/revocation_lag.sh build-debs
 echo "== [4/4] build and tests, with the system tests on those packages in a booted container"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBG_SYSTEM_TEST_DEBS="$PWD/build-debs" -DBG_SELINUX=ON >/dev/null
 cmake --build build -j"$jobs"
+# The shipper's benchmark (issue 11), CI-sized: drain of 100,000 records to a real
+# systemd-journal-remote, remote_ack latency, the daemon's memory with a
+# 1,000,000-record backlog. Prints figures; asserts none (README, "Benchmarks").
+echo "== bench_ship (prints figures, asserts none)"
+build/bench/bench_ship
 ctest --test-dir build -j"$jobs" --output-on-failure
