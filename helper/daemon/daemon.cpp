@@ -170,7 +170,12 @@ bool Daemon::is_trusted(const PeerIdentity& peer) const {
 
 // Only what this daemon does: the front-ends promise nothing else.
 std::string Daemon::notice() const {
-    return config_.send_to_journal ? "Each record is also sent to the system journal." : "";
+    const std::size_t sinks = shipper_ ? shipper_->status().size() : 0;
+    const std::string remote = sinks == 0 ? std::string()
+                                          : "shipped to " + std::to_string(sinks) + " remote log" + (sinks == 1 ? "" : "s");
+    if (config_.send_to_journal)
+        return "Each record is also sent to the system journal" + (remote.empty() ? "" : " and " + remote) + ".";
+    return remote.empty() ? "" : "Each record is also " + remote + ".";
 }
 
 const policy::Gate* Daemon::gate_in_force(const std::string& name) const {
