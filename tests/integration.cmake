@@ -19,3 +19,8 @@ add_executable(hostile_user_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integrat
 target_link_libraries(hostile_user_integration_tests PRIVATE
   bg_test_support bg_common bg_mfa bg_libyubikey OpenSSL::Crypto GTest::gtest_main bg_strict)
 gtest_discover_tests(hostile_user_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
+
+# Approvals with separation of duties (issue 13): the waiting request, pending, approve, deny.
+add_executable(approval_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/approval_integration_test.cpp)
+target_link_libraries(approval_integration_tests PRIVATE bg_test_support bg_common bg_mfa GTest::gtest_main bg_strict)
+gtest_discover_tests(approval_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
