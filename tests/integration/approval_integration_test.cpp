@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "common/protocol.hpp"
 #include "common/transport.hpp"
@@ -246,6 +247,39 @@ TEST_F(ApprovalTest, AnApprovalWhenNobodyWaitsStillGrants) {
     const auto approved = approve(bob_, requests[0]["event_id"].get<std::string>());
     EXPECT_EQ(approved.exit_code, 0) << approved.out << approved.err;
     EXPECT_TRUE(daemon_->active(alice_.name(), "pair"));
+}
+
+// A waiting request costs the daemon a few hundred bytes and nothing else
+// (no connection, no timer of its own), and a requester may have at most
+// three at once: a local user cannot open a thousand.
+TEST_F(ApprovalTest, ARequesterHasAtMostThreePendingRequests) {
+    ASSERT_NO_FATAL_FAILURE(start("15m", 1));
+    // Three accepted codes: the steps before, at and after now, in that order
+    // (each must be newer than the last), away from a step's edge.
+    while (unix_now() % 30 > 25) std::this_thread::sleep_for(500ms);
+    const std::vector<std::string> codes = {totp_code_now(secrets_.at(alice_.name()), -1), code(alice_),
+                                            totp_code_now(secrets_.at(alice_.name()), 1), "000000"};
+    const std::string socket = daemon_->socket();
+    const int outcome = run_function_as(alice_.name(), [&] {
+        for (std::size_t i = 0; i < codes.size(); ++i) {
+            proto::GrantRequest g{"", "pair", "db down", "INC-7", "", 0, codes[i], "", ""};
+            const auto r = proto::call(socket, g, proto::MessageType::Granted);
+            if (!r.answer) return 10;
+            const auto* s = std::get_if<proto::RequestState>(&*r.answer);
+            const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
+            if (i < 3 && !(s && s->state == "pending")) return 20 + static_cast<int>(i);
+            if (i == 3 && !(e && e->code == proto::ErrorCode::Denied &&
+                            e->message.find("requests waiting for approval already") != std::string::npos))
+                return 30;
+        }
+        return 0;
+    });
+    EXPECT_EQ(outcome, 0);
+    EXPECT_EQ(daemon_->audit().records_of("request").size(), 3u);
+    const auto denied = daemon_->audit().records_of("deny");
+    ASSERT_EQ(denied.size(), 1u);
+    EXPECT_EQ(denied[0]["actor"], alice_.name());
+    EXPECT_EQ(daemon_->audit().records_of("auth_failed").size(), 0u) << "refused before its code was looked at";
 }
 
 }  // namespace
