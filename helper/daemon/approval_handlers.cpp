@@ -245,6 +245,14 @@ proto::Message Daemon::on_approve(const PeerIdentity& peer, proto::ApproveReques
     if (std::find(p->approved_by.begin(), p->approved_by.end(), approver) != p->approved_by.end())
         return refuse(peer, ErrorCode::Denied,
                       approver + " has already approved request " + p->id + "; it needs another approver", f, now);
+    // One grant per user and gate: a second request approved while the first
+    // one's grant is active waits until it has ended.
+    if (const Grant* existing = grants_.active_for(p->user, p->gate, now))
+        return refuse(peer, ErrorCode::Denied,
+                      p->user + " already holds " + existing->event_id + " for gate '" + p->gate + "' until " +
+                          audit::format_utc(existing->expires_at) + "; approve request " + p->id +
+                          " once it has ended",
+                      f, now);
     // The approver's own second factor, with the failure limit and replay protection.
     const mfa::FactorResult factor = factors_.verify(approver, m.factor, now);
     f.factor = factor.label;
