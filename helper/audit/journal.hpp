@@ -24,9 +24,13 @@
 //                                                            (reject: an approver turned it down; `deny`
 //                                                            stays the daemon's own refusal)
 //   anything else (session_open, command, session_close, policy_load,
-//   daemon_start, unknown)                       LOG_INFO
-// review, alert_failed and sink_gap have their MESSAGE_ID and priority
-// reserved for later components; this version records none of them. The README and breakglassd(8) list every id ("JOURNAL").
+//   daemon_start, checkpoint, unknown)           LOG_INFO
+// checkpoint: a signed checkpoint (signed_checkpoint.hpp), after every grant,
+// at start-up and every 5 minutes while records are written; its entry's
+// BREAKGLASS_RECORD is what verify --journal-file/--journal-export checks.
+// review and alert_failed have their MESSAGE_ID and priority reserved for
+// later components; this version records neither. The README and
+// breakglassd(8) list every id ("JOURNAL").
 #pragma once
 
 #include <string>

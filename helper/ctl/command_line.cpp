@@ -77,7 +77,27 @@ Handler setup_verify(CLI::App& cmd) {
     cmd.add_option("--expect-head", a->expect_head,
                    "the log must end at record SEQ (with hash HASH), e.g. from a shipped checkpoint")
         ->type_name("SEQ[:HASH]");
+    auto* files = cmd.add_option("--journal-file", a->journal_files,
+                                 "verify a remote copy: journal files written by systemd-journal-remote")
+                      ->type_name("FILE")
+                      ->expected(1, -1);
+    auto* exported = cmd.add_option("--journal-export", a->journal_export,
+                                    "verify a remote copy: a journalctl -o export stream (- for stdin)")
+                         ->type_name("FILE|-");
+    auto* lines = cmd.add_option("--json-lines", a->json_lines,
+                                 "verify a remote copy: JSON lines (record lines, or objects with \"record_line\")")
+                      ->type_name("FILE");
+    files->excludes(exported)->excludes(lines);
+    exported->excludes(lines);
+    cmd.add_option("--pubkey", a->pubkey_file, "the checkpoint public key (breakglassctl checkpoint-key), with a copy")
+        ->type_name("FILE");
+    cmd.add_flag("--against-remote", a->against_remote,
+                 "also compare the local log (DIR/audit.log) with the remote copy and name the first divergence");
     return [a](const CommonOptions& o) { return run_verify(o, *a); };
+}
+
+Handler setup_checkpoint_key(CLI::App&) {
+    return [](const CommonOptions& o) { return run_checkpoint_key(o); };
 }
 
 Handler setup_policy_check(CLI::App& cmd) {
@@ -148,7 +168,7 @@ constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
 
 // --socket is taken everywhere (verify and `policy check FILE` do not use it), so
 // that `breakglassctl --socket PATH <anything>` is never an error.
-const std::array<Subcommand, 14> kSubcommands = {{
+const std::array<Subcommand, 15> kSubcommands = {{
     {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
      kDaemonOptions, setup_request},
     {"status", "show active grants", kDaemonOptions, setup_status},
@@ -162,6 +182,8 @@ const std::array<Subcommand, 14> kSubcommands = {{
     {"log", "print audit records (root); with --json as JSON lines, the export format", kDaemonOptions, setup_log},
     {"verify", "check the audit log's hash chain and seals offline, reading DIR/audit.log directly",
      kDaemonOptions | kStateDirOption, setup_verify},
+    {"checkpoint-key", "print the checkpoint public key (root; reads DIR/checkpoint.key) for verify --pubkey",
+     kDaemonOptions | kStateDirOption, setup_checkpoint_key},
     {"policy check", "parse FILE locally, or without FILE ask breakglassd to check its policy file", kDaemonOptions,
      setup_policy_check},
     {"policy reload", "make breakglassd load its policy file (a rejected file leaves the last good policy in force)",

@@ -16,8 +16,12 @@
 #include <openssl/crypto.h>
 
 #include "common/text.hpp"
+#include "common/utc_time.hpp"
 #include "common/transport.hpp"
 #include "helper/audit/audit_verify.hpp"
+#include "helper/audit/remote_copy.hpp"
+#include "helper/audit/remote_verify.hpp"
+#include "helper/audit/signed_checkpoint.hpp"
 #include "helper/ctl/approval_commands.hpp"
 #include "helper/ctl/exit_code.hpp"
 #include "helper/ctl/output.hpp"
@@ -211,7 +215,160 @@ int run_log(const CommonOptions& o, const std::string& since) {
     return kExitOk;
 }
 
+namespace {
+
+// Reads all of stdin, bounded.
+Result<std::string> read_stdin(std::size_t max_bytes) {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return make_error(std::string("cannot read stdin: ") + std::strerror(errno));
+        }
+        if (n == 0) break;
+        if (out.size() + static_cast<std::size_t>(n) > max_bytes) return make_error("stdin is too large");
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+Result<std::vector<audit::RemoteLine>> read_remote_copy(const VerifyArguments& a) {
+    if (!a.journal_files.empty()) return audit::record_lines_from_journal_files(a.journal_files);
+    const bool exported = !a.journal_export.empty();
+    const std::string& path = exported ? a.journal_export : a.json_lines;
+    auto bytes = path == "-" ? read_stdin(audit::kMaxRemoteCopyBytes)
+                             : read_regular_file(path, audit::kMaxRemoteCopyBytes);
+    if (!bytes) return bytes.error();
+    const std::string name = path == "-" ? "stdin" : escape_for_display(path);
+    return exported ? audit::record_lines_from_export(*bytes, name) : audit::record_lines_from_json_lines(*bytes, name);
+}
+
+// Each line escaped for a terminal; the newlines between them kept.
+std::string escape_lines(const std::string& text) {
+    std::string out;
+    std::size_t i = 0;
+    while (i <= text.size()) {
+        std::size_t nl = text.find('\n', i);
+        if (nl == std::string::npos) nl = text.size();
+        if (!out.empty()) out += '\n';
+        out += escape_for_display(std::string_view(text).substr(i, nl - i));
+        i = nl + 1;
+    }
+    return out;
+}
+
+std::vector<std::string> split_lines(const std::string& log) {
+    std::vector<std::string> lines;
+    std::size_t i = 0;
+    while (i < log.size()) {
+        std::size_t nl = log.find('\n', i);
+        if (nl == std::string::npos) nl = log.size();
+        lines.emplace_back(log, i, nl - i);
+        i = nl + 1;
+    }
+    return lines;
+}
+
+int run_verify_remote(const CommonOptions& o, const VerifyArguments& a) {
+    if (a.pubkey_file.empty()) return usage_error("a remote copy is verified with --pubkey FILE (breakglassctl checkpoint-key)");
+    if (!a.expect_head.empty()) return usage_error("--expect-head applies to the local log only");
+    audit::RemoteVerifyOptions options;
+    auto pub = audit::read_ed25519_public_key_file(a.pubkey_file);
+    if (!pub) {
+        print_error("--pubkey: " + escape_for_display(pub.error().message));
+        return kExitRefused;
+    }
+    options.public_key = *pub;
+    if (!a.key_file.empty()) {
+        auto key = audit::read_key_file(a.key_file);
+        if (!key) {
+            print_error("--key: " + key.error().message);
+            return kExitRefused;
+        }
+        options.initial_key = key.value();
+        OPENSSL_cleanse(key.value().data(), key.value().size());
+    }
+    auto copy = read_remote_copy(a);
+    if (!copy) {
+        print_error(escape_for_display(copy.error().message));
+        return kExitRefused;
+    }
+    const audit::RemoteVerifyResult r = audit::verify_remote(*copy, options);
+    if (options.initial_key) OPENSSL_cleanse(options.initial_key->data(), options.initial_key->size());
+    std::string text = "remote copy: " + audit::format_remote_verify(r);
+    bool ok = r.ok;
+    nlohmann::json j = {{"ok", r.ok},
+                        {"records", r.records},
+                        {"duplicates", r.duplicates},
+                        {"first_seq", r.first_seq},
+                        {"last_seq", r.last_seq},
+                        {"first_bad_seq", r.first_bad_seq},
+                        {"problems", r.problems},
+                        {"notes", r.notes},
+                        {"seals_checked", r.seals_checked}};
+    if (r.last_checkpoint) {
+        j["checkpoint"] = {{"record_seq", r.last_checkpoint_record_seq},
+                           {"covers_seq", r.last_checkpoint->seq},
+                           {"time", format_utc(r.last_checkpoint->time)},
+                           {"uncovered", r.uncovered}};
+    }
+    if (a.against_remote) {
+        const std::string log_path = o.state_dir + "/audit.log";
+        const auto log = read_state_file(log_path, kMaxLogBytes);
+        if (!log) {
+            print_error(log.error().message);
+            return kExitRefused;
+        }
+        audit::VerifyOptions local_options;
+        if (!a.key_file.empty()) {
+            auto key = audit::read_key_file(a.key_file);
+            if (key) local_options.initial_key = key.value();
+        }
+        const audit::VerifyResult local = audit::verify_log(*log, local_options);
+        if (local_options.initial_key) OPENSSL_cleanse(local_options.initial_key->data(), local_options.initial_key->size());
+        const auto cmp = audit::compare_with_remote(split_lines(*log), r);
+        text += "\nlocal log: " + std::string(local.ok ? "OK: " : "FAILED: ") + local.message;
+        if (cmp.diverged) {
+            text += "\nDIVERGED: first divergent seq: " + std::to_string(cmp.first_divergent_seq) + ": " + cmp.divergence;
+        } else {
+            text += "\nthe local log and the remote copy agree on every record the copy holds";
+            if (cmp.not_yet_shipped > 0)
+                text += "; " + std::to_string(cmp.not_yet_shipped) + " local record(s) not yet shipped";
+        }
+        ok = ok && local.ok && !cmp.diverged;
+        j["local"] = {{"ok", local.ok}, {"message", local.message}, {"first_bad_seq", local.first_bad_seq}};
+        j["diverged"] = cmp.diverged;
+        j["first_divergent_seq"] = cmp.first_divergent_seq;
+        j["divergence"] = cmp.divergence;
+        j["not_yet_shipped"] = cmp.not_yet_shipped;
+        j["ok"] = ok;
+    }
+    print_line(o.json ? j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : escape_lines(text));
+    return ok ? kExitOk : kExitVerifyFailed;
+}
+
+}  // namespace
+
+int run_checkpoint_key(const CommonOptions& o) {
+    const std::string path = o.state_dir + "/" + std::string(audit::kCheckpointKeyFileName);
+    auto key = audit::Ed25519PrivateKey::load(path);
+    if (!key) {
+        print_error(escape_for_display(key.error().message) +
+                    (key.error().system_errno == EACCES ? " (run as root)" : "") +
+                    (key.error().system_errno == ENOENT ? " (breakglassd creates it at its first start)" : ""));
+        return kExitRefused;
+    }
+    const std::string line = audit::format_ed25519_public_key(key->public_key());
+    print_line(o.json ? nlohmann::json{{"public_key", line}}.dump() : line);
+    return kExitOk;
+}
+
 int run_verify(const CommonOptions& o, const VerifyArguments& a) {
+    if (!a.journal_files.empty() || !a.journal_export.empty() || !a.json_lines.empty()) return run_verify_remote(o, a);
+    if (a.against_remote) return usage_error("--against-remote needs a remote copy (--journal-file, --journal-export or --json-lines)");
+    if (!a.pubkey_file.empty()) return usage_error("--pubkey applies to a remote copy");
     audit::VerifyOptions options;
     if (!a.expect_head.empty()) {
         const auto head = parse_expected_head(a.expect_head);

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "helper/ctl/arguments.hpp"
 
@@ -29,9 +30,22 @@ int run_log(const CommonOptions& o, const std::string& since);
 struct VerifyArguments {
     std::string key_file;     // empty: seals are not checked
     std::string expect_head;  // empty: none
+    // A remote copy (at most one form): journal files written by
+    // systemd-journal-remote, a `journalctl -o export` stream ("-": stdin),
+    // or JSON lines. It is verified with the checkpoint public key
+    // (pubkey_file, required with a copy); against_remote also compares it
+    // with the local log in o.state_dir.
+    std::vector<std::string> journal_files;
+    std::string journal_export;
+    std::string json_lines;
+    std::string pubkey_file;
+    bool against_remote = false;
 };
 // Offline: reads o.state_dir; never asks the daemon.
 int run_verify(const CommonOptions& o, const VerifyArguments& a);
+
+// Prints <state_dir>/checkpoint.key's public key line (what verify --pubkey reads).
+int run_checkpoint_key(const CommonOptions& o);
 
 // file empty: ask the daemon about its policy file.
 int run_policy_check(const CommonOptions& o, const std::string& file, bool verbose);

@@ -312,6 +312,7 @@ std::optional<audit::Record> Daemon::grant_approved(const workflow::PendingReque
                f.approver;
     const auto rec = record(f, now);
     if (!rec) return std::nullopt;
+    record_signed_checkpoint(now);
     timer_changes_.push_back({rec->event_id, f.expires_at, true});
     if (const Grant* granted = grants_.find(rec->event_id)) {
         // remote_ack: held until a sink has the record, like a direct grant

@@ -159,6 +159,19 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     start.detail = rebuilt.empty() ? "started" : "started; grant state rebuilt from the audit log: " + rebuilt;
     (void)d->record_closing(start, now, audit::Durability::Synced, /*use_reserve=*/false);
     d->reload_policy(now);
+    // The signed checkpoints' host key: created at the first start. Without
+    // it the daemon still starts (it is what ends grants), and says so.
+    bool created = false;
+    if (auto key = audit::open_checkpoint_key(config.state_dir, &created); key) {
+        d->checkpoint_key_.emplace(std::move(key).value());
+        if (created)
+            d->problems_.push_back({5, "created the checkpoint signing key " + config.state_dir + "/" +
+                                           std::string(audit::kCheckpointKeyFileName) +
+                                           "; copy its public key off the host (breakglassctl checkpoint-key)"});
+    } else {
+        d->problems_.push_back({1, "no signed checkpoints are written: " + key.error().message});
+    }
+    d->record_signed_checkpoint(now);
     d->resume_held_grants(now);
     if (auto synced = d->log_->sync_key(); !synced) return make_error(synced.error().message);
     return d;
@@ -243,8 +256,38 @@ std::vector<Problem> Daemon::after_answer(std::int64_t now) {
     return problems;
 }
 
+bool Daemon::signed_checkpoint_due(std::int64_t now) const {
+    return checkpoint_key_ && log_->last_seq() > signed_checkpoint_seq_ &&
+           now - signed_checkpoint_at_ >= audit::kCheckpointEverySeconds;
+}
+
+void Daemon::record_signed_checkpoint(std::int64_t now) {
+    if (!checkpoint_key_ || log_->last_seq() == 0 || log_->last_seq() == signed_checkpoint_seq_) return;
+    // The space a short disk has left is for closing records.
+    if (!late_.empty() || (reserve_ && !reserve_->whole())) return;
+    auto signed_cp = audit::sign_checkpoint(*checkpoint_key_, config_.host, log_->last_seq(), log_->last_hash(), now);
+    // A failure is tried again at the next interval, not at every maintenance.
+    if (!signed_cp) {
+        problems_.push_back({3, "the signed checkpoint could not be made: " + signed_cp.error().message});
+        signed_checkpoint_at_ = now;
+        return;
+    }
+    audit::RecordFields f;
+    f.event = std::string(audit::kCheckpointEvent);
+    f.actor = std::string(audit::kCheckpointActor);
+    f.detail = audit::render_checkpoint_detail(*signed_cp);
+    auto rec = recorder_.append(f, now, audit::Durability::Deferred);
+    if (!rec) {
+        problems_.push_back({3, "the signed checkpoint could not be recorded: " + rec.error().message});
+        signed_checkpoint_at_ = now;
+        return;
+    }
+    signed_checkpoint_seq_ = rec->seq;
+    signed_checkpoint_at_ = now;
+}
+
 bool Daemon::maintenance_pending(std::int64_t now) const {
-    return log_->deferred_records() > 0 || log_->key_sync_pending() || !late_.empty() || refusals_.counting() ||
+    return signed_checkpoint_due(now) || log_->deferred_records() > 0 || log_->key_sync_pending() || !late_.empty() || refusals_.counting() ||
            (reserve_ && !reserve_->whole()) || (unrecorded_ends_ && !unrecorded_ends_->has_file()) ||
            (grants_.applied_seq() != checkpointed_seq_ && now - checkpointed_at_ >= kCheckpointIntervalSeconds);
 }
@@ -269,6 +312,7 @@ std::vector<Problem> Daemon::maintain(std::int64_t now, bool final) {
         }
     }
     if (refusals_.counting()) record_refusal_summaries(now);
+    if (signed_checkpoint_due(now)) record_signed_checkpoint(now);
     if (reserve_ && !reserve_->whole() && reserve_->refill())
         problems_.push_back({5, "the audit reserve (" + reserve_->path() + ") is whole again; grants are given again"});
     if (unrecorded_ends_ && !unrecorded_ends_->has_file() && unrecorded_ends_->ensure_file())

@@ -25,6 +25,7 @@
 #include "helper/audit/disk_reserve.hpp"
 #include "helper/audit/journal_mirror.hpp"
 #include "helper/audit/recorder.hpp"
+#include "helper/audit/signed_checkpoint.hpp"
 #include "helper/daemon/grant_store.hpp"
 #include "helper/daemon/peer_identity.hpp"
 #include "helper/daemon/refusal_budget.hpp"
@@ -244,6 +245,15 @@ private:
     // At start: the records of the last kMaxApprovalTimeout into pending_.
     Status replay_requests(std::int64_t now);
 
+    // A signed `checkpoint` record over the record before it
+    // (helper/audit/signed_checkpoint.hpp): after every grant, at start-up,
+    // and from maintenance every kCheckpointEverySeconds while other records
+    // are written. Deferred, and never a reason for anything else to fail:
+    // without a key, while the disk is short or when the append fails it is
+    // skipped (a problem to log on failure).
+    void record_signed_checkpoint(std::int64_t now);
+    bool signed_checkpoint_due(std::int64_t now) const;
+
     bool record_enrolment(const PeerIdentity& peer, const std::string& user, const std::string& factor,
                           const std::string& detail, std::int64_t now);
 
@@ -370,6 +380,9 @@ private:
     std::uint64_t next_ticket_ = 1;
     std::optional<std::uint64_t> deferred_answer_;
     std::set<std::string> sink_gaps_;          // sinks with a sink_gap recorded and a backlog not yet cleared
+    std::optional<audit::Ed25519PrivateKey> checkpoint_key_;  // none when it could not be opened
+    std::uint64_t signed_checkpoint_seq_ = 0;  // seq of the last checkpoint record
+    std::int64_t signed_checkpoint_at_ = 0;
 };
 
 // The wall clock in milliseconds since the epoch (remote_ack deadlines).

@@ -249,6 +249,7 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
                                                        escape_for_display(last_record_error_) +
                                                        "), so nothing was granted"};
     timer_changes_.push_back({rec->event_id, expires_at, true});
+    record_signed_checkpoint(now);
     const Grant* granted = grants_.find(rec->event_id);
     const policy::Gate* gate = granted ? gate_in_force(granted->gate) : nullptr;
     if (granted && gate && gate->remote_ack_required) {

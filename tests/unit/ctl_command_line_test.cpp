@@ -116,7 +116,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_EQ(c.options.socket, "/run/t.sock") << path;
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
-    EXPECT_EQ(rows, 14u);
+    EXPECT_EQ(rows, 15u);
 }
 
 }  // namespace
