@@ -293,6 +293,15 @@ Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Cli
     wipe(std::get<proto::GrantRequest>(request).factor);
     if (!a.message) return refused(prompter, a.failure.outcome, std::move(a.failure.message));
 
+    // A gate that needs approvals: the daemon recorded the request and waits
+    // for them. This front-end does not wait: the grant, once approved, is
+    // taken by the next attempt's fast path.
+    if (const auto* pending = std::get_if<proto::RequestState>(&*a.message))
+        return refused(prompter, Outcome::Denied,
+                       "break-glass request " + escape_for_display(pending->request_id) + " for gate " +
+                           quoted(target.gate) + " waits for " + std::to_string(pending->approvals_needed) +
+                           " approval(s) by " + escape_for_display(pending->approvers) +
+                           "; nothing is granted yet: once it is approved, run this again");
     const auto& granted = std::get<proto::Granted>(*a.message);
     Result out{Outcome::Granted, granted.event_id, granted.expires_at, ""};
     out.message = granted_line(target.gate, granted);

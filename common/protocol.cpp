@@ -170,6 +170,39 @@ json to_json(const CommandAnswer& m) {
             {"expires_at", m.expires_at}, {"severities", m.severities},           {"notice", m.notice},
             {"scope", m.scope}};
 }
+json to_json(const WaitRequest& m) { return {{"user", m.user}, {"request_id", m.request_id}}; }
+json to_json(const RequestState& m) {
+    return {{"request_id", m.request_id},
+            {"gate", m.gate},
+            {"state", m.state},
+            {"approvers", m.approvers},
+            {"approvals_needed", m.approvals_needed},
+            {"approved_by", m.approved_by},
+            {"expires_at", m.expires_at},
+            {"grant_id", m.grant_id},
+            {"grant_expires_at", m.grant_expires_at},
+            {"message", m.message}};
+}
+json to_json(const CancelRequest& m) { return {{"user", m.user}, {"request_id", m.request_id}}; }
+json to_json(const RequestCancelled& m) {
+    return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}};
+}
+json to_json(const PendingRequest&) { return json::object(); }
+json to_json(const PendingAnswer& m) {
+    json list = json::array();
+    for (const PendingInfo& p : m.requests)
+        list.push_back({{"request_id", p.request_id}, {"user", p.user}, {"gate", p.gate}, {"reason", p.reason},
+                        {"incident", p.incident}, {"requested_at", p.requested_at}, {"expires_at", p.expires_at},
+                        {"approvals_needed", p.approvals_needed}, {"approved_by", p.approved_by}});
+    return {{"requests", list}};
+}
+json to_json(const ApproveRequest& m) { return {{"request_id", m.request_id}, {"note", m.note}, {"factor", m.factor}}; }
+json to_json(const ApproveAnswer& m) {
+    return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}, {"approvals", m.approvals},
+            {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id}};
+}
+json to_json(const RejectRequest& m) { return {{"request_id", m.request_id}, {"reason", m.reason}}; }
+json to_json(const Rejected& m) { return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}}; }
 
 // ---- decode
 
@@ -421,13 +454,102 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
+        case MessageType::WaitRequest: {
+            WaitRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.request_id = r.str("request_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::RequestState: {
+            RequestState m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.gate = r.str("gate", kMaxShortField);
+            m.state = r.str("state", kMaxShortField);
+            m.approvers = r.str("approvers", kMaxLongField);
+            m.approvals_needed = r.i64("approvals_needed");
+            m.approved_by = r.str("approved_by", kMaxLongField);
+            m.expires_at = r.i64("expires_at");
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            m.grant_expires_at = r.i64("grant_expires_at");
+            m.message = r.str("message", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::CancelRequest: {
+            CancelRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.request_id = r.str("request_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::RequestCancelled: {
+            RequestCancelled m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::PendingRequest: out = PendingRequest{}; break;
+        case MessageType::PendingAnswer: {
+            PendingAnswer m;
+            for (const json& e : r.array("requests", kMaxListEntries)) {
+                Reader p(e);
+                PendingInfo info;
+                info.request_id = p.str("request_id", kMaxShortField);
+                info.user = p.str("user", kMaxShortField);
+                info.gate = p.str("gate", kMaxShortField);
+                info.reason = p.str("reason", kMaxLongField);
+                info.incident = p.str("incident", kMaxShortField);
+                info.requested_at = p.i64("requested_at");
+                info.expires_at = p.i64("expires_at");
+                info.approvals_needed = p.i64("approvals_needed");
+                info.approved_by = p.str("approved_by", kMaxLongField);
+                p.finish();
+                m.requests.push_back(std::move(info));
+            }
+            out = std::move(m);
+            break;
+        }
+        case MessageType::ApproveRequest: {
+            ApproveRequest m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.note = r.str("note", kMaxLongField);
+            m.factor = r.str("factor", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::ApproveAnswer: {
+            ApproveAnswer m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            m.approvals = r.i64("approvals");
+            m.approvals_needed = r.i64("approvals_needed");
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::RejectRequest: {
+            RejectRequest m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.reason = r.str("reason", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::Rejected: {
+            Rejected m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
         default: throw DecodeError("unknown message type");
     }
     r.finish();
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::CommandAnswer); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::Rejected); }
 
 }  // namespace
 
@@ -458,6 +580,16 @@ std::string_view type_name(MessageType t) {
         case MessageType::SessionRecorded: return "SessionRecorded";
         case MessageType::CommandRequest: return "CommandRequest";
         case MessageType::CommandAnswer: return "CommandAnswer";
+        case MessageType::WaitRequest: return "WaitRequest";
+        case MessageType::RequestState: return "RequestState";
+        case MessageType::CancelRequest: return "CancelRequest";
+        case MessageType::RequestCancelled: return "RequestCancelled";
+        case MessageType::PendingRequest: return "PendingRequest";
+        case MessageType::PendingAnswer: return "PendingAnswer";
+        case MessageType::ApproveRequest: return "ApproveRequest";
+        case MessageType::ApproveAnswer: return "ApproveAnswer";
+        case MessageType::RejectRequest: return "RejectRequest";
+        case MessageType::Rejected: return "Rejected";
     }
     return "unknown";
 }
@@ -476,7 +608,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::CommandAnswer),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::Rejected),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

@@ -67,6 +67,16 @@ enum class MessageType : std::uint16_t {
     SessionRecorded = 23,
     CommandRequest = 24,
     CommandAnswer = 25,
+    WaitRequest = 26,
+    RequestState = 27,
+    CancelRequest = 28,
+    RequestCancelled = 29,
+    PendingRequest = 30,
+    PendingAnswer = 31,
+    ApproveRequest = 32,
+    ApproveAnswer = 33,
+    RejectRequest = 34,
+    Rejected = 35,
 };
 
 std::string_view type_name(MessageType t);
@@ -328,11 +338,99 @@ struct CommandAnswer {
     std::string scope = {};  // when active: the systemd scope the peer is being moved into, "" = none
 };
 
+// ---- Approvals (issue 13). A GrantRequest to a gate with `approvals = N`
+// whose checks and factor pass is answered RequestState (state "pending")
+// instead of Granted: the daemon recorded a `request`; the grant is made when
+// N approvers other than the requester have approved it.
+
+// WaitRequest (26): the state of one of the user's requests, answered at
+// once (the front-end asks again while it waits, on the same connection or a
+// new one). Only the requester (a trusted front-end may name them).
+struct WaitRequest {
+    std::string user;  // the requester; empty = the peer's own user
+    std::string request_id;
+};
+// RequestState (27): also the answer to a GrantRequest that waits for approvals.
+struct RequestState {
+    std::string request_id;   // the request record's event id
+    std::string gate;
+    std::string state;        // "pending", "granted", "rejected", "cancelled", "expired"
+    std::string approvers;    // who may approve, as in the policy ("%secleads, bob")
+    std::int64_t approvals_needed = 0;
+    std::string approved_by;  // who has approved so far, comma-separated
+    std::int64_t expires_at = 0;        // when a pending request expires (unix seconds)
+    std::string grant_id;               // "granted": the grant
+    std::int64_t grant_expires_at = 0;  // "granted": when the grant ends
+    std::string message;                // "rejected": who and why; else what to show
+};
+
+// CancelRequest (28): the requester gives up (Ctrl-C): a request_cancelled record.
+struct CancelRequest {
+    std::string user;  // the requester; empty = the peer's own user
+    std::string request_id;
+};
+// RequestCancelled (29)
+struct RequestCancelled {
+    std::string request_id;
+    std::string record_event_id;
+};
+
+// PendingRequest (30): the pending requests the peer's user may approve (an
+// approver of the gate, not the requester). Anyone; others get an empty list.
+struct PendingRequest {};
+struct PendingInfo {
+    std::string request_id;
+    std::string user;
+    std::string gate;
+    std::string reason;
+    std::string incident;
+    std::int64_t requested_at = 0;
+    std::int64_t expires_at = 0;
+    std::int64_t approvals_needed = 0;
+    std::string approved_by;  // comma-separated
+};
+// PendingAnswer (31)
+struct PendingAnswer {
+    std::vector<PendingInfo> requests;  // oldest first, at most kMaxListEntries
+};
+
+// ApproveRequest (32): the peer's user approves, with their own one-time
+// code (a secret: wiped after verification). An `approve` record; at N
+// approvals the grant record too. A refusal (the requester, not an approver,
+// a second approval by the same person) is an `approval_refused` record.
+struct ApproveRequest {
+    std::string request_id;
+    std::string note;    // optional, 0..1024 bytes
+    std::string factor;  // the approver's one-time code
+};
+// ApproveAnswer (33)
+struct ApproveAnswer {
+    std::string request_id;
+    std::string record_event_id;  // the approve record
+    std::int64_t approvals = 0;   // approvals so far, this one included
+    std::int64_t approvals_needed = 0;
+    std::string grant_id;         // the grant when this approval completed it, else ""
+};
+
+// RejectRequest (34): an approver turns the request down (no factor): a
+// `reject` record, and the request ends.
+struct RejectRequest {
+    std::string request_id;
+    std::string reason;  // 1..1024 bytes
+};
+// Rejected (35)
+struct Rejected {
+    std::string request_id;
+    std::string record_event_id;
+};
+
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
                              StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
                              LogAnswer, PolicyCheckRequest, PolicyCheckAnswer,
                              PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled, EnrollYubikeyRequest,
-                             YubikeyEnrolled, SessionRequest, SessionRecorded, CommandRequest, CommandAnswer>;
+                             YubikeyEnrolled, SessionRequest, SessionRecorded, CommandRequest, CommandAnswer,
+                             WaitRequest, RequestState, CancelRequest, RequestCancelled, PendingRequest,
+                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

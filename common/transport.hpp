@@ -50,7 +50,8 @@ Received receive_message(int fd, int timeout_ms);
 std::string describe_wait(int timeout_ms);
 
 // Client side: connect, send one request, accept exactly `expected` or
-// ErrorAnswer; anything else is a protocol error.
+// ErrorAnswer (and RequestState when Granted is expected: a grant that waits
+// for approvals); anything else is a protocol error.
 struct CallResult {
     std::optional<Message> answer;  // the expected answer or an ErrorAnswer
     bool unreachable = false;       // could not connect: daemon down, socket missing, or it accepted nothing in time

@@ -44,6 +44,9 @@ struct Gate {
     std::string pam_service;              // front-end mapping (optional)
     int approvals = 0;                    // 0..5; approvals > 0 requires non-empty approvers
     std::vector<Principal> approvers;
+    // How long a request to this gate waits for its approvals before it
+    // expires (a request_expired record).
+    std::chrono::seconds approval_timeout{15 * 60};
     // Revocation: the processes of the grant's user still running with
     // sudo_runas_group get SIGTERM, and SIGKILL after this grace.
     std::chrono::seconds termination_grace{kDefaultTerminationGrace};
@@ -84,6 +87,9 @@ inline constexpr std::size_t kMaxPolicyBytes = 1024 * 1024;
 inline constexpr std::chrono::seconds kMaxDuration{7 * 24 * 3600};
 inline constexpr std::chrono::seconds kDefaultMaxTtl{60 * 60};
 inline constexpr int kMaxApprovals = 5;
+inline constexpr std::chrono::seconds kDefaultApprovalTimeout{15 * 60};
+inline constexpr std::chrono::seconds kMinApprovalTimeout{10};
+inline constexpr std::chrono::seconds kMaxApprovalTimeout{24 * 3600};
 inline constexpr std::size_t kMaxPatternBytes = 256;
 inline constexpr std::size_t kMaxDescriptionBytes = 1024;
 inline constexpr std::size_t kMaxNameBytes = 64;
@@ -145,6 +151,9 @@ struct Decision {
 
 // Pure. `now` is reserved for time windows. Deny by default.
 Decision evaluate(const Policy& p, const EvalRequest& r, std::chrono::system_clock::time_point now);
+
+// Whether `user` (in `groups`) is one of the gate's approvers.
+bool is_approver(const Gate& gate, std::string_view user, const std::vector<std::string>& groups);
 
 // Gates this user may request, sorted by name.
 std::vector<std::string> gates_for(const Policy& p, std::string_view user, const std::vector<std::string>& groups);

@@ -61,6 +61,7 @@ std::string dump_policy(const Policy& p) {
             << "pam_service = " << quote(g.pam_service) << "\n"
             << "approvals = " << g.approvals << "\n"
             << "approvers = " << list(g.approvers) << "\n"
+            << "approval_timeout = " << format_duration(g.approval_timeout) << "\n"
             << "termination_grace = " << format_duration(g.termination_grace) << "\n"
             << "on_grant = " << quote(g.on_grant) << "\n"
             << "on_revoke = " << quote(g.on_revoke) << "\n";

@@ -99,3 +99,11 @@ Decision evaluate(const Policy& p, const EvalRequest& r, std::chrono::system_clo
 }
 
 }  // namespace bg::policy
+
+namespace bg::policy {
+
+bool is_approver(const Gate& gate, std::string_view user, const std::vector<std::string>& groups) {
+    return is_member(gate.approvers, user, groups);
+}
+
+}  // namespace bg::policy

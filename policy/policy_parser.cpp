@@ -299,8 +299,8 @@ seconds expect_remote_ack_timeout(const toml::value& v, std::string_view where) 
 }
 constexpr const char* kGateKeys =
     "description, requesters, incident_pattern, ttl, max_ttl, factors, severities, sudo_runas_group, "
-    "sudo_runas_user, pam_service, approvals, approvers, termination_grace, on_grant, on_revoke, remote_ack, "
-    "remote_ack_timeout";
+    "sudo_runas_user, pam_service, approvals, approvers, approval_timeout, termination_grace, on_grant, on_revoke, "
+    "remote_ack, remote_ack_timeout";
 
 Defaults parse_defaults(const toml::value& table, Policy& policy) {
     Defaults d;
@@ -332,6 +332,34 @@ Defaults parse_defaults(const toml::value& table, Policy& policy) {
         }
     }
     return d;
+}
+
+// Separation of duties, as far as the file alone can tell: a requester never
+// approves their own request, so every user requester needs N approvers
+// besides themselves. Approver groups are resolved only at request time
+// (the daemon refuses, with a record, a request whose approvers other than
+// the requester are fewer than N), so a gate with one is not judged here.
+void check_separation_of_duties(const Gate& g, Position approvals_at, Position approvers_at) {
+    if (g.approvals == 0) return;
+    std::vector<std::string> users;
+    for (const Principal& p : g.approvers) {
+        if (p.is_group) return;
+        users.push_back(p.name);
+    }
+    const auto count = [&](const std::string& without) {
+        return static_cast<int>(std::count_if(users.begin(), users.end(), [&](const std::string& u) { return u != without; }));
+    };
+    if (count("") < g.approvals) {
+        fail(approvals_at, "gate " + in_quotes(g.name) + " needs " + std::to_string(g.approvals) +
+                               " approval(s) from different people but names only " + std::to_string(users.size()) +
+                               " approver(s); add approvers or lower approvals");
+    }
+    for (const Principal& r : g.requesters) {
+        if (r.is_group || count(r.name) >= g.approvals) continue;
+        fail(approvers_at, "gate " + in_quotes(g.name) + " needs " + std::to_string(g.approvals) +
+                               " approval(s) but requester " + in_quotes(r.name) + " may not approve their own request, " +
+                               "which leaves " + std::to_string(count(r.name)) + " approver(s); add approvers");
+    }
 }
 
 struct GateMappings {
@@ -370,6 +398,7 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     bool have_requesters = false;
     Position requesters_at = gate_at;
     Position approvals_at = gate_at;
+    Position approvers_at = gate_at;
     Position runas_group_at, runas_user_at, pam_service_at;
     Setting<bool> remote_ack;
     Setting<seconds> remote_ack_timeout;
@@ -416,6 +445,14 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
             approvals_at = at;
         } else if (key == "approvers") {
             g.approvers = expect_principals(v, key, where);
+            approvers_at = at;
+        } else if (key == "approval_timeout") {
+            g.approval_timeout = expect_duration(v, key, where);
+            if (g.approval_timeout < kMinApprovalTimeout || g.approval_timeout > kMaxApprovalTimeout) {
+                fail(at, "approval_timeout " + format_duration(g.approval_timeout) + " in " + where +
+                             " must be between " + format_duration(kMinApprovalTimeout) + " and " +
+                             format_duration(kMaxApprovalTimeout));
+            }
         } else if (key == "termination_grace") {
             g.termination_grace = expect_duration(v, key, where);
             if (g.termination_grace < kMinTerminationGrace || g.termination_grace > kMaxTerminationGrace) {
@@ -473,6 +510,7 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
         fail(approvals_at, "gate " + in_quotes(name) + " needs " + std::to_string(g.approvals) +
                                " approval(s) but names no approvers; add approvers = [\"%group\"]");
     }
+    check_separation_of_duties(g, approvals_at, approvers_at);
 
     claim_mapping(mappings.runas_groups, g.sudo_runas_group, name, "sudo_runas_group", runas_group_at);
     claim_mapping(mappings.runas_users, g.sudo_runas_user, name, "sudo_runas_user", runas_user_at);

@@ -25,7 +25,10 @@ gtest_discover_tests(hostile_user_integration_tests PROPERTIES TIMEOUT 120 FIXTU
 add_executable(remote_sink_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/remote_sink_integration_test.cpp)
 target_link_libraries(remote_sink_integration_tests PRIVATE bg_test_support bg_audit bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(remote_sink_integration_tests PROPERTIES LABELS ship TIMEOUT 180 FIXTURES_REQUIRED bg_host)
-
+# Approvals with separation of duties (issue 13): the waiting request, pending, approve, deny.
+add_executable(approval_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/approval_integration_test.cpp)
+target_link_libraries(approval_integration_tests PRIVATE bg_test_support bg_common bg_mfa GTest::gtest_main bg_strict)
+gtest_discover_tests(approval_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
 # Signed checkpoints and verification from a remote copy made by the real systemd-journal-remote.
 add_executable(remote_copy_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/remote_copy_integration_test.cpp)
 target_link_libraries(remote_copy_integration_tests PRIVATE

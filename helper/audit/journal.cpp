@@ -46,6 +46,10 @@ constexpr EventId kMessageIds[] = {
     {"refusals_suppressed", "1ffd766c6d804f9b9cef7987deadcda8"},
     {"checkpoint", "8480a26002e128844a84347661108e20"},
     {"grant_void", "7096e718c52190d420139460e3fbf61c"},
+    {"reject", "0661b6e93574b47a0336589647c268e5"},
+    {"approval_refused", "26c7bf5a4334f3a4e17d39888c057e39"},
+    {"request_cancelled", "18a742bfbddcc572acd329bfc25fa148"},
+    {"request_expired", "8becd2e4ece576eb23478472d106c3a6"},
 };
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
@@ -83,9 +87,12 @@ std::string_view message_id_for(std::string_view event) {
 int priority_for(std::string_view event) {
     if (is_one_of(event, {"grant", "hook_failed"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap", "grant_void"})) return LOG_ERR;
-    if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate"}))
+    if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate",
+                          "approval_refused"}))
         return LOG_WARNING;
-    if (is_one_of(event, {"request", "approve", "revoke", "expire", "review", "enroll", "hook"})) return LOG_NOTICE;
+    if (is_one_of(event, {"request", "approve", "reject", "request_cancelled", "request_expired", "revoke", "expire",
+                          "review", "enroll", "hook"}))
+        return LOG_NOTICE;
     return LOG_INFO;
 }
 

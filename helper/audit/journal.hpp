@@ -14,18 +14,23 @@
 //                                                            (grant_void: a grant refused after its record, the
 //                                                            remote acknowledgement it required never came)
 //   deny, auth_failed, rate_limited, policy_error LOG_WARNING refused or suspicious
+//   approval_refused                             LOG_WARNING an approval refused (the requester, not an
+//                                                            approver, the same approver twice, no such request)
 //   refusals_suppressed                          LOG_WARNING refusals beyond a requester's budget, counted
 //   terminate                                    LOG_WARNING what was signalled after a grant ended (SIGTERM,
 //                                                            SIGKILL at the grace), or why nothing could be
 //   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant
+//   reject, request_cancelled, request_expired   LOG_NOTICE  a request for approval ended without a grant
+//                                                            (reject: an approver turned it down; `deny`
+//                                                            stays the daemon's own refusal)
 //   anything else (session_open, command, session_close, policy_load,
 //   daemon_start, checkpoint, unknown)           LOG_INFO
 // checkpoint: a signed checkpoint (signed_checkpoint.hpp), after every grant,
 // at start-up and every 5 minutes while records are written; its entry's
 // BREAKGLASS_RECORD is what verify --journal-file/--journal-export checks.
-// request, approve, review, alert_failed and sink_gap have their MESSAGE_ID
-// and priority reserved for later components; this version records none of
-// them. The README and breakglassd(8) list every id ("JOURNAL").
+// review and alert_failed have their MESSAGE_ID and priority reserved for
+// later components; this version records neither. The README and
+// breakglassd(8) list every id ("JOURNAL").
 #pragma once
 
 #include <string>

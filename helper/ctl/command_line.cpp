@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: ISC
 #include "helper/ctl/command_line.hpp"
+#include "helper/ctl/approval_commands.hpp"
 
 #include <array>
 #include <map>
@@ -137,14 +138,44 @@ Handler setup_enroll_yubikey(CLI::App& cmd) {
     return [a](const CommonOptions& o) { return run_enroll_yubikey(o, a->user, a->public_id); };
 }
 
+Handler setup_pending(CLI::App&) {
+    return [](const CommonOptions& o) { return run_pending(o); };
+}
+
+Handler setup_approve(CLI::App& cmd) {
+    struct Args {
+        std::string request_id, note;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("ID", a->request_id, "the request's id, e.g. bg-2026-000042 (breakglassctl pending)")->required();
+    cmd.add_option("--note", a->note, "a note recorded with the approval")->type_name("NOTE");
+    cmd.footer("Your own one-time code is read from the terminal (echo off), or as one line from stdin.\n\n" +
+               std::string(kExitCodeHelp));
+    return [a](const CommonOptions& o) { return run_approve(o, a->request_id, a->note); };
+}
+
+Handler setup_deny(CLI::App& cmd) {
+    struct Args {
+        std::string request_id, reason;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("ID", a->request_id, "the request's id (breakglassctl pending)")->required();
+    cmd.add_option("--reason", a->reason, "why it is turned down (recorded)")->type_name("REASON")->required();
+    return [a](const CommonOptions& o) { return run_deny(o, a->request_id, a->reason); };
+}
+
 constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
 
 // --socket is taken everywhere (verify and `policy check FILE` do not use it), so
 // that `breakglassctl --socket PATH <anything>` is never an error.
-const std::array<Subcommand, 12> kSubcommands = {{
+const std::array<Subcommand, 15> kSubcommands = {{
     {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
      kDaemonOptions, setup_request},
     {"status", "show active grants", kDaemonOptions, setup_status},
+    {"pending", "list the requests that wait for your approval", kDaemonOptions, setup_pending},
+    {"approve", "approve request ID (prompts for your own one-time code; never your own request)", kDaemonOptions,
+     setup_approve},
+    {"deny", "turn down request ID with --reason (an approver of its gate)", kDaemonOptions, setup_deny},
     {"list", "list grants (active; with --all also revoked and expired)", kDaemonOptions, setup_list},
     {"revoke", "end a grant now (root, or the grant's own user)", kDaemonOptions, setup_revoke},
     {"expire", "end a grant whose time is up (run by the systemd timer; root)", kDaemonOptions, setup_expire},

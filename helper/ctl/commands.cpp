@@ -22,6 +22,7 @@
 #include "helper/audit/remote_copy.hpp"
 #include "helper/audit/remote_verify.hpp"
 #include "helper/audit/signed_checkpoint.hpp"
+#include "helper/ctl/approval_commands.hpp"
 #include "helper/ctl/exit_code.hpp"
 #include "helper/ctl/output.hpp"
 #include "helper/ctl/secret_input.hpp"
@@ -48,9 +49,7 @@ void print_line(const std::string& s) { std::cout << s << '\n' << std::flush; }
 // Sends `request`, returns the expected answer, or prints why not and sets
 // `exit_code` (1 refused, 3 unreachable / no answer).
 template <typename Answer>
-std::optional<Answer> call_daemon(const CommonOptions& o, const proto::Message& request, proto::MessageType expected,
-                                  int& exit_code, int timeout_ms = proto::kDefaultTimeoutMs) {
-    proto::CallResult r = proto::call(o.socket, request, expected, timeout_ms);
+std::optional<Answer> answer_of(const CommonOptions& o, proto::CallResult r, int& exit_code) {
     if (!r.answer) {
         // r.error already says "breakglassd is not reachable (…)" or "no answer from breakglassd: …".
         print_error(escape_for_display(r.error) + "; is breakglassd running? (systemctl status breakglassd.socket)");
@@ -66,6 +65,12 @@ std::optional<Answer> call_daemon(const CommonOptions& o, const proto::Message& 
     }
     exit_code = kExitOk;
     return std::get<Answer>(std::move(*r.answer));
+}
+
+template <typename Answer>
+std::optional<Answer> call_daemon(const CommonOptions& o, const proto::Message& request, proto::MessageType expected,
+                                  int& exit_code, int timeout_ms = proto::kDefaultTimeoutMs) {
+    return answer_of<Answer>(o, proto::call(o.socket, request, expected, timeout_ms), exit_code);
 }
 
 int usage_error(const std::string& message) {
@@ -114,8 +119,13 @@ int run_request(const CommonOptions& o, const RequestArguments& a) {
         factor.assign(code.view());
     }
     int exit_code = kExitOk;
-    const auto granted = call_daemon<proto::Granted>(o, message, proto::MessageType::Granted, exit_code, kWaitForever);
+    proto::CallResult r = proto::call(o.socket, message, proto::MessageType::Granted, kWaitForever);
     wipe_string(factor);
+    // A gate with approvals answers RequestState: wait for them.
+    if (r.answer)
+        if (auto* pending = std::get_if<proto::RequestState>(&*r.answer))
+            return wait_for_approval(o, a.gate, std::move(*pending));
+    const auto granted = answer_of<proto::Granted>(o, std::move(r), exit_code);
     if (!granted) return exit_code;
     print_line(o.json ? granted_json(a.gate, *granted) : format_granted(a.gate, *granted, now_seconds()));
     return kExitOk;

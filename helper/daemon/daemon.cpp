@@ -66,6 +66,7 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
     // The grant store follows every record first: a handler's next step
     // sees the record's effect. journald gets its copy on its own thread.
     recorder_.subscribe(grants_);
+    recorder_.subscribe(pending_);
     if (config_.send_to_journal) {
         journal_ = std::make_unique<audit::JournalMirror>();
         recorder_.subscribe(*journal_);
@@ -119,6 +120,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
         if (last == after) break;
         after = last;
     }
+    // Requests waiting for approval survive a restart: rebuilt from the log.
+    if (auto replayed = d->replay_requests(now); !replayed) return replayed.error();
     // Only a shortcut for the next start: a full disk must not keep the
     // daemon (the only thing that ends grants) from starting.
     if (auto saved = d->grants_.checkpoint(); !saved)
@@ -156,7 +159,6 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     start.detail = rebuilt.empty() ? "started" : "started; grant state rebuilt from the audit log: " + rebuilt;
     (void)d->record_closing(start, now, audit::Durability::Synced, /*use_reserve=*/false);
     d->reload_policy(now);
-    d->resume_held_grants(now);
     // The signed checkpoints' host key: created at the first start. Without
     // it the daemon still starts (it is what ends grants), and says so.
     bool created = false;
@@ -170,6 +172,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
         d->problems_.push_back({1, "no signed checkpoints are written: " + key.error().message});
     }
     d->record_signed_checkpoint(now);
+    d->resume_held_grants(now);
     if (auto synced = d->log_->sync_key(); !synced) return make_error(synced.error().message);
     return d;
 }
@@ -183,7 +186,12 @@ bool Daemon::is_trusted(const PeerIdentity& peer) const {
 
 // Only what this daemon does: the front-ends promise nothing else.
 std::string Daemon::notice() const {
-    return config_.send_to_journal ? "Each record is also sent to the system journal." : "";
+    const std::size_t sinks = shipper_ ? shipper_->status().size() : 0;
+    const std::string remote = sinks == 0 ? std::string()
+                                          : "shipped to " + std::to_string(sinks) + " remote log" + (sinks == 1 ? "" : "s");
+    if (config_.send_to_journal)
+        return "Each record is also sent to the system journal" + (remote.empty() ? "" : " and " + remote) + ".";
+    return remote.empty() ? "" : "Each record is also " + remote + ".";
 }
 
 const policy::Gate* Daemon::gate_in_force(const std::string& name) const {
@@ -388,15 +396,20 @@ void Daemon::kill_finished_scopes() {
 }
 
 bool Daemon::expire_due(std::int64_t now, const std::string& why) {
+    bool all_recorded = expire_requests(now);
     const std::optional<std::int64_t> next = grants_.earliest_expiry();
-    if (!next || *next > now) return true;
-    bool all_recorded = true;
+    if (!next || *next > now) return all_recorded;
     for (const Grant& g : grants_.active())
         if (g.expires_at <= now && !end_grant(g, "expire", "breakglassd", nullptr, why, now)) all_recorded = false;
     return all_recorded;
 }
 
-std::optional<std::int64_t> Daemon::next_expiry() const { return grants_.earliest_expiry(); }
+std::optional<std::int64_t> Daemon::next_expiry() const {
+    const auto grant = grants_.earliest_expiry();
+    const auto request = pending_.earliest_expiry();
+    if (grant && request) return std::min(*grant, *request);
+    return grant ? grant : request;
+}
 
 bool Daemon::finish_terminations(std::int64_t now) {
     bool all_recorded = true;

@@ -40,6 +40,7 @@
 #include "helper/revocation/systemd_scopes.hpp"
 #include "helper/revocation/terminator.hpp"
 #include "helper/ship/shipper.hpp"
+#include "helper/workflow/pending_store.hpp"
 #include "policy/policy.hpp"
 
 namespace bg {
@@ -190,7 +191,8 @@ public:
     // those past their remote_ack_timeout end as grant_void and are refused.
     // Returns the answers for tickets a connection waits on.
     std::vector<std::pair<std::uint64_t, proto::Message>> settle_remote_acks(std::int64_t now);
-    std::optional<std::int64_t> next_ack_deadline() const;
+    // The earliest remote_ack deadline, in milliseconds since the epoch.
+    std::optional<std::int64_t> next_ack_deadline_ms() const;
     // Every few seconds while sinks exist: a backlog older than its sink's
     // backlog_limit is a sink_gap record (once per episode).
     void watch_sinks(std::int64_t now);
@@ -215,6 +217,12 @@ private:
     proto::Message on_enroll_yubikey(const PeerIdentity& peer, proto::EnrollYubikeyRequest& m, std::int64_t now);
     proto::Message on_session(const PeerIdentity& peer, proto::SessionRequest& m, std::int64_t now);
     proto::Message on_command(const PeerIdentity& peer, proto::CommandRequest& m, std::int64_t now);
+    // approval_handlers.cpp (issue 13)
+    proto::Message on_wait(const PeerIdentity& peer, proto::WaitRequest& m, std::int64_t now);
+    proto::Message on_cancel_request(const PeerIdentity& peer, proto::CancelRequest& m, std::int64_t now);
+    proto::Message on_pending(const PeerIdentity& peer, proto::PendingRequest& m, std::int64_t now);
+    proto::Message on_approve(const PeerIdentity& peer, proto::ApproveRequest& m, std::int64_t now);
+    proto::Message on_reject(const PeerIdentity& peer, proto::RejectRequest& m, std::int64_t now);
 
     // ---- a GrantRequest, step by step (grant_handlers.cpp). Each step
     // returns the refusal (already recorded) or nullopt to go on.
@@ -223,6 +231,19 @@ private:
     std::optional<proto::Message> grant_evaluate(GrantAttempt& a, std::int64_t now);
     std::optional<proto::Message> grant_check_factor(GrantAttempt& a, std::int64_t now);
     proto::Message grant_commit(GrantAttempt& a, std::int64_t now);
+    // A gate with approvals (approval_handlers.cpp): before the factor, the
+    // bounds on pending requests and whether enough approvers other than the
+    // requester exist; after it, the `request` record instead of the grant.
+    std::optional<proto::Message> request_evaluate(GrantAttempt& a, const policy::Gate& gate, std::int64_t now);
+    proto::Message request_commit(GrantAttempt& a, std::int64_t now);
+    // The grant a request's last approval completes: its record, timer and hook.
+    std::optional<audit::Record> grant_approved(const workflow::PendingRequest& p, std::int64_t now);
+    proto::RequestState request_state(const workflow::PendingRequest& p) const;
+    // Pending requests whose approval_timeout has passed end with a
+    // request_expired record. False when one could not be written.
+    bool expire_requests(std::int64_t now);
+    // At start: the records of the last kMaxApprovalTimeout into pending_.
+    Status replay_requests(std::int64_t now);
 
     // A signed `checkpoint` record over the record before it
     // (helper/audit/signed_checkpoint.hpp): after every grant, at start-up,
@@ -304,6 +325,7 @@ private:
     mfa::YubikeyStore yubikeys_;
     mfa::FailureLimiter failures_;
     GrantStore grants_;
+    workflow::PendingStore pending_;
     mfa::FactorVerifier factors_;
     std::optional<policy::Policy> policy_;
     std::string policy_error_;  // why the last load failed, "" when it succeeded
@@ -350,7 +372,7 @@ private:
     struct AckWait {
         std::uint64_t ticket = 0;  // 0: nobody waits for the answer
         std::uint64_t seq = 0;     // the grant record's
-        std::int64_t deadline = 0;
+        std::int64_t deadline = 0;  // unix_ms()
         Grant grant;
         std::string timeout_text;
     };
@@ -362,6 +384,9 @@ private:
     std::uint64_t signed_checkpoint_seq_ = 0;  // seq of the last checkpoint record
     std::int64_t signed_checkpoint_at_ = 0;
 };
+
+// The wall clock in milliseconds since the epoch (remote_ack deadlines).
+std::int64_t unix_ms();
 
 // Why the sudo plugin's run-as group/user does not map to `gate` in the
 // policy (sudo_runas_group / sudo_runas_user), or nullopt when it does. An

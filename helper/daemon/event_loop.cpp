@@ -144,12 +144,12 @@ int on_ack_timer(sd_event_source*, std::uint64_t, void* userdata) {
 }
 
 void Server::arm_ack_timer() {
-    const auto next = daemon->next_ack_deadline();
+    const auto next = daemon->next_ack_deadline_ms();
     if (!next) {
         if (ack_timer) sd_event_source_set_enabled(ack_timer.get(), SD_EVENT_OFF);
         return;
     }
-    const std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(*next, 0)) * 1000000ULL;
+    const std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(*next, 0)) * 1000ULL;
     if (!ack_timer) {
         sd_event_source* s = nullptr;
         if (sd_event_add_time(event, &s, CLOCK_REALTIME, at, 1000, on_ack_timer, this) < 0) {

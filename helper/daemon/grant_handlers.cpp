@@ -12,6 +12,7 @@
 #include "common/nss.hpp"
 #include "common/text.hpp"
 #include "helper/daemon/daemon.hpp"
+#include "helper/daemon/grant_attempt.hpp"
 
 namespace bg {
 
@@ -32,18 +33,6 @@ std::size_t encoded_size(const proto::GrantInfo& g) {
 }
 
 }  // namespace
-
-// One GrantRequest on its way through the steps.
-struct Daemon::GrantAttempt {
-    const PeerIdentity& peer;
-    proto::GrantRequest& request;
-    std::string user;              // the actor: the peer's own user, or the one a trusted front-end names
-    audit::RecordFields record;    // what a refusal (or the grant) records; user text bounded until validated
-    std::vector<std::string> groups;
-    policy::Decision decision;
-    std::string factor_kind;       // by the code's shape; the gate's first kind when it has none
-    mfa::FactorResult factor;
-};
 
 namespace {
 
@@ -98,7 +87,7 @@ proto::Message Daemon::on_grant(const PeerIdentity& peer, proto::GrantRequest& m
     if (auto refused = grant_validate(a, now)) return std::move(*refused);
     if (auto refused = grant_evaluate(a, now)) return std::move(*refused);
     if (auto refused = grant_check_factor(a, now)) return std::move(*refused);
-    return grant_commit(a, now);
+    return a.decision.approvals > 0 ? request_commit(a, now) : grant_commit(a, now);
 }
 
 // Who may ask for whom, and fields bounded and well formed.
@@ -206,11 +195,6 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
                           escape_for_display(m.pam_service) +
                           "' may not open it; fix the gate= argument of its pam_breakglass line or the policy",
                       f, now);
-    if (a.decision.approvals > 0)
-        return refuse(a.peer, ErrorCode::Denied,
-                      "gate '" + m.gate + "' requires " + std::to_string(a.decision.approvals) +
-                          " approval(s) and this version of breakglassd has no approval flow; nothing was granted",
-                      f, now);
     if (const Grant* waiting = grants_.held_for(a.user, m.gate))
         return refuse(a.peer, ErrorCode::Denied,
                       a.user + "'s grant " + waiting->event_id + " for gate '" + m.gate +
@@ -222,6 +206,8 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
                           (existing->account.empty() ? "" : " (account '" + existing->account + "')") + " until " +
                           audit::format_utc(existing->expires_at),
                       f, now);
+    // A gate with approvals: the request waits for them (approval_handlers.cpp).
+    if (a.decision.approvals > 0) return request_evaluate(a, *gate, now);
     return std::nullopt;
 }
 

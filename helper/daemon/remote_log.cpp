@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 
 #include "common/text.hpp"
 #include "helper/daemon/daemon.hpp"
@@ -29,6 +30,11 @@ std::uint64_t seq_of(const std::string& event_id) {
 
 }  // namespace
 
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 void Daemon::clear_ack_event() {
     std::uint64_t count = 0;
     if (ack_event_.valid()) (void)!::read(ack_event_.get(), &count, sizeof count);
@@ -44,7 +50,10 @@ void Daemon::configure_sinks() {
 void Daemon::hold_for_remote_ack(const Grant& g, std::uint64_t seq, const policy::Gate& gate, std::uint64_t ticket,
                                  std::int64_t now) {
     grants_.hold(g.event_id);
-    ack_waits_.push_back({ticket, seq, now + gate.remote_ack_timeout.count(), g,
+    // In milliseconds of the wall clock: `now` has whole seconds only, which
+    // would cut the wait by up to one.
+    (void)now;
+    ack_waits_.push_back({ticket, seq, unix_ms() + gate.remote_ack_timeout.count() * 1000, g,
                           policy::format_duration(gate.remote_ack_timeout)});
 }
 
@@ -86,7 +95,7 @@ std::vector<std::pair<std::uint64_t, proto::Message>> Daemon::settle_remote_acks
             if (w.ticket) answers.emplace_back(w.ticket, proto::Granted{g->event_id, g->expires_at, notice()});
             continue;
         }
-        if (now < w.deadline) {
+        if (unix_ms() < w.deadline) {
             ack_waits_.push_back(std::move(w));
             continue;
         }
@@ -112,7 +121,7 @@ std::vector<std::pair<std::uint64_t, proto::Message>> Daemon::settle_remote_acks
     return answers;
 }
 
-std::optional<std::int64_t> Daemon::next_ack_deadline() const {
+std::optional<std::int64_t> Daemon::next_ack_deadline_ms() const {
     std::optional<std::int64_t> next;
     for (const AckWait& w : ack_waits_)
         if (!next || w.deadline < *next) next = w.deadline;

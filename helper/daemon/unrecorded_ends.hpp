@@ -30,7 +30,7 @@ namespace bg {
 // One grant end waiting for its record: what the record will say.
 struct UnrecordedEnd {
     std::string grant_id;
-    std::string event;           // "revoke" or "expire"
+    std::string event;           // "revoke", "expire" or "grant_void"
     std::int64_t at = 0;         // when the grant ended (unix seconds)
     std::string actor;
     std::int64_t peer_uid = -1;

@@ -61,7 +61,7 @@ factors = ["totp"]
 [gate.needs-approval]
 requesters = ["%)" + oncall + R"("]
 approvals = 1
-approvers = ["root"]
+approvers = ["%bg-no-such-group"]
 ttl = "5m"
 )";
     for (int i = 1; i <= kRaceGates; ++i)
@@ -249,7 +249,7 @@ TEST_F(DaemonTest, EveryBadRequestIsRefusedAndRecorded) {
         {"unknown gate", alice(), {"request", "--gate", "nosuchgate", "--reason", "r", "--incident", "INC-1"}, "000000", "breakglass"},
         {"ttl above max", alice(), {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1", "--ttl", "2h"}, "000000", "max_ttl"},
         {"not a requester", mallory(), {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "000000", "not a requester"},
-        {"gate needs approval", alice(), {"request", "--gate", "needs-approval", "--reason", "r", "--incident", "INC-1"}, "000000", "approval"},
+        {"no approver but the requester", alice(), {"request", "--gate", "needs-approval", "--reason", "r", "--incident", "INC-1"}, "000000", "approval(s) from people other than"},
         {"wrong code", alice(), {"request", "--gate", "breakglass", "--reason", "r", "--incident", "INC-1"}, "wrong", "6 digits"},
     };
     std::size_t before = records().size();

@@ -93,6 +93,8 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         {"request", {"--gate", "g", "--reason", "r", "--incident", "INC-1"}},
         {"revoke", {"bg-2026-000001"}},
         {"expire", {"bg-2026-000001"}},
+        {"approve", {"bg-2026-000001"}},
+        {"deny", {"bg-2026-000001", "--reason", "no"}},
         {"enroll totp", {"alice"}},
         {"enroll yubikey", {"alice", "--public-id", "cccccccccccc"}},
     };
@@ -114,7 +116,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_EQ(c.options.socket, "/run/t.sock") << path;
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
-    EXPECT_EQ(rows, 12u);
+    EXPECT_EQ(rows, 15u);
 }
 
 }  // namespace

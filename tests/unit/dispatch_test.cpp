@@ -25,7 +25,7 @@ namespace {
 
 using proto::MessageType;
 
-constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::CommandAnswer);
+constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::Rejected);
 
 // One default-constructed message of each type, in type order.
 template <std::size_t... I>
@@ -122,12 +122,17 @@ TEST(ProtocolDocument, EveryMessageTypeHasItsRowWithTheSameNameFieldsAndPermissi
     }
 }
 
-TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusAndRevoke) {
+// And the approval requests, whose handlers allow the requester (wait,
+// cancel) or an approver of the gate who is not the requester (approve, reject).
+TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeAndTheApprovalRequests) {
     std::set<MessageType> anyone;
     for (const Permission& p : permission_table())
         if (p.peers == AllowedPeers::Anyone) anyone.insert(p.type);
     EXPECT_EQ(anyone, (std::set<MessageType>{MessageType::CheckRequest, MessageType::GrantRequest,
-                                             MessageType::StatusRequest, MessageType::RevokeRequest}));
+                                             MessageType::StatusRequest, MessageType::RevokeRequest,
+                                             MessageType::WaitRequest, MessageType::CancelRequest,
+                                             MessageType::PendingRequest, MessageType::ApproveRequest,
+                                             MessageType::RejectRequest}));
 }
 
 // A real Daemon on a temporary state directory; the peer is an unprivileged uid.

@@ -57,7 +57,17 @@ std::vector<Message> one_of_each() {
             SessionRequest{"alice", "breakglass", "session_open", "sshd", "pts/1", "10.0.0.1", 4242, "", "", "alice"},
             SessionRecorded{"bg-2026-000010", "bg-2026-000009"},
             CommandRequest{"alice", "breakglass", "sudo", "pts/1", 4242, "id -g", "cwd=/ runas=alice:breakglass", "breakglass", ""},
-            CommandAnswer{true, "bg-2026-000011", "bg-2026-000009", 1767225600, {"sev1"}, "", "breakglass-bg-2026-000009-11.scope"}};
+            CommandAnswer{true, "bg-2026-000011", "bg-2026-000009", 1767225600, {"sev1"}, "", "breakglass-bg-2026-000009-11.scope"},
+            WaitRequest{"alice", "bg-2026-000012"},
+            RequestState{"bg-2026-000012", "pair", "pending", "%secleads, bob", 2, "bob", 1767225900, "", 0, ""},
+            CancelRequest{"", "bg-2026-000012"},
+            RequestCancelled{"bg-2026-000012", "bg-2026-000013"},
+            PendingRequest{},
+            PendingAnswer{{{"bg-2026-000012", "alice", "pair", "db down", "INC-1", 1767225000, 1767225900, 2, "bob"}}},
+            ApproveRequest{"bg-2026-000012", "seen", "123456"},
+            ApproveAnswer{"bg-2026-000012", "bg-2026-000014", 2, 2, "bg-2026-000015"},
+            RejectRequest{"bg-2026-000012", "not this way"},
+            Rejected{"bg-2026-000012", "bg-2026-000016"}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
@@ -110,7 +120,7 @@ TEST(Protocol, RejectsEveryMalformedFrameClass) {
         {"bad magic", frame_of(2, ok_body, "XXXX"), "bad magic"},
         {"reserved set", frame_of(2, ok_body, "BGP1", 1), "reserved"},
         {"type zero", frame_of(0, ok_body), "unknown message type"},
-        {"type too high", frame_of(26, ok_body), "unknown message type"},
+        {"type too high", frame_of(36, ok_body), "unknown message type"},
         {"type huge", frame_of(0xFFFF, ok_body), "unknown message type"},
         {"empty body", frame_of(2, ""), "not valid JSON"},
         {"not json", frame_of(2, "hello"), "not valid JSON"},

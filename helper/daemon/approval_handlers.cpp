@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: ISC
+// Approvals with separation of duties (issue 13). A GrantRequest to a gate
+// with `approvals = N` goes through validate → evaluate → factor like any
+// other; then, instead of the grant, a `request` record (the requester's
+// factor verified, its counter kept). Approvers other than the requester
+// approve it, each with their own factor (`approve` records); the Nth
+// distinct approval makes the grant (its record's `approver` lists them).
+// `reject` (an approver turns it down), `request_cancelled` (the requester
+// gives up) and `request_expired` (approval_timeout) end it. Every refused
+// approval is an `approval_refused` record. The requests live in
+// workflow::PendingStore, driven only by these records, so they survive a
+// restart; a waiting front-end asks (WaitRequest) and holds nothing here.
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/nss.hpp"
+#include "common/text.hpp"
+#include "helper/daemon/daemon.hpp"
+#include "helper/daemon/grant_attempt.hpp"
+
+namespace bg {
+
+using proto::ErrorAnswer;
+using proto::ErrorCode;
+
+namespace {
+
+std::string principals_text(const std::vector<policy::Principal>& list) {
+    std::string out;
+    for (const policy::Principal& p : list) {
+        if (!out.empty()) out += ", ";
+        out += (p.is_group ? "%" : "") + p.name;
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+// The people who could approve a request of `requester`: the users named and
+// the listed members of the groups named, without the requester. nullopt
+// when a group cannot be looked up (then nothing is judged here: each
+// approver is still checked when they approve).
+std::optional<std::set<std::string>> possible_approvers(const policy::Gate& gate, const std::string& requester) {
+    std::set<std::string> out;
+    for (const policy::Principal& p : gate.approvers) {
+        if (!p.is_group) {
+            out.insert(p.name);
+            continue;
+        }
+        const auto group = nss::group_by_name(p.name);
+        if (group.failed()) return std::nullopt;
+        if (group.found()) out.insert(group.value.members.begin(), group.value.members.end());
+    }
+    out.erase(requester);
+    return out;
+}
+
+// The fields every approval-side record shares.
+audit::RecordFields approver_fields(const PeerIdentity& peer, const std::string& event, const std::string& request_id) {
+    audit::RecordFields f;
+    f.event = event;
+    f.action = "approval";
+    f.actor = peer.user;
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "approver";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.grant_id = bounded_for_record(request_id, kMaxGateBytes);
+    return f;
+}
+
+}  // namespace
+
+std::optional<proto::Message> Daemon::request_evaluate(GrantAttempt& a, const policy::Gate& gate, std::int64_t now) {
+    audit::RecordFields& f = a.record;
+    if (pending_.pending_of(a.user) >= workflow::PendingStore::kMaxPerRequester)
+        return refuse(a.peer, ErrorCode::Denied,
+                      a.user + " has " + std::to_string(workflow::PendingStore::kMaxPerRequester) +
+                          " requests waiting for approval already (the most one requester may have); cancel one "
+                          "or wait for it to end",
+                      f, now);
+    if (pending_.pending_count() >= workflow::PendingStore::kMaxPending)
+        return refuse(a.peer, ErrorCode::Unavailable,
+                      "this host has " + std::to_string(workflow::PendingStore::kMaxPending) +
+                          " requests waiting for approval (the most it keeps); nothing was requested",
+                      f, now);
+    if (const auto others = possible_approvers(gate, a.user);
+        others && static_cast<int>(others->size()) < gate.approvals)
+        return refuse(a.peer, ErrorCode::Denied,
+                      "gate '" + gate.name + "' needs " + std::to_string(gate.approvals) +
+                          " approval(s) from people other than " + a.user + ", and its approvers (" +
+                          principals_text(gate.approvers) + ") name only " + std::to_string(others->size()) +
+                          " on this host; nothing was requested",
+                      f, now);
+    return std::nullopt;
+}
+
+proto::Message Daemon::request_commit(GrantAttempt& a, std::int64_t now) {
+    const policy::Gate* gate = gate_in_force(a.request.gate);
+    if (gate == nullptr) return ErrorAnswer{ErrorCode::Internal, "the gate left the policy during the request"};
+    audit::RecordFields& f = a.record;
+    f.event = "request";
+    f.factor_counter = a.factor.counter;  // the code is spent: replay protection holds across the wait
+    f.expires_at = now + gate->approval_timeout.count();
+    workflow::RequestTerms terms;
+    terms.approvals_needed = a.decision.approvals;
+    terms.approvers = principals_text(gate->approvers);
+    terms.ttl_seconds = a.decision.ttl.count();
+    terms.severity = a.request.severity;
+    f.detail = with_loginuid_note(workflow::request_detail(terms), a.peer);
+    const auto rec = record(f, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable, "the request could not be recorded in the audit log (" +
+                                                       escape_for_display(last_record_error_) +
+                                                       "), so nothing was requested"};
+    const workflow::PendingRequest* p = pending_.find(rec->event_id);
+    if (p == nullptr) return ErrorAnswer{ErrorCode::Internal, "the request was recorded but is not pending"};
+    return request_state(*p);
+}
+
+proto::RequestState Daemon::request_state(const workflow::PendingRequest& p) const {
+    proto::RequestState s;
+    s.request_id = p.id;
+    s.gate = p.gate;
+    s.state = std::string(workflow::request_state_name(p.state));
+    s.approvers = p.approvers;
+    s.approvals_needed = p.approvals_needed;
+    s.approved_by = join(p.approved_by);
+    s.expires_at = p.expires_at;
+    s.grant_id = p.grant_id;
+    s.grant_expires_at = p.grant_expires_at;
+    switch (p.state) {
+        case workflow::RequestState::Pending: break;
+        case workflow::RequestState::Granted: s.message = "approved by " + p.ended_by; break;
+        case workflow::RequestState::Rejected: s.message = "rejected by " + p.ended_by + ": " + p.ended_why; break;
+        case workflow::RequestState::Cancelled: s.message = "cancelled by " + p.ended_by; break;
+        case workflow::RequestState::Expired:
+            s.message = "expired at " + audit::format_utc(p.expires_at) + " without enough approvals";
+            break;
+    }
+    return s;
+}
+
+proto::Message Daemon::on_wait(const PeerIdentity& peer, proto::WaitRequest& m, std::int64_t now) {
+    const std::string user = m.user.empty() ? peer.user : m.user;
+    if (auto refused = actor_refusal(peer, user)) return ErrorAnswer{ErrorCode::NotPermitted, *refused};
+    (void)expire_requests(now);
+    const workflow::PendingRequest* p = pending_.find(m.request_id);
+    // Another user's request is answered as if it did not exist.
+    if (p == nullptr || p->user != user)
+        return ErrorAnswer{ErrorCode::NotFound, "no request " + escape_for_display(m.request_id) + " of user " + user};
+    return request_state(*p);
+}
+
+proto::Message Daemon::on_cancel_request(const PeerIdentity& peer, proto::CancelRequest& m, std::int64_t now) {
+    const std::string user = m.user.empty() ? peer.user : m.user;
+    if (auto refused = actor_refusal(peer, user)) return ErrorAnswer{ErrorCode::NotPermitted, *refused};
+    (void)expire_requests(now);
+    const workflow::PendingRequest* p = pending_.find(m.request_id);
+    if (p == nullptr || p->user != user)
+        return ErrorAnswer{ErrorCode::NotFound, "no request " + escape_for_display(m.request_id) + " of user " + user};
+    if (p->state != workflow::RequestState::Pending)
+        return ErrorAnswer{ErrorCode::NotFound, "request " + p->id + " is no longer pending (" +
+                                                    std::string(workflow::request_state_name(p->state)) + ")"};
+    audit::RecordFields f;
+    f.event = "request_cancelled";
+    f.action = p->action;
+    f.actor = user;
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "requester";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.gate_bypassed = p->gate;
+    f.grant_id = p->id;
+    f.detail = with_loginuid_note("cancelled by the requester while waiting for approval", peer);
+    const std::string id = p->id;
+    const auto rec = record(f, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable, "the cancellation could not be recorded (" +
+                                                       escape_for_display(last_record_error_) +
+                                                       "); the request stays pending until it expires"};
+    return proto::RequestCancelled{id, rec->event_id};
+}
+
+proto::Message Daemon::on_pending(const PeerIdentity& peer, proto::PendingRequest&, std::int64_t now) {
+    (void)expire_requests(now);
+    proto::PendingAnswer a;
+    const auto groups = nss::group_names_of(peer.user);
+    if (groups.failed())
+        return ErrorAnswer{ErrorCode::Unavailable,
+                           "cannot look up the groups of " + peer.user + " (" + escape_for_display(groups.error) + ")"};
+    // Each entry is at most its texts plus the JSON around them: stay well inside a frame.
+    std::size_t bytes = proto::kHeaderBytes + 32;
+    for (const workflow::PendingRequest* p : pending_.pending()) {
+        const policy::Gate* gate = gate_in_force(p->gate);
+        if (gate == nullptr || p->user == peer.user || !policy::is_approver(*gate, peer.user, groups.value)) continue;
+        proto::PendingInfo info{p->id,           p->user,       p->gate,           p->reason, p->incident,
+                                p->requested_at, p->expires_at, p->approvals_needed, join(p->approved_by)};
+        const std::size_t size = 256 + info.reason.size() * 6 + info.incident.size() * 6 + info.approved_by.size();
+        if (a.requests.size() == proto::kMaxListEntries || bytes + size > proto::kMaxFrameBytes) break;
+        bytes += size;
+        a.requests.push_back(std::move(info));
+    }
+    return a;
+}
+
+proto::Message Daemon::on_approve(const PeerIdentity& peer, proto::ApproveRequest& m, std::int64_t now) {
+    struct Wipe {
+        std::string& s;
+        ~Wipe() { OPENSSL_cleanse(s.data(), s.size()); }
+    } wipe{m.factor};
+    audit::RecordFields f = approver_fields(peer, "approval_refused", m.request_id);
+    const std::string& approver = peer.user;
+    if (auto bad = validate_text(m.note, kMaxReasonBytes, true))
+        return refuse(peer, ErrorCode::BadRequest, "the note " + *bad, f, now);
+    (void)expire_requests(now);
+    const workflow::PendingRequest* p = pending_.find(m.request_id);
+    if (p == nullptr || p->state != workflow::RequestState::Pending)
+        return refuse(peer, ErrorCode::NotFound,
+                      "no pending request " + escape_for_display(m.request_id) +
+                          (p == nullptr ? std::string() : " (it is " + std::string(workflow::request_state_name(p->state)) + ")"),
+                      f, now);
+    f.gate_bypassed = p->gate;
+    f.target = p->user;  // whose request
+    if (approver == p->user)
+        return refuse(peer, ErrorCode::NotPermitted,
+                      approver + " may not approve their own request " + p->id + " (separation of duties)", f, now);
+    const policy::Gate* gate = gate_in_force(p->gate);
+    if (gate == nullptr)
+        return refuse(peer, ErrorCode::Unavailable,
+                      "gate '" + p->gate + "' of request " + p->id + " is not in the policy in force", f, now);
+    const auto groups = nss::group_names_of(approver);
+    if (groups.failed())
+        return refuse(peer, ErrorCode::Unavailable,
+                      "cannot look up the groups of " + approver + " (" + escape_for_display(groups.error) + ")", f, now);
+    if (!policy::is_approver(*gate, approver, groups.value))
+        return refuse(peer, ErrorCode::NotPermitted,
+                      approver + " is not an approver of gate '" + gate->name + "' (approvers: " +
+                          principals_text(gate->approvers) + ")",
+                      f, now);
+    if (std::find(p->approved_by.begin(), p->approved_by.end(), approver) != p->approved_by.end())
+        return refuse(peer, ErrorCode::Denied,
+                      approver + " has already approved request " + p->id + "; it needs another approver", f, now);
+    // One grant per user and gate: a second request approved while the first
+    // one's grant is active waits until it has ended.
+    if (const Grant* existing = grants_.active_for(p->user, p->gate, now))
+        return refuse(peer, ErrorCode::Denied,
+                      p->user + " already holds " + existing->event_id + " for gate '" + p->gate + "' until " +
+                          audit::format_utc(existing->expires_at) + "; approve request " + p->id +
+                          " once it has ended",
+                      f, now);
+    // The approver's own second factor, with the failure limit and replay protection.
+    const mfa::FactorResult factor = factors_.verify(approver, m.factor, now);
+    f.factor = factor.label;
+    if (factor.status == mfa::FactorResult::Status::RateLimited) {
+        f.event = "rate_limited";
+        return refuse(peer, ErrorCode::RateLimited, factor.failure, f, now);
+    }
+    if (factor.status != mfa::FactorResult::Status::Accepted) {
+        f.event = "auth_failed";
+        return refuse(peer, ErrorCode::AuthFailed, factor.failure, f, now);
+    }
+    f.event = "approve";
+    f.approver = approver;
+    f.factor_counter = factor.counter;
+    f.detail = with_loginuid_note(m.note.empty() ? "approved" : "approved: " + m.note, peer);
+    const std::string id = p->id;
+    const auto rec = record(f, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable, "the approval could not be recorded (" +
+                                                       escape_for_display(last_record_error_) + "); it does not count"};
+    const workflow::PendingRequest* after = pending_.find(id);
+    proto::ApproveAnswer answer{id, rec->event_id, 0, 0, ""};
+    if (after == nullptr) return answer;
+    answer.approvals = static_cast<std::int64_t>(after->approved_by.size());
+    // The terms of the request, or the gate's if the policy asks for more now.
+    answer.approvals_needed = std::max(after->approvals_needed, gate->approvals);
+    if (answer.approvals < answer.approvals_needed) return answer;
+    const workflow::PendingRequest complete = *after;
+    const auto granted = grant_approved(complete, now);
+    if (!granted)
+        return ErrorAnswer{ErrorCode::Unavailable, "the approval is recorded (" + rec->event_id +
+                                                       ") but the grant could not be (" +
+                                                       escape_for_display(last_record_error_) +
+                                                       "); nothing was granted yet: the next approval retries"};
+    answer.grant_id = granted->event_id;
+    return answer;
+}
+
+std::optional<audit::Record> Daemon::grant_approved(const workflow::PendingRequest& p, std::int64_t now) {
+    audit::RecordFields f;
+    f.event = "grant";
+    f.action = p.action;
+    f.actor = p.user;
+    f.actor_role = "requester";
+    f.target = p.target;
+    f.gate_bypassed = p.gate;
+    f.reason = p.reason;
+    f.incident_ref = p.incident;
+    f.source = p.source;
+    f.factor = p.factor;
+    f.approver = join(p.approved_by);
+    f.grant_id = p.id;
+    f.expires_at = now + p.ttl_seconds;
+    f.review_status = "pending";
+    f.detail = "ttl " + policy::format_duration(std::chrono::seconds(p.ttl_seconds)) +
+               (p.severity.empty() ? "" : ", severity " + p.severity) + ", request " + p.id + " approved by " +
+               f.approver;
+    const auto rec = record(f, now);
+    if (!rec) return std::nullopt;
+    record_signed_checkpoint(now);
+    timer_changes_.push_back({rec->event_id, f.expires_at, true});
+    if (const Grant* granted = grants_.find(rec->event_id)) {
+        // remote_ack: held until a sink has the record, like a direct grant
+        // (remote_log.cpp); the requester's next wait or check sees it then.
+        const policy::Gate* gate = gate_in_force(granted->gate);
+        if (gate && gate->remote_ack_required)
+            hold_for_remote_ack(*granted, rec->seq, *gate, 0, now);
+        else
+            grant_took_effect(*granted, now);
+    }
+    return rec;
+}
+
+proto::Message Daemon::on_reject(const PeerIdentity& peer, proto::RejectRequest& m, std::int64_t now) {
+    audit::RecordFields f = approver_fields(peer, "approval_refused", m.request_id);
+    const std::string& approver = peer.user;
+    if (auto bad = validate_text(m.reason, kMaxReasonBytes, false))
+        return refuse(peer, ErrorCode::BadRequest, "the reason " + *bad, f, now);
+    (void)expire_requests(now);
+    const workflow::PendingRequest* p = pending_.find(m.request_id);
+    if (p == nullptr || p->state != workflow::RequestState::Pending)
+        return refuse(peer, ErrorCode::NotFound, "no pending request " + escape_for_display(m.request_id), f, now);
+    f.gate_bypassed = p->gate;
+    f.target = p->user;
+    if (approver == p->user)
+        return refuse(peer, ErrorCode::NotPermitted,
+                      approver + " may not reject their own request " + p->id + "; Ctrl-C in the waiting front-end cancels it",
+                      f, now);
+    const policy::Gate* gate = gate_in_force(p->gate);
+    const auto groups = nss::group_names_of(approver);
+    if (gate == nullptr || groups.failed() || !policy::is_approver(*gate, approver, groups.value))
+        return refuse(peer, ErrorCode::NotPermitted,
+                      approver + " is not an approver of gate '" + p->gate + "'" +
+                          (groups.failed() ? " (the groups could not be looked up)" : ""),
+                      f, now);
+    f.event = "reject";
+    f.approver = approver;
+    f.reason = m.reason;
+    f.detail = with_loginuid_note("rejected the request of " + p->user, peer);
+    const std::string id = p->id;
+    const auto rec = record(f, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable, "the rejection could not be recorded (" +
+                                                       escape_for_display(last_record_error_) + ")"};
+    return proto::Rejected{id, rec->event_id};
+}
+
+bool Daemon::expire_requests(std::int64_t now) {
+    const auto next = pending_.earliest_expiry();
+    if (!next || *next > now) return true;
+    std::vector<std::pair<std::string, std::pair<std::string, std::string>>> due;  // id, (gate, user)
+    for (const workflow::PendingRequest* p : pending_.pending())
+        if (p->expires_at <= now) due.push_back({p->id, {p->gate, p->user}});
+    bool all = true;
+    for (const auto& [id, who] : due) {
+        audit::RecordFields f;
+        f.event = "request_expired";
+        f.action = "approval";
+        f.actor = "breakglassd";
+        f.gate_bypassed = who.first;
+        f.target = who.second;
+        f.grant_id = id;
+        f.detail = "not enough approvals within the gate's approval_timeout; nothing was granted";
+        if (!record(f, now)) all = false;
+    }
+    return all;
+}
+
+Status Daemon::replay_requests(std::int64_t now) {
+    std::uint64_t after = 0;
+    const std::int64_t since = now - policy::kMaxApprovalTimeout.count() - 60;
+    bool more = true;
+    while (more) {
+        std::uint64_t last = after;
+        auto lines = log_->read_after(after, since, 256, &last, &more);
+        if (!lines) return make_error("audit log: " + lines.error().message);
+        for (const std::string& line : *lines) {
+            auto rec = audit::parse_record(line);
+            if (!rec) return make_error("audit log record after seq " + std::to_string(after) + ": " + rec.error().message);
+            pending_.recorded(*rec);
+        }
+        if (last == after) break;
+        after = last;
+    }
+    return Ok{};
+}
+
+}  // namespace bg
