@@ -131,6 +131,20 @@ int run_request(const CommonOptions& o, const RequestArguments& a) {
     return kExitOk;
 }
 
+// --key FILE: the initial sealing key into `into` (the file's copy wiped);
+// false, having said why, when it cannot be read.
+template <class Key>
+bool read_initial_key(const std::string& path, Key& into) {
+    auto key = audit::read_key_file(path);
+    if (!key) {
+        print_error("--key: " + key.error().message);
+        return false;
+    }
+    into = key.value();
+    OPENSSL_cleanse(key.value().data(), key.value().size());
+    return true;
+}
+
 int run_status(const CommonOptions& o, bool all) {
     proto::StatusRequest request;
     request.all = all;
@@ -281,15 +295,7 @@ int run_verify_remote(const CommonOptions& o, const VerifyArguments& a) {
         return kExitRefused;
     }
     options.public_key = *pub;
-    if (!a.key_file.empty()) {
-        auto key = audit::read_key_file(a.key_file);
-        if (!key) {
-            print_error("--key: " + key.error().message);
-            return kExitRefused;
-        }
-        options.initial_key = key.value();
-        OPENSSL_cleanse(key.value().data(), key.value().size());
-    }
+    if (!a.key_file.empty() && !read_initial_key(a.key_file, options.initial_key)) return kExitRefused;
     auto copy = read_remote_copy(a);
     if (!copy) {
         print_error(escape_for_display(copy.error().message));
@@ -376,15 +382,7 @@ int run_verify(const CommonOptions& o, const VerifyArguments& a) {
         options.expect_last_seq = head->seq;
         if (!head->hash.empty()) options.expect_head_hash = head->hash;
     }
-    if (!a.key_file.empty()) {
-        auto key = audit::read_key_file(a.key_file);
-        if (!key) {
-            print_error("--key: " + key.error().message);
-            return kExitRefused;
-        }
-        options.initial_key = key.value();
-        OPENSSL_cleanse(key.value().data(), key.value().size());
-    }
+    if (!a.key_file.empty() && !read_initial_key(a.key_file, options.initial_key)) return kExitRefused;
     const std::string log_path = o.state_dir + "/audit.log";
     const auto log = read_state_file(log_path, kMaxLogBytes);
     if (!log) {
