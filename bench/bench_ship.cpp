@@ -323,8 +323,8 @@ void bench_memory(const std::string& dir, std::uint64_t m, const TestCertificate
     std::snprintf(what, sizeof what, "backlog of %llu records (%.0f MB log)", static_cast<unsigned long long>(m),
                   static_cast<double>(bytes) / 1e6);
     print_memory(what, daemon.pid());
-    std::printf("    (backlog written in %.1f s; the daemon answered %.1f s after it was started; status: backlog %llu, last error \"%.80s\"; memory bound: one batch of "
-                "<= %zu records / %zu MiB per sink)\n",
+    std::printf("    (backlog written in %.1f s; the daemon answered %.1f s after it was started; status: backlog %llu, last error \"%.80s\"; memory bound: two batches of "
+                "<= %zu records / %zu MiB per sink, the one in flight and the next)\n",
                 made, ready_s, static_cast<unsigned long long>(backlog), error.c_str(), bg::ship::kBatchRecords,
                 bg::ship::kBatchBytes / (1024 * 1024));
     daemon.stop();

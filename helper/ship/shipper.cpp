@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <random>
 
 #include <openssl/crypto.h>
@@ -165,34 +166,75 @@ private:
         }
     }
 
-    // One batch: read, POST, and on an acknowledgement the cursor.
-    Status ship_one(std::optional<LogTail>& tail, std::uint64_t through) {
+    // A batch read from the log and its body, ready to POST.
+    struct Prepared {
+        std::uint64_t after = 0;  // the batch starts after this seq
+        std::uint64_t first = 0, last = 0;
+        std::int64_t first_at = 0;
+        std::string body;
+    };
+
+    // Reads the records after `after` (through `through`) and builds their
+    // body; an empty body when there is none.
+    static Result<Prepared> prepare(const policy::Sink& sink, std::optional<LogTail>& tail, const std::string& log_path,
+                                    std::uint64_t after, std::uint64_t through) {
         if (!tail) {
-            auto opened = LogTail::open(log_path_);
+            auto opened = LogTail::open(log_path);
             if (!opened) return Error{opened.error().message};
             tail.emplace(std::move(opened).value());
         }
-        const std::uint64_t after = acked_.load();
         auto batch = tail->read(after, through, kBatchRecords, kBatchBytes);
         if (!batch) {
             tail.reset();
             return Error{batch.error().message};
         }
-        if (batch->empty()) return Error{"the audit log has no record after seq " + std::to_string(after) + " yet"};
+        Prepared p;
+        p.after = after;
+        if (batch->empty()) return p;
+        p.first = batch->front().record.seq;
+        p.last = batch->back().record.seq;
+        p.first_at = batch->front().record.timestamp;
+        p.body = body_for(sink.type, *batch);
+        return p;
+    }
+
+    // One batch: read, POST, and on an acknowledgement the cursor. While the
+    // POST is in flight the next batch is read and built on a second thread
+    // (at most two batches in memory), so the sink's time and ours overlap;
+    // it is used only if this one was acknowledged.
+    Status ship_one(std::optional<LogTail>& tail, std::uint64_t through) {
+        const std::uint64_t after = acked_.load();
+        Prepared batch;
+        if (next_ && next_->after == after) {
+            batch = std::move(*next_);
+        } else {
+            auto p = prepare(sink_, tail, log_path_, after, through);
+            if (!p) return Error{p.error().message};
+            batch = std::move(p).value();
+        }
+        next_.reset();
+        if (batch.body.empty()) return Error{"the audit log has no record after seq " + std::to_string(after) + " yet"};
         {
             std::lock_guard lock(mutex_);
-            status_.oldest_unacked_at = batch->front().record.timestamp;
+            status_.oldest_unacked_at = batch.first_at;
         }
-        const std::string body = body_for(sink_.type, *batch);
-        auto answer = client_.post(endpoint_for(sink_.type, sink_.url), headers_for(sink_.type, token_), body);
+        std::future<Result<Prepared>> ahead;
+        if (batch.last < through)
+            ahead = std::async(std::launch::async, [this, &tail, from = batch.last, through] {
+                return prepare(sink_, tail, log_path_, from, through);
+            });
+        auto answer = client_.post(endpoint_for(sink_.type, sink_.url), headers_for(sink_.type, token_), batch.body);
+        std::optional<Result<Prepared>> prepared;
+        if (ahead.valid()) prepared = ahead.get();
         if (!answer) return Error{answer.error().message};
         const AnswerVerdict verdict = judge_answer(sink_.type, answer->status, answer->body);
         if (!verdict.acknowledged) return Error{verdict.why};
-        const std::uint64_t last = batch->back().record.seq;
+        const std::uint64_t last = batch.last;
         // The cursor first: an acknowledgement that is not remembered is sent
         // again after a crash (at least once), never skipped.
         const Status stored = store_cursor(cursor_path_, Cursor{sink_.url, last});
         acked_.store(last);
+        if (prepared && *prepared && !(*prepared)->body.empty()) next_ = std::move(**prepared);
         {
             std::lock_guard lock(mutex_);
             status_.last_ack_at = now_unix();
@@ -204,7 +246,7 @@ private:
                                      "); a restart sends those records again";
                 status_.last_error_at = now_unix();
             }
-            status_.oldest_unacked_at = 0;
+            status_.oldest_unacked_at = next_ ? next_->first_at : 0;
         }
         if (acked_notify_) acked_notify_();
         return Ok{};
@@ -221,6 +263,7 @@ private:
     std::uint64_t durable_ = 0;
     std::atomic<std::uint64_t> acked_{0};
     SinkStatus status_;
+    std::optional<Prepared> next_;  // the batch read while the last one was in flight
     std::thread thread_;
 };
 

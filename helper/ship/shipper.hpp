@@ -13,7 +13,8 @@
 // only tells the shipper how far the log is durable (durable(), a store and
 // a notify) and reads status(). Only durable records are shipped, so a
 // crash of the host can never leave the sink holding a record the log lost.
-// Memory is one batch per sink (kBatchRecords, kBatchBytes) and one bounded
+// Memory is two batches per sink (kBatchRecords, kBatchBytes: the one in
+// flight and the next, read meanwhile) and one bounded
 // answer, whatever the backlog.
 #pragma once
 
