@@ -109,6 +109,7 @@ struct AlertBurst {
 
 struct Policy {
     std::map<std::string, AlertChannel> alerts;  // sorted by name; may be empty
+    std::vector<std::string> alert_defaults;     // [defaults] alert (gates inherit it)
     AlertBurst alert_burst;
     std::chrono::seconds alert_fail_alarm{15 * 60};  // a channel failing longer ⇒ one LOG_ALERT record
     std::map<std::string, Sink> sinks;           // sorted by name; may be empty

@@ -383,6 +383,7 @@ Defaults parse_defaults(const toml::value& table, Policy& policy) {
             d.remote_ack_timeout = {expect_remote_ack_timeout(v, where), true, at};
         } else if (key == "alert") {
             d.alert = {expect_alert_names(v, where, policy.alerts), true, at};
+            policy.alert_defaults = d.alert.value;
         } else if (key == "alert_severity") {
             d.alert_severity = {expect_alert_severity(v, where), true, at};
         } else if (key == "alert_burst") {
