@@ -25,3 +25,7 @@ gtest_discover_tests(hostile_user_integration_tests PROPERTIES TIMEOUT 120 FIXTU
 add_executable(remote_sink_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/remote_sink_integration_test.cpp)
 target_link_libraries(remote_sink_integration_tests PRIVATE bg_test_support bg_audit bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(remote_sink_integration_tests PROPERTIES LABELS ship TIMEOUT 180 FIXTURES_REQUIRED bg_host)
+
+add_executable(alerts_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/alerts_integration_test.cpp)
+target_link_libraries(alerts_integration_tests PRIVATE bg_test_support bg_audit bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(alerts_integration_tests PROPERTIES LABELS alerts TIMEOUT 240 FIXTURES_REQUIRED bg_host)

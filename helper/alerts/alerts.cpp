@@ -68,7 +68,7 @@ std::string_view kind_name(Kind k) {
 }
 
 bool BurstCounter::feed(const audit::Record& r, const policy::AlertBurst& rule) {
-    if (r.event != "deny" && r.event != "auth_failed") return false;
+    if (r.event != "deny" && r.event != "auth_failed" && r.event != "rate_limited") return false;
     const std::string& user = r.actor;
     auto it = users_.find(user);
     if (it == users_.end()) {

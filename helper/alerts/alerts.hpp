@@ -8,7 +8,8 @@
 //   grant                         ⇒ a trigger, dedup key = the grant's event id,
 //                                   severity = the gate's alert_severity
 //   revoke, expire                ⇒ a resolve with the same dedup key
-//   deny, auth_failed             ⇒ one burst alert when a user reaches
+//   deny, auth_failed,
+//   rate_limited                  ⇒ one burst alert when a user reaches
 //                                   alert_burst.failures within alert_burst.within,
 //                                   then none for that user until the window passed
 //   hook_failed, grant_void,
@@ -59,7 +60,7 @@ struct Alert {
     std::vector<std::string> channels;  // the [alert.NAME] names to tell, sorted, no duplicates
 };
 
-// Remembers deny/auth_failed records per user (record.actor) to raise one
+// Remembers deny/auth_failed/rate_limited records per user (record.actor) to raise one
 // alert per user per window. Feed it every record in log order.
 class BurstCounter {
 public:

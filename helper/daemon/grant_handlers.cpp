@@ -84,7 +84,7 @@ proto::Message Daemon::on_check(const PeerIdentity& peer, proto::CheckRequest& m
     }
     // The front-ends do not read the policy: this is how they know to ask for a severity.
     if (const policy::Gate* gate = gate_in_force(m.gate)) a.severities = gate->severities;
-    if (!a.active) a.notice = notice();
+    if (!a.active) a.notice = notice(m.gate);
     return a;
 }
 
@@ -271,10 +271,10 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
         const std::uint64_t ticket = next_ticket_++;
         hold_for_remote_ack(*granted, rec->seq, *gate, ticket, now);
         deferred_answer_ = ticket;
-        return proto::Granted{rec->event_id, expires_at, notice()};
+        return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
     }
     if (granted) grant_took_effect(*granted, now);
-    return proto::Granted{rec->event_id, expires_at, notice()};
+    return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
 }
 
 // A page of grants, most recent first, that fits a frame whatever the
