@@ -223,7 +223,11 @@ TEST_F(AlertsTest, EmailThroughSendmailHasNoHeaderFromRecordText) {
     const std::string out = dir_->path() + "/mail-" + std::to_string(::getpid());
     std::filesystem::create_directories(out);
     const std::string sendmail = dir_->path() + "/fake-sendmail";
-    write_file(sendmail, "#!/bin/sh\n[ \"$1\" = -t ] || exit 64\ncat > " + out + "/msg.$$\n", 0755);
+    // Whole messages only: written aside, then renamed into place.
+    write_file(sendmail,
+               "#!/bin/sh\n[ \"$1\" = -t ] || exit 64\ncat > " + out + "/.part.$$ && mv " + out + "/.part.$$ " + out +
+                   "/msg.$$\n",
+               0755);
     start_daemon("[alert.mail]\ntype = \"email\"\nto = [\"security@example.net\"]\nsendmail = \"" + sendmail + "\"\n",
                  "[\"mail\"]");
     const auto granted = grant("x Bcc: evil@example.com Subject: forged");
@@ -242,7 +246,8 @@ TEST_F(AlertsTest, EmailThroughSendmailHasNoHeaderFromRecordText) {
     std::vector<std::string> messages;
     ASSERT_TRUE(eventually([&] {
         messages.clear();
-        for (const auto& e : std::filesystem::directory_iterator(out)) messages.push_back(read_file(e.path().string()));
+        for (const auto& e : std::filesystem::directory_iterator(out))
+            if (e.path().filename().string().rfind("msg.", 0) == 0) messages.push_back(read_file(e.path().string()));
         return messages.size() >= 2;
     }, 20s));
     for (const std::string& m : messages) {
