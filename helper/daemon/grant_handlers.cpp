@@ -305,6 +305,20 @@ proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest&
             a.sinks.push_back(std::move(info));
         }
     }
+    if (peer.uid == 0 && m.after.empty() && alerts_) {
+        for (const alerts::ChannelStatus& c : alerts_->status()) {
+            if (a.channels.size() == proto::kMaxChannelEntries) break;
+            proto::ChannelInfo info{c.name,      c.type,      bounded_for_record(c.target, kMaxReasonBytes),
+                                    c.cursor_seq, c.backlog,  c.delivered,
+                                    c.last_delivery_at, bounded_for_record(c.last_error, kMaxReasonBytes),
+                                    c.failing_since};
+            bytes += nlohmann::json{{"name", info.name}, {"target", info.target}, {"last_error", info.last_error}}
+                         .dump()
+                         .size() +
+                     256;
+            a.channels.push_back(std::move(info));
+        }
+    }
     for (; next != list.end(); ++next) {
         const Grant& g = *next;
         if (!m.all && g.state != GrantState::Active) continue;

@@ -26,6 +26,7 @@
 #include "tests/support/files.hpp"
 #include "tests/support/https_receiver.hpp"
 #include "tests/support/polling.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/run_directory.hpp"
 #include "tests/support/test_certificates.hpp"
 #include "tests/support/test_daemon.hpp"
@@ -159,6 +160,19 @@ TEST_F(AlertsTest, AnOutageIsRetriedRecordedAndDeliveredOnceAfterRecovery) {
     EXPECT_EQ(failed.front().target, "alert=oncall");
     EXPECT_NE(failed.front().detail.find(key), std::string::npos) << failed.front().detail;
     EXPECT_NE(failed.front().detail.find("HTTP 429"), std::string::npos) << failed.front().detail;
+    // Status says the channel fails, since when and why.
+    const auto failing = daemon_->status(false).channels;
+    ASSERT_EQ(failing.size(), 1u);
+    EXPECT_EQ(failing[0].name, "oncall");
+    EXPECT_EQ(failing[0].type, "pagerduty");
+    EXPECT_GT(failing[0].failing_since, 0);
+    EXPECT_NE(failing[0].last_error.find("HTTP 500"), std::string::npos) << failing[0].last_error;
+    EXPECT_EQ(failing[0].delivered, 0u);
+    const auto status = run(daemon_->ctl({"status"}));
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    const std::string& shown = status.out;
+    EXPECT_NE(shown.find("alert oncall (pagerduty "), std::string::npos) << shown;
+    EXPECT_NE(shown.find("FAILING for"), std::string::npos) << shown;
     // The daemon keeps granting meanwhile.
     daemon_->revoke(key);
     const auto again = grant("second", 1);
@@ -187,6 +201,11 @@ TEST_F(AlertsTest, AnOutageIsRetriedRecordedAndDeliveredOnceAfterRecovery) {
         if (order.empty() || order.back() != what) order.push_back(what);
     }
     EXPECT_EQ(order, (std::vector<std::string>{"trigger " + key, "resolve " + key, "trigger " + key2}));
+    const auto recovered = daemon_->status(false).channels;
+    ASSERT_EQ(recovered.size(), 1u);
+    EXPECT_EQ(recovered[0].failing_since, 0);
+    EXPECT_EQ(recovered[0].delivered, 3u);
+    EXPECT_EQ(recovered[0].last_error, "");
     // The channel's cursor is past them: a restart sends nothing again.
     const std::size_t settled = pd.request_count();
     daemon_->restart();
