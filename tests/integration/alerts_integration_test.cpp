@@ -135,6 +135,77 @@ TEST_F(AlertsTest, GrantTriggersAndRevokeResolvesWithTheSameKey) {
     EXPECT_TRUE(records_of(*daemon_, "alert_failed").empty());
 }
 
+TEST_F(AlertsTest, SlackGetsEscapedBlocksAndTheNoticeNamesEveryChannel) {
+    HttpsReceiver pd(certs_->server);
+    HttpsReceiver slack(certs_->server);
+    pd.set_behaviour(ReceiverBehaviour::answer(202));
+    slack.set_behaviour(ReceiverBehaviour::answer(200, "ok"));
+    // The webhook URL is a secret: kept in a root-only file.
+    const std::string url_file = dir_->path() + "/slack.url";
+    write_file(url_file, slack.url() + "/services/T000/B000/XXXX\n", 0600);
+    start_daemon(pagerduty(pd) + "[alert.security]\ntype = \"slack\"\nurl_file = \"" + url_file + "\"\nca_file = \"" +
+                     certs_->ca.cert + "\"\n",
+                 "[\"oncall\", \"security\"]");
+    const auto granted = grant("<!channel> & <https://evil.example|click>");
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(granted));
+    EXPECT_NE(std::get<proto::Granted>(granted).notice.find(
+                  "This access is alerted to: oncall (PagerDuty), security (Slack)."),
+              std::string::npos)
+        << std::get<proto::Granted>(granted).notice;
+    ASSERT_TRUE(slack.wait_for_requests(1, 20s));
+    ASSERT_TRUE(pd.wait_for_requests(1, 20s));
+    const HttpRequest r = slack.requests().at(0);  // a copy: requests() returns by value
+    EXPECT_EQ(r.target, "/services/T000/B000/XXXX") << r.method << " " << r.version << " body " << r.body.size() << " " << r.header("content-length") << " " << r.header("content-type");
+    const json j = json::parse(r.body);
+    // Slack's incoming webhook: "text" (the fallback) and "blocks".
+    EXPECT_FALSE(j.at("text").get<std::string>().empty());
+    ASSERT_TRUE(j.at("blocks").is_array());
+    EXPECT_EQ(j.at("blocks").at(0).at("type"), "section");
+    EXPECT_EQ(r.body.find("<!channel>"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"), std::string::npos) << r.body;
+}
+
+TEST_F(AlertsTest, ASecretOthersCanReadKeepsItsChannelFromStarting) {
+    HttpsReceiver pd(certs_->server);
+    const std::string key = dir_->path() + "/readable.key";
+    write_file(key, "R0UTINGKEY0123456789\n", 0644);
+    start_daemon("[alert.oncall]\ntype = \"pagerduty\"\nrouting_key_file = \"" + key + "\"\nurl = \"" + pd.url() +
+                     "/v2/enqueue\"\nca_file = \"" + certs_->ca.cert + "\"\n",
+                 "[\"oncall\"]");
+    EXPECT_TRUE(eventually([&] { return daemon_->log().find("alert channel 'oncall' not started") != std::string::npos; }, 10s))
+        << daemon_->log();
+    EXPECT_NE(daemon_->log().find("chmod 0600"), std::string::npos) << daemon_->log();
+    const auto granted = grant();
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(granted));
+    EXPECT_EQ(std::get<proto::Granted>(granted).notice.find("alerted"), std::string::npos)
+        << "the notice says only what is true";
+    EXPECT_TRUE(daemon_->status(false).channels.empty());
+}
+
+TEST_F(AlertsTest, AChannelFailingLongerThanTheAlarmIsOneAlertRecord) {
+    HttpsReceiver pd(certs_->server);
+    pd.set_behaviour(ReceiverBehaviour::answer(500, "down"));
+    daemon_ = std::make_unique<TestDaemon>(pagerduty(pd) + R"(
+[defaults]
+alert_fail_alarm = "2s"
+
+[gate.ops]
+requesters = ["root"]
+incident_pattern = '^INC-[0-9]+$'
+factors = ["totp"]
+alert = ["oncall"]
+)");
+    secret_ = daemon_->enroll_totp("root");
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(grant()));
+    ASSERT_TRUE(eventually([&] { return !records_of(*daemon_, "alert_alarm").empty(); }, 30s));
+    std::this_thread::sleep_for(8s);
+    const auto alarms = records_of(*daemon_, "alert_alarm");
+    ASSERT_EQ(alarms.size(), 1u) << "one alarm per episode";
+    EXPECT_EQ(alarms[0].target, "alert=oncall");
+    EXPECT_NE(alarms[0].detail.find("longer than alert_fail_alarm 2s"), std::string::npos) << alarms[0].detail;
+    EXPECT_NE(daemon_->log().find("<1>breakglassd: alert channel 'oncall'"), std::string::npos) << daemon_->log();
+}
+
 TEST_F(AlertsTest, NoChannelNoNotice) {
     HttpsReceiver pd(certs_->server);
     start_daemon(pagerduty(pd), "[]");
