@@ -134,7 +134,13 @@ json to_json(const StatusAnswer& m) {
                          {"acked_seq", s.acked_seq}, {"backlog", s.backlog}, {"oldest_unacked_at", s.oldest_unacked_at},
                          {"backlog_limit", s.backlog_limit}, {"last_error", s.last_error},
                          {"last_error_at", s.last_error_at}, {"last_ack_at", s.last_ack_at}});
-    return {{"grants", grants}, {"truncated", m.truncated}, {"sinks", sinks}};
+    json channels = json::array();
+    for (const ChannelInfo& c : m.channels)
+        channels.push_back({{"name", c.name}, {"type", c.type}, {"target", c.target}, {"cursor_seq", c.cursor_seq},
+                            {"backlog", c.backlog}, {"delivered", c.delivered},
+                            {"last_delivery_at", c.last_delivery_at}, {"last_error", c.last_error},
+                            {"failing_since", c.failing_since}});
+    return {{"grants", grants}, {"truncated", m.truncated}, {"sinks", sinks}, {"channels", channels}};
 }
 json to_json(const RevokeRequest& m) { return {{"event_id", m.event_id}, {"reason", m.reason}}; }
 json to_json(const Revoked& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
@@ -309,6 +315,21 @@ Message decode_body(MessageType type, const json& body) {
                 info.last_ack_at = k.i64("last_ack_at");
                 k.finish();
                 m.sinks.push_back(std::move(info));
+            }
+            for (const json& e : r.array("channels", kMaxChannelEntries)) {
+                Reader k(e);
+                ChannelInfo info;
+                info.name = k.str("name", kMaxShortField);
+                info.type = k.str("type", kMaxShortField);
+                info.target = k.str("target", kMaxLongField);
+                info.cursor_seq = k.u64("cursor_seq");
+                info.backlog = k.u64("backlog");
+                info.delivered = k.u64("delivered");
+                info.last_delivery_at = k.i64("last_delivery_at");
+                info.last_error = k.str("last_error", kMaxLongField);
+                info.failing_since = k.i64("failing_since");
+                k.finish();
+                m.channels.push_back(std::move(info));
             }
             out = std::move(m);
             break;

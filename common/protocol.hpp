@@ -196,11 +196,25 @@ struct SinkInfo {
     std::int64_t last_ack_at = 0;
 };
 inline constexpr std::size_t kMaxSinkEntries = 8;
+// An alert channel's state ([alert.NAME]), for root's status (the first page only).
+struct ChannelInfo {
+    std::string name;
+    std::string type;                   // pagerduty, slack, webhook, email
+    std::string target;                 // the URL (not one kept in url_file) or the addresses
+    std::uint64_t cursor_seq = 0;       // records through this seq are done
+    std::uint64_t backlog = 0;          // durable records not looked at yet
+    std::uint64_t delivered = 0;        // alerts delivered since the daemon started
+    std::int64_t last_delivery_at = 0;
+    std::string last_error;             // "" when the last attempt succeeded
+    std::int64_t failing_since = 0;     // 0 when not failing
+};
+inline constexpr std::size_t kMaxChannelEntries = 8;
 // StatusAnswer (7)
 struct StatusAnswer {
     std::vector<GrantInfo> grants;  // at most kMaxListEntries, and what fits a frame
     bool truncated = false;         // more grants follow: ask again with after = the last event_id here
     std::vector<SinkInfo> sinks;    // root, first page: each remote sink (at most kMaxSinkEntries)
+    std::vector<ChannelInfo> channels;  // root, first page: each alert channel (at most kMaxChannelEntries)
 };
 
 // RevokeRequest (8): end a grant early. Root, or the grant's own user.

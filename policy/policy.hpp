@@ -56,6 +56,10 @@ struct Gate {
     // acknowledged its record, else refused (grant_void) after the timeout.
     bool remote_ack_required = false;
     std::chrono::seconds remote_ack_timeout{5};
+    // Alerts: the [alert.NAME] channels told of this gate's grants (the
+    // gate's own alert, else [defaults]), and the PagerDuty severity.
+    std::vector<std::string> alert;
+    std::string alert_severity = "critical";  // critical | error | warning | info
     int line = 0;                         // where the gate's table starts, for messages
 };
 
@@ -76,7 +80,41 @@ struct Sink {
     int line = 0;
 };
 
+// An alert channel ([alert.NAME]): who is told that break-glass was used.
+// Secrets are named by path only (root-only files, read at start).
+enum class AlertType { PagerDuty, Slack, Webhook, Email };
+std::string_view alert_type_name(AlertType t);
+// "PagerDuty", "Slack", "webhook", "email": the word the front-ends' notice uses.
+std::string_view alert_type_label(AlertType t);
+
+inline constexpr const char* kPagerDutyEventsUrl = "https://events.pagerduty.com/v2/enqueue";
+inline constexpr const char* kDefaultSendmail = "/usr/sbin/sendmail";
+
+struct AlertChannel {
+    std::string name;              // table key, valid per bg::is_valid_name(name, 64)
+    AlertType type = AlertType::Webhook;
+    std::string url;               // https://…; pagerduty: defaults to kPagerDutyEventsUrl
+    std::string url_file;          // absolute; a root-only file holding the URL (slack, webhook)
+    std::string routing_key_file;  // absolute; pagerduty only, required
+    std::string token_file;        // absolute; webhook only, a bearer token (optional)
+    std::string ca_file;           // absolute; "" = the system's CA store (https channels)
+    std::vector<std::string> to;   // email only, non-empty: plain addresses (local@domain)
+    std::string sendmail = kDefaultSendmail;  // email only: absolute path of sendmail(8)
+    int line = 0;
+};
+
+// [defaults] alert_burst: deny/auth_failed records of one user that raise one
+// alert per window.
+struct AlertBurst {
+    int failures = 5;
+    std::chrono::seconds within{60};
+};
+
 struct Policy {
+    std::map<std::string, AlertChannel> alerts;  // sorted by name; may be empty
+    std::vector<std::string> alert_defaults;     // [defaults] alert (gates inherit it)
+    AlertBurst alert_burst;
+    std::chrono::seconds alert_fail_alarm{15 * 60};  // a channel failing longer ⇒ one LOG_ALERT record
     std::map<std::string, Sink> sinks;           // sorted by name; may be empty
     std::map<std::string, Gate> gates;           // sorted by name
     std::vector<std::string> trusted_frontends;  // users (besides root) whose processes may act for another user
@@ -98,6 +136,10 @@ inline constexpr std::chrono::seconds kMaxTerminationGrace{10 * 60};
 inline constexpr std::size_t kMaxHookPathBytes = 256;
 inline constexpr std::size_t kMaxSinkUrlBytes = 512;
 inline constexpr std::size_t kMaxSinks = 8;
+inline constexpr std::size_t kMaxAlertChannels = 8;
+inline constexpr std::size_t kMaxAlertRecipients = 16;
+inline constexpr std::size_t kMaxEmailAddressBytes = 254;
+inline constexpr int kMaxAlertBurstFailures = 1000;
 // proto::kRemoteAckAllowanceMs: the front-ends wait that much longer for a grant.
 inline constexpr std::chrono::seconds kMaxRemoteAckTimeout{30};
 
@@ -105,6 +147,11 @@ inline constexpr std::chrono::seconds kMaxRemoteAckTimeout{30};
 // no "." or ".." component, no "//", at most kMaxHookPathBytes. Pure: the
 // file itself is not looked at. nullopt when valid, else why not.
 std::optional<std::string> hook_path_problem(std::string_view path);
+// An e-mail address the parser accepts for [alert.NAME] to: local@domain in
+// printable ASCII without spaces, quotes, commas, angle brackets, parentheses,
+// ';', ':' or '\\' (nothing a mail header could read as more than one
+// address or another header), at most kMaxEmailAddressBytes. nullopt when valid.
+std::optional<std::string> email_address_problem(std::string_view address);
 
 // Pure: bytes → Policy, or an Error whose message is "FILE:LINE:COL: message".
 // Never throws.

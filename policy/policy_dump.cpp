@@ -44,6 +44,26 @@ std::string_view sink_type_name(SinkType t) {
     return "?";
 }
 
+std::string_view alert_type_name(AlertType t) {
+    switch (t) {
+        case AlertType::PagerDuty: return "pagerduty";
+        case AlertType::Slack: return "slack";
+        case AlertType::Webhook: return "webhook";
+        case AlertType::Email: return "email";
+    }
+    return "?";
+}
+
+std::string_view alert_type_label(AlertType t) {
+    switch (t) {
+        case AlertType::PagerDuty: return "PagerDuty";
+        case AlertType::Slack: return "Slack";
+        case AlertType::Webhook: return "webhook";
+        case AlertType::Email: return "email";
+    }
+    return "?";
+}
+
 std::string dump_policy(const Policy& p) {
     std::ostringstream out;
     out << "trusted_frontends = " << list(p.trusted_frontends) << "\n";
@@ -68,6 +88,26 @@ std::string dump_policy(const Policy& p) {
         // Shown only when set, so dumps of policies without sinks keep their shape.
         if (g.remote_ack_required)
             out << "remote_ack = \"required\"\nremote_ack_timeout = " << format_duration(g.remote_ack_timeout) << "\n";
+        // Shown only when the gate alerts, so older dumps keep their shape.
+        if (!g.alert.empty()) out << "alert = " << list(g.alert) << "\nalert_severity = " << quote(g.alert_severity) << "\n";
+    }
+    if (!p.alerts.empty())
+        out << "\nalert_burst = { failures = " << p.alert_burst.failures << ", within = "
+            << quote(format_duration(p.alert_burst.within)) << " }\nalert_fail_alarm = "
+            << format_duration(p.alert_fail_alarm) << "\n";
+    for (const auto& [name, c] : p.alerts) {
+        out << "\n[alert." << name << "]  # line " << c.line << "\n"
+            << "type = " << quote(alert_type_name(c.type)) << "\n";
+        if (c.type == AlertType::Email) {
+            out << "to = " << list(c.to) << "\n"
+                << "sendmail = " << quote(c.sendmail) << "\n";
+        } else {
+            out << "url = " << quote(c.url) << "\n"
+                << "url_file = " << quote(c.url_file) << "\n"
+                << "routing_key_file = " << quote(c.routing_key_file) << "\n"
+                << "token_file = " << quote(c.token_file) << "\n"
+                << "ca_file = " << quote(c.ca_file) << "\n";
+        }
     }
     for (const auto& [name, s] : p.sinks) {
         out << "\n[sink." << name << "]  # line " << s.line << "\n"

@@ -274,10 +274,64 @@ struct Defaults {
     Setting<std::vector<std::string>> severities;
     Setting<bool> remote_ack;
     Setting<seconds> remote_ack_timeout;
+    Setting<std::vector<std::string>> alert;
+    Setting<std::string> alert_severity;
 };
 
 constexpr const char* kDefaultsKeys =
-    "max_ttl, ttl, incident_pattern, factors, severities, trusted_frontends, remote_ack, remote_ack_timeout";
+    "max_ttl, ttl, incident_pattern, factors, severities, trusted_frontends, remote_ack, remote_ack_timeout, alert, "
+    "alert_severity, alert_burst, alert_fail_alarm";
+constexpr const char* kAlertKeys = "type, url, url_file, routing_key_file, token_file, ca_file, to, sendmail";
+
+// alert = ["oncall", ...]: every name an [alert.NAME] of this policy.
+std::vector<std::string> expect_alert_names(const toml::value& v, std::string_view where,
+                                            const std::map<std::string, AlertChannel>& channels) {
+    std::vector<std::string> out;
+    for (const auto& [name, at] : expect_string_array(v, "alert", where)) {
+        if (!channels.contains(name)) {
+            std::string known;
+            for (const auto& [n, c] : channels) known += (known.empty() ? "" : ", ") + n;
+            fail(at, "alert in " + std::string(where) + " names " + in_quotes(name) +
+                         ", which is no [alert.NAME] of this policy" +
+                         (known.empty() ? std::string("; define it") : "; defined: " + known));
+        }
+        out.push_back(name);
+    }
+    return out;
+}
+
+std::string expect_alert_severity(const toml::value& v, std::string_view where) {
+    const std::string& s = expect_string(v, "alert_severity", where, "\"critical\", \"error\", \"warning\" or \"info\"");
+    if (s != "critical" && s != "error" && s != "warning" && s != "info")
+        fail(value_position(v), "alert_severity in " + std::string(where) +
+                                    " must be \"critical\", \"error\", \"warning\" or \"info\", not " + in_quotes(s));
+    return s;
+}
+
+AlertBurst expect_alert_burst(const toml::value& v) {
+    const Position at = value_position(v);
+    if (!v.is_table())
+        fail(at, "alert_burst in [defaults] must be a table such as { failures = 5, within = \"1m\" }, not " + type_name(v));
+    AlertBurst b;
+    for (const auto& [key, item_ptr] : in_file_order(v)) {
+        const toml::value& item = *item_ptr;
+        if (key == "failures") {
+            if (!item.is_integer())
+                fail(value_position(item), "failures in alert_burst must be an integer, not " + type_name(item));
+            const auto n = item.as_integer();
+            if (n < 1 || n > kMaxAlertBurstFailures)
+                fail(value_position(item), "failures in alert_burst must be between 1 and " +
+                                               std::to_string(kMaxAlertBurstFailures) + ", not " + std::to_string(n));
+            b.failures = static_cast<int>(n);
+        } else if (key == "within") {
+            b.within = expect_duration(item, "within", "alert_burst");
+        } else {
+            fail(key_position(item, key), "unknown key " + in_quotes(key) + " in alert_burst; known keys: failures, within");
+        }
+    }
+    return b;
+}
+
 constexpr const char* kSinkKeys =
     "type, url, ca_file, client_cert, client_key, token_file, insecure, backlog_limit";
 
@@ -300,7 +354,7 @@ seconds expect_remote_ack_timeout(const toml::value& v, std::string_view where) 
 constexpr const char* kGateKeys =
     "description, requesters, incident_pattern, ttl, max_ttl, factors, severities, sudo_runas_group, "
     "sudo_runas_user, pam_service, approvals, approvers, approval_timeout, termination_grace, on_grant, on_revoke, "
-    "remote_ack, remote_ack_timeout";
+    "remote_ack, remote_ack_timeout, alert, alert_severity";
 
 Defaults parse_defaults(const toml::value& table, Policy& policy) {
     Defaults d;
@@ -327,6 +381,15 @@ Defaults parse_defaults(const toml::value& table, Policy& policy) {
             d.remote_ack = {expect_remote_ack(v, where), true, at};
         } else if (key == "remote_ack_timeout") {
             d.remote_ack_timeout = {expect_remote_ack_timeout(v, where), true, at};
+        } else if (key == "alert") {
+            d.alert = {expect_alert_names(v, where, policy.alerts), true, at};
+            policy.alert_defaults = d.alert.value;
+        } else if (key == "alert_severity") {
+            d.alert_severity = {expect_alert_severity(v, where), true, at};
+        } else if (key == "alert_burst") {
+            policy.alert_burst = expect_alert_burst(v);
+        } else if (key == "alert_fail_alarm") {
+            policy.alert_fail_alarm = expect_duration(v, key, where);
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in [defaults]; known keys: " + kDefaultsKeys);
         }
@@ -378,7 +441,8 @@ void claim_mapping(std::map<std::string, std::string>& taken, const std::string&
     }
 }
 
-Gate parse_gate(const std::string& name, const toml::value& table, const Defaults& d, GateMappings& mappings) {
+Gate parse_gate(const std::string& name, const toml::value& table, const Defaults& d, GateMappings& mappings,
+                const std::map<std::string, AlertChannel>& channels) {
     const Position gate_at = key_position(table, name);
     if (!is_valid_name(name, kMaxNameBytes)) {
         fail(gate_at, "invalid gate name " + in_quotes(name) +
@@ -402,6 +466,8 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     Position runas_group_at, runas_user_at, pam_service_at;
     Setting<bool> remote_ack;
     Setting<seconds> remote_ack_timeout;
+    Setting<std::vector<std::string>> alert;
+    Setting<std::string> alert_severity;
 
     for (const auto& [key, value_ptr] : in_file_order(table)) {
         const toml::value& v = *value_ptr;
@@ -470,6 +536,10 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
             remote_ack = {expect_remote_ack(v, where), true, at};
         } else if (key == "remote_ack_timeout") {
             remote_ack_timeout = {expect_remote_ack_timeout(v, where), true, at};
+        } else if (key == "alert") {
+            alert = {expect_alert_names(v, where, channels), true, at};
+        } else if (key == "alert_severity") {
+            alert_severity = {expect_alert_severity(v, where), true, at};
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kGateKeys);
         }
@@ -505,6 +575,9 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     g.remote_ack_required = remote_ack.set ? remote_ack.value : d.remote_ack.value;
     if (remote_ack_timeout.set || d.remote_ack_timeout.set)
         g.remote_ack_timeout = remote_ack_timeout.set ? remote_ack_timeout.value : d.remote_ack_timeout.value;
+    g.alert = alert.set ? alert.value : d.alert.value;
+    if (alert_severity.set || d.alert_severity.set)
+        g.alert_severity = alert_severity.set ? alert_severity.value : d.alert_severity.value;
 
     if (g.approvals > 0 && g.approvers.empty()) {
         fail(approvals_at, "gate " + in_quotes(name) + " needs " + std::to_string(g.approvals) +
@@ -600,11 +673,116 @@ Sink parse_sink(const std::string& name, const toml::value& table) {
     return s;
 }
 
+// An https:// URL for an alert channel: like a sink's, never plain http.
+void check_alert_url(const std::string& url, Position at, const std::string& where) {
+    if (url.rfind("http://", 0) == 0)
+        fail(at, "url " + in_quotes(url) + " in " + where +
+                     " is plain http: an alert (and its secret) would cross the network unencrypted; use https://");
+    check_sink_url(url, false, at, where);
+}
+
+AlertChannel parse_alert(const std::string& name, const toml::value& table) {
+    const Position alert_at = key_position(table, name);
+    if (!is_valid_name(name, kMaxNameBytes))
+        fail(alert_at, "invalid alert name " + in_quotes(name) +
+                           "; use letters, digits, '_', '.', '-' (not first), at most 64 bytes");
+    const std::string where = "[alert." + name + "]";
+    if (!table.is_table()) fail(value_position(table), "alert " + in_quotes(name) + " must be a table, not " + type_name(table));
+    AlertChannel c;
+    c.name = name;
+    c.line = static_cast<int>(value_position(table).line);
+    bool have_type = false;
+    bool have_sendmail = false;
+    bool have_to = false;
+    Position url_at = alert_at;
+    std::map<std::string, Position> seen;  // key → where, to refuse keys that do not fit the type
+    for (const auto& [key, value_ptr] : in_file_order(table)) {
+        const toml::value& v = *value_ptr;
+        const Position at = value_position(v);
+        seen.emplace(key, key_position(v, key));
+        if (key == "type") {
+            const std::string& t = expect_string(v, key, where);
+            if (t == "pagerduty") c.type = AlertType::PagerDuty;
+            else if (t == "slack") c.type = AlertType::Slack;
+            else if (t == "webhook") c.type = AlertType::Webhook;
+            else if (t == "email") c.type = AlertType::Email;
+            else fail(at, "unknown alert type " + in_quotes(t) + " in " + where +
+                              "; known types: pagerduty, slack, webhook, email");
+            have_type = true;
+        } else if (key == "url") {
+            c.url = expect_string(v, key, where);
+            url_at = at;
+            check_alert_url(c.url, url_at, where);
+        } else if (key == "url_file") {
+            c.url_file = expect_absolute_path(v, key, where);
+        } else if (key == "routing_key_file") {
+            c.routing_key_file = expect_absolute_path(v, key, where);
+        } else if (key == "token_file") {
+            c.token_file = expect_absolute_path(v, key, where);
+        } else if (key == "ca_file") {
+            c.ca_file = expect_absolute_path(v, key, where);
+        } else if (key == "to") {
+            const auto items = expect_string_array(v, key, where);
+            if (items.empty()) fail(at, "to in " + where + " is empty; name at least one address");
+            if (items.size() > kMaxAlertRecipients)
+                fail(at, "to in " + where + " names more than " + std::to_string(kMaxAlertRecipients) + " addresses");
+            for (const auto& [address, address_at] : items) {
+                if (const auto bad = email_address_problem(address))
+                    fail(address_at, "address " + in_quotes(address) + " in to in " + where + " " + *bad);
+                c.to.push_back(address);
+            }
+            have_to = true;
+        } else if (key == "sendmail") {
+            c.sendmail = expect_absolute_path(v, key, where);
+            have_sendmail = true;
+        } else {
+            fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kAlertKeys);
+        }
+    }
+    if (!have_type)
+        fail(alert_at, "alert " + in_quotes(name) + " has no type; add type = \"pagerduty\" (or slack, webhook, email)");
+    // Keys that belong to other types are refused rather than ignored: a
+    // secret named where it is never read would look configured.
+    std::set<std::string> allowed = {"type"};
+    switch (c.type) {
+        case AlertType::PagerDuty: allowed.insert({"url", "routing_key_file", "ca_file"}); break;
+        case AlertType::Slack: allowed.insert({"url", "url_file", "ca_file"}); break;
+        case AlertType::Webhook: allowed.insert({"url", "url_file", "token_file", "ca_file"}); break;
+        case AlertType::Email: allowed.insert({"to", "sendmail"}); break;
+    }
+    for (const auto& [key, at] : seen)
+        if (!allowed.contains(key))
+            fail(at, key + " does not apply to a " + std::string(alert_type_name(c.type)) + " alert in " + where);
+    switch (c.type) {
+        case AlertType::PagerDuty:
+            if (c.routing_key_file.empty())
+                fail(alert_at, "alert " + in_quotes(name) + " is a pagerduty alert without routing_key_file; add "
+                               "routing_key_file = \"/etc/breakglass/pagerduty.key\" (a root-only file holding the "
+                               "integration key)");
+            if (c.url.empty()) c.url = kPagerDutyEventsUrl;
+            break;
+        case AlertType::Slack:
+        case AlertType::Webhook:
+            if (c.url.empty() == c.url_file.empty())
+                fail(alert_at, "alert " + in_quotes(name) + " needs exactly one of url and url_file" +
+                                   (c.type == AlertType::Slack
+                                        ? std::string("; a Slack webhook URL is a secret, put it in url_file")
+                                        : std::string()));
+            break;
+        case AlertType::Email:
+            if (!have_to) fail(alert_at, "alert " + in_quotes(name) + " is an email alert without to; add to = [\"security@example.net\"]");
+            (void)have_sendmail;
+            break;
+    }
+    return c;
+}
+
 Policy parse_document(const toml::value& root) {
     Policy policy;
     const toml::value* defaults_table = nullptr;
     const toml::value* gates_table = nullptr;
     const toml::value* sinks_table = nullptr;
+    const toml::value* alerts_table = nullptr;
     for (const auto& [key, value_ptr] : in_file_order(root)) {
         if (key == "defaults") {
             defaults_table = value_ptr;
@@ -612,10 +790,21 @@ Policy parse_document(const toml::value& root) {
             gates_table = value_ptr;
         } else if (key == "sink") {
             sinks_table = value_ptr;
+        } else if (key == "alert") {
+            alerts_table = value_ptr;
         } else {
             fail(key_position(*value_ptr, key),
                  "unknown top-level key " + in_quotes(key) +
-                     "; a policy has [defaults], [gate.NAME] and [sink.NAME] tables only");
+                     "; a policy has [defaults], [gate.NAME], [sink.NAME] and [alert.NAME] tables only");
+        }
+    }
+    if (alerts_table) {
+        if (!alerts_table->is_table())
+            fail(value_position(*alerts_table), "alert must be a table of [alert.NAME] tables, not " + type_name(*alerts_table));
+        for (const auto& [name, value_ptr] : in_file_order(*alerts_table)) {
+            if (policy.alerts.size() == kMaxAlertChannels)
+                fail(key_position(*alerts_table, name), "more than " + std::to_string(kMaxAlertChannels) + " alert channels");
+            policy.alerts.emplace(name, parse_alert(name, *value_ptr));
         }
     }
     if (sinks_table) {
@@ -635,7 +824,7 @@ Policy parse_document(const toml::value& root) {
     }
     GateMappings mappings;
     for (const auto& [name, value_ptr] : in_file_order(*gates_table)) {
-        Gate g = parse_gate(name, *value_ptr, d, mappings);
+        Gate g = parse_gate(name, *value_ptr, d, mappings, policy.alerts);
         policy.gates.emplace(name, std::move(g));
     }
     if (policy.gates.empty()) fail(value_position(*gates_table), "policy defines no gates; add a [gate.NAME] table");
@@ -865,6 +1054,23 @@ Result<Policy> parse_policy(std::string_view text, std::string_view filename) {
     } catch (...) {
         return Error{located(filename, Position{}, "cannot parse the policy: unexpected error")};
     }
+}
+
+std::optional<std::string> email_address_problem(std::string_view address) {
+    if (address.empty()) return std::string("is empty");
+    if (address.size() > kMaxEmailAddressBytes)
+        return "is longer than " + std::to_string(kMaxEmailAddressBytes) + " bytes";
+    for (const char c : address) {
+        if (c <= ' ' || c > '~') return std::string("may hold only printable ASCII characters without spaces");
+        if (std::string_view("\",<>()[];:\\").find(c) != std::string_view::npos)
+            return std::string("must be a plain address (local@domain) without quotes, commas, brackets, ';', ':' or '\\'");
+    }
+    const std::size_t at = address.find('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 == address.size() ||
+        address.find('@', at + 1) != std::string_view::npos)
+        return std::string("must be local@domain with one '@'");
+    if (address.front() == '-') return std::string("must not start with '-'");
+    return std::nullopt;
 }
 
 std::optional<std::string> hook_path_problem(std::string_view path) {

@@ -34,3 +34,7 @@ add_executable(remote_copy_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integrati
 target_link_libraries(remote_copy_integration_tests PRIVATE
   bg_test_support bg_common bg_audit bg_mfa OpenSSL::Crypto GTest::gtest_main bg_strict)
 gtest_discover_tests(remote_copy_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
+
+add_executable(alerts_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/alerts_integration_test.cpp)
+target_link_libraries(alerts_integration_tests PRIVATE bg_test_support bg_audit bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(alerts_integration_tests PROPERTIES LABELS alerts TIMEOUT 240 FIXTURES_REQUIRED bg_host)

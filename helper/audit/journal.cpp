@@ -34,6 +34,7 @@ constexpr EventId kMessageIds[] = {
     {"review", "081fd069a8a58ad51817737441019268"},
     {"alert_failed", "15c11c790f7d3751e7000b2dc17f6f68"},
     {"sink_gap", "1ec7829161f47b617b66e4fb6a71d776"},
+    {"alert_alarm", "f569f26b43200edb6eab21fd57f888cd"},
     {"auth_failed", "fd6666950691df100b83180a146ac77d"},
     {"rate_limited", "ca09ab794e5d86b7d4f79091d519d536"},
     {"enroll", "a60b0ec9700090d65af5406fbf8e1e55"},
@@ -85,7 +86,7 @@ std::string_view message_id_for(std::string_view event) {
 }
 
 int priority_for(std::string_view event) {
-    if (is_one_of(event, {"grant", "hook_failed"})) return LOG_ALERT;
+    if (is_one_of(event, {"grant", "hook_failed", "alert_alarm"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap", "grant_void"})) return LOG_ERR;
     if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate",
                           "approval_refused"}))

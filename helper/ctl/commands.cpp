@@ -155,7 +155,10 @@ int run_status(const CommonOptions& o, bool all) {
         auto page = call_daemon<proto::StatusAnswer>(o, request, proto::MessageType::StatusAnswer, exit_code);
         if (!page) return exit_code;
         for (proto::GrantInfo& g : page->grants) listed.grants.push_back(std::move(g));
-        if (request.after.empty()) listed.sinks = std::move(page->sinks);
+        if (request.after.empty()) {
+            listed.sinks = std::move(page->sinks);
+            listed.channels = std::move(page->channels);
+        }
         if (!page->truncated) break;
         if (page->grants.empty() || listed.grants.back().event_id == request.after) {
             print_error("protocol error: breakglassd's status answer did not advance");
@@ -165,7 +168,7 @@ int run_status(const CommonOptions& o, bool all) {
     }
     if (o.json) print_line(status_json(listed));
     else std::cout << format_grant_table(listed, all, now_seconds()) << format_sinks(listed.sinks, now_seconds())
-                   << std::flush;
+                   << format_channels(listed.channels, now_seconds()) << std::flush;
     return kExitOk;
 }
 

@@ -273,6 +273,22 @@ std::string format_sinks(const std::vector<proto::SinkInfo>& sinks, std::int64_t
     return out;
 }
 
+std::string format_channels(const std::vector<proto::ChannelInfo>& channels, std::int64_t now) {
+    std::string out;
+    for (const proto::ChannelInfo& c : channels) {
+        out += "alert " + escape_for_display(c.name) + " (" + escape_for_display(c.type) + " " +
+               escape_for_display(c.target) + "): done through seq " + std::to_string(c.cursor_seq) + ", " +
+               std::to_string(c.delivered) + " delivered";
+        if (c.last_delivery_at > 0) out += ", the last at " + format_utc(c.last_delivery_at);
+        out += c.backlog == 0 ? ", nothing waiting" : ", " + std::to_string(c.backlog) + " record(s) waiting";
+        if (c.failing_since > 0)
+            out += "\n  FAILING for " + format_span(std::max<std::int64_t>(now - c.failing_since, 0)) +
+                   " (since " + format_utc(c.failing_since) + "): " + escape_for_display(c.last_error);
+        out += "\n";
+    }
+    return out;
+}
+
 std::string status_json(const proto::StatusAnswer& a) {
     json grants = json::array();
     for (const proto::GrantInfo& g : a.grants) {
@@ -293,7 +309,17 @@ std::string status_json(const proto::StatusAnswer& a) {
         add_time(e, "last_ack_at", k.last_ack_at);
         sinks.push_back(std::move(e));
     }
-    return dump({{"grants", std::move(grants)}, {"truncated", a.truncated}, {"sinks", std::move(sinks)}});
+    json channels = json::array();
+    for (const proto::ChannelInfo& c : a.channels) {
+        json e = {{"name", c.name},       {"type", c.type},           {"target", c.target},
+                  {"cursor_seq", c.cursor_seq}, {"backlog", c.backlog}, {"delivered", c.delivered},
+                  {"last_error", c.last_error}};
+        add_time(e, "last_delivery_at", c.last_delivery_at);
+        add_time(e, "failing_since", c.failing_since);
+        channels.push_back(std::move(e));
+    }
+    return dump({{"grants", std::move(grants)}, {"truncated", a.truncated}, {"sinks", std::move(sinks)},
+                 {"channels", std::move(channels)}});
 }
 
 std::string revoked_json(const proto::Revoked& r) {

@@ -69,6 +69,8 @@ std::string granted_json(std::string_view gate, const proto::Granted& g);
 std::string status_json(const proto::StatusAnswer& a);
 // One paragraph per remote sink (root's status): its cursor, backlog and last error.
 std::string format_sinks(const std::vector<proto::SinkInfo>& sinks, std::int64_t now);
+// One paragraph per alert channel: delivered, waiting, failing since when.
+std::string format_channels(const std::vector<proto::ChannelInfo>& channels, std::int64_t now);
 std::string revoked_json(const proto::Revoked& r);
 std::string expired_json(const proto::Expired& e);
 std::string verify_json(const VerifyOutcome& v);

@@ -78,6 +78,11 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
         const std::uint64_t one = 1;
         if (fd >= 0) (void)!::write(fd, &one, sizeof one);
     });
+    // The alert channels read the log the same way, from their own cursors.
+    alerts_ = std::make_unique<alerts::AlertDelivery>(log_->path(), config_.state_dir + "/alerts", [fd = ack_event_.get()] {
+        const std::uint64_t one = 1;
+        if (fd >= 0) (void)!::write(fd, &one, sizeof one);
+    });
 }
 
 Daemon::~Daemon() {
@@ -217,6 +222,7 @@ std::optional<std::string> Daemon::reload_policy(std::int64_t now) {
     policy_ = std::move(loaded).value();
     policy_error_.clear();
     configure_sinks();
+    configure_alerts();
     std::vector<std::string> names;
     for (const auto& [name, _] : policy_->gates) names.push_back(name);
     f.event = "policy_load";
@@ -240,6 +246,7 @@ std::vector<Problem> Daemon::after_answer(std::int64_t now) {
             queue_hook(e.grant, "on_revoke", gate->on_revoke, e.event, now);
     }
     if (shipper_) shipper_->durable(log_->last_seq() - log_->deferred_records());
+    if (alerts_) alerts_->durable(log_->last_seq() - log_->deferred_records());
     std::vector<Problem> problems = std::move(problems_);
     problems_.clear();
     kill_finished_scopes();
@@ -332,6 +339,7 @@ std::vector<Problem> Daemon::maintain(std::int64_t now, bool final) {
         return problems;
     }
     if (shipper_) shipper_->durable(log_->last_seq());
+    if (alerts_) alerts_->durable(log_->last_seq());
     if (log_->key_sync_pending() && key_fd_) {
         writer_.post("seal key sync", [fd = key_fd_] {
             if (::fdatasync(fd->get()) != 0) return Status{make_error(std::string("fdatasync: ") + std::strerror(errno))};

@@ -39,6 +39,7 @@
 #include "helper/revocation/hook_scheduler.hpp"
 #include "helper/revocation/systemd_scopes.hpp"
 #include "helper/revocation/terminator.hpp"
+#include "helper/alerts/delivery.hpp"
 #include "helper/ship/shipper.hpp"
 #include "helper/workflow/pending_store.hpp"
 #include "policy/policy.hpp"
@@ -196,6 +197,8 @@ public:
     // Every few seconds while sinks exist: a backlog older than its sink's
     // backlog_limit is a sink_gap record (once per episode).
     void watch_sinks(std::int64_t now);
+    // The alert channels' failed attempts and alarms become records (alerting.cpp).
+    void watch_alerts(std::int64_t now);
     bool has_sinks() const { return shipper_ && shipper_->has_sinks(); }
 
 private:
@@ -315,6 +318,8 @@ private:
     // What follows a grant that took effect: its on_grant hook.
     void grant_took_effect(const Grant& g, std::int64_t now);
     std::string notice() const;  // what the front-ends may say happens beyond the audit log
+    std::string notice(const std::string& gate) const;  // and who is alerted of this gate's use
+    void configure_alerts();
 
     DaemonConfig config_;
     std::unique_ptr<audit::AuditLog> log_;
@@ -369,6 +374,7 @@ private:
 
     UniqueFd ack_event_;                      // eventfd the sinks' threads write after an acknowledgement
     std::unique_ptr<ship::Shipper> shipper_;
+    std::unique_ptr<alerts::AlertDelivery> alerts_;
     struct AckWait {
         std::uint64_t ticket = 0;  // 0: nobody waits for the answer
         std::uint64_t seq = 0;     // the grant record's

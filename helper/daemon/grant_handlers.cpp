@@ -73,7 +73,7 @@ proto::Message Daemon::on_check(const PeerIdentity& peer, proto::CheckRequest& m
     }
     // The front-ends do not read the policy: this is how they know to ask for a severity.
     if (const policy::Gate* gate = gate_in_force(m.gate)) a.severities = gate->severities;
-    if (!a.active) a.notice = notice();
+    if (!a.active) a.notice = notice(m.gate);
     return a;
 }
 
@@ -258,10 +258,10 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
         const std::uint64_t ticket = next_ticket_++;
         hold_for_remote_ack(*granted, rec->seq, *gate, ticket, now);
         deferred_answer_ = ticket;
-        return proto::Granted{rec->event_id, expires_at, notice()};
+        return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
     }
     if (granted) grant_took_effect(*granted, now);
-    return proto::Granted{rec->event_id, expires_at, notice()};
+    return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
 }
 
 // A page of grants, most recent first, that fits a frame whatever the
@@ -290,6 +290,20 @@ proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest&
             bytes += nlohmann::json{{"name", info.name}, {"type", info.type}, {"url", info.url},
                                     {"last_error", info.last_error}}.dump().size() + 256;
             a.sinks.push_back(std::move(info));
+        }
+    }
+    if (peer.uid == 0 && m.after.empty() && alerts_) {
+        for (const alerts::ChannelStatus& c : alerts_->status()) {
+            if (a.channels.size() == proto::kMaxChannelEntries) break;
+            proto::ChannelInfo info{c.name,      c.type,      bounded_for_record(c.target, kMaxReasonBytes),
+                                    c.cursor_seq, c.backlog,  c.delivered,
+                                    c.last_delivery_at, bounded_for_record(c.last_error, kMaxReasonBytes),
+                                    c.failing_since};
+            bytes += nlohmann::json{{"name", info.name}, {"target", info.target}, {"last_error", info.last_error}}
+                         .dump()
+                         .size() +
+                     256;
+            a.channels.push_back(std::move(info));
         }
     }
     for (; next != list.end(); ++next) {

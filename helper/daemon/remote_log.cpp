@@ -92,7 +92,7 @@ std::vector<std::pair<std::uint64_t, proto::Message>> Daemon::settle_remote_acks
         if (acked >= w.seq) {
             grants_.release(w.grant.event_id);
             grant_took_effect(*g, now);
-            if (w.ticket) answers.emplace_back(w.ticket, proto::Granted{g->event_id, g->expires_at, notice()});
+            if (w.ticket) answers.emplace_back(w.ticket, proto::Granted{g->event_id, g->expires_at, notice(g->gate)});
             continue;
         }
         if (unix_ms() < w.deadline) {
@@ -152,6 +152,7 @@ void Daemon::watch_sinks(std::int64_t now) {
                                         std::to_string(s.acked_seq)});
         }
     }
+    watch_alerts(now);
 }
 
 }  // namespace bg

@@ -140,7 +140,7 @@ proto::Message Daemon::on_command(const PeerIdentity& peer, proto::CommandReques
     if (grant == nullptr) {
         // What the front-end needs to break the glass, as a CheckAnswer says it.
         if (gate != nullptr) a.severities = gate->severities;
-        a.notice = notice();
+        a.notice = notice(m.gate);
         return a;
     }
     const audit::RecordFields f = report_record(peer, report, grant);

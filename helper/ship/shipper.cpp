@@ -29,17 +29,19 @@ constexpr std::size_t kMaxTokenBytes = 4096;
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-// A secret named by path in the policy: a regular file owned by the daemon's
-// user and readable by nobody else, opened without following a link. The
-// token is its first line, without the newline.
-Result<std::string> read_token(const std::string& path) {
+Result<std::string> read_token(const std::string& path) { return read_secret_file(path, "token_file"); }
+
+}  // namespace
+
+Result<std::string> read_secret_file(const std::string& path, std::string_view key) {
+    const std::string what(key);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return Error{"cannot open token_file " + path + ": " + std::strerror(errno)};
+    if (!fd.valid()) return Error{"cannot open " + what + " " + path + ": " + std::strerror(errno)};
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Error{"token_file " + path + " is not a regular file"};
-    if (st.st_uid != ::geteuid()) return Error{"token_file " + path + " is not owned by breakglassd's user"};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Error{what + " " + path + " is not a regular file"};
+    if (st.st_uid != ::geteuid()) return Error{what + " " + path + " is not owned by breakglassd's user"};
     if ((st.st_mode & 077) != 0)
-        return Error{"token_file " + path + " is readable or writable by group or others; chmod 0600 it"};
+        return Error{what + " " + path + " is readable or writable by group or others; chmod 0600 it"};
     fd.reset();
     auto text = read_regular_file(path, kMaxTokenBytes);
     if (!text) return Error{text.error().message};
@@ -47,10 +49,12 @@ Result<std::string> read_token(const std::string& path) {
     if (const std::size_t nl = token.find('\n'); nl != std::string::npos) token.resize(nl);
     for (const char c : token)
         if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e)
-            return Error{"token_file " + path + " holds a space or a control character in its first line"};
-    if (token.empty()) return Error{"token_file " + path + " is empty"};
+            return Error{what + " " + path + " holds a space or a control character in its first line"};
+    if (token.empty()) return Error{what + " " + path + " is empty"};
     return token;
 }
+
+namespace {
 
 std::optional<std::string> key_file_problem(const std::string& path) {
     struct stat st {};

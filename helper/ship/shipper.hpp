@@ -26,9 +26,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "common/result.hpp"
 #include "helper/audit/recorder.hpp"
 #include "policy/policy.hpp"
 
@@ -52,6 +54,12 @@ struct SinkStatus {
     std::int64_t last_ack_at = 0;
     std::int64_t backlog_limit = 0;         // seconds (the policy's backlog_limit)
 };
+
+// A secret named by path in the policy (`key` names the setting in
+// messages): a regular file owned by the daemon's user and readable by
+// nobody else, opened without following a link. The secret is its first
+// line, without the newline: printable ASCII without spaces, not empty.
+Result<std::string> read_secret_file(const std::string& path, std::string_view key);
 
 class SinkWorker;
 

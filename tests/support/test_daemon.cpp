@@ -168,7 +168,10 @@ proto::StatusAnswer TestDaemon::status(bool all) {
         const auto* a = std::get_if<proto::StatusAnswer>(&answer);
         if (a == nullptr) throw std::runtime_error("Status refused");
         listed.grants.insert(listed.grants.end(), a->grants.begin(), a->grants.end());
-        if (request.after.empty()) listed.sinks = a->sinks;  // the first page says how the sinks are
+        if (request.after.empty()) {  // the first page says how the sinks and alert channels are
+            listed.sinks = a->sinks;
+            listed.channels = a->channels;
+        }
         if (!a->truncated || a->grants.empty()) return listed;
         request.after = a->grants.back().event_id;
     }
