@@ -18,6 +18,8 @@
 #include "tests/sudo/sudo_host.hpp"
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/journal_remote.hpp"
+#include "tests/support/test_certificates.hpp"
 #include "tests/support/polling.hpp"
 #include "tests/support/socket_relay.hpp"
 #include "tests/support/test_daemon.hpp"
@@ -111,6 +113,34 @@ TEST_F(SudoPlugin, NoGrantPromptsThenRunsInTheGateGroupWithAValidFactor) {
     ASSERT_EQ(closes.size(), 1u);
     EXPECT_NE(closes[0]["detail"].get<std::string>().find("exit status 0"), std::string::npos);
     EXPECT_EQ(closes[0]["grant_id"], grants[0]["event_id"]);
+}
+
+// Issue 11: a sudo break-glass, its command and its revocation reach a real
+// systemd-journal-remote over HTTPS, each entry carrying the log's own line.
+TEST_F(SudoPlugin, Issue11TheBreakGlassItsCommandAndItsRevocationLeaveTheHost) {
+    ScratchDir out("sudo-sink");
+    const TestCertificates certs = make_test_certificates(out.path());
+    JournalRemote jr(out.path(), certs);
+    jr.start();
+    daemon_->write_policy(sudo_policy(*accounts_) + "\n[sink.central]\ntype = \"journal-remote\"\nurl = \"" + jr.url() +
+                          "\"\nca_file = \"" + certs.ca.cert + "\"\n");
+    ASSERT_TRUE(std::holds_alternative<proto::PolicyReloaded>(
+        daemon_->call(proto::PolicyReloadRequest{}, proto::MessageType::PolicyReloaded)));
+    const PtySession r = sudo({kSudo, "-g", gate_group(), "id", "-g"}, answers(code()));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("shipped to 1 remote log"), std::string::npos) << r.output;
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    daemon_->revoke(grants[0]["event_id"]);
+    const std::size_t local = daemon_->audit().size();
+    ASSERT_TRUE(jr.wait_for_entries(local, 20s)) << jr.entry_count() << " of " << local;
+    std::map<std::string, std::string> remote;  // event → its line, the last of each
+    for (const std::string& line : jr.records()) remote[nlohmann::json::parse(line)["event"]] = line;
+    const std::string text = read_file(daemon_->audit().path());
+    for (const char* event : {"grant", "command", "session_close", "revoke"}) {
+        ASSERT_TRUE(remote.count(event)) << event << " did not reach the sink";
+        EXPECT_NE(text.find(remote[event] + "\n"), std::string::npos) << event << ": the sink's line is not the log's";
+    }
 }
 
 TEST_F(SudoPlugin, WrongFactorIsRefusedWithARecordAndNothingRuns) {
