@@ -335,7 +335,12 @@ TEST_F(RemoteSinkTest, HostileSinksNeverStopGrantsNorGrowTheDaemon) {
     const auto memory = process_memory(daemon_->pid());
     ASSERT_TRUE(memory);
     RecordProperty("daemon_peak_kib", static_cast<int>(memory->peak_kib));
+#if defined(__SANITIZE_ADDRESS__)
+    // Under ASan the daemon's resident memory is its shadow and quarantine
+    // (161 MiB here): the bound is checked in the plain build's run.
+#else
     EXPECT_LT(memory->peak_kib, 64u * 1024) << "a 10 MB answer must not be held in memory";
+#endif
     EXPECT_GT(huge.bytes_sent(), 64u * 1024) << "the receiver did send more than the bound";
 }
 
