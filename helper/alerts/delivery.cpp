@@ -385,7 +385,10 @@ std::vector<std::string> AlertDelivery::configure(const policy::Policy& p, std::
     auto shared = std::make_shared<const policy::Policy>(p);
     for (const auto& [name, c] : p.alerts) {
         std::string secret, url = c.url;
-        const auto refuse = [&](const std::string& why) { notes.push_back("alert channel '" + name + "' not started: " + why); };
+        const std::string channel = name;  // clang 14 cannot capture a structured binding
+        const auto refuse = [&](const std::string& why) {
+            notes.push_back("alert channel '" + channel + "' not started: " + why);
+        };
         if (!c.routing_key_file.empty() || !c.token_file.empty()) {
             const bool pd = !c.routing_key_file.empty();
             auto s = ship::read_secret_file(pd ? c.routing_key_file : c.token_file, pd ? "routing_key_file" : "token_file");
