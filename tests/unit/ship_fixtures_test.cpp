@@ -37,7 +37,6 @@ using namespace std::chrono_literals;
 
 // curl's exit codes that the tests name.
 constexpr int kCurlCouldNotConnect = 7;
-constexpr int kCurlPartialFile = 18;
 constexpr int kCurlTimedOut = 28;
 constexpr int kCurlPeerCertificateRefused = 60;
 
