@@ -33,6 +33,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,10 +55,23 @@ namespace {
 // conversation functions, so cut them ourselves on a character boundary.
 constexpr std::size_t kMaxMessageBytes = 512 - 1;
 
+// A lookup of a PAM item that failed: not the same as an item the application
+// did not set. The entry point refuses (guarded(): PAM_SYSTEM_ERR) instead of
+// breaking the glass, or recording a session, on facts it could not read
+// (issue 16, fault injection: a failed PAM_TTY lookup gave a grant whose
+// record named no terminal).
+struct ItemUnavailable : std::runtime_error {
+    ItemUnavailable(int type, int rc)
+        : std::runtime_error("cannot read PAM item " + std::to_string(type) + " (pam_get_item: " +
+                             std::to_string(rc) + ")") {}
+};
+
+// The string item `type`, "" when the application set none; throws ItemUnavailable.
 std::string item(pam_handle_t* pamh, int type) {
     const void* value = nullptr;
-    if (pam_get_item(pamh, type, &value) != PAM_SUCCESS || value == nullptr) return {};
-    return static_cast<const char*>(value);
+    const int rc = pam_get_item(pamh, type, &value);
+    if (rc != PAM_SUCCESS) throw ItemUnavailable(type, rc);
+    return value == nullptr ? std::string() : static_cast<const char*>(value);
 }
 
 // Frees a conversation's responses, erasing each answer first (one may be the code).
@@ -293,13 +307,26 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
 int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     auto args = arguments(pamh, argc, argv);
     if (!args) return PAM_SERVICE_ERR;
-    const Parties parties = parties_of(pamh);
+    Parties parties;
+    try {
+        parties = parties_of(pamh);
+    } catch (const ItemUnavailable& e) {  // the session is over anyway: say why it is not recorded
+        pam_syslog(pamh, LOG_ERR, "session_close: not recorded: %s", e.what());
+        return PAM_SUCCESS;
+    }
     if (parties.failure != PAM_SUCCESS) {  // nothing to record against; the session is over anyway
         if (!parties.why.empty()) pam_syslog(pamh, LOG_NOTICE, "session_close: %s", parties.why.c_str());
         return PAM_SUCCESS;
     }
-    const flow::SessionResult r =
-        flow::record_session(args->socket_path, session_request(pamh, *args, parties, "session_close"));
+    proto::SessionRequest request;
+    try {
+        request = session_request(pamh, *args, parties, "session_close");
+    } catch (const ItemUnavailable& e) {  // the session is over anyway: say why it is not recorded
+        pam_syslog(pamh, LOG_ERR, "session_close: actor '%s' target '%s' gate '%s': not recorded: %s",
+                   parties.actor.c_str(), parties.target.c_str(), args->gate.c_str(), e.what());
+        return PAM_SUCCESS;
+    }
+    const flow::SessionResult r = flow::record_session(args->socket_path, request);
     // The session has ended whatever we return, and a failure here would only stop
     // the modules after this one from cleaning up: log it, do not return it.
     if (!r.recorded)
@@ -315,6 +342,9 @@ template <typename F>
 int guarded(pam_handle_t* pamh, const char* entry, F&& body) noexcept {
     try {
         return body();
+    } catch (const std::exception& e) {
+        pam_syslog(pamh, LOG_CRIT, "%s: %s; refusing", entry, e.what());
+        return PAM_SYSTEM_ERR;
     } catch (...) {
         pam_syslog(pamh, LOG_CRIT, "%s: internal error; refusing", entry);
         return PAM_SYSTEM_ERR;

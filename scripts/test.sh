@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: ISC
 # The whole test suite, as CI runs it (.ci/run calls this):
 #   1. unit + integration tests in an ASan+UBSan build (build-asan/)
-#   2. every libFuzzer target for BG_FUZZ_RUNS inputs in a clang build (build-fuzz/)
-#   3. the Debian packages (scripts/build-debs.sh: dpkg-buildpackage + lintian, into build-debs/)
+#   2. fault injection (issue 16): in an ASan+UBSan build of its own (build-fault/,
+#      -DBG_FAULT_INJECTION=ON, its objects from ccache as build-asan's), every
+#      failable call of request -> grant -> session -> revoke failed once
+#      (tests/fault/), with its counts printed
+#   3. every libFuzzer target for BG_FUZZ_RUNS inputs in a clang build (build-fuzz/)
+#   4. the Debian packages (scripts/build-debs.sh: dpkg-buildpackage + lintian, into build-debs/)
 #      and the revocation-lag benchmark on them in a booted Debian 12 container (bench/)
-#   4. unit + integration tests in the normal build (build/) and the shipper's benchmark
+#   5. unit + integration tests in the normal build (build/) and the shipper's benchmark
 #      (bench/bench_ship.cpp, CI-sized), plus the system tests on
 #      those packages in a booted container (tests/system.cmake) and the SELinux module
 #      (built and checked against Debian's reference policy: tests/selinux.cmake) — its
@@ -35,23 +39,38 @@ run_ctest() {
   rm -f "$log"
 }
 
-echo "== [1/4] ASan+UBSan build and tests"
+echo "== [1/5] ASan+UBSan build and tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DENABLE_SANITIZERS=ON -DBUILD_BENCHMARKS=OFF -DBG_SELINUX=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest ctest --test-dir build-asan -j"$jobs" --output-on-failure
 
-echo "== [2/4] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
+echo "== [2/5] fault injection (ASan+UBSan): each failable call of request -> grant -> session -> revoke fails once"
+cmake -S . -B build-fault -G Ninja -DCMAKE_BUILD_TYPE=Debug -DENABLE_SANITIZERS=ON -DBUILD_BENCHMARKS=OFF -DBG_SELINUX=OFF \
+  -DBG_FAULT_INJECTION=ON >/dev/null
+cmake --build build-fault -j"$jobs" --target fault_driver bg_test_host_check
+fault_log=$(mktemp)
+if ! BG_FAULT_MAX_RUNS="${BG_FAULT_MAX_RUNS:-150}" \
+  BG_FAULT_ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 BG_FAULT_UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-fault -L fault -V >"$fault_log" 2>&1; then
+  cat "$fault_log"
+  rm -f "$fault_log"
+  exit 1
+fi
+grep -E "fault injection:|^[0-9]+:   " "$fault_log" | sed 's/^[0-9]*: //'
+rm -f "$fault_log"
+
+echo "== [3/5] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
   -DBUILD_BENCHMARKS=OFF -DBG_SELINUX=OFF -DBG_FUZZ_RUNS="${BG_FUZZ_RUNS:-10000}" >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_text fuzz_policy fuzz_audit fuzz_totp fuzz_otp fuzz_proc_status fuzz_cgroup fuzz_ends_slot fuzz_sink_cursor fuzz_sink_answer fuzz_checkpoint fuzz_journal_export
 run_ctest ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure
 
-echo "== [3/4] Debian packages (dpkg-buildpackage, lintian) and the revocation-lag benchmark in a booted container"
+echo "== [4/5] Debian packages (dpkg-buildpackage, lintian) and the revocation-lag benchmark in a booted container"
 scripts/build-debs.sh build-debs
 bench/revocation_lag.sh build-debs
 
-echo "== [4/4] build and tests, with the system tests on those packages in a booted container"
+echo "== [5/5] build and tests, with the system tests on those packages in a booted container"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBG_SYSTEM_TEST_DEBS="$PWD/build-debs" -DBG_SELINUX=ON >/dev/null
 cmake --build build -j"$jobs"
 # The shipper's benchmark (issue 11), CI-sized: drain of 100,000 records to a real

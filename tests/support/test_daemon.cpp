@@ -115,6 +115,9 @@ void TestDaemon::restart() {
 
 bool TestDaemon::running() { return process_ && process_->running(); }
 pid_t TestDaemon::pid() const { return process_ ? process_->pid() : -1; }
+std::optional<int> TestDaemon::wait_status() const {
+    return process_ ? process_->wait_status() : std::nullopt;
+}
 
 std::string TestDaemon::log() const { return read_file(log_); }
 void TestDaemon::write_policy(const std::string& text, mode_t mode) const { write_file(policy_, text, mode); }

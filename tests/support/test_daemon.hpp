@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,8 @@ public:
     void restart();   // stop() + start() on the same state
     bool running();
     pid_t pid() const;
+    // How its last run ended (after stop(), kill(), or once running() saw it exit).
+    std::optional<int> wait_status() const;
 
     const std::string& dir() const { return dir_.path(); }
     const std::string& socket() const { return socket_; }
