@@ -187,7 +187,8 @@ json to_json(const RequestState& m) {
             {"expires_at", m.expires_at},
             {"grant_id", m.grant_id},
             {"grant_expires_at", m.grant_expires_at},
-            {"message", m.message}};
+            {"message", m.message},
+            {"request_code", m.request_code}};
 }
 json to_json(const CancelRequest& m) { return {{"user", m.user}, {"request_id", m.request_id}}; }
 json to_json(const RequestCancelled& m) {
@@ -209,6 +210,13 @@ json to_json(const ApproveAnswer& m) {
 }
 json to_json(const RejectRequest& m) { return {{"request_id", m.request_id}, {"reason", m.reason}}; }
 json to_json(const Rejected& m) { return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}}; }
+json to_json(const SubmitTokenRequest& m) {
+    return {{"user", m.user}, {"request_id", m.request_id}, {"token", m.token}};
+}
+json to_json(const TokenAccepted& m) {
+    return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}, {"approver", m.approver},
+            {"approvals", m.approvals},   {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id}};
+}
 
 // ---- decode
 
@@ -494,6 +502,7 @@ Message decode_body(MessageType type, const json& body) {
             m.grant_id = r.str("grant_id", kMaxShortField);
             m.grant_expires_at = r.i64("grant_expires_at");
             m.message = r.str("message", kMaxLongField);
+            m.request_code = r.str("request_code", kMaxShortField);
             out = std::move(m);
             break;
         }
@@ -564,13 +573,32 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
+        case MessageType::SubmitTokenRequest: {
+            SubmitTokenRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.token = r.str("token", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::TokenAccepted: {
+            TokenAccepted m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            m.approver = r.str("approver", kMaxShortField);
+            m.approvals = r.i64("approvals");
+            m.approvals_needed = r.i64("approvals_needed");
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
         default: throw DecodeError("unknown message type");
     }
     r.finish();
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::Rejected); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::TokenAccepted); }
 
 }  // namespace
 
@@ -611,6 +639,8 @@ std::string_view type_name(MessageType t) {
         case MessageType::ApproveAnswer: return "ApproveAnswer";
         case MessageType::RejectRequest: return "RejectRequest";
         case MessageType::Rejected: return "Rejected";
+        case MessageType::SubmitTokenRequest: return "SubmitTokenRequest";
+        case MessageType::TokenAccepted: return "TokenAccepted";
     }
     return "unknown";
 }
@@ -629,7 +659,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::Rejected),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::TokenAccepted),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {
