@@ -200,10 +200,11 @@ int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::Re
         if (unreachable_since != 0) line += " (breakglassd unreachable, reconnecting)";
         if (tokens && !code_shown) {
             if (tty) std::cerr << "\r\033[K";
-            std::cerr << "Request code: " << escape_for_display(state.request_code) << "\n"
-                      << "(an approver signs it anywhere with: breakglassctl approve --offline --code CODE --key "
-                         "THEIR-KEY-FILE)\n"
-                      << std::flush;
+            // One write, so that a reader of the output never sees half the code.
+            const std::string code_lines = "Request code: " + escape_for_display(state.request_code) +
+                                      "\n(an approver signs it anywhere with: breakglassctl approve --offline "
+                                      "--code CODE --key THEIR-KEY-FILE)\n";
+            std::cerr << code_lines << std::flush;
             code_shown = true;
         }
         if (tokens && tty && stdin_tty) {

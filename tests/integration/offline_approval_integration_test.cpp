@@ -120,7 +120,14 @@ protected:
         const auto requests = daemon_->audit().wait_for("request", before + 1, 20s);
         EXPECT_EQ(requests.size(), before + 1) << read_file(options.log_path);
         request_id_ = requests.size() == before + 1 ? requests.back()["event_id"].get<std::string>() : "";
-        EXPECT_TRUE(eventually([&] { return request_log().find("Request code: ") != std::string::npos; }, 10s))
+        // The whole line: the log is written as the command writes it.
+        EXPECT_TRUE(eventually(
+            [&] {
+                const std::string log = request_log();
+                const auto at = log.rfind("Request code: ");
+                return at != std::string::npos && log.find('\n', at) != std::string::npos;
+            },
+            10s))
             << request_log();
         const std::string log = request_log();
         const auto at = log.rfind("Request code: ");
