@@ -211,12 +211,28 @@ struct ChannelInfo {
     std::int64_t failing_since = 0;     // 0 when not failing
 };
 inline constexpr std::size_t kMaxChannelEntries = 8;
+// A pending request (issue 13): in PendingAnswer and in StatusAnswer.pending.
+struct PendingInfo {
+    std::string request_id;
+    std::string user;
+    std::string gate;
+    std::string reason;
+    std::string incident;
+    std::int64_t requested_at = 0;
+    std::int64_t expires_at = 0;
+    std::int64_t approvals_needed = 0;
+    std::string approved_by;  // comma-separated
+};
 // StatusAnswer (7)
 struct StatusAnswer {
     std::vector<GrantInfo> grants;  // at most kMaxListEntries, and what fits a frame
     bool truncated = false;         // more grants follow: ask again with after = the last event_id here
     std::vector<SinkInfo> sinks;    // root, first page: each remote sink (at most kMaxSinkEntries)
     std::vector<ChannelInfo> channels;  // root, first page: each alert channel (at most kMaxChannelEntries)
+    // First page: the requests waiting for approvals that the peer may see:
+    // its own, those it may approve (an approver of the gate, not the
+    // requester), all of them for root. Oldest first, at most kMaxListEntries.
+    std::vector<PendingInfo> pending = {};
 };
 
 // RevokeRequest (8): end a grant early. Root, or the grant's own user.
@@ -398,17 +414,6 @@ struct RequestCancelled {
 // PendingRequest (30): the pending requests the peer's user may approve (an
 // approver of the gate, not the requester). Anyone; others get an empty list.
 struct PendingRequest {};
-struct PendingInfo {
-    std::string request_id;
-    std::string user;
-    std::string gate;
-    std::string reason;
-    std::string incident;
-    std::int64_t requested_at = 0;
-    std::int64_t expires_at = 0;
-    std::int64_t approvals_needed = 0;
-    std::string approved_by;  // comma-separated
-};
 // PendingAnswer (31)
 struct PendingAnswer {
     std::vector<PendingInfo> requests;  // oldest first, at most kMaxListEntries

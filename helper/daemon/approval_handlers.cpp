@@ -211,25 +211,38 @@ proto::Message Daemon::on_cancel_request(const PeerIdentity& peer, proto::Cancel
     return proto::RequestCancelled{id, rec->event_id};
 }
 
-proto::Message Daemon::on_pending(const PeerIdentity& peer, proto::PendingRequest&, std::int64_t now) {
-    (void)expire_requests(now);
-    proto::PendingAnswer a;
+std::vector<proto::PendingInfo> Daemon::visible_pending(const PeerIdentity& peer, bool own_too, std::size_t bytes_left,
+                                                        std::string& error) const {
+    std::vector<proto::PendingInfo> out;
     const auto groups = nss::group_names_of(peer.user);
     if (groups.failed())
-        return ErrorAnswer{ErrorCode::Unavailable,
-                           "cannot look up the groups of " + peer.user + " (" + escape_for_display(groups.error) + ")"};
-    // Each entry is at most its texts plus the JSON around them: stay well inside a frame.
-    std::size_t bytes = proto::kHeaderBytes + 32;
+        error = "cannot look up the groups of " + peer.user + " (" + escape_for_display(groups.error) + ")";
+    std::size_t bytes = 0;
     for (const workflow::PendingRequest* p : pending_.pending()) {
+        const bool own = p->user == peer.user;
         const policy::Gate* gate = gate_in_force(p->gate);
-        if (gate == nullptr || p->user == peer.user || !policy::is_approver(*gate, peer.user, groups.value)) continue;
+        const bool approver =
+            gate != nullptr && !own && !groups.failed() && policy::is_approver(*gate, peer.user, groups.value);
+        const bool visible = approver || (own_too && (own || peer.uid == 0));
+        if (!visible) continue;
         proto::PendingInfo info{p->id,           p->user,       p->gate,           p->reason, p->incident,
                                 p->requested_at, p->expires_at, p->approvals_needed, join(p->approved_by)};
+        // Each entry is at most its texts plus the JSON around them.
         const std::size_t size = 256 + info.reason.size() * 6 + info.incident.size() * 6 + info.approved_by.size();
-        if (a.requests.size() == proto::kMaxListEntries || bytes + size > proto::kMaxFrameBytes) break;
+        if (out.size() == proto::kMaxListEntries || bytes + size > bytes_left) break;
         bytes += size;
-        a.requests.push_back(std::move(info));
+        out.push_back(std::move(info));
     }
+    return out;
+}
+
+proto::Message Daemon::on_pending(const PeerIdentity& peer, proto::PendingRequest&, std::int64_t now) {
+    (void)expire_requests(now);
+    std::string error;
+    auto list = visible_pending(peer, false, proto::kMaxFrameBytes - proto::kHeaderBytes - 32, error);
+    if (!error.empty()) return ErrorAnswer{ErrorCode::Unavailable, error};
+    proto::PendingAnswer a;
+    a.requests = std::move(list);
     return a;
 }
 

@@ -249,6 +249,13 @@ private:
     // Pending requests whose approval_timeout has passed end with a
     // request_expired record. False when one could not be written.
     bool expire_requests(std::int64_t now);
+    // The pending requests `peer` may see, oldest first, within `bytes_left`
+    // of a frame: those it may approve (an approver of the gate, not the
+    // requester); with own_too its own as well; root (with own_too) all.
+    // When the peer's groups cannot be looked up, `error` says why and only
+    // its own requests are listed.
+    std::vector<proto::PendingInfo> visible_pending(const PeerIdentity& peer, bool own_too, std::size_t bytes_left,
+                                                    std::string& error) const;
     // At start: the records of the last kMaxApprovalTimeout into pending_.
     Status replay_requests(std::int64_t now);
 

@@ -36,6 +36,7 @@ std::vector<Message> one_of_each() {
     StatusAnswer st;
     st.grants.push_back({"bg-2026-000001", "alice", "breakglass", "active", 1, 2, 0, "why", "INC-1"});
     st.truncated = true;
+    st.pending.push_back({"bg-2026-000003", "bob", "db-emergency", "db down", "INC-2", 10, 910, 1, "carol"});
     return {ErrorAnswer{ErrorCode::RateLimited, "slow down"},
             CheckRequest{"alice", "breakglass", "root"},
             CheckAnswer{true, "bg-2026-000007", 1767225600, {"sev1", "sev2"}, "Each record is also sent to the system journal."},
