@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: ISC
 #include "common/breakglass_flow.hpp"
 
+#include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <utility>
+
+#include <poll.h>
 
 #include "common/text.hpp"
 #include "common/utc_time.hpp"
@@ -72,6 +77,7 @@ std::string_view outcome_name(Outcome o) {
         case Outcome::Unavailable: return "unavailable";
         case Outcome::ConversationFailed: return "conversation failed";
         case Outcome::BadInput: return "bad input";
+        case Outcome::Cancelled: return "cancelled";
     }
     return "unknown";
 }
@@ -293,16 +299,15 @@ Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Cli
     wipe(std::get<proto::GrantRequest>(request).factor);
     if (!a.message) return refused(prompter, a.failure.outcome, std::move(a.failure.message));
 
-    // A gate that needs approvals: the daemon recorded the request and waits
-    // for them. This front-end does not wait: the grant, once approved, is
-    // taken by the next attempt's fast path.
-    if (const auto* pending = std::get_if<proto::RequestState>(&*a.message))
-        return refused(prompter, Outcome::Denied,
-                       "break-glass request " + escape_for_display(pending->request_id) + " for gate " +
-                           quoted(target.gate) + " waits for " + std::to_string(pending->approvals_needed) +
-                           " approval(s) by " + escape_for_display(pending->approvers) +
-                           "; nothing is granted yet: once it is approved, run this again");
-    const auto& granted = std::get<proto::Granted>(*a.message);
+    // A gate that needs approvals: the daemon recorded the request; wait for them.
+    proto::Granted granted;
+    if (auto* pending = std::get_if<proto::RequestState>(&*a.message)) {
+        Result waited = wait_for_approval(prompter, target, daemon, std::move(*pending));
+        if (waited.outcome != Outcome::Granted) return waited;
+        granted = proto::Granted{waited.event_id, waited.expires_at, ""};
+    } else {
+        granted = std::get<proto::Granted>(std::move(*a.message));
+    }
     Result out{Outcome::Granted, granted.event_id, granted.expires_at, ""};
     out.message = granted_line(target.gate, granted);
     prompter.info(out.message);
@@ -323,6 +328,125 @@ Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Cli
     out.record_event_id = recorded.answer->record_event_id;
     out.scope = recorded.answer->scope;
     return out;
+}
+
+// ---- approvals (issue 13)
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) { g_interrupted = 1; }
+
+// The signals a person at a terminal (or whoever ends the session) sends,
+// caught only while waiting and then given back to the host program as they were.
+class InterruptGuard {
+public:
+    InterruptGuard() {
+        g_interrupted = 0;
+        struct sigaction sa = {};
+        sa.sa_handler = on_interrupt;  // no SA_RESTART: the wait's poll ends at once
+        sigemptyset(&sa.sa_mask);
+        for (std::size_t i = 0; i < kCount; ++i) installed_[i] = ::sigaction(kSignals[i], &sa, &old_[i]) == 0;
+    }
+    ~InterruptGuard() {
+        for (std::size_t i = 0; i < kCount; ++i)
+            if (installed_[i]) (void)::sigaction(kSignals[i], &old_[i], nullptr);
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+    static bool interrupted() { return g_interrupted != 0; }
+
+private:
+    static constexpr std::size_t kCount = 4;
+    static constexpr int kSignals[kCount] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction old_[kCount] = {};
+    bool installed_[kCount] = {};
+};
+
+std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string clock_left(std::int64_t seconds) {
+    if (seconds < 0) seconds = 0;
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(seconds / 60),
+                  static_cast<long long>(seconds % 60));
+    return buf;
+}
+
+Result cancel_request(Prompter& prompter, const Target& target, proto::Client& daemon, const std::string& request_id) {
+    const std::string id = escape_for_display(request_id);
+    // A new connection: the kept one may be in the middle of an exchange the signal cut short.
+    daemon.disconnect();
+    proto::CallResult r = daemon.call(proto::CancelRequest{target.user, request_id}, proto::MessageType::RequestCancelled,
+                                      target.timeout_ms);
+    std::string text;
+    if (!r.answer)
+        text = "break-glass request " + id + " could not be cancelled (" + escape_for_display(r.error) +
+               "); it expires unless approved";
+    else if (const auto* done = std::get_if<proto::RequestCancelled>(&*r.answer))
+        text = "break-glass request " + id + " cancelled (record " + escape_for_display(done->record_event_id) +
+               "); nothing was granted";
+    else
+        text = "break-glass request " + id + " not cancelled: " +
+               refusal_text(std::get<proto::ErrorAnswer>(*r.answer));
+    return refused(prompter, Outcome::Cancelled, std::move(text));
+}
+
+}  // namespace
+
+std::string waiting_line(const proto::RequestState& s, std::int64_t now) {
+    std::string line = "waiting for approval by " + escape_for_display(s.approvers) + " \u2014 request " +
+                       escape_for_display(s.request_id) + ", " + clock_left(s.expires_at - now) + " left";
+    if (!s.approved_by.empty())
+        line += " (approved by " + escape_for_display(s.approved_by) + ", " + std::to_string(s.approvals_needed) +
+                " needed)";
+    return line + "; Ctrl-C cancels";
+}
+
+Result wait_for_approval(Prompter& prompter, const Target& target, proto::Client& daemon, proto::RequestState state) {
+    const WaitPacing& pacing = target.pacing;
+    InterruptGuard guard;
+    std::string shown_approvals;  // what the last line shown said about approvals and the connection
+    std::int64_t shown_at = 0;
+    std::int64_t unreachable_since = 0;
+    for (;;) {
+        const std::int64_t now = now_seconds();
+        if (state.state == "granted")
+            return Result{Outcome::Granted, state.grant_id, state.grant_expires_at, ""};
+        if (state.state != "pending")
+            return refused(prompter, Outcome::Denied,
+                           "break-glass request " + escape_for_display(state.request_id) + " for gate " +
+                               quoted(target.gate) + " " + escape_for_display(state.state) + ": " +
+                               escape_for_display(state.message) + "; nothing was granted");
+        const std::string approvals = state.approved_by + (unreachable_since != 0 ? "\n" : "");
+        if (shown_at == 0 || approvals != shown_approvals || now - shown_at >= pacing.refresh_seconds) {
+            std::string line = waiting_line(state, now);
+            if (unreachable_since != 0) line += " (breakglassd unreachable, reconnecting)";
+            prompter.info(line);
+            shown_approvals = approvals;
+            shown_at = now;
+        }
+        if (!guard.interrupted()) ::poll(nullptr, 0, pacing.poll_ms);  // a signal ends the sleep early
+        if (guard.interrupted()) return cancel_request(prompter, target, daemon, state.request_id);
+        proto::CallResult r = daemon.call(proto::WaitRequest{target.user, state.request_id},
+                                          proto::MessageType::RequestState, target.timeout_ms);
+        if (guard.interrupted()) return cancel_request(prompter, target, daemon, state.request_id);
+        if (!r.answer) {
+            // The client connects again at the next call; the request lives in the daemon, not here.
+            if (unreachable_since == 0) unreachable_since = now_seconds();
+            if (now_seconds() > state.expires_at + pacing.unreachable_grace_seconds)
+                return refused(prompter, Outcome::Unavailable,
+                               "break-glass request " + escape_for_display(state.request_id) +
+                                   " has expired and breakglassd has not answered since " +
+                                   std::to_string(now_seconds() - unreachable_since) + " s (" +
+                                   escape_for_display(r.error) + "); nothing was granted");
+            continue;
+        }
+        unreachable_since = 0;
+        if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer))
+            return refused(prompter, outcome_for(e->code), refusal_text(*e));
+        state = std::get<proto::RequestState>(std::move(*r.answer));
+    }
 }
 
 SessionResult record_session(const std::string& socket_path, const proto::SessionRequest& request, int timeout_ms) {

@@ -30,6 +30,13 @@ public:
     virtual void error(std::string_view text) = 0;
 };
 
+// How the wait for a gate's approvals behaves (wait_for_approval).
+struct WaitPacing {
+    int poll_ms = 250;          // the request's state is asked for this often
+    int refresh_seconds = 60;   // the waiting line is shown again at most this often (and when approvals change)
+    std::int64_t unreachable_grace_seconds = 30;  // a daemon unreachable this long past the request's expiry ends it
+};
+
 // Who asks for which gate, from where, and which daemon decides.
 struct Target {
     std::string user;         // the actor: the human who asks (names checked with is_valid_name)
@@ -52,6 +59,8 @@ struct Target {
     // not be the actor (su: the actor is the invoking user). The check and the
     // grant are for this account. "" otherwise.
     std::string account = {};
+    // A gate that needs approvals: how the wait paces itself.
+    WaitPacing pacing = {};
 };
 
 enum class Outcome {
@@ -62,6 +71,7 @@ enum class Outcome {
     Unavailable,         // daemon unreachable, no valid policy, audit append failed, protocol error
     ConversationFailed,  // the prompter gave no answer
     BadInput,            // an answer failed validation (nothing was sent), or the daemon said bad_request
+    Cancelled,           // the user interrupted the wait for approvals (Ctrl-C): request_cancelled
 };
 std::string_view outcome_name(Outcome o);
 
@@ -88,6 +98,27 @@ Result check_or_break_glass(Prompter& prompter, const Target& target);
 // keeps the grant's event_id. The command's user and gate are the target's.
 Result check_or_break_glass(Prompter& prompter, const Target& target, proto::Client& daemon,
                             const proto::CommandRequest* command = nullptr);
+
+// ---- approvals (issue 13)
+
+// The waiting line: "waiting for approval by %secleads — request bg-…, 14:52 left; Ctrl-C cancels".
+std::string waiting_line(const proto::RequestState& state, std::int64_t now);
+
+// A GrantRequest answered RequestState "pending": waits on `daemon` for the
+// request's approvals, asking its state (WaitRequest) every poll_ms and
+// holding nothing in the daemon but the connection, which is made again when
+// it drops. The waiting line goes through the prompter's info once, then when
+// approvals arrive or the connection drops and at most every refresh_seconds
+// (each info is a new line in sudo's and PAM's conversations; sshd queues them
+// until the next prompt). SIGINT, SIGTERM, SIGHUP and SIGQUIT are caught only
+// while it waits (the host program's handlers are restored before it returns):
+// Ctrl-C sends CancelRequest, a request_cancelled record, and ends as
+// Cancelled. Granted: Outcome::Granted with the grant's event id and end;
+// rejected, expired or cancelled elsewhere: Denied with the daemon's reason;
+// no answer until past the expiry: Unavailable. Refusals are shown as errors;
+// the grant is not shown (the caller shows it).
+// Paced by target.pacing.
+Result wait_for_approval(Prompter& prompter, const Target& target, proto::Client& daemon, proto::RequestState state);
 
 // Only the Check: AlreadyActive when a grant for (user, gate[, account]) is active,
 // Denied when none is, Unavailable when the daemon cannot answer. Shows nothing.

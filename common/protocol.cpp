@@ -122,6 +122,11 @@ json to_json(const Granted& m) {
     return {{"event_id", m.event_id}, {"expires_at", m.expires_at}, {"notice", m.notice}};
 }
 json to_json(const StatusRequest& m) { return {{"all", m.all}, {"after", m.after}}; }
+json pending_json(const PendingInfo& p) {
+    return {{"request_id", p.request_id}, {"user", p.user}, {"gate", p.gate}, {"reason", p.reason},
+            {"incident", p.incident}, {"requested_at", p.requested_at}, {"expires_at", p.expires_at},
+            {"approvals_needed", p.approvals_needed}, {"approved_by", p.approved_by}};
+}
 json to_json(const StatusAnswer& m) {
     json grants = json::array();
     for (const GrantInfo& g : m.grants)
@@ -140,7 +145,10 @@ json to_json(const StatusAnswer& m) {
                             {"backlog", c.backlog}, {"delivered", c.delivered},
                             {"last_delivery_at", c.last_delivery_at}, {"last_error", c.last_error},
                             {"failing_since", c.failing_since}});
-    return {{"grants", grants}, {"truncated", m.truncated}, {"sinks", sinks}, {"channels", channels}};
+    json pending = json::array();
+    for (const PendingInfo& p : m.pending) pending.push_back(pending_json(p));
+    return {{"grants", grants}, {"truncated", m.truncated}, {"sinks", sinks}, {"channels", channels},
+            {"pending", pending}};
 }
 json to_json(const RevokeRequest& m) { return {{"event_id", m.event_id}, {"reason", m.reason}}; }
 json to_json(const Revoked& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
@@ -187,7 +195,8 @@ json to_json(const RequestState& m) {
             {"expires_at", m.expires_at},
             {"grant_id", m.grant_id},
             {"grant_expires_at", m.grant_expires_at},
-            {"message", m.message}};
+            {"message", m.message},
+            {"request_code", m.request_code}};
 }
 json to_json(const CancelRequest& m) { return {{"user", m.user}, {"request_id", m.request_id}}; }
 json to_json(const RequestCancelled& m) {
@@ -196,10 +205,7 @@ json to_json(const RequestCancelled& m) {
 json to_json(const PendingRequest&) { return json::object(); }
 json to_json(const PendingAnswer& m) {
     json list = json::array();
-    for (const PendingInfo& p : m.requests)
-        list.push_back({{"request_id", p.request_id}, {"user", p.user}, {"gate", p.gate}, {"reason", p.reason},
-                        {"incident", p.incident}, {"requested_at", p.requested_at}, {"expires_at", p.expires_at},
-                        {"approvals_needed", p.approvals_needed}, {"approved_by", p.approved_by}});
+    for (const PendingInfo& p : m.requests) list.push_back(pending_json(p));
     return {{"requests", list}};
 }
 json to_json(const ApproveRequest& m) { return {{"request_id", m.request_id}, {"note", m.note}, {"factor", m.factor}}; }
@@ -209,6 +215,13 @@ json to_json(const ApproveAnswer& m) {
 }
 json to_json(const RejectRequest& m) { return {{"request_id", m.request_id}, {"reason", m.reason}}; }
 json to_json(const Rejected& m) { return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}}; }
+json to_json(const SubmitTokenRequest& m) {
+    return {{"user", m.user}, {"request_id", m.request_id}, {"token", m.token}};
+}
+json to_json(const TokenAccepted& m) {
+    return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}, {"approver", m.approver},
+            {"approvals", m.approvals},   {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id}};
+}
 
 // ---- decode
 
@@ -217,6 +230,22 @@ ErrorCode parse_error_code(const std::string& s) {
                    ErrorCode::NotPermitted, ErrorCode::NotFound, ErrorCode::Unavailable, ErrorCode::Internal})
         if (s == error_code_name(c)) return c;
     throw DecodeError("unknown error code");
+}
+
+PendingInfo pending_from(const json& e) {
+    Reader p(e);
+    PendingInfo info;
+    info.request_id = p.str("request_id", kMaxShortField);
+    info.user = p.str("user", kMaxShortField);
+    info.gate = p.str("gate", kMaxShortField);
+    info.reason = p.str("reason", kMaxLongField);
+    info.incident = p.str("incident", kMaxShortField);
+    info.requested_at = p.i64("requested_at");
+    info.expires_at = p.i64("expires_at");
+    info.approvals_needed = p.i64("approvals_needed");
+    info.approved_by = p.str("approved_by", kMaxLongField);
+    p.finish();
+    return info;
 }
 
 Message decode_body(MessageType type, const json& body) {
@@ -331,6 +360,7 @@ Message decode_body(MessageType type, const json& body) {
                 k.finish();
                 m.channels.push_back(std::move(info));
             }
+            for (const json& e : r.array("pending", kMaxListEntries)) m.pending.push_back(pending_from(e));
             out = std::move(m);
             break;
         }
@@ -494,6 +524,7 @@ Message decode_body(MessageType type, const json& body) {
             m.grant_id = r.str("grant_id", kMaxShortField);
             m.grant_expires_at = r.i64("grant_expires_at");
             m.message = r.str("message", kMaxLongField);
+            m.request_code = r.str("request_code", kMaxShortField);
             out = std::move(m);
             break;
         }
@@ -514,21 +545,7 @@ Message decode_body(MessageType type, const json& body) {
         case MessageType::PendingRequest: out = PendingRequest{}; break;
         case MessageType::PendingAnswer: {
             PendingAnswer m;
-            for (const json& e : r.array("requests", kMaxListEntries)) {
-                Reader p(e);
-                PendingInfo info;
-                info.request_id = p.str("request_id", kMaxShortField);
-                info.user = p.str("user", kMaxShortField);
-                info.gate = p.str("gate", kMaxShortField);
-                info.reason = p.str("reason", kMaxLongField);
-                info.incident = p.str("incident", kMaxShortField);
-                info.requested_at = p.i64("requested_at");
-                info.expires_at = p.i64("expires_at");
-                info.approvals_needed = p.i64("approvals_needed");
-                info.approved_by = p.str("approved_by", kMaxLongField);
-                p.finish();
-                m.requests.push_back(std::move(info));
-            }
+            for (const json& e : r.array("requests", kMaxListEntries)) m.requests.push_back(pending_from(e));
             out = std::move(m);
             break;
         }
@@ -564,13 +581,32 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
+        case MessageType::SubmitTokenRequest: {
+            SubmitTokenRequest m;
+            m.user = r.str("user", kMaxShortField);
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.token = r.str("token", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::TokenAccepted: {
+            TokenAccepted m;
+            m.request_id = r.str("request_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            m.approver = r.str("approver", kMaxShortField);
+            m.approvals = r.i64("approvals");
+            m.approvals_needed = r.i64("approvals_needed");
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
         default: throw DecodeError("unknown message type");
     }
     r.finish();
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::Rejected); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::TokenAccepted); }
 
 }  // namespace
 
@@ -611,6 +647,8 @@ std::string_view type_name(MessageType t) {
         case MessageType::ApproveAnswer: return "ApproveAnswer";
         case MessageType::RejectRequest: return "RejectRequest";
         case MessageType::Rejected: return "Rejected";
+        case MessageType::SubmitTokenRequest: return "SubmitTokenRequest";
+        case MessageType::TokenAccepted: return "TokenAccepted";
     }
     return "unknown";
 }
@@ -629,7 +667,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::Rejected),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::TokenAccepted),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

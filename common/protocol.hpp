@@ -77,6 +77,8 @@ enum class MessageType : std::uint16_t {
     ApproveAnswer = 33,
     RejectRequest = 34,
     Rejected = 35,
+    SubmitTokenRequest = 36,
+    TokenAccepted = 37,
 };
 
 std::string_view type_name(MessageType t);
@@ -209,12 +211,28 @@ struct ChannelInfo {
     std::int64_t failing_since = 0;     // 0 when not failing
 };
 inline constexpr std::size_t kMaxChannelEntries = 8;
+// A pending request (issue 13): in PendingAnswer and in StatusAnswer.pending.
+struct PendingInfo {
+    std::string request_id;
+    std::string user;
+    std::string gate;
+    std::string reason;
+    std::string incident;
+    std::int64_t requested_at = 0;
+    std::int64_t expires_at = 0;
+    std::int64_t approvals_needed = 0;
+    std::string approved_by;  // comma-separated
+};
 // StatusAnswer (7)
 struct StatusAnswer {
     std::vector<GrantInfo> grants;  // at most kMaxListEntries, and what fits a frame
     bool truncated = false;         // more grants follow: ask again with after = the last event_id here
     std::vector<SinkInfo> sinks;    // root, first page: each remote sink (at most kMaxSinkEntries)
     std::vector<ChannelInfo> channels;  // root, first page: each alert channel (at most kMaxChannelEntries)
+    // First page: the requests waiting for approvals that the peer may see:
+    // its own, those it may approve (an approver of the gate, not the
+    // requester), all of them for root. Oldest first, at most kMaxListEntries.
+    std::vector<PendingInfo> pending = {};
 };
 
 // RevokeRequest (8): end a grant early. Root, or the grant's own user.
@@ -376,6 +394,10 @@ struct RequestState {
     std::string grant_id;               // "granted": the grant
     std::int64_t grant_expires_at = 0;  // "granted": when the grant ends
     std::string message;                // "rejected": who and why; else what to show
+    // "pending": the request code for an offline approval (offline_token.hpp:
+    // "USER@HOST/GATE/XXXX-…"), for the front-end to show; "" when the
+    // policy has no [approver_keys] or the request has no nonce.
+    std::string request_code = {};
 };
 
 // CancelRequest (28): the requester gives up (Ctrl-C): a request_cancelled record.
@@ -392,17 +414,6 @@ struct RequestCancelled {
 // PendingRequest (30): the pending requests the peer's user may approve (an
 // approver of the gate, not the requester). Anyone; others get an empty list.
 struct PendingRequest {};
-struct PendingInfo {
-    std::string request_id;
-    std::string user;
-    std::string gate;
-    std::string reason;
-    std::string incident;
-    std::int64_t requested_at = 0;
-    std::int64_t expires_at = 0;
-    std::int64_t approvals_needed = 0;
-    std::string approved_by;  // comma-separated
-};
 // PendingAnswer (31)
 struct PendingAnswer {
     std::vector<PendingInfo> requests;  // oldest first, at most kMaxListEntries
@@ -438,13 +449,36 @@ struct Rejected {
     std::string record_event_id;
 };
 
+// SubmitTokenRequest (36): the requester pastes an offline approval token
+// (signed by an approver with a key in the policy's [approver_keys]) for one
+// of their pending requests. Verified (signature, binding to this host,
+// requester, gate and request, not_after, single use): an `approve` record
+// naming the approver and the token's digest; at N approvals the grant too.
+// A refused token is an `approval_refused` record saying why. Only the
+// requester (a trusted front-end may name them).
+struct SubmitTokenRequest {
+    std::string user;  // the requester; empty = the peer's own user
+    std::string request_id;
+    std::string token;  // as typed: base32, dashes and spaces allowed
+};
+// TokenAccepted (37)
+struct TokenAccepted {
+    std::string request_id;
+    std::string record_event_id;  // the approve record
+    std::string approver;         // whose key signed the token
+    std::int64_t approvals = 0;   // approvals so far, this one included
+    std::int64_t approvals_needed = 0;
+    std::string grant_id;         // the grant when this approval completed it, else ""
+};
+
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
                              StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
                              LogAnswer, PolicyCheckRequest, PolicyCheckAnswer,
                              PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled, EnrollYubikeyRequest,
                              YubikeyEnrolled, SessionRequest, SessionRecorded, CommandRequest, CommandAnswer,
                              WaitRequest, RequestState, CancelRequest, RequestCancelled, PendingRequest,
-                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected>;
+                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected,
+                             SubmitTokenRequest, TokenAccepted>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

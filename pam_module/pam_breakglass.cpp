@@ -3,8 +3,11 @@
 // "Processes and trust boundaries": a thin front-end). It parses its arguments, talks to the
 // user through the application's conversation function, sends one request to
 // breakglassd and maps the answer to a PAM return code. It keeps no state,
-// writes no files, forks nothing, installs no signal handlers, and erases the
-// one-time code as soon as it is sent. No exception leaves an entry point.
+// writes no files, forks nothing, and erases the one-time code as soon as it
+// is sent. No exception leaves an entry point. It installs signal handlers
+// only while it waits for a gate's approvals (SIGINT, SIGTERM, SIGHUP,
+// SIGQUIT: Ctrl-C cancels the request, common/breakglass_flow.hpp) and puts
+// the application's back before it returns.
 //
 // The actor is the human who asks, never the account being entered
 // (docs/ARCHITECTURE.md; man/pam_breakglass.8, "THE ACTOR"). In a set-user-ID
@@ -19,7 +22,8 @@
 //            factor, rate limited, answer refused as bad input · PAM_PERM_DENIED
 //            policy says no, PAM_RUSER contradicts the real uid ·
 //            PAM_AUTHINFO_UNAVAIL daemon cannot decide, the invoking user cannot
-//            be looked up · PAM_CONV_ERR conversation failed ·
+//            be looked up · PAM_CONV_ERR conversation failed, or the wait
+//            for approvals was interrupted (Ctrl-C: request cancelled) ·
 //            PAM_USER_UNKNOWN no usable user (PAM_USER or the invoking user)
 //   account  PAM_SUCCESS grant active · PAM_PERM_DENIED none · PAM_AUTHINFO_UNAVAIL
 //   session  open: PAM_SUCCESS recorded under an active grant, else PAM_SESSION_ERR;
@@ -221,7 +225,8 @@ int auth_code(flow::Outcome o) {
         case flow::Outcome::BadInput: return PAM_AUTH_ERR;
         case flow::Outcome::Denied: return PAM_PERM_DENIED;
         case flow::Outcome::Unavailable: return PAM_AUTHINFO_UNAVAIL;
-        case flow::Outcome::ConversationFailed: return PAM_CONV_ERR;
+        case flow::Outcome::ConversationFailed:
+        case flow::Outcome::Cancelled: return PAM_CONV_ERR;
     }
     return PAM_SYSTEM_ERR;
 }

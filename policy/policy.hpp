@@ -118,6 +118,10 @@ struct Policy {
     std::map<std::string, Sink> sinks;           // sorted by name; may be empty
     std::map<std::string, Gate> gates;           // sorted by name
     std::vector<std::string> trusted_frontends;  // users (besides root) whose processes may act for another user
+    // [approver_keys] (issue 13, offline approvals): approver user name →
+    // their Ed25519 public key, "ed25519:<base64>" (helper/audit/ed25519.hpp's
+    // text form, checked strictly). One key per person, one person per key.
+    std::map<std::string, std::string> approver_keys;
 };
 
 // Limits on what the parser accepts.
@@ -138,6 +142,7 @@ inline constexpr std::size_t kMaxSinkUrlBytes = 512;
 inline constexpr std::size_t kMaxSinks = 8;
 inline constexpr std::size_t kMaxAlertChannels = 8;
 inline constexpr std::size_t kMaxAlertRecipients = 16;
+inline constexpr std::size_t kMaxApproverKeys = 256;
 inline constexpr std::size_t kMaxEmailAddressBytes = 254;
 inline constexpr int kMaxAlertBurstFailures = 1000;
 // proto::kRemoteAckAllowanceMs: the front-ends wait that much longer for a grant.

@@ -67,6 +67,10 @@ std::string_view alert_type_label(AlertType t) {
 std::string dump_policy(const Policy& p) {
     std::ostringstream out;
     out << "trusted_frontends = " << list(p.trusted_frontends) << "\n";
+    if (!p.approver_keys.empty()) {
+        out << "\n[approver_keys]\n";
+        for (const auto& [name, key] : p.approver_keys) out << name << " = " << quote(key) << "\n";
+    }
     for (const auto& [name, g] : p.gates) {
         out << "\n[gate." << name << "]  # line " << g.line << "\n"
             << "description = " << quote(g.description) << "\n"

@@ -13,6 +13,7 @@
 #include <toml.hpp>
 
 #include "common/text.hpp"
+#include "helper/audit/ed25519.hpp"
 #include "policy/policy.hpp"
 
 namespace bg::policy {
@@ -777,8 +778,55 @@ AlertChannel parse_alert(const std::string& name, const toml::value& table) {
     return c;
 }
 
+// [approver_keys]: `bob = "ed25519:<base64>"`, each a person (not a %group)
+// who can approve some gate, each key someone else's than every other's (one
+// key under two names would let one person count twice).
+void parse_approver_keys(const toml::value& table, Policy& policy) {
+    if (!table.is_table())
+        fail(value_position(table), "approver_keys must be a table of NAME = \"ed25519:<base64>\" lines, not " +
+                                        type_name(table));
+    bool any_group_approver = false;
+    std::set<std::string> named;
+    for (const auto& [_, g] : policy.gates)
+        for (const Principal& a : g.approvers) {
+            if (a.is_group) any_group_approver = true;
+            else named.insert(a.name);
+        }
+    std::map<std::string, std::string> owner_of_key;
+    for (const auto& [name, value_ptr] : in_file_order(table)) {
+        const Position at = key_position(*value_ptr, name);
+        if (policy.approver_keys.size() == kMaxApproverKeys)
+            fail(at, "more than " + std::to_string(kMaxApproverKeys) + " approver keys");
+        if (!name.empty() && name.front() == '%')
+            fail(at, "approver_keys " + in_quotes(name) +
+                         ": a key belongs to one person; name the user (each member of a group gets a line)");
+        if (!is_valid_name(name, kMaxNameBytes))
+            fail(at, "invalid user name " + in_quotes(name) +
+                         " in approver_keys; use letters, digits, '_', '.', '-' (not first), at most 64 bytes");
+        if (!value_ptr->is_string())
+            fail(value_position(*value_ptr), "approver_keys " + in_quotes(name) +
+                                                 " must be a string \"ed25519:<base64>\", not " + type_name(*value_ptr));
+        const std::string& text = value_ptr->as_string();
+        const auto key = audit::parse_ed25519_public_key(text);
+        if (!key || text.ends_with('\n'))
+            fail(value_position(*value_ptr), "approver_keys " + in_quotes(name) +
+                                                 " is not an Ed25519 public key (\"ed25519:\" and the base64 of 32 "
+                                                 "bytes, as `breakglassctl approver-key generate` prints it)");
+        if (!named.contains(name) && !any_group_approver)
+            fail(at, "approver_keys " + in_quotes(name) +
+                         " is not an approver of any gate; name them in a gate's approvers or remove the line");
+        const auto [it, fresh] = owner_of_key.emplace(text, name);
+        if (!fresh)
+            fail(value_position(*value_ptr), "approver_keys " + in_quotes(name) + " has the same key as " +
+                                                 in_quotes(it->second) +
+                                                 "; each approver needs their own key (one person must not count twice)");
+        policy.approver_keys.emplace(name, text);
+    }
+}
+
 Policy parse_document(const toml::value& root) {
     Policy policy;
+    const toml::value* approver_keys_table = nullptr;
     const toml::value* defaults_table = nullptr;
     const toml::value* gates_table = nullptr;
     const toml::value* sinks_table = nullptr;
@@ -792,10 +840,12 @@ Policy parse_document(const toml::value& root) {
             sinks_table = value_ptr;
         } else if (key == "alert") {
             alerts_table = value_ptr;
+        } else if (key == "approver_keys") {
+            approver_keys_table = value_ptr;
         } else {
             fail(key_position(*value_ptr, key),
                  "unknown top-level key " + in_quotes(key) +
-                     "; a policy has [defaults], [gate.NAME], [sink.NAME] and [alert.NAME] tables only");
+                     "; a policy has [defaults], [gate.NAME], [sink.NAME], [alert.NAME] and [approver_keys] tables only");
         }
     }
     if (alerts_table) {
@@ -833,6 +883,7 @@ Policy parse_document(const toml::value& root) {
             fail(key_position(*gates_table, name), "gate " + in_quotes(name) +
                                                        " has remote_ack = \"required\" but the policy defines no "
                                                        "[sink.NAME]; its grants could never be answered");
+    if (approver_keys_table) parse_approver_keys(*approver_keys_table, policy);
     return policy;
 }
 

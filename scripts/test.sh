@@ -63,7 +63,7 @@ rm -f "$fault_log"
 echo "== [3/5] fuzz targets (clang + libFuzzer), each for ${BG_FUZZ_RUNS:-10000} inputs"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
   -DBUILD_BENCHMARKS=OFF -DBG_SELINUX=OFF -DBG_FUZZ_RUNS="${BG_FUZZ_RUNS:-10000}" >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_text fuzz_policy fuzz_audit fuzz_totp fuzz_otp fuzz_proc_status fuzz_cgroup fuzz_ends_slot fuzz_sink_cursor fuzz_sink_answer fuzz_checkpoint fuzz_journal_export
+cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_text fuzz_policy fuzz_audit fuzz_totp fuzz_otp fuzz_proc_status fuzz_cgroup fuzz_ends_slot fuzz_sink_cursor fuzz_sink_answer fuzz_checkpoint fuzz_journal_export fuzz_approval_token
 run_ctest ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure
 
 echo "== [4/5] Debian packages (dpkg-buildpackage, lintian) and the revocation-lag benchmark in a booted container"

@@ -5,7 +5,7 @@
 # corpus is read only.
 if(BUILD_FUZZERS)
   set(BG_FUZZ_RUNS 10000 CACHE STRING "inputs per fuzz target in ctest")
-  foreach(name frame text policy audit totp otp proc_status cgroup ends_slot sink_cursor sink_answer checkpoint journal_export)
+  foreach(name frame text policy audit totp otp proc_status cgroup ends_slot sink_cursor sink_answer checkpoint journal_export approval_token)
     set(work ${CMAKE_BINARY_DIR}/fuzz-work/${name})
     set(seed ${CMAKE_CURRENT_LIST_DIR}/fuzz/corpus/${name})
     set(dict "")

@@ -29,6 +29,11 @@ gtest_discover_tests(remote_sink_integration_tests PROPERTIES LABELS ship TIMEOU
 add_executable(approval_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/approval_integration_test.cpp)
 target_link_libraries(approval_integration_tests PRIVATE bg_test_support bg_common bg_mfa GTest::gtest_main bg_strict)
 gtest_discover_tests(approval_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
+# Offline approvals (issue 13): request codes, approver keys, tokens signed without a daemon.
+add_executable(offline_approval_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/offline_approval_integration_test.cpp)
+target_link_libraries(offline_approval_integration_tests PRIVATE
+  bg_test_support bg_common bg_mfa bg_workflow bg_audit GTest::gtest_main bg_strict)
+gtest_discover_tests(offline_approval_integration_tests PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED bg_host)
 # Signed checkpoints and verification from a remote copy made by the real systemd-journal-remote.
 add_executable(remote_copy_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/remote_copy_integration_test.cpp)
 target_link_libraries(remote_copy_integration_tests PRIVATE

@@ -29,3 +29,17 @@ add_dependencies(bg_pam_test_driver pam_breakglass)
 add_executable(pam_stack_tests ${CMAKE_CURRENT_LIST_DIR}/pam/pam_stack_test.cpp)
 target_link_libraries(pam_stack_tests PRIVATE bg_pam_test_driver bg_test_support bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(pam_stack_tests PROPERTIES TIMEOUT 300 FIXTURES_REQUIRED bg_host)
+
+# Approvals in pam_breakglass.so on a terminal (issue 13): a login-like
+# program (misc_conv, libpam_misc) on a pty waits for a second person's
+# approval; Ctrl-C at the waiting line cancels the request with its record.
+find_library(PAM_MISC_LIBRARY pam_misc)
+if(PAM_MISC_LIBRARY)
+  add_executable(pam_terminal ${CMAKE_CURRENT_LIST_DIR}/pam/pam_terminal.cpp)
+  target_link_libraries(pam_terminal PRIVATE ${PAM_LIBRARY} ${PAM_MISC_LIBRARY} bg_strict)
+  add_executable(pam_approval_tests ${CMAKE_CURRENT_LIST_DIR}/pam/pam_approval_test.cpp)
+  target_compile_definitions(pam_approval_tests PRIVATE BG_PAM_TERMINAL_PATH="$<TARGET_FILE:pam_terminal>")
+  target_link_libraries(pam_approval_tests PRIVATE bg_pam_test_driver bg_test_support bg_common GTest::gtest_main bg_strict)
+  add_dependencies(pam_approval_tests pam_terminal)
+  gtest_discover_tests(pam_approval_tests PROPERTIES TIMEOUT 180 FIXTURES_REQUIRED bg_host)
+endif()

@@ -144,14 +144,48 @@ Handler setup_pending(CLI::App&) {
 
 Handler setup_approve(CLI::App& cmd) {
     struct Args {
-        std::string request_id, note;
+        std::string request_id, note, code, key, valid;
+        bool offline = false;
     };
     auto a = std::make_shared<Args>();
-    cmd.add_option("ID", a->request_id, "the request's id, e.g. bg-2026-000042 (breakglassctl pending)")->required();
-    cmd.add_option("--note", a->note, "a note recorded with the approval")->type_name("NOTE");
-    cmd.footer("Your own one-time code is read from the terminal (echo off), or as one line from stdin.\n\n" +
+    auto* id = cmd.add_option("ID", a->request_id, "the request's id, e.g. bg-2026-000042 (breakglassctl pending)");
+    auto* note = cmd.add_option("--note", a->note, "a note recorded with the approval")->type_name("NOTE");
+    auto* offline = cmd.add_flag("--offline", a->offline,
+                                 "sign an approval token for --code with --key, without breakglassd (anywhere)");
+    auto* code = cmd.add_option("--code", a->code, "the request code the requester reads out (USER@HOST/GATE/XXXX-...)")
+                     ->type_name("CODE");
+    auto* key = cmd.add_option("--key", a->key, "your private key (breakglassctl approver-key generate)")
+                    ->type_name("FILE");
+    auto* valid = cmd.add_option("--valid", a->valid, "how long the token is valid (default 1h, at most 24h)")
+                      ->type_name("DURATION");
+    code->needs(offline);
+    key->needs(offline);
+    valid->needs(offline);
+    offline->needs(code)->needs(key)->excludes(id)->excludes(note);
+    cmd.footer("Online: your own one-time code is read from the terminal (echo off), or as one line from stdin.\n"
+               "Offline (--offline --code CODE --key FILE): prints a token for the requester to paste; no daemon.\n\n" +
                std::string(kExitCodeHelp));
-    return [a](const CommonOptions& o) { return run_approve(o, a->request_id, a->note); };
+    return [a](const CommonOptions& o) {
+        if (a->offline) return run_approve_offline(o, a->code, a->key, a->valid);
+        if (a->request_id.empty()) {
+            print_error("approve: give the request's ID, or --offline --code CODE --key FILE");
+            return static_cast<int>(kExitUsage);
+        }
+        return run_approve(o, a->request_id, a->note);
+    };
+}
+
+Handler setup_approver_key_generate(CLI::App& cmd) {
+    struct Args {
+        std::string out, name;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("--out", a->out, "where to write the private key (0600; an existing file is never replaced)")
+        ->type_name("FILE")
+        ->required();
+    cmd.add_option("--name", a->name, "the approver's user name in the policy line (default: yours)")
+        ->type_name("USER");
+    return [a](const CommonOptions& o) { return run_approver_key_generate(o, a->out, a->name); };
 }
 
 Handler setup_deny(CLI::App& cmd) {
@@ -168,14 +202,18 @@ constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
 
 // --socket is taken everywhere (verify and `policy check FILE` do not use it), so
 // that `breakglassctl --socket PATH <anything>` is never an error.
-const std::array<Subcommand, 15> kSubcommands = {{
+const std::array<Subcommand, 16> kSubcommands = {{
     {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
      kDaemonOptions, setup_request},
     {"status", "show active grants", kDaemonOptions, setup_status},
     {"pending", "list the requests that wait for your approval", kDaemonOptions, setup_pending},
-    {"approve", "approve request ID (prompts for your own one-time code; never your own request)", kDaemonOptions,
+    {"approve", "approve request ID (prompts for your own one-time code; never your own request), or --offline",
+     kDaemonOptions,
      setup_approve},
     {"deny", "turn down request ID with --reason (an approver of its gate)", kDaemonOptions, setup_deny},
+    {"approver-key generate",
+     "write a new offline-approval private key to --out FILE (0600) and print its [approver_keys] line",
+     kDaemonOptions, setup_approver_key_generate},
     {"list", "list grants (active; with --all also revoked and expired)", kDaemonOptions, setup_list},
     {"revoke", "end a grant now (root, or the grant's own user)", kDaemonOptions, setup_revoke},
     {"expire", "end a grant whose time is up (run by the systemd timer; root)", kDaemonOptions, setup_expire},
@@ -199,6 +237,7 @@ const std::array<Subcommand, 15> kSubcommands = {{
 const std::map<std::string, std::string, std::less<>> kGroups = {
     {"policy", "check or reload the policy"},
     {"enroll", "enroll a second factor for a user (root)"},
+    {"approver-key", "an approver's own key for offline approvals"},
 };
 
 // One global option: where it was given (before or after the subcommand).

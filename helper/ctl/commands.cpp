@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/nss.hpp"
 #include "common/text.hpp"
 #include "common/utc_time.hpp"
 #include "common/transport.hpp"
@@ -145,6 +146,12 @@ bool read_initial_key(const std::string& path, Key& into) {
     return true;
 }
 
+// The user this process runs as ("" when unknown), to tell the caller's own pending requests apart.
+static std::string caller_name() {
+    const nss::Lookup<nss::User> u = nss::user_by_uid(::getuid());
+    return u.found() ? u.value.name : std::string();
+}
+
 int run_status(const CommonOptions& o, bool all) {
     proto::StatusRequest request;
     request.all = all;
@@ -158,6 +165,7 @@ int run_status(const CommonOptions& o, bool all) {
         if (request.after.empty()) {
             listed.sinks = std::move(page->sinks);
             listed.channels = std::move(page->channels);
+            listed.pending = std::move(page->pending);
         }
         if (!page->truncated) break;
         if (page->grants.empty() || listed.grants.back().event_id == request.after) {
@@ -167,7 +175,8 @@ int run_status(const CommonOptions& o, bool all) {
         request.after = listed.grants.back().event_id;
     }
     if (o.json) print_line(status_json(listed));
-    else std::cout << format_grant_table(listed, all, now_seconds()) << format_sinks(listed.sinks, now_seconds())
+    else std::cout << format_grant_table(listed, all, now_seconds())
+                   << format_pending(listed.pending, caller_name(), now_seconds()) << format_sinks(listed.sinks, now_seconds())
                    << format_channels(listed.channels, now_seconds()) << std::flush;
     return kExitOk;
 }

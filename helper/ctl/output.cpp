@@ -289,6 +289,22 @@ std::string format_channels(const std::vector<proto::ChannelInfo>& channels, std
     return out;
 }
 
+std::string format_pending(const std::vector<proto::PendingInfo>& pending, const std::string& me, std::int64_t now) {
+    std::string out;
+    for (const proto::PendingInfo& p : pending) {
+        const std::string id = escape_for_display(p.request_id);
+        out += "pending " + id + "  " + escape_for_display(p.user) + "  gate " + escape_for_display(p.gate) +
+               "  incident " + escape_for_display(p.incident) + "  " +
+               (p.approved_by.empty() ? std::string("no approval yet") : "approved by " + escape_for_display(p.approved_by)) +
+               ", " + std::to_string(p.approvals_needed) + " needed, expires " + format_utc(p.expires_at) + " (in " +
+               format_span(std::max<std::int64_t>(p.expires_at - now, 0)) + ")" +
+               (p.user == me ? std::string("  [yours: waiting for approval]")
+                             : "  [breakglassctl approve " + id + " | deny " + id + " --reason TEXT]") +
+               "\n    reason: " + escape_for_display(p.reason) + "\n";
+    }
+    return out;
+}
+
 std::string status_json(const proto::StatusAnswer& a) {
     json grants = json::array();
     for (const proto::GrantInfo& g : a.grants) {
@@ -318,8 +334,17 @@ std::string status_json(const proto::StatusAnswer& a) {
         add_time(e, "failing_since", c.failing_since);
         channels.push_back(std::move(e));
     }
+    json pending = json::array();
+    for (const proto::PendingInfo& p : a.pending) {
+        json e = {{"request_id", p.request_id}, {"user", p.user},         {"gate", p.gate},
+                  {"reason", p.reason},         {"incident", p.incident}, {"approvals_needed", p.approvals_needed},
+                  {"approved_by", p.approved_by}};
+        add_time(e, "requested_at", p.requested_at);
+        add_time(e, "expires_at", p.expires_at);
+        pending.push_back(std::move(e));
+    }
     return dump({{"grants", std::move(grants)}, {"truncated", a.truncated}, {"sinks", std::move(sinks)},
-                 {"channels", std::move(channels)}});
+                 {"channels", std::move(channels)}, {"pending", std::move(pending)}});
 }
 
 std::string revoked_json(const proto::Revoked& r) {

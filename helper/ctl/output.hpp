@@ -71,6 +71,9 @@ std::string status_json(const proto::StatusAnswer& a);
 std::string format_sinks(const std::vector<proto::SinkInfo>& sinks, std::int64_t now);
 // One paragraph per alert channel: delivered, waiting, failing since when.
 std::string format_channels(const std::vector<proto::ChannelInfo>& channels, std::int64_t now);
+// The requests waiting for approvals that `status`/`list` show (StatusAnswer.pending);
+// `me` is the caller's user name: their own requests say so, the others how to approve.
+std::string format_pending(const std::vector<proto::PendingInfo>& pending, const std::string& me, std::int64_t now);
 std::string revoked_json(const proto::Revoked& r);
 std::string expired_json(const proto::Expired& e);
 std::string verify_json(const VerifyOutcome& v);

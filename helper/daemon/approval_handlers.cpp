@@ -10,15 +10,27 @@
 // approval is an `approval_refused` record. The requests live in
 // workflow::PendingStore, driven only by these records, so they survive a
 // restart; a waiting front-end asks (WaitRequest) and holds nothing here.
+//
+// Offline approvals: a pending request shows a request code (derived from
+// this host, the requester, the gate, reason, incident, the request's id and
+// a random nonce kept in its record); an approver with a key in the policy's
+// [approver_keys] signs a token for it anywhere (`breakglassctl approve
+// --offline`), and the requester submits it (SubmitTokenRequest). Its
+// `approve` record names the approver and the token's digest; those records
+// are what makes a token single use, also across a restart (the store
+// replays them).
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <set>
 
+#include "common/hex.hpp"
 #include "common/nss.hpp"
 #include "common/text.hpp"
 #include "helper/daemon/daemon.hpp"
 #include "helper/daemon/grant_attempt.hpp"
+#include "helper/workflow/offline_token.hpp"
 
 namespace bg {
 
@@ -112,6 +124,10 @@ proto::Message Daemon::request_commit(GrantAttempt& a, std::int64_t now) {
     terms.approvers = principals_text(gate->approvers);
     terms.ttl_seconds = a.decision.ttl.count();
     terms.severity = a.request.severity;
+    std::array<unsigned char, workflow::kRequestNonceHexChars / 2> nonce{};
+    if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1)
+        return ErrorAnswer{ErrorCode::Unavailable, "no random bytes for the request code; nothing was requested"};
+    terms.nonce = hex_encode(nonce);
     f.detail = with_loginuid_note(workflow::request_detail(terms), a.peer);
     const auto rec = record(f, now);
     if (!rec)
@@ -134,6 +150,7 @@ proto::RequestState Daemon::request_state(const workflow::PendingRequest& p) con
     s.expires_at = p.expires_at;
     s.grant_id = p.grant_id;
     s.grant_expires_at = p.grant_expires_at;
+    if (p.state == workflow::RequestState::Pending) s.request_code = request_code(p);
     switch (p.state) {
         case workflow::RequestState::Pending: break;
         case workflow::RequestState::Granted: s.message = "approved by " + p.ended_by; break;
@@ -144,6 +161,14 @@ proto::RequestState Daemon::request_state(const workflow::PendingRequest& p) con
             break;
     }
     return s;
+}
+
+std::string Daemon::request_code(const workflow::PendingRequest& p) const {
+    if (!policy_ || policy_->approver_keys.empty() || p.nonce.empty()) return "";
+    workflow::RequestCode c{p.user, config_.host, p.gate,
+                            workflow::request_digest(config_.host, p.user, p.gate, p.reason, p.incident, p.id, p.nonce)};
+    if (!is_valid_name(c.host, 64) || !is_valid_name(c.actor, 64) || !is_valid_name(c.gate, 64)) return "";
+    return workflow::format_request_code(c);
 }
 
 proto::Message Daemon::on_wait(const PeerIdentity& peer, proto::WaitRequest& m, std::int64_t now) {
@@ -186,25 +211,38 @@ proto::Message Daemon::on_cancel_request(const PeerIdentity& peer, proto::Cancel
     return proto::RequestCancelled{id, rec->event_id};
 }
 
-proto::Message Daemon::on_pending(const PeerIdentity& peer, proto::PendingRequest&, std::int64_t now) {
-    (void)expire_requests(now);
-    proto::PendingAnswer a;
+std::vector<proto::PendingInfo> Daemon::visible_pending(const PeerIdentity& peer, bool own_too, std::size_t bytes_left,
+                                                        std::string& error) const {
+    std::vector<proto::PendingInfo> out;
     const auto groups = nss::group_names_of(peer.user);
     if (groups.failed())
-        return ErrorAnswer{ErrorCode::Unavailable,
-                           "cannot look up the groups of " + peer.user + " (" + escape_for_display(groups.error) + ")"};
-    // Each entry is at most its texts plus the JSON around them: stay well inside a frame.
-    std::size_t bytes = proto::kHeaderBytes + 32;
+        error = "cannot look up the groups of " + peer.user + " (" + escape_for_display(groups.error) + ")";
+    std::size_t bytes = 0;
     for (const workflow::PendingRequest* p : pending_.pending()) {
+        const bool own = p->user == peer.user;
         const policy::Gate* gate = gate_in_force(p->gate);
-        if (gate == nullptr || p->user == peer.user || !policy::is_approver(*gate, peer.user, groups.value)) continue;
+        const bool approver =
+            gate != nullptr && !own && !groups.failed() && policy::is_approver(*gate, peer.user, groups.value);
+        const bool visible = approver || (own_too && (own || peer.uid == 0));
+        if (!visible) continue;
         proto::PendingInfo info{p->id,           p->user,       p->gate,           p->reason, p->incident,
                                 p->requested_at, p->expires_at, p->approvals_needed, join(p->approved_by)};
+        // Each entry is at most its texts plus the JSON around them.
         const std::size_t size = 256 + info.reason.size() * 6 + info.incident.size() * 6 + info.approved_by.size();
-        if (a.requests.size() == proto::kMaxListEntries || bytes + size > proto::kMaxFrameBytes) break;
+        if (out.size() == proto::kMaxListEntries || bytes + size > bytes_left) break;
         bytes += size;
-        a.requests.push_back(std::move(info));
+        out.push_back(std::move(info));
     }
+    return out;
+}
+
+proto::Message Daemon::on_pending(const PeerIdentity& peer, proto::PendingRequest&, std::int64_t now) {
+    (void)expire_requests(now);
+    std::string error;
+    auto list = visible_pending(peer, false, proto::kMaxFrameBytes - proto::kHeaderBytes - 32, error);
+    if (!error.empty()) return ErrorAnswer{ErrorCode::Unavailable, error};
+    proto::PendingAnswer a;
+    a.requests = std::move(list);
     return a;
 }
 
@@ -358,6 +396,132 @@ proto::Message Daemon::on_reject(const PeerIdentity& peer, proto::RejectRequest&
         return ErrorAnswer{ErrorCode::Unavailable, "the rejection could not be recorded (" +
                                                        escape_for_display(last_record_error_) + ")"};
     return proto::Rejected{id, rec->event_id};
+}
+
+proto::Message Daemon::on_submit_token(const PeerIdentity& peer, proto::SubmitTokenRequest& m, std::int64_t now) {
+    const std::string user = m.user.empty() ? peer.user : m.user;
+    if (auto refused = actor_refusal(peer, user)) return ErrorAnswer{ErrorCode::NotPermitted, *refused};
+    (void)expire_requests(now);
+    pending_.forget_tokens_before(now);
+    // Refusals: who submitted (the requester) and why; the approver and the
+    // token's digest when they are known.
+    audit::RecordFields f;
+    f.event = "approval_refused";
+    f.action = "approval";
+    f.actor = user;
+    f.actor_loginuid = peer.loginuid;
+    f.actor_role = "requester";
+    f.peer_uid = static_cast<std::int64_t>(peer.uid);
+    f.factor = "offline_token";
+    f.grant_id = bounded_for_record(m.request_id, kMaxGateBytes);
+    const workflow::PendingRequest* p = pending_.find(m.request_id);
+    // Another user's request is answered as if it did not exist.
+    if (p == nullptr || p->user != user || p->state != workflow::RequestState::Pending)
+        return refuse(peer, ErrorCode::NotFound,
+                      "offline token refused: no pending request " + escape_for_display(m.request_id) + " of user " +
+                          user +
+                          (p != nullptr && p->user == user
+                               ? " (it is " + std::string(workflow::request_state_name(p->state)) + ")"
+                               : std::string()),
+                      f, now);
+    f.gate_bypassed = p->gate;
+    f.target = p->user;
+    const auto token = workflow::parse_approval_token(m.token);
+    if (!token) return refuse(peer, ErrorCode::BadRequest, "offline token refused: " + token.error().message, f, now);
+    const std::string digest = workflow::token_digest(*token);
+    const std::string tail = " (token " + digest + ")";
+    const policy::Gate* gate = gate_in_force(p->gate);
+    if (gate == nullptr || !policy_)
+        return refuse(peer, ErrorCode::Unavailable,
+                      "offline token refused: gate '" + p->gate + "' is not in the policy in force" + tail, f, now);
+    if (p->nonce.empty() || request_code(*p).empty())
+        return refuse(peer, ErrorCode::Denied,
+                      "offline token refused: request " + p->id +
+                          " has no request code (the policy has no [approver_keys], or the request predates them)" +
+                          tail,
+                      f, now);
+    std::vector<std::pair<std::string, audit::Ed25519PublicKey>> keys;
+    for (const auto& [name, text] : policy_->approver_keys)
+        if (const auto key = audit::parse_ed25519_public_key(text)) keys.emplace_back(name, *key);
+    const workflow::RequestCode expected{
+        p->user, config_.host, p->gate,
+        workflow::request_digest(config_.host, p->user, p->gate, p->reason, p->incident, p->id, p->nonce)};
+    const workflow::TokenCheck check = workflow::check_approval_token(*token, expected, keys);
+    f.approver = check.approver;
+    if (!check.ok) return refuse(peer, ErrorCode::Denied, "offline token refused: " + check.why + tail, f, now);
+    const std::string& approver = check.approver;
+    if (token->not_after < now)
+        return refuse(peer, ErrorCode::Denied,
+                      "offline token refused: it expired at " + audit::format_utc(token->not_after) + tail, f, now);
+    if (token->not_after > now + workflow::kMaxTokenValiditySeconds)
+        return refuse(peer, ErrorCode::Denied,
+                      "offline token refused: it is valid until " + audit::format_utc(token->not_after) +
+                          ", more than 24 h ahead (an approver's tool signs for at most 24 h)" + tail,
+                      f, now);
+    if (const auto used = pending_.token_used(digest))
+        return refuse(peer, ErrorCode::Denied,
+                      "offline token refused: it was used already (record " + *used + "); a token counts once" + tail,
+                      f, now);
+    if (approver == p->user)
+        return refuse(peer, ErrorCode::NotPermitted,
+                      "offline token refused: it is signed by " + approver + ", who may not approve their own request " +
+                          p->id + " (separation of duties)" + tail,
+                      f, now);
+    const auto groups = nss::group_names_of(approver);
+    if (groups.failed())
+        return refuse(peer, ErrorCode::Unavailable,
+                      "offline token refused: cannot look up the groups of " + approver + " (" +
+                          escape_for_display(groups.error) + ")" + tail,
+                      f, now);
+    if (!policy::is_approver(*gate, approver, groups.value))
+        return refuse(peer, ErrorCode::NotPermitted,
+                      "offline token refused: its signer " + approver + " is not an approver of gate '" + gate->name +
+                          "' (approvers: " + principals_text(gate->approvers) + ")" + tail,
+                      f, now);
+    if (std::find(p->approved_by.begin(), p->approved_by.end(), approver) != p->approved_by.end())
+        return refuse(peer, ErrorCode::Denied,
+                      "offline token refused: " + approver + " has already approved request " + p->id +
+                          "; it needs another approver" + tail,
+                      f, now);
+    if (const Grant* existing = grants_.active_for(p->user, p->gate, now))
+        return refuse(peer, ErrorCode::Denied,
+                      "offline token refused: " + p->user + " already holds " + existing->event_id + " for gate '" +
+                          p->gate + "' until " + audit::format_utc(existing->expires_at) + tail,
+                      f, now);
+    // The approval: its actor is the approver (whose key signed), as an
+    // online approve record's; who submitted it is in peer_uid and detail.
+    audit::RecordFields a = approver_fields(peer, "approve", p->id);
+    a.actor = approver;
+    a.actor_loginuid = -1;
+    a.approver = approver;
+    a.factor = "offline_token";
+    a.gate_bypassed = p->gate;
+    a.target = p->user;
+    a.expires_at = token->not_after;
+    a.detail = bounded_for_record("offline token " + digest + " signed by " + approver + "'s key, valid until " +
+                                      audit::format_utc(token->not_after) + ", submitted by " + user + " (uid " +
+                                      std::to_string(peer.uid) + ")",
+                                  audit::kMaxFieldBytes);
+    const std::string id = p->id;
+    const auto rec = record(a, now);
+    if (!rec)
+        return ErrorAnswer{ErrorCode::Unavailable, "the offline approval could not be recorded (" +
+                                                       escape_for_display(last_record_error_) + "); it does not count"};
+    proto::TokenAccepted answer{id, rec->event_id, approver, 0, 0, ""};
+    const workflow::PendingRequest* after = pending_.find(id);
+    if (after == nullptr) return answer;
+    answer.approvals = static_cast<std::int64_t>(after->approved_by.size());
+    answer.approvals_needed = std::max(after->approvals_needed, gate->approvals);
+    if (answer.approvals < answer.approvals_needed) return answer;
+    const workflow::PendingRequest complete = *after;
+    const auto granted = grant_approved(complete, now);
+    if (!granted)
+        return ErrorAnswer{ErrorCode::Unavailable, "the approval is recorded (" + rec->event_id +
+                                                       ") but the grant could not be (" +
+                                                       escape_for_display(last_record_error_) +
+                                                       "); nothing was granted yet: the next approval retries"};
+    answer.grant_id = granted->event_id;
+    return answer;
 }
 
 bool Daemon::expire_requests(std::int64_t now) {

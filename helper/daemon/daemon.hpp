@@ -226,6 +226,7 @@ private:
     proto::Message on_pending(const PeerIdentity& peer, proto::PendingRequest& m, std::int64_t now);
     proto::Message on_approve(const PeerIdentity& peer, proto::ApproveRequest& m, std::int64_t now);
     proto::Message on_reject(const PeerIdentity& peer, proto::RejectRequest& m, std::int64_t now);
+    proto::Message on_submit_token(const PeerIdentity& peer, proto::SubmitTokenRequest& m, std::int64_t now);
 
     // ---- a GrantRequest, step by step (grant_handlers.cpp). Each step
     // returns the refusal (already recorded) or nullopt to go on.
@@ -242,9 +243,19 @@ private:
     // The grant a request's last approval completes: its record, timer and hook.
     std::optional<audit::Record> grant_approved(const workflow::PendingRequest& p, std::int64_t now);
     proto::RequestState request_state(const workflow::PendingRequest& p) const;
+    // The request code an offline approver signs for (offline_token.hpp),
+    // or "" when the policy has no [approver_keys] or `p` has no nonce.
+    std::string request_code(const workflow::PendingRequest& p) const;
     // Pending requests whose approval_timeout has passed end with a
     // request_expired record. False when one could not be written.
     bool expire_requests(std::int64_t now);
+    // The pending requests `peer` may see, oldest first, within `bytes_left`
+    // of a frame: those it may approve (an approver of the gate, not the
+    // requester); with own_too its own as well; root (with own_too) all.
+    // When the peer's groups cannot be looked up, `error` says why and only
+    // its own requests are listed.
+    std::vector<proto::PendingInfo> visible_pending(const PeerIdentity& peer, bool own_too, std::size_t bytes_left,
+                                                    std::string& error) const;
     // At start: the records of the last kMaxApprovalTimeout into pending_.
     Status replay_requests(std::int64_t now);
 

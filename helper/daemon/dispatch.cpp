@@ -55,13 +55,15 @@ struct DispatchTable {
         route<&Daemon::on_enroll_yubikey>(AllowedPeers::Root, true),
         route<&Daemon::on_session>(AllowedPeers::Trusted, false),
         route<&Daemon::on_command>(AllowedPeers::Trusted, false),
-        // Approvals: the handlers allow the requester (wait, cancel) or an
-        // approver of the gate who is not the requester (approve, reject).
+        // Approvals: the handlers allow the requester (wait, cancel, submit
+        // an offline token: one per connection) or an approver of the gate
+        // who is not the requester (approve, reject).
         route<&Daemon::on_wait>(AllowedPeers::Anyone, false),
         route<&Daemon::on_cancel_request>(AllowedPeers::Anyone, true),
         route<&Daemon::on_pending>(AllowedPeers::Anyone, false),
         route<&Daemon::on_approve>(AllowedPeers::Anyone, true),
-        route<&Daemon::on_reject>(AllowedPeers::Anyone, true));
+        route<&Daemon::on_reject>(AllowedPeers::Anyone, true),
+        route<&Daemon::on_submit_token>(AllowedPeers::Anyone, true));
 
     // Every request type of the protocol has exactly one row.
     template <class M>

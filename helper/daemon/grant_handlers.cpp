@@ -266,7 +266,7 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
 
 // A page of grants, most recent first, that fits a frame whatever the
 // reasons hold (each is escaped as JSON, so its encoded size is what counts).
-proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest& m, std::int64_t) {
+proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest& m, std::int64_t now) {
     proto::StatusAnswer a;
     // Every grant in the store's order (most recent first), so that a page can
     // continue after a grant that has ended since (it is skipped unless `all`).
@@ -305,6 +305,16 @@ proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest&
                      256;
             a.channels.push_back(std::move(info));
         }
+    }
+    // The first page also lists the requests waiting for approvals that the
+    // peer may see (its own, those it may approve; root all), in at most a
+    // quarter of a frame. A failed group lookup lists only its own.
+    if (m.after.empty()) {
+        (void)expire_requests(now);
+        std::string error;
+        a.pending = visible_pending(peer, true, proto::kMaxFrameBytes / 4, error);
+        for (const proto::PendingInfo& p : a.pending)
+            bytes += 256 + p.reason.size() * 6 + p.incident.size() * 6 + p.approved_by.size();
     }
     for (; next != list.end(); ++next) {
         const Grant& g = *next;

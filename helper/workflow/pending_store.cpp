@@ -11,6 +11,10 @@ constexpr std::string_view kNeeds = "needs ";
 constexpr std::string_view kBy = " approval(s) by ";
 constexpr std::string_view kTtl = "; ttl ";
 constexpr std::string_view kSeverity = "; severity ";
+constexpr std::string_view kNonce = "; nonce ";
+constexpr std::string_view kOfflineToken = "offline token ";
+constexpr std::size_t kNonceChars = 32;
+constexpr std::size_t kTokenDigestChars = 32;
 
 std::optional<std::int64_t> parse_number(std::string_view s) {
     std::int64_t n = 0;
@@ -35,6 +39,7 @@ std::string_view request_state_name(RequestState s) {
 std::string request_detail(const RequestTerms& t) {
     std::string out = std::string(kNeeds) + std::to_string(t.approvals_needed) + std::string(kBy) + t.approvers +
                       std::string(kTtl) + std::to_string(t.ttl_seconds) + "s";
+    if (!t.nonce.empty()) out += std::string(kNonce) + t.nonce;
     if (!t.severity.empty()) out += std::string(kSeverity) + t.severity;
     return out;
 }
@@ -61,6 +66,14 @@ std::optional<RequestTerms> parse_request_detail(std::string_view d) {
     if (!seconds || *seconds < 1) return std::nullopt;
     t.ttl_seconds = *seconds;
     d.remove_prefix(s + 1);
+    if (d.starts_with(kNonce)) {
+        d.remove_prefix(kNonce.size());
+        t.nonce = std::string(d.substr(0, d.find(';')));
+        if (t.nonce.size() != kNonceChars ||
+            !std::all_of(t.nonce.begin(), t.nonce.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+            return std::nullopt;
+        d.remove_prefix(t.nonce.size());
+    }
     // A note may follow ("; the loginuid ..."): only the severity is read.
     if (d.starts_with(kSeverity)) {
         d.remove_prefix(kSeverity.size());
@@ -90,12 +103,18 @@ void PendingStore::recorded(const audit::Record& r) {
         p.factor = r.factor;
         p.approvers = terms->approvers;
         p.approvals_needed = terms->approvals_needed;
+        p.nonce = terms->nonce;
         p.ttl_seconds = terms->ttl_seconds;
         p.requested_at = r.timestamp;
         p.expires_at = r.expires_at;
         requests_.push_back(std::move(p));
         trim();
         return;
+    }
+    if (r.event == "approve" && r.detail.starts_with(kOfflineToken)) {
+        const std::string digest = r.detail.substr(kOfflineToken.size(), kTokenDigestChars);
+        if (digest.size() == kTokenDigestChars && !token_used(digest))
+            used_tokens_.push_back({digest, r.event_id, r.expires_at});
     }
     if (r.grant_id.empty()) return;
     PendingRequest* p = find_mutable(r.grant_id);
@@ -172,6 +191,16 @@ std::optional<std::int64_t> PendingStore::earliest_expiry() const {
     for (const PendingRequest& p : requests_)
         if (p.state == RequestState::Pending && (!out || p.expires_at < *out)) out = p.expires_at;
     return out;
+}
+
+std::optional<std::string> PendingStore::token_used(const std::string& digest) const {
+    for (const UsedToken& t : used_tokens_)
+        if (t.digest == digest) return t.record;
+    return std::nullopt;
+}
+
+void PendingStore::forget_tokens_before(std::int64_t now) {
+    std::erase_if(used_tokens_, [now](const UsedToken& t) { return t.not_after < now; });
 }
 
 }  // namespace bg::workflow

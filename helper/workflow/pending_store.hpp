@@ -11,8 +11,14 @@
 // What a `request` record carries for the store (besides actor, gate, reason,
 // incident, target, action and expires_at = when the request expires): its
 // detail begins "needs N approval(s) by APPROVERS; ttl Ss" and may go on
-// with "; severity X" (request_detail() writes it, parse_request_detail()
-// reads it back).
+// with "; nonce HEX" (the request code's nonce, offline_token.hpp) and
+// "; severity X" (request_detail() writes it, parse_request_detail() reads
+// it back).
+//
+// Offline approval tokens are single use: an `approve` record made with one
+// names it in its detail ("offline token HEX32 ...") and carries the token's
+// not_after as its expires_at; the store remembers those digests (so a token
+// used before a restart is still known after it, from the replayed log).
 #pragma once
 
 #include <cstddef>
@@ -45,6 +51,7 @@ struct PendingRequest {
     std::int64_t expires_at = 0;   // a pending request expires then
     std::vector<std::string> approved_by;  // distinct, in order
     std::vector<std::string> approve_records;
+    std::string nonce;             // the request code's nonce ("" in records from before offline approvals)
     RequestState state = RequestState::Pending;
     std::string grant_id;          // Granted
     std::int64_t grant_expires_at = 0;
@@ -58,6 +65,7 @@ struct RequestTerms {
     std::string approvers;
     std::int64_t ttl_seconds = 0;
     std::string severity;
+    std::string nonce;  // 32 hex, or "" (then no request code)
 };
 std::string request_detail(const RequestTerms& t);
 std::optional<RequestTerms> parse_request_detail(std::string_view detail);
@@ -81,11 +89,23 @@ public:
     // The earliest expires_at among pending requests.
     std::optional<std::int64_t> earliest_expiry() const;
 
+    // The offline token with this digest was used: the approve record that
+    // used it (its event id), else nullopt.
+    std::optional<std::string> token_used(const std::string& digest) const;
+    // Forgets used tokens whose not_after is before `now` (they are refused
+    // as expired anyway); the daemon calls it with its clock.
+    void forget_tokens_before(std::int64_t now);
+
 private:
     PendingRequest* find_mutable(const std::string& id);
     void end(PendingRequest& p, RequestState s, const std::string& by, const std::string& why);
     void trim();
     std::vector<PendingRequest> requests_;  // in request order
+    struct UsedToken {
+        std::string digest, record;
+        std::int64_t not_after = 0;
+    };
+    std::vector<UsedToken> used_tokens_;
 };
 
 }  // namespace bg::workflow

@@ -5,8 +5,16 @@
 // run-as user) in command_info, and an audit plugin that records each gated
 // command and its exit status. Like pam_breakglass.so it is thin: it parses
 // its options, converses through sudo's conversation function, sends its
-// requests and maps the answers. It writes no files, forks nothing, installs
-// no signal handlers. No exception leaves an entry point (catch (...) ⇒ refuse).
+// requests and maps the answers. It writes no files and forks nothing. No
+// exception leaves an entry point (catch (...) ⇒ refuse).
+//
+// Signals: while check() runs, sudo has its own handler on SIGINT, SIGTERM,
+// SIGHUP, SIGQUIT (and others), which only notes the signal in sudo's signal
+// pipe, read when the command runs: Ctrl-C would do nothing at all during a
+// wait for approvals. So while the flow waits for a gate's approvals it puts
+// its own handler on those four, which cancels the request (CancelRequest, a
+// request_cancelled record), and gives sudo its handlers back before
+// check() returns (common/breakglass_flow.hpp, wait_for_approval).
 //
 // One connection per sudo run: sudo loads the file once for both Plugin
 // lines, so the two halves share one connection to breakglassd (Run below).
@@ -235,6 +243,8 @@ std::string refusal_for(flow::Outcome o, const std::string& gate) {
         case flow::Outcome::Unavailable:
             return "breakglassd is not reachable or cannot decide; gated commands are refused (gate " + quoted(gate) + ")";
         case flow::Outcome::ConversationFailed: return "break-glass for gate " + quoted(gate) + " cancelled: no answer";
+        case flow::Outcome::Cancelled:
+            return "break-glass for gate " + quoted(gate) + " cancelled while waiting for approval";
         case flow::Outcome::BadInput: return "break-glass for gate " + quoted(gate) + " refused: an answer was not valid";
         case flow::Outcome::Granted:
         case flow::Outcome::AlreadyActive: break;

@@ -335,5 +335,43 @@ TEST_F(ApprovalTest, ARequesterHasAtMostThreePendingRequests) {
     EXPECT_EQ(daemon_->audit().records_of("auth_failed").size(), 0u) << "refused before its code was looked at";
 }
 
+// `status` and `list` show pending requests to whom they concern: the
+// requester their own, an approver those they may approve, root all, a
+// stranger none; `--json` lists them under "pending".
+TEST_F(ApprovalTest, StatusAndListShowPendingRequestsToWhomTheyConcern) {
+    ASSERT_NO_FATAL_FAILURE(start("15m", 1));
+    auto waiting = request_in_background();
+    ASSERT_FALSE(request_id_.empty());
+    const auto shows = [&](const std::string& user, const std::vector<std::string>& args) {
+        const auto r = user.empty() ? run(daemon_->ctl(args)) : run_as(user, daemon_->ctl(args));
+        EXPECT_EQ(r.exit_code, 0) << user << ": " << r.err;
+        return r.out;
+    };
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"status"}, std::vector<std::string>{"list"}}) {
+        const std::string own = shows(alice_.name(), args);
+        EXPECT_NE(own.find("pending " + request_id_), std::string::npos) << own;
+        EXPECT_NE(own.find("[yours: waiting for approval]"), std::string::npos) << own;
+        EXPECT_NE(own.find("reason: db down"), std::string::npos) << own;
+        const std::string approver = shows(bob_.name(), args);
+        EXPECT_NE(approver.find("pending " + request_id_), std::string::npos) << approver;
+        EXPECT_NE(approver.find("breakglassctl approve " + request_id_), std::string::npos) << approver;
+        const std::string stranger = shows(mallory_.name(), args);
+        EXPECT_EQ(stranger.find(request_id_), std::string::npos) << stranger;
+        const std::string root = shows("", args);
+        EXPECT_NE(root.find("pending " + request_id_), std::string::npos) << root;
+    }
+    const json as_json = json::parse(shows(bob_.name(), {"status", "--json"}));
+    ASSERT_EQ(as_json["pending"].size(), 1u) << as_json.dump();
+    EXPECT_EQ(as_json["pending"][0]["request_id"], request_id_);
+    EXPECT_EQ(as_json["pending"][0]["user"], alice_.name());
+    EXPECT_EQ(as_json["pending"][0]["approvals_needed"], 1);
+    EXPECT_EQ(json::parse(shows(mallory_.name(), {"list", "--json"}))["pending"].size(), 0u);
+    // Once it has ended, it is no longer shown.
+    const auto denied = run_as(bob_.name(), daemon_->ctl({"deny", request_id_, "--reason", "no"}));
+    EXPECT_EQ(denied.exit_code, 0) << denied.err;
+    ASSERT_TRUE(waiting->ended_within(10s)) << request_log();
+    EXPECT_EQ(shows(alice_.name(), {"status"}).find("pending " + request_id_), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bg::test

@@ -75,8 +75,10 @@ SudoConfig::SudoConfig(const std::string& dir, const SudoAccounts& a, const std:
 }
 
 PtySession sudo_on_terminal(const SudoAccounts& a, const std::vector<std::string>& argv,
-                            const std::vector<PtyAnswer>& answers, std::chrono::milliseconds timeout) {
+                            const std::vector<PtyAnswer>& answers, std::chrono::milliseconds timeout,
+                            const std::function<void(std::string_view)>& on_output) {
     PtyOptions options;
+    options.on_output = on_output;
     options.user = a.user.name();
     options.environment = test_environment();
     options.timeout = timeout;

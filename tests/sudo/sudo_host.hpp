@@ -10,8 +10,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/support/private_mounts.hpp"
@@ -67,9 +69,11 @@ private:
 // Runs argv as accounts.user on a new terminal, with loginuid set to the
 // user's uid (as a login session would), typing each answer once its prompt
 // appears; sudo's process group is killed at `timeout` (PtySession::timed_out).
+// `on_output` sees each chunk the terminal shows, as it comes.
 PtySession sudo_on_terminal(const SudoAccounts& accounts, const std::vector<std::string>& argv,
                             const std::vector<PtyAnswer>& answers = {},
-                            std::chrono::milliseconds timeout = std::chrono::milliseconds(20000));
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(20000),
+                            const std::function<void(std::string_view)>& on_output = {});
 
 // Runs argv as accounts.user without a terminal (empty stdin, no controlling
 // terminal), with loginuid set: for `sudo -n` and the benchmark.

@@ -124,7 +124,7 @@ PtySession run_on_pty(const std::vector<std::string>& argv, const std::vector<Pt
             const PtyAnswer& a = answers[out.answered];
             const std::size_t at = out.output.find(a.prompt, searched_from);
             if (at == std::string::npos) break;
-            const std::string typed = a.reply + "\n";
+            const std::string typed = a.raw ? a.reply : a.reply + "\n";
             write_all(master, typed.data(), typed.size());
             searched_from = at + a.prompt.size();
             ++out.answered;

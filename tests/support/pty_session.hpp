@@ -19,6 +19,7 @@ namespace bg::test {
 struct PtyAnswer {
     std::string prompt;  // typed once this text has appeared (after the previous prompt)
     std::string reply;   // typed followed by a newline
+    bool raw = false;    // typed as is, without the newline ("\x03": Ctrl-C on a terminal with ISIG)
 };
 
 struct PtyOptions {

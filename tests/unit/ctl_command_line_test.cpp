@@ -87,6 +87,22 @@ TEST(CtlCommandLine, HelpIsZeroAndUsageErrorsAreTwo) {
     }
 }
 
+// `approve` is online (ID) or offline (--offline --code --key, no ID).
+TEST(CtlCommandLine, ApproveOfflineTakesCodeAndKeyAndNoId) {
+    EXPECT_TRUE(parse({"approve", "--offline", "--code", "a@h/g/AAAA", "--key", "k"}).handler);
+    EXPECT_TRUE(parse({"approve", "--offline", "--code", "a@h/g/AAAA", "--key", "k", "--valid", "2h"}).handler);
+    for (const std::vector<std::string>& bad :
+         std::vector<std::vector<std::string>>{{"approve", "--offline", "--code", "c"},
+                                               {"approve", "--offline", "--key", "k"},
+                                               {"approve", "--code", "c", "--key", "k"},
+                                               {"approve", "bg-2026-000001", "--offline", "--code", "c", "--key", "k"},
+                                               {"approver-key", "generate"}}) {
+        const CommandLine c = parse(bad);
+        EXPECT_FALSE(c.handler) << bad[0] << " " << bad[1];
+        EXPECT_EQ(c.exit_code, kExitUsage) << bad[1];
+    }
+}
+
 // Every row of the table is reachable by its path, with its required arguments.
 TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
     const std::map<std::string, std::vector<std::string>> required = {
@@ -97,6 +113,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         {"deny", {"bg-2026-000001", "--reason", "no"}},
         {"enroll totp", {"alice"}},
         {"enroll yubikey", {"alice", "--public-id", "cccccccccccc"}},
+        {"approver-key generate", {"--out", "/tmp/k"}},
     };
     std::size_t rows = 0;
     for (const Subcommand& s : subcommands()) {
@@ -116,7 +133,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_EQ(c.options.socket, "/run/t.sock") << path;
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
-    EXPECT_EQ(rows, 15u);
+    EXPECT_EQ(rows, 16u);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ namespace {
 
 using proto::MessageType;
 
-constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::Rejected);
+constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::TokenAccepted);
 
 // One default-constructed message of each type, in type order.
 template <std::size_t... I>
@@ -132,7 +132,7 @@ TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeAndTheApp
                                              MessageType::StatusRequest, MessageType::RevokeRequest,
                                              MessageType::WaitRequest, MessageType::CancelRequest,
                                              MessageType::PendingRequest, MessageType::ApproveRequest,
-                                             MessageType::RejectRequest}));
+                                             MessageType::RejectRequest, MessageType::SubmitTokenRequest}));
 }
 
 // A real Daemon on a temporary state directory; the peer is an unprivileged uid.

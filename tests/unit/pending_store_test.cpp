@@ -25,12 +25,12 @@ audit::Record record(const std::string& event, std::uint64_t seq, const std::str
 audit::Record request(std::uint64_t seq, const std::string& user, int needed = 2) {
     audit::Record r = record("request", seq, user);
     r.expires_at = 2000;
-    r.detail = request_detail({needed, "%leads, bob", 1800, "sev1"}) + "; the loginuid 1000 was not set by a login";
+    r.detail = request_detail({needed, "%leads, bob", 1800, "sev1", ""}) + "; the loginuid 1000 was not set by a login";
     return r;
 }
 
 TEST(RequestDetail, ReadsBackWhatItWrites) {
-    const auto t = parse_request_detail(request_detail({3, "%secleads, bob", 5400, ""}));
+    const auto t = parse_request_detail(request_detail({3, "%secleads, bob", 5400, "", ""}));
     ASSERT_TRUE(t);
     EXPECT_EQ(t->approvals_needed, 3);
     EXPECT_EQ(t->approvers, "%secleads, bob");
@@ -91,6 +91,65 @@ TEST(PendingStore, RejectCancelAndExpiryEndARequest) {
     odd.detail = "something else";
     store.recorded(odd);
     EXPECT_EQ(store.find(odd.event_id), nullptr);
+}
+
+}  // namespace
+}  // namespace bg::workflow
+
+namespace bg::workflow {
+namespace {
+
+// The request code's nonce rides in the request record's detail, before the
+// severity, and comes back into the store.
+TEST(RequestDetail, CarriesTheNonce) {
+    const std::string nonce = "00112233445566778899aabbccddeeff";
+    const std::string d = request_detail({1, "bob", 60, "sev1", nonce});
+    EXPECT_EQ(d, "needs 1 approval(s) by bob; ttl 60s; nonce " + nonce + "; severity sev1");
+    const auto t = parse_request_detail(d + "; the loginuid 1000 was not set by a login");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->nonce, nonce);
+    EXPECT_EQ(t->severity, "sev1");
+    EXPECT_FALSE(parse_request_detail("needs 1 approval(s) by bob; ttl 60s; nonce 0011"));
+    EXPECT_FALSE(parse_request_detail("needs 1 approval(s) by bob; ttl 60s; nonce " + std::string(32, 'G')));
+    PendingStore store;
+    audit::Record r;
+    r.event = "request";
+    r.event_id = "bg-2026-000001";
+    r.actor = "alice";
+    r.detail = d;
+    store.recorded(r);
+    ASSERT_NE(store.find("bg-2026-000001"), nullptr);
+    EXPECT_EQ(store.find("bg-2026-000001")->nonce, nonce);
+}
+
+// An approve record made with an offline token marks the token used (also
+// when replayed into a new store, as after a restart), until its not_after.
+TEST(PendingStore, RemembersUsedOfflineTokensFromTheirRecords) {
+    const std::string digest = "0123456789abcdef0123456789abcdef";
+    audit::Record a;
+    a.event = "approve";
+    a.event_id = "bg-2026-000002";
+    a.actor = "bob";
+    a.grant_id = "bg-2026-000001";
+    a.expires_at = 5000;
+    a.detail = "offline token " + digest + " signed by bob's key, valid until 2026-12-01T18:00:00Z";
+    PendingStore store;
+    EXPECT_FALSE(store.token_used(digest));
+    store.recorded(a);
+    EXPECT_EQ(store.token_used(digest), "bg-2026-000002");
+    PendingStore after_restart;
+    after_restart.recorded(a);
+    EXPECT_EQ(after_restart.token_used(digest), "bg-2026-000002");
+    after_restart.forget_tokens_before(5000);
+    EXPECT_TRUE(after_restart.token_used(digest)) << "still valid at its not_after";
+    after_restart.forget_tokens_before(5001);
+    EXPECT_FALSE(after_restart.token_used(digest));
+    // An online approval's note cannot mark a token used.
+    audit::Record online = a;
+    online.detail = "approved: offline token " + digest;
+    PendingStore other;
+    other.recorded(online);
+    EXPECT_FALSE(other.token_used(digest));
 }
 
 }  // namespace

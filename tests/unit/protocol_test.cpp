@@ -14,6 +14,9 @@
 namespace bg::proto {
 namespace {
 
+// The first type number past the last message type (Message's alternatives are types 1..N).
+constexpr auto kPastLastType = static_cast<std::uint16_t>(std::variant_size_v<Message> + 1);
+
 std::vector<std::uint8_t> frame_of(std::uint16_t type, const std::string& body, const char* magic = "BGP1",
                                    std::uint8_t reserved = 0) {
     std::vector<std::uint8_t> f(kHeaderBytes + body.size());
@@ -33,6 +36,7 @@ std::vector<Message> one_of_each() {
     StatusAnswer st;
     st.grants.push_back({"bg-2026-000001", "alice", "breakglass", "active", 1, 2, 0, "why", "INC-1"});
     st.truncated = true;
+    st.pending.push_back({"bg-2026-000003", "bob", "db-emergency", "db down", "INC-2", 10, 910, 1, "carol"});
     return {ErrorAnswer{ErrorCode::RateLimited, "slow down"},
             CheckRequest{"alice", "breakglass", "root"},
             CheckAnswer{true, "bg-2026-000007", 1767225600, {"sev1", "sev2"}, "Each record is also sent to the system journal."},
@@ -59,7 +63,8 @@ std::vector<Message> one_of_each() {
             CommandRequest{"alice", "breakglass", "sudo", "pts/1", 4242, "id -g", "cwd=/ runas=alice:breakglass", "breakglass", ""},
             CommandAnswer{true, "bg-2026-000011", "bg-2026-000009", 1767225600, {"sev1"}, "", "breakglass-bg-2026-000009-11.scope"},
             WaitRequest{"alice", "bg-2026-000012"},
-            RequestState{"bg-2026-000012", "pair", "pending", "%secleads, bob", 2, "bob", 1767225900, "", 0, ""},
+            RequestState{"bg-2026-000012", "pair", "pending", "%secleads, bob", 2, "bob", 1767225900, "", 0, "",
+                         "alice@web1/pair/ABCD-EFGH-IJKL-MNOP-QRST"},
             CancelRequest{"", "bg-2026-000012"},
             RequestCancelled{"bg-2026-000012", "bg-2026-000013"},
             PendingRequest{},
@@ -67,7 +72,9 @@ std::vector<Message> one_of_each() {
             ApproveRequest{"bg-2026-000012", "seen", "123456"},
             ApproveAnswer{"bg-2026-000012", "bg-2026-000014", 2, 2, "bg-2026-000015"},
             RejectRequest{"bg-2026-000012", "not this way"},
-            Rejected{"bg-2026-000012", "bg-2026-000016"}};
+            Rejected{"bg-2026-000012", "bg-2026-000016"},
+            SubmitTokenRequest{"", "bg-2026-000012", "AEBAG-ABCDE"},
+            TokenAccepted{"bg-2026-000012", "bg-2026-000017", "bob", 1, 1, "bg-2026-000018"}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
@@ -120,7 +127,7 @@ TEST(Protocol, RejectsEveryMalformedFrameClass) {
         {"bad magic", frame_of(2, ok_body, "XXXX"), "bad magic"},
         {"reserved set", frame_of(2, ok_body, "BGP1", 1), "reserved"},
         {"type zero", frame_of(0, ok_body), "unknown message type"},
-        {"type too high", frame_of(36, ok_body), "unknown message type"},
+        {"type too high", frame_of(kPastLastType, ok_body), "unknown message type"},
         {"type huge", frame_of(0xFFFF, ok_body), "unknown message type"},
         {"empty body", frame_of(2, ""), "not valid JSON"},
         {"not json", frame_of(2, "hello"), "not valid JSON"},
