@@ -209,6 +209,11 @@ json to_json(const ApproveAnswer& m) {
 }
 json to_json(const RejectRequest& m) { return {{"request_id", m.request_id}, {"reason", m.reason}}; }
 json to_json(const Rejected& m) { return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}}; }
+json to_json(const AlertTestRequest& m) { return {{"channel", m.channel}}; }
+json to_json(const AlertTestAnswer& m) {
+    return {{"channel", m.channel},         {"type", m.type},     {"delivered", m.delivered},
+            {"http_status", m.http_status}, {"answer", m.answer}, {"error", m.error}};
+}
 
 // ---- decode
 
@@ -564,13 +569,30 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
+        case MessageType::AlertTestRequest: {
+            AlertTestRequest m;
+            m.channel = r.str("channel", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::AlertTestAnswer: {
+            AlertTestAnswer m;
+            m.channel = r.str("channel", kMaxShortField);
+            m.type = r.str("type", kMaxShortField);
+            m.delivered = r.boolean("delivered");
+            m.http_status = r.i64("http_status");
+            m.answer = r.str("answer", kMaxLongField);
+            m.error = r.str("error", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
         default: throw DecodeError("unknown message type");
     }
     r.finish();
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::Rejected); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::AlertTestAnswer); }
 
 }  // namespace
 
@@ -611,6 +633,8 @@ std::string_view type_name(MessageType t) {
         case MessageType::ApproveAnswer: return "ApproveAnswer";
         case MessageType::RejectRequest: return "RejectRequest";
         case MessageType::Rejected: return "Rejected";
+        case MessageType::AlertTestRequest: return "AlertTestRequest";
+        case MessageType::AlertTestAnswer: return "AlertTestAnswer";
     }
     return "unknown";
 }
@@ -629,7 +653,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::Rejected),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::AlertTestAnswer),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

@@ -77,6 +77,8 @@ enum class MessageType : std::uint16_t {
     ApproveAnswer = 33,
     RejectRequest = 34,
     Rejected = 35,
+    AlertTestRequest = 36,
+    AlertTestAnswer = 37,
 };
 
 std::string_view type_name(MessageType t);
@@ -438,13 +440,29 @@ struct Rejected {
     std::string record_event_id;
 };
 
+// AlertTestRequest (36): root: send one test alert on [alert.NAME] now,
+// outside the channel's cursor, and say what the channel answered.
+struct AlertTestRequest {
+    std::string channel;
+};
+// AlertTestAnswer (37)
+struct AlertTestAnswer {
+    std::string channel;
+    std::string type;              // pagerduty, slack, webhook, email
+    bool delivered = false;        // the channel took it: HTTP 2xx, or sendmail -t exited 0
+    std::int64_t http_status = 0;  // 0: no HTTP answer (e-mail, or no connection)
+    std::string answer;            // the answer's first bytes (or sendmail's output), escaped for display
+    std::string error;             // why not, when !delivered
+};
+
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
                              StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
                              LogAnswer, PolicyCheckRequest, PolicyCheckAnswer,
                              PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled, EnrollYubikeyRequest,
                              YubikeyEnrolled, SessionRequest, SessionRecorded, CommandRequest, CommandAnswer,
                              WaitRequest, RequestState, CancelRequest, RequestCancelled, PendingRequest,
-                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected>;
+                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected,
+                             AlertTestRequest, AlertTestAnswer>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }
