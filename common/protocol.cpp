@@ -220,7 +220,11 @@ json to_json(const SubmitTokenRequest& m) {
 }
 json to_json(const TokenAccepted& m) {
     return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}, {"approver", m.approver},
-            {"approvals", m.approvals},   {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id}};
+            {"approvals", m.approvals},   {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id},
+json to_json(const AlertTestRequest& m) { return {{"channel", m.channel}}; }
+json to_json(const AlertTestAnswer& m) {
+    return {{"channel", m.channel},         {"type", m.type},     {"delivered", m.delivered},
+            {"http_status", m.http_status}, {"answer", m.answer}, {"error", m.error}};
 }
 
 // ---- decode
@@ -597,6 +601,20 @@ Message decode_body(MessageType type, const json& body) {
             m.approvals = r.i64("approvals");
             m.approvals_needed = r.i64("approvals_needed");
             m.grant_id = r.str("grant_id", kMaxShortField);
+        case MessageType::AlertTestRequest: {
+            AlertTestRequest m;
+            m.channel = r.str("channel", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::AlertTestAnswer: {
+            AlertTestAnswer m;
+            m.channel = r.str("channel", kMaxShortField);
+            m.type = r.str("type", kMaxShortField);
+            m.delivered = r.boolean("delivered");
+            m.http_status = r.i64("http_status");
+            m.answer = r.str("answer", kMaxLongField);
+            m.error = r.str("error", kMaxLongField);
             out = std::move(m);
             break;
         }
@@ -606,7 +624,7 @@ Message decode_body(MessageType type, const json& body) {
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::TokenAccepted); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::AlertTestAnswer); }
 
 }  // namespace
 
@@ -649,6 +667,8 @@ std::string_view type_name(MessageType t) {
         case MessageType::Rejected: return "Rejected";
         case MessageType::SubmitTokenRequest: return "SubmitTokenRequest";
         case MessageType::TokenAccepted: return "TokenAccepted";
+        case MessageType::AlertTestRequest: return "AlertTestRequest";
+        case MessageType::AlertTestAnswer: return "AlertTestAnswer";
     }
     return "unknown";
 }
@@ -668,6 +688,7 @@ std::string_view error_code_name(ErrorCode c) {
 }
 
 static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::TokenAccepted),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::AlertTestAnswer),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

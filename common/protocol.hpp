@@ -79,6 +79,8 @@ enum class MessageType : std::uint16_t {
     Rejected = 35,
     SubmitTokenRequest = 36,
     TokenAccepted = 37,
+    AlertTestRequest = 38,
+    AlertTestAnswer = 39,
 };
 
 std::string_view type_name(MessageType t);
@@ -469,6 +471,19 @@ struct TokenAccepted {
     std::int64_t approvals = 0;   // approvals so far, this one included
     std::int64_t approvals_needed = 0;
     std::string grant_id;         // the grant when this approval completed it, else ""
+// AlertTestRequest (38): root: send one test alert on [alert.NAME] now,
+// outside the channel's cursor, and say what the channel answered.
+struct AlertTestRequest {
+    std::string channel;
+};
+// AlertTestAnswer (39)
+struct AlertTestAnswer {
+    std::string channel;
+    std::string type;              // pagerduty, slack, webhook, email
+    bool delivered = false;        // the channel took it: HTTP 2xx, or sendmail -t exited 0
+    std::int64_t http_status = 0;  // 0: no HTTP answer (e-mail, or no connection)
+    std::string answer;            // the answer's first bytes (or sendmail's output), escaped for display
+    std::string error;             // why not, when !delivered
 };
 
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
@@ -478,7 +493,8 @@ using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantReques
                              YubikeyEnrolled, SessionRequest, SessionRecorded, CommandRequest, CommandAnswer,
                              WaitRequest, RequestState, CancelRequest, RequestCancelled, PendingRequest,
                              PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected,
-                             SubmitTokenRequest, TokenAccepted>;
+                             SubmitTokenRequest, TokenAccepted,
+                             AlertTestRequest, AlertTestAnswer>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

@@ -116,6 +116,9 @@ struct Policy {
     AlertBurst alert_burst;
     std::chrono::seconds alert_fail_alarm{15 * 60};  // a channel failing longer ⇒ one LOG_ALERT record
     std::map<std::string, Sink> sinks;           // sorted by name; may be empty
+    // [metrics] textfile: the Prometheus text file breakglassd keeps for
+    // node_exporter's textfile collector; "" = none.
+    std::string metrics_textfile;
     std::map<std::string, Gate> gates;           // sorted by name
     std::vector<std::string> trusted_frontends;  // users (besides root) whose processes may act for another user
     // [approver_keys] (issue 13, offline approvals): approver user name →

@@ -113,6 +113,8 @@ std::string dump_policy(const Policy& p) {
                 << "ca_file = " << quote(c.ca_file) << "\n";
         }
     }
+    // Shown only when set, so older dumps keep their shape.
+    if (!p.metrics_textfile.empty()) out << "\n[metrics]\ntextfile = " << quote(p.metrics_textfile) << "\n";
     for (const auto& [name, s] : p.sinks) {
         out << "\n[sink." << name << "]  # line " << s.line << "\n"
             << "type = " << quote(sink_type_name(s.type)) << "\n"

@@ -842,10 +842,24 @@ Policy parse_document(const toml::value& root) {
             alerts_table = value_ptr;
         } else if (key == "approver_keys") {
             approver_keys_table = value_ptr;
+                } else if (key == "metrics") {
+            const toml::value& m = *value_ptr;
+            if (!m.is_table()) fail(value_position(m), "metrics must be a table, not " + type_name(m));
+            for (const auto& [mkey, mvalue] : in_file_order(m)) {
+                if (mkey != "textfile")
+                    fail(key_position(m, mkey), "unknown key " + in_quotes(mkey) + " in [metrics]; known: textfile");
+                policy.metrics_textfile = expect_absolute_path(*mvalue, mkey, "[metrics]");
+                const std::string& f = policy.metrics_textfile;
+                // node_exporter reads only *.prom files; the temporary file beside it is NAME.tmp.
+                if (f.size() < 6 || f.compare(f.size() - 5, 5, ".prom") != 0 || f.back() == '/')
+                    fail(value_position(*mvalue), "[metrics] textfile must name a file ending in .prom (node_exporter's "
+                                                  "textfile collector reads only those), e.g. "
+                                                  "\"/var/lib/prometheus/node-exporter/breakglass.prom\"");
+            }
         } else {
             fail(key_position(*value_ptr, key),
                  "unknown top-level key " + in_quotes(key) +
-                     "; a policy has [defaults], [gate.NAME], [sink.NAME], [alert.NAME] and [approver_keys] tables only");
+                     "; a policy has [defaults], [gate.NAME], [sink.NAME], [alert.NAME], [approver_keys] and [metrics] tables only");
         }
     }
     if (alerts_table) {

@@ -63,6 +63,7 @@ std::string_view kind_name(Kind k) {
         case Kind::Resolve: return "resolve";
         case Kind::Burst: return "burst";
         case Kind::Problem: return "problem";
+        case Kind::Approval: return "approval";
     }
     return "?";
 }
@@ -110,8 +111,22 @@ std::vector<std::string> channels_for(const policy::Policy& p, std::string_view 
     return v;
 }
 
-std::optional<Alert> alert_for(const audit::Record& r, const policy::Policy& p, BurstCounter& bursts) {
-    const bool burst = bursts.feed(r, p.alert_burst);
+namespace {
+
+bool contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+
+// A terminate record that says the grant's processes were not all dealt with.
+bool revocation_not_carried_out(const audit::Record& r) {
+    if (r.event != "terminate") return false;
+    if (contains(r.detail, kNotCarriedOut)) return true;
+    return contains(r.detail, kNothingTerminated) && !contains(r.detail, kNoGroupNoScope);
+}
+
+bool written_late(const audit::Record& r) {
+    return (r.event == "revoke" || r.event == "expire" || r.event == "terminate") && contains(r.detail, kRecordedLate);
+}
+
+Alert base_alert(const audit::Record& r) {
     Alert a;
     a.event = r.event;
     a.event_id = r.event_id;
@@ -119,25 +134,50 @@ std::optional<Alert> alert_for(const audit::Record& r, const policy::Policy& p, 
     a.host = bounded(r.host, 255);
     a.dedup_key = r.event_id;
     a.severity = "error";
+    return a;
+}
+
+}  // namespace
+
+std::vector<Alert> alerts_for(const audit::Record& r, const policy::Policy& p, BurstCounter& bursts) {
+    const bool burst = bursts.feed(r, p.alert_burst);
+    std::vector<Alert> out;
+    Alert a = base_alert(r);
     const policy::Gate* gate = gate_of(p, r.gate_bypassed);
     const std::string gate_text = bounded(r.gate_bypassed, 64);
+    const std::string grant_text = bounded(r.grant_id, 64);
     if (r.event == "grant") {
         a.kind = Kind::Trigger;
         a.severity = gate ? gate->alert_severity : "critical";
         const std::string who = bounded(r.actor, 64);
         const std::string account = r.action.rfind("pam:", 0) == 0 ? " (account " + bounded(r.target, 64) + ")" : "";
+        const bool unshipped = contains(r.detail, kEverySinkDown);
         a.summary = "break-glass: " + who + " was granted gate " + gate_text + account + " on " + a.host + " until " +
-                    when(r.expires_at) + ", incident " + bounded(r.incident_ref, 128) + ": " + bounded(r.reason, 256);
+                    when(r.expires_at) + ", incident " + bounded(r.incident_ref, 128) + ": " + bounded(r.reason, 256) +
+                    (unshipped ? " (while every remote log sink was failing: the record is only on this host)" : "");
         add_record_details(a, r, r.actor);
+        out.push_back(a);
+        if (unshipped) {
+            // Its own alert too: a trigger's severity is the gate's, this is not.
+            Alert u = base_alert(r);
+            u.kind = Kind::Problem;
+            u.severity = "critical";
+            u.dedup_key = r.event_id + "-unshipped";
+            u.summary = "break-glass: " + who + " was granted gate " + gate_text + " on " + u.host +
+                        " while every remote log sink was failing: " + bounded(r.detail, 512);
+            add_record_details(u, r, r.actor);
+            out.push_back(std::move(u));
+        }
     } else if (r.event == "revoke" || r.event == "expire") {
+        if (r.grant_id.empty()) return out;  // nothing to resolve
         a.kind = Kind::Resolve;
         a.dedup_key = r.grant_id;
         a.severity = gate ? gate->alert_severity : "critical";
         const std::string user = bounded(target_user(r), 64);
-        a.summary = "break-glass: the grant " + bounded(r.grant_id, 64) + " of " + user + " on gate " + gate_text +
-                    " on " + a.host + (r.event == "expire" ? " expired" : " was revoked by " + bounded(r.actor, 64));
+        a.summary = "break-glass: the grant " + grant_text + " of " + user + " on gate " + gate_text + " on " + a.host +
+                    (r.event == "expire" ? " expired" : " was revoked by " + bounded(r.actor, 64));
         add_record_details(a, r, target_user(r));
-        if (r.grant_id.empty()) return std::nullopt;  // nothing to resolve
+        out.push_back(std::move(a));
     } else if (burst) {
         a.kind = Kind::Burst;
         a.severity = "warning";
@@ -145,6 +185,7 @@ std::optional<Alert> alert_for(const audit::Record& r, const policy::Policy& p, 
                     bounded(r.actor, 64) + " within " + policy::format_duration(p.alert_burst.within) + " on " +
                     a.host + " (the last: " + r.event + " on gate " + gate_text + ")";
         add_record_details(a, r, r.actor);
+        out.push_back(std::move(a));
     } else if (r.event == "hook_failed" || r.event == "grant_void" || r.event == "sink_gap") {
         a.kind = Kind::Problem;
         a.severity = "error";
@@ -152,13 +193,59 @@ std::optional<Alert> alert_for(const audit::Record& r, const policy::Policy& p, 
                     (r.gate_bypassed.empty() ? std::string() : " (gate " + gate_text + ")") + ": " +
                     bounded(r.detail, 512);
         add_record_details(a, r, r.actor);
-    } else {
-        return std::nullopt;
+        out.push_back(std::move(a));
+    } else if (revocation_not_carried_out(r)) {
+        a.kind = Kind::Problem;
+        a.severity = "critical";
+        a.summary = "break-glass: the revocation of grant " + grant_text + " of " + bounded(target_user(r), 64) +
+                    " on gate " + gate_text + " on " + a.host + " was not carried out: " + bounded(r.detail, 512);
+        add_record_details(a, r, target_user(r));
+        out.push_back(std::move(a));
+    } else if (r.event == "verify_failed") {
+        a.kind = Kind::Problem;
+        a.severity = "critical";
+        a.summary = "break-glass: the audit log on " + a.host + " does not verify: " + bounded(r.detail, 512);
+        add_record_details(a, r, r.actor);
+        out.push_back(std::move(a));
+    } else if (r.event == "request") {
+        a.kind = Kind::Approval;
+        a.severity = "warning";
+        a.summary = "break-glass: approval needed: request " + (r.grant_id.empty() ? bounded(r.event_id, 64) : grant_text) +
+                    " by " + bounded(r.actor, 64) + " for gate " + gate_text + " on " + a.host + ", approvers " +
+                    (r.approver.empty() ? std::string("(see the gate)") : bounded(r.approver, 256));
+        add_record_details(a, r, r.actor);
+        out.push_back(std::move(a));
+    } else if (r.event == "review_overdue") {
+        a.kind = Kind::Problem;
+        a.severity = "warning";
+        a.summary = "break-glass: the review of grant " + grant_text + " of " + bounded(r.actor, 64) + " on gate " +
+                    gate_text + " on " + a.host + " is overdue: " + bounded(r.detail, 512);
+        add_record_details(a, r, r.actor);
+        out.push_back(std::move(a));
     }
-    a.summary = bounded(a.summary, kMaxSummaryBytes);
-    a.channels = channels_for(p, r.gate_bypassed);
-    if (a.channels.empty()) return std::nullopt;
-    return a;
+    if (written_late(r)) {
+        Alert late = base_alert(r);
+        late.kind = Kind::Problem;
+        late.severity = "critical";
+        late.dedup_key = r.event_id + "-late";
+        late.summary = "break-glass: the " + r.event + " of grant " + grant_text + " on gate " + gate_text + " on " +
+                       late.host + " could not be recorded when it happened: " + bounded(r.detail, 512);
+        add_record_details(late, r, target_user(r));
+        out.push_back(std::move(late));
+    }
+    const std::vector<std::string> channels = channels_for(p, r.gate_bypassed);
+    if (channels.empty()) return {};
+    for (Alert& each : out) {
+        each.summary = bounded(each.summary, kMaxSummaryBytes);
+        each.channels = channels;
+    }
+    return out;
+}
+
+std::optional<Alert> alert_for(const audit::Record& r, const policy::Policy& p, BurstCounter& bursts) {
+    std::vector<Alert> all = alerts_for(r, p, bursts);
+    if (all.empty()) return std::nullopt;
+    return std::move(all.front());
 }
 
 std::string pagerduty_body(const Alert& a, std::string_view routing_key) {
@@ -211,6 +298,7 @@ std::string slack_body(const Alert& a) {
     const std::string title = a.kind == Kind::Trigger   ? ":rotating_light: Break-glass access granted"
                               : a.kind == Kind::Resolve ? ":white_check_mark: Break-glass access ended"
                               : a.kind == Kind::Burst   ? ":warning: Repeated failed break-glass requests"
+                              : a.kind == Kind::Approval ? ":hourglass: Break-glass approval needed"
                                                         : ":warning: Break-glass problem";
     nlohmann::json blocks = nlohmann::json::array();
     blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*" + title + "*\n" + slack_escape(a.summary)}}}});
@@ -254,7 +342,9 @@ std::string email_message(const Alert& a, const std::vector<std::string>& to, st
     m += "To: " + to_line + "\n";
     m += "Subject: " + header_text("[breakglass] " + a.summary, kMaxSubjectBytes) + "\n";
     m += "Date: " + header_text(format_utc(now), 64) + "\n";
-    m += "Message-ID: <" + header_text(a.event_id, 64) + "." + std::string(kind_name(a.kind)) + "@" + host + ">\n";
+    // A record's second alert has its own key ("<event id>-late"): its own Message-ID.
+    const std::string& id = a.dedup_key.rfind(a.event_id, 0) == 0 ? a.dedup_key : a.event_id;
+    m += "Message-ID: <" + header_text(id, 80) + "." + std::string(kind_name(a.kind)) + "@" + host + ">\n";
     m += "Auto-Submitted: auto-generated\n";
     m += "MIME-Version: 1.0\n";
     m += "Content-Type: text/plain; charset=utf-8\n";

@@ -14,6 +14,23 @@
 //                                   then none for that user until the window passed
 //   hook_failed, grant_void,
 //   sink_gap                      ⇒ a problem alert (severity error)
+//   terminate that says a revocation
+//   was not carried out (kNotCarriedOut,
+//   kNothingTerminated)             ⇒ a problem alert (severity critical)
+//   revoke, expire, terminate
+//   written late (kRecordedLate)  ⇒ a problem alert (critical) as well as the resolve:
+//                                   the end could not be recorded when it happened
+//   verify_failed                 ⇒ a problem alert (critical): the daemon found at
+//                                   start that the audit log does not verify
+//   grant whose detail says every
+//   sink was down (kEverySinkDown) ⇒ the trigger says so, and a problem alert (critical)
+//   request                       ⇒ an approval alert (severity warning): "approval
+//                                   needed: request <grant_id> by <actor> for gate
+//                                   <gate>, approvers <approver>" to the gate's channels
+//   review_overdue                ⇒ a problem alert (severity warning): the grant's
+//                                   review is overdue (detail says since when)
+//
+// A record raises at most two alerts (alerts_for); each is sent on its own.
 //
 // Routing: a record of a gate the policy knows goes to that gate's `alert`
 // channels; other records (a burst against an unknown gate, a sink_gap) go
@@ -35,8 +52,19 @@
 
 namespace bg::alerts {
 
-enum class Kind { Trigger, Resolve, Burst, Problem };
+enum class Kind { Trigger, Resolve, Burst, Problem, Approval };
 std::string_view kind_name(Kind k);
+
+// What the records say, in their detail, that makes them a problem. The
+// daemon writes these phrases (helper/revocation/terminator.cpp: a lookup or
+// a set-group-ID bit that failed; helper/daemon/recording.cpp: a closing
+// record written late; helper/daemon/grant_handlers.cpp: a grant while
+// every remote log sink was failing); tests/unit/alerts_test.cpp pins them.
+inline constexpr std::string_view kNotCarriedOut = "check by hand";
+inline constexpr std::string_view kNothingTerminated = "so no process was terminated";
+inline constexpr std::string_view kNoGroupNoScope = "names no sudo_runas_group";  // by design, not a failure
+inline constexpr std::string_view kRecordedLate = "; recorded late: ";
+inline constexpr std::string_view kEverySinkDown = "every remote log sink was failing";
 
 // Bounds on what an alert carries (PagerDuty caps summary at 1024).
 inline constexpr std::size_t kMaxSummaryBytes = 1024;
@@ -78,7 +106,10 @@ private:
     std::uint64_t tick_ = 0;
 };
 
-// The alert this record raises, or nullopt. `bursts` is fed every record.
+// The alerts this record raises (none, one or two), in the order they are
+// sent. `bursts` is fed every record, once.
+std::vector<Alert> alerts_for(const audit::Record& r, const policy::Policy& p, BurstCounter& bursts);
+// The first of them, or nullopt.
 std::optional<Alert> alert_for(const audit::Record& r, const policy::Policy& p, BurstCounter& bursts);
 
 // The channels a record of `gate` goes to (see Routing above).

@@ -130,6 +130,87 @@ Status run_sendmail(const std::string& sendmail, const std::string& message, con
     return Error{sendmail + " -t " + how + (output.empty() ? std::string() : ": " + first_bytes(output))};
 }
 
+// The request an alert is to an HTTPS channel: body and headers.
+void http_request(const policy::AlertChannel& c, const Alert& a, const std::string& line, const std::string& secret,
+                  std::string& body, std::vector<std::string>& headers) {
+    headers = {"Content-Type: application/json"};
+    switch (c.type) {
+        case policy::AlertType::PagerDuty: body = pagerduty_body(a, secret); break;
+        case policy::AlertType::Slack: body = slack_body(a); break;
+        case policy::AlertType::Webhook:
+            body = webhook_body(a, line);
+            if (!secret.empty()) headers.push_back("Authorization: Bearer " + secret);
+            break;
+        case policy::AlertType::Email: break;
+    }
+}
+
+// The test alert of `breakglassctl alert test NAME`: a problem of severity
+// info, with a key of its own (never a grant's), that says what it is.
+Alert test_alert(const policy::AlertChannel& c, const std::string& host, std::int64_t now) {
+    Alert a;
+    a.kind = Kind::Problem;
+    a.event = "alert_test";
+    unsigned char random[8];
+    std::random_device rd;
+    for (unsigned char& b : random) b = static_cast<unsigned char>(rd());
+    std::string hex;
+    for (const unsigned char b : random) {
+        static const char* digits = "0123456789abcdef";
+        hex += digits[b >> 4];
+        hex += digits[b & 15];
+    }
+    a.event_id = "alert-test-" + hex;
+    a.dedup_key = a.event_id;
+    a.severity = "info";
+    a.host = escape_for_display(host.substr(0, 255));
+    a.summary = "break-glass: test alert for channel '" + c.name + "' from " + a.host + " at " + format_utc(now) +
+                " (breakglassctl alert test); nothing happened";
+    a.details = {{"event", "alert_test"}, {"channel", c.name}, {"host", a.host}};
+    a.channels = {c.name};
+    return a;
+}
+
+struct TestSpec {
+    policy::AlertChannel channel;
+    std::string secret, url, type;
+    ~TestSpec() {
+        OPENSSL_cleanse(secret.data(), secret.size());
+        OPENSSL_cleanse(url.data(), url.size());
+    }
+};
+
+// A test alert, sent with a client of its own on the caller's thread (the
+// channel's worker and its client go on with the log meanwhile).
+TestOutcome run_test(const TestSpec& t, const std::string& host, const std::atomic<bool>& cancelled,
+                     ship::HttpClient& client) {
+    TestOutcome out;
+    out.channel = t.channel.name;
+    out.type = t.type;
+    const Alert a = test_alert(t.channel, host, now_unix());
+    if (t.channel.type == policy::AlertType::Email) {
+        const Status sent = run_sendmail(t.channel.sendmail, email_message(a, t.channel.to, now_unix()), cancelled);
+        out.delivered = static_cast<bool>(sent);
+        if (!sent) out.error = sent.error().message;
+        return out;
+    }
+    std::string body;
+    std::vector<std::string> headers;
+    http_request(t.channel, a, "", t.secret, body, headers);
+    auto answer = client.post(t.url, headers, body);
+    OPENSSL_cleanse(body.data(), body.size());
+    for (std::string& h : headers) OPENSSL_cleanse(h.data(), h.size());
+    if (!answer) {
+        out.error = answer.error().message;
+        return out;
+    }
+    out.http_status = answer->status;
+    out.answer = first_bytes(answer->body);
+    out.delivered = answer->status >= 200 && answer->status <= 299;
+    if (!out.delivered) out.error = "HTTP " + std::to_string(answer->status);
+    return out;
+}
+
 }  // namespace
 
 class ChannelWorker {
@@ -257,51 +338,14 @@ private:
                 continue;
             }
             for (const ship::Entry& e : *batch) {
-                const std::optional<Alert> alert = alert_for(e.record, *policy_, bursts);
-                const bool mine = alert && std::find(alert->channels.begin(), alert->channels.end(), channel_.name) !=
-                                               alert->channels.end();
-                // The same alert, sent until it is delivered: the burst memory is fed once.
-                while (mine) {
-                    const Status sent = send(*alert, e.line);
-                    if (sent) {
-                        failures = 0;
-                        alarmed = false;
-                        std::lock_guard lock(mutex_);
-                        ++status_.delivered;
-                        status_.last_delivery_at = now_unix();
-                        status_.last_error.clear();
-                        status_.failing_since = 0;
-                        break;
-                    }
-                    ++failures;
-                    const std::int64_t now = now_unix();
-                    std::int64_t since = 0;
-                    {
-                        std::lock_guard lock(mutex_);
-                        if (status_.failing_since == 0) status_.failing_since = now;
-                        since = status_.failing_since;
-                        status_.last_error = sent.error().message;
-                    }
-                    if (cancelled_.load()) return;
-                    const std::int64_t ceiling = std::min<std::int64_t>(kMaxRetryMs, kFirstRetryMs << std::min(failures - 1, 16));
-                    std::uniform_int_distribution<std::int64_t> jitter(ceiling / 2, ceiling);
-                    const std::int64_t delay = jitter(rng);
-                    note({channel_.name, false, e.record.event_id,
-                          "the " + std::string(kind_name(alert->kind)) + " alert of " + e.record.event_id + " (" +
-                              e.record.event + ") to channel '" + channel_.name + "' (" + status_.type +
-                              ") failed (attempt " + std::to_string(failures) + "): " + sent.error().message +
-                              "; next attempt in " + std::to_string((delay + 999) / 1000) + " s",
-                          now});
-                    if (!alarmed && now - since >= policy_->alert_fail_alarm.count()) {
-                        alarmed = true;
-                        note({channel_.name, true, e.record.event_id,
-                              "alert channel '" + channel_.name + "' (" + status_.type + ") has failed since " +
-                                  format_utc(since) + ", longer than alert_fail_alarm " +
-                                  policy::format_duration(policy_->alert_fail_alarm) +
-                                  ": break-glass use is not being alerted there; last error: " + sent.error().message,
-                              now});
-                    }
-                    if (!wait_for(std::chrono::milliseconds(delay))) return;
+                const std::vector<Alert> alerts = alerts_for(e.record, *policy_, bursts);
+                bool mine = false;
+                for (const Alert& alert : alerts) {
+                    if (std::find(alert.channels.begin(), alert.channels.end(), channel_.name) == alert.channels.end())
+                        continue;
+                    mine = true;
+                    // The same alert, sent until it is delivered: the burst memory is fed once.
+                    if (!deliver(alert, e, rng, failures, alarmed)) return;
                 }
                 // Past this record: remembered before the next one is sent.
                 cursor_.store(e.record.seq);
@@ -311,20 +355,64 @@ private:
         }
     }
 
+    // Sends `alert` until it is delivered (true) or the worker stops (false).
+    bool deliver(const Alert& alert, const ship::Entry& e, std::mt19937_64& rng, int& failures, bool& alarmed) {
+        for (;;) {
+            const Status sent = send(alert, e.line);
+            if (sent) {
+                failures = 0;
+                alarmed = false;
+                std::lock_guard lock(mutex_);
+                ++status_.delivered;
+                status_.last_delivery_at = now_unix();
+                status_.last_error.clear();
+                status_.failing_since = 0;
+                return true;
+            }
+            ++failures;
+            const std::int64_t now = now_unix();
+            std::int64_t since = 0;
+            {
+                std::lock_guard lock(mutex_);
+                if (status_.failing_since == 0) status_.failing_since = now;
+                since = status_.failing_since;
+                status_.last_error = sent.error().message;
+            }
+            if (cancelled_.load()) return false;
+            const std::int64_t ceiling = std::min<std::int64_t>(kMaxRetryMs, kFirstRetryMs << std::min(failures - 1, 16));
+            std::uniform_int_distribution<std::int64_t> jitter(ceiling / 2, ceiling);
+            const std::int64_t delay = jitter(rng);
+            note({channel_.name, false, e.record.event_id,
+                  "the " + std::string(kind_name(alert.kind)) + " alert of " + e.record.event_id + " (" +
+                      e.record.event + ") to channel '" + channel_.name + "' (" + status_.type +
+                      ") failed (attempt " + std::to_string(failures) + "): " + sent.error().message +
+                      "; next attempt in " + std::to_string((delay + 999) / 1000) + " s",
+                  now});
+            if (!alarmed && now - since >= policy_->alert_fail_alarm.count()) {
+                alarmed = true;
+                note({channel_.name, true, e.record.event_id,
+                      "alert channel '" + channel_.name + "' (" + status_.type + ") has failed since " +
+                          format_utc(since) + ", longer than alert_fail_alarm " +
+                          policy::format_duration(policy_->alert_fail_alarm) +
+                          ": break-glass use is not being alerted there; last error: " + sent.error().message,
+                      now});
+            }
+            if (!wait_for(std::chrono::milliseconds(delay))) return false;
+        }
+    }
+
+public:
+    // What a test alert needs, copied: the worker may be replaced by a
+    // reload while the test runs.
+    TestSpec spec() const { return TestSpec{channel_, secret_, url_, status_.type}; }
+
+private:
     Status send(const Alert& a, const std::string& line) {
         if (channel_.type == policy::AlertType::Email)
             return run_sendmail(channel_.sendmail, email_message(a, channel_.to, now_unix()), cancelled_);
         std::string body;
-        std::vector<std::string> headers = {"Content-Type: application/json"};
-        switch (channel_.type) {
-            case policy::AlertType::PagerDuty: body = pagerduty_body(a, secret_); break;
-            case policy::AlertType::Slack: body = slack_body(a); break;
-            case policy::AlertType::Webhook:
-                body = webhook_body(a, line);
-                if (!secret_.empty()) headers.push_back("Authorization: Bearer " + secret_);
-                break;
-            case policy::AlertType::Email: break;
-        }
+        std::vector<std::string> headers;
+        http_request(channel_, a, line, secret_, body, headers);
         auto answer = client_.post(url_, headers, body);
         OPENSSL_cleanse(body.data(), body.size());
         if (!answer) return Error{answer.error().message};
@@ -356,6 +444,16 @@ AlertDelivery::AlertDelivery(std::string log_path, std::string cursor_dir, std::
 }
 
 AlertDelivery::~AlertDelivery() {
+    stopping_->store(true);
+    std::vector<Test> tests;
+    {
+        std::lock_guard lock(mutex_);
+        tests.swap(tests_);
+    }
+    for (Test& t : tests) {
+        if (t.client) t.client->cancel();
+        if (t.thread.joinable()) t.thread.join();
+    }
     std::map<std::string, std::unique_ptr<ChannelWorker>> workers;
     {
         std::lock_guard lock(mutex_);
@@ -441,6 +539,48 @@ std::vector<ChannelEvent> AlertDelivery::take_events() {
     std::lock_guard lock(mutex_);
     std::vector<ChannelEvent> out;
     for (auto& [name, w] : workers_) w->take_events(out);
+    return out;
+}
+
+bool AlertDelivery::test(const std::string& name, const std::string& host, std::uint64_t ticket) {
+    std::lock_guard lock(mutex_);
+    // Finished ones first: at most a few tests are ever in flight.
+    for (auto it = tests_.begin(); it != tests_.end();) {
+        if (it->done->load()) {
+            it->thread.join();
+            it = tests_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    const auto w = workers_.find(name);
+    if (w == workers_.end()) return false;
+    Test t;
+    t.done = std::make_shared<std::atomic<bool>>(false);
+    auto spec = std::make_shared<TestSpec>(w->second->spec());
+    t.client = std::make_shared<ship::HttpClient>(
+        ship::HttpOptions{spec->channel.ca_file, "", "", false, std::chrono::seconds(kRequestTimeoutSeconds)});
+    // The worker may be replaced by a reload meanwhile: the thread works on
+    // a copy of what it needs, never on the worker.
+    t.thread = std::thread([this, spec, host, ticket, done = t.done, client = t.client, stopping = stopping_]() mutable {
+        TestOutcome out = run_test(*spec, host, *stopping, *client);
+        out.ticket = ticket;
+        spec.reset();
+        {
+            std::lock_guard inner(mutex_);
+            outcomes_.push_back(std::move(out));
+        }
+        done->store(true);
+        if (wake_) wake_();
+    });
+    tests_.push_back(std::move(t));
+    return true;
+}
+
+std::vector<TestOutcome> AlertDelivery::take_tests() {
+    std::lock_guard lock(mutex_);
+    std::vector<TestOutcome> out = std::move(outcomes_);
+    outcomes_.clear();
     return out;
 }
 

@@ -23,9 +23,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "policy/policy.hpp"
+
+namespace bg::ship {
+class HttpClient;
+}
 
 namespace bg::alerts {
 
@@ -55,6 +60,16 @@ struct ChannelEvent {
     std::int64_t at = 0;
 };
 
+// What a channel answered to a test alert (`breakglassctl alert test`).
+struct TestOutcome {
+    std::uint64_t ticket = 0;
+    std::string channel, type;
+    bool delivered = false;
+    std::int64_t http_status = 0;
+    std::string answer;  // the first 300 bytes of the body (or sendmail's output), escaped for display
+    std::string error;
+};
+
 class ChannelWorker;
 
 class AlertDelivery {
@@ -74,6 +89,12 @@ public:
     void durable(std::uint64_t seq);
     std::vector<ChannelStatus> status() const;
     std::vector<ChannelEvent> take_events();
+    // Sends one test alert on channel `name` now, on a thread of its own
+    // (outside the cursor: the channel's deliveries go on), and hands the
+    // outcome to take_tests() (then wake() is called). False when there is no
+    // such running channel.
+    bool test(const std::string& name, const std::string& host, std::uint64_t ticket);
+    std::vector<TestOutcome> take_tests();
 
 private:
     std::string log_path_, cursor_dir_;
@@ -82,6 +103,15 @@ private:
     std::map<std::string, std::unique_ptr<ChannelWorker>> workers_;
     std::string policy_text_;  // dump_policy of the policy the workers follow
     std::uint64_t durable_ = 0;
+    // Test alerts in flight: joined when done or at destruction.
+    struct Test {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+        std::shared_ptr<ship::HttpClient> client;  // cancelled at destruction
+    };
+    std::vector<Test> tests_;
+    std::vector<TestOutcome> outcomes_;
+    std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace bg::alerts

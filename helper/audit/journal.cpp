@@ -51,6 +51,7 @@ constexpr EventId kMessageIds[] = {
     {"approval_refused", "26c7bf5a4334f3a4e17d39888c057e39"},
     {"request_cancelled", "18a742bfbddcc572acd329bfc25fa148"},
     {"request_expired", "8becd2e4ece576eb23478472d106c3a6"},
+    {"verify_failed", "4fd0274fd246e402176d02e3444560e5"},
 };
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
@@ -86,7 +87,7 @@ std::string_view message_id_for(std::string_view event) {
 }
 
 int priority_for(std::string_view event) {
-    if (is_one_of(event, {"grant", "hook_failed", "alert_alarm"})) return LOG_ALERT;
+    if (is_one_of(event, {"grant", "hook_failed", "alert_alarm", "verify_failed"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap", "grant_void"})) return LOG_ERR;
     if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate",
                           "approval_refused"}))

@@ -10,6 +10,8 @@
 // PRIORITY (syslog levels):
 //   grant                                        LOG_ALERT   a gate is open: page someone
 //   hook_failed                                  LOG_ALERT   a gate's side effect may be left behind
+//   verify_failed                                LOG_ALERT   breakglassd found at start that the audit log
+//                                                            does not verify (hash chain, seq, key index)
 //   alert_failed, sink_gap, grant_void           LOG_ERR     the audit/alert pipeline lost something
 //                                                            (grant_void: a grant refused after its record, the
 //                                                            remote acknowledgement it required never came)

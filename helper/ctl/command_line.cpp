@@ -115,6 +115,14 @@ Handler setup_policy_reload(CLI::App&) {
     return [](const CommonOptions& o) { return run_policy_reload(o); };
 }
 
+Handler setup_alert_test(CLI::App& cmd) {
+    auto channel = std::make_shared<std::string>();
+    cmd.add_option("NAME", *channel, "the channel, as in the policy's [alert.NAME]")->required();
+    cmd.footer("Exit status: 0 the channel took the alert (HTTP 2xx, sendmail exited 0); 1 it did not, or\n"
+               "breakglassd refused (no such channel, not root); 2 usage error; 3 breakglassd did not answer.");
+    return [channel](const CommonOptions& o) { return run_alert_test(o, *channel); };
+}
+
 Handler setup_enroll_totp(CLI::App& cmd) {
     struct Args {
         std::string user;
@@ -226,6 +234,8 @@ const std::array<Subcommand, 16> kSubcommands = {{
      setup_policy_check},
     {"policy reload", "make breakglassd load its policy file (a rejected file leaves the last good policy in force)",
      kDaemonOptions, setup_policy_reload},
+    {"alert test", "send one test alert on channel NAME now and show what it answered (root)", kDaemonOptions,
+     setup_alert_test},
     {"enroll totp", "store a TOTP secret for USER and print its otpauth:// URI (show it as a QR code)",
      kDaemonOptions, setup_enroll_totp},
     {"enroll yubikey",
@@ -236,6 +246,7 @@ const std::array<Subcommand, 16> kSubcommands = {{
 // The words that group subcommands ("policy check"), with their help line.
 const std::map<std::string, std::string, std::less<>> kGroups = {
     {"policy", "check or reload the policy"},
+    {"alert", "test an alert channel (root)"},
     {"enroll", "enroll a second factor for a user (root)"},
     {"approver-key", "an approver's own key for offline approvals"},
 };

@@ -493,6 +493,31 @@ int run_policy_reload(const CommonOptions& o) {
     return kExitOk;
 }
 
+int run_alert_test(const CommonOptions& o, const std::string& channel) {
+    int exit_code = kExitOk;
+    // The daemon answers once the channel did, within its 20 s request timeout.
+    const auto answer = call_daemon<proto::AlertTestAnswer>(o, proto::AlertTestRequest{channel},
+                                                            proto::MessageType::AlertTestAnswer, exit_code, 40'000);
+    if (!answer) return exit_code;
+    if (o.json) {
+        print_line(nlohmann::json{{"channel", answer->channel},
+                                  {"type", answer->type},
+                                  {"delivered", answer->delivered},
+                                  {"http_status", answer->http_status},
+                                  {"answer", answer->answer},
+                                  {"error", answer->error}}
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+        std::string line = "alert " + escape_for_display(answer->channel) + " (" + escape_for_display(answer->type) +
+                           "): " + (answer->delivered ? "delivered" : "NOT delivered");
+        if (answer->http_status != 0) line += ", HTTP " + std::to_string(answer->http_status);
+        if (!answer->error.empty() && !answer->delivered) line += ": " + escape_for_display(answer->error);
+        print_line(line);
+        if (!answer->answer.empty()) print_line("answer: " + escape_for_display(answer->answer));
+    }
+    return answer->delivered ? kExitOk : kExitRefused;
+}
+
 int run_enroll_totp(const CommonOptions& o, const std::string& user, bool secret_from_stdin) {
     auto built = build_enroll_request(user);
     if (!built) return usage_error(built.error().message);

@@ -50,6 +50,11 @@ int run_checkpoint_key(const CommonOptions& o);
 // file empty: ask the daemon about its policy file.
 int run_policy_check(const CommonOptions& o, const std::string& file, bool verbose);
 int run_policy_reload(const CommonOptions& o);
+// `alert test NAME` (root): one test alert on [alert.NAME], sent by the
+// daemon now; prints what the channel answered. 0 when the channel took it
+// (HTTP 2xx, sendmail exited 0), 1 when it did not or the daemon refused
+// (no such channel, not root), 3 when the daemon did not answer.
+int run_alert_test(const CommonOptions& o, const std::string& channel);
 int run_enroll_totp(const CommonOptions& o, const std::string& user, bool secret_from_stdin);
 // Reads "AESKEYHEX PRIVATEIDHEX" (one line) from the terminal or stdin, never argv.
 int run_enroll_yubikey(const CommonOptions& o, const std::string& user, const std::string& public_id);

@@ -4,7 +4,9 @@
 // handlers are in *_handlers.cpp and session_handler.cpp.
 #include "helper/daemon/daemon.hpp"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/file_io.hpp"
 #include "common/text.hpp"
 #include "helper/daemon/state_directory.hpp"
 #include "helper/revocation/session_scopes.hpp"
@@ -67,6 +70,7 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
     // sees the record's effect. journald gets its copy on its own thread.
     recorder_.subscribe(grants_);
     recorder_.subscribe(pending_);
+    recorder_.subscribe(metrics_);
     if (config_.send_to_journal) {
         journal_ = std::make_unique<audit::JournalMirror>();
         recorder_.subscribe(*journal_);
@@ -86,6 +90,8 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
 }
 
 Daemon::~Daemon() {
+    verify_cancelled_.store(true);
+    if (verify_thread_.joinable()) verify_thread_.join();
     (void)maintain(static_cast<std::int64_t>(std::time(nullptr)), /*final=*/true);
     writer_.drain();
     if (journal_) journal_->stop();
@@ -106,6 +112,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     GrantStore grants = GrantStore::load(config.state_dir, &rebuilt);
     std::unique_ptr<Daemon> d(new Daemon(config, std::move(log).value(), std::move(totp).value(),
                                          std::move(yubikeys).value(), std::move(grants)));
+    d->started_at_ = now;
 
     // Re-apply what the checkpoint has not seen: the log is the truth.
     std::uint64_t after = d->grants_.applied_seq();
@@ -164,6 +171,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     start.detail = rebuilt.empty() ? "started" : "started; grant state rebuilt from the audit log: " + rebuilt;
     (void)d->record_closing(start, now, audit::Durability::Synced, /*use_reserve=*/false);
     d->reload_policy(now);
+    // After the policy: every alert channel, a new one too, starts before its record.
+    d->verify_at_start();
     // The signed checkpoints' host key: created at the first start. Without
     // it the daemon still starts (it is what ends grants), and says so.
     bool created = false;
@@ -180,6 +189,106 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     d->resume_held_grants(now);
     if (auto synced = d->log_->sync_key(); !synced) return make_error(synced.error().message);
     return d;
+}
+
+namespace {
+
+// The log's hash chain from its start, read in bounded chunks (memory does
+// not grow with the log): each line a canonical record (parse_record), seqs
+// gap-free from 1, each prev_hash the hash before it, each hash its
+// record's, and `last_seq` records in all. "" when it verifies.
+std::string verify_chain(int fd, std::uint64_t size, std::uint64_t last_seq, const std::atomic<bool>& cancelled) {
+    constexpr std::size_t kChunk = 4 * 1024 * 1024;
+    std::string pending;
+    std::vector<char> buf(kChunk);
+    std::uint64_t offset = 0, expected = 1;
+    std::string prev_hash(audit::kGenesisPrevHash);
+    const auto at = [&](const std::string& why) {
+        return "record " + std::to_string(expected) + ": " + why;
+    };
+    while (offset < size) {
+        if (cancelled.load()) return "";
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - offset));
+        const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return "the audit log could not be read to verify it: " + std::string(n < 0 ? std::strerror(errno) : "it shrank");
+        offset += static_cast<std::uint64_t>(n);
+        pending.append(buf.data(), static_cast<std::size_t>(n));
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+            const std::string_view line(pending.data() + start, nl - start);
+            auto r = audit::parse_record(line);
+            if (!r) return at(r.error().message);
+            if (r->seq != expected)
+                return at("seq " + std::to_string(r->seq) + " found where " + std::to_string(expected) +
+                          " was expected (record deleted, duplicated or reordered)");
+            if (r->prev_hash != prev_hash) return at("prev_hash does not match the previous record's hash (chain broken)");
+            if (audit::compute_hash(*r) != r->hash) return at("hash mismatch (record modified)");
+            prev_hash = r->hash;
+            ++expected;
+        }
+        pending.erase(0, start);
+        if (pending.size() > audit::kMaxLineBytes) return at("a line longer than any record");
+    }
+    if (!pending.empty()) return at("torn last line (no trailing newline)");
+    if (expected - 1 != last_seq)
+        return "the log ends at seq " + std::to_string(expected - 1) + " but the daemon found seq " +
+               std::to_string(last_seq) + " at its end";
+    return "";
+}
+
+}  // namespace
+
+void Daemon::verify_at_start() {
+    // What `breakglassctl verify` checks without the initial key: every
+    // record canonical with its own hash, the chain, gap-free seqs, and that
+    // the log ends where the daemon found it ending. Seals need
+    // audit.key.initial, which is not kept on the host. On a thread of its
+    // own, over the log as it was at start (records written meanwhile are not
+    // part of it), in bounded chunks: the daemon serves at once, and a large
+    // log costs time on that thread, not memory.
+    struct stat st {};
+    UniqueFd fd(::open(log_->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    const std::uint64_t last_seq = log_->last_seq();
+    const int wake_fd = ack_event_.get();
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
+        std::lock_guard lock(verify_mutex_);
+        verify_problem_ = "the audit log could not be opened to verify it at start: " + std::string(std::strerror(errno));
+        return;
+    }
+    verify_thread_ = std::thread([this, fd = std::move(fd), size = static_cast<std::uint64_t>(st.st_size), last_seq,
+                                  wake_fd]() mutable {
+        std::string problem = verify_chain(fd.get(), size, last_seq, verify_cancelled_);
+        if (!problem.empty()) problem = "the audit log does not verify at start: " + problem + "; run breakglassctl verify";
+        {
+            std::lock_guard lock(verify_mutex_);
+            verify_problem_ = std::move(problem);
+            verify_done_ = true;
+        }
+        const std::uint64_t one = 1;
+        if (wake_fd >= 0) (void)!::write(wake_fd, &one, sizeof one);
+    });
+}
+
+void Daemon::record_verify_result(std::int64_t now) {
+    std::string problem;
+    {
+        std::lock_guard lock(verify_mutex_);
+        if (!verify_done_ && verify_problem_.empty()) return;
+        if (verify_recorded_) return;
+        verify_recorded_ = true;
+        problem = verify_problem_;
+    }
+    if (verify_thread_.joinable()) verify_thread_.join();
+    if (problem.empty()) return;
+    audit::RecordFields f;
+    f.event = "verify_failed";
+    f.actor = "breakglassd";
+    f.actor_role = "daemon";
+    f.target = bounded_for_record(log_->path(), 1024);
+    f.detail = bounded_for_record(problem, audit::kMaxFieldBytes);
+    problems_.push_back({1, f.detail});
+    (void)record_closing(f, now, audit::Durability::Synced, /*use_reserve=*/false);
 }
 
 bool Daemon::is_trusted(const PeerIdentity& peer) const {
@@ -247,6 +356,7 @@ std::vector<Problem> Daemon::after_answer(std::int64_t now) {
     }
     if (shipper_) shipper_->durable(log_->last_seq() - log_->deferred_records());
     if (alerts_) alerts_->durable(log_->last_seq() - log_->deferred_records());
+    update_metrics(now);
     std::vector<Problem> problems = std::move(problems_);
     problems_.clear();
     kill_finished_scopes();

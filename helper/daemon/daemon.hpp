@@ -10,14 +10,17 @@
 // log_handler.cpp, policy_handlers.cpp; the lifecycle is in daemon.cpp.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/protocol.hpp"
@@ -40,6 +43,7 @@
 #include "helper/revocation/systemd_scopes.hpp"
 #include "helper/revocation/terminator.hpp"
 #include "helper/alerts/delivery.hpp"
+#include "helper/daemon/metrics.hpp"
 #include "helper/ship/shipper.hpp"
 #include "helper/workflow/pending_store.hpp"
 #include "policy/policy.hpp"
@@ -227,6 +231,10 @@ private:
     proto::Message on_approve(const PeerIdentity& peer, proto::ApproveRequest& m, std::int64_t now);
     proto::Message on_reject(const PeerIdentity& peer, proto::RejectRequest& m, std::int64_t now);
     proto::Message on_submit_token(const PeerIdentity& peer, proto::SubmitTokenRequest& m, std::int64_t now);
+    // alerting.cpp (issue 12)
+    proto::Message on_alert_test(const PeerIdentity& peer, proto::AlertTestRequest& m, std::int64_t now);
+    // The answers of the alert tests that finished, for their tickets.
+    std::vector<std::pair<std::uint64_t, proto::Message>> take_alert_tests();
 
     // ---- a GrantRequest, step by step (grant_handlers.cpp). Each step
     // returns the refusal (already recorded) or nullopt to go on.
@@ -266,6 +274,12 @@ private:
     // without a key, while the disk is short or when the append fails it is
     // skipped (a problem to log on failure).
     void record_signed_checkpoint(std::int64_t now);
+    // The whole audit log checked at start (hash chain, seq, its end) on a
+    // thread; record_verify_result() writes a verify_failed record (an
+    // alert) when it did not verify, once the thread is done.
+    void verify_at_start();
+    void record_verify_result(std::int64_t now);
+    std::string every_sink_failing() const;
     bool signed_checkpoint_due(std::int64_t now) const;
 
     bool record_enrolment(const PeerIdentity& peer, const std::string& user, const std::string& factor,
@@ -331,6 +345,9 @@ private:
     std::string notice() const;  // what the front-ends may say happens beyond the audit log
     std::string notice(const std::string& gate) const;  // and who is alerted of this gate's use
     void configure_alerts();
+    // [metrics] textfile (metrics.hpp): rewritten when a record was written
+    // since the last time, or kMetricsEverySeconds passed (or `force`).
+    void update_metrics(std::int64_t now, bool force = false);
 
     DaemonConfig config_;
     std::unique_ptr<audit::AuditLog> log_;
@@ -386,6 +403,18 @@ private:
     UniqueFd ack_event_;                      // eventfd the sinks' threads write after an acknowledgement
     std::unique_ptr<ship::Shipper> shipper_;
     std::unique_ptr<alerts::AlertDelivery> alerts_;
+    std::thread verify_thread_;
+    std::mutex verify_mutex_;
+    std::string verify_problem_;  // guarded by verify_mutex_
+    bool verify_done_ = false;    // guarded by verify_mutex_
+    bool verify_recorded_ = false;
+    std::atomic<bool> verify_cancelled_{false};  // a stop does not wait for the whole log
+    MetricsCounter metrics_;
+    std::uint64_t metrics_seq_ = 0;     // the log's last seq when the textfile was written
+    std::int64_t metrics_at_ = 0;
+    std::string metrics_written_to_;    // the textfile it was last written to
+    std::string metrics_error_;         // the last failure, logged once
+    std::int64_t started_at_ = 0;
     struct AckWait {
         std::uint64_t ticket = 0;  // 0: nobody waits for the answer
         std::uint64_t seq = 0;     // the grant record's

@@ -11,6 +11,7 @@
 
 #include "common/nss.hpp"
 #include "common/text.hpp"
+#include "helper/alerts/alerts.hpp"
 #include "helper/daemon/daemon.hpp"
 #include "helper/daemon/grant_attempt.hpp"
 
@@ -231,6 +232,23 @@ std::optional<proto::Message> Daemon::grant_check_factor(GrantAttempt& a, std::i
     return refuse(a.peer, ErrorCode::AuthFailed, a.factor.failure, f, now);
 }
 
+// "; every remote log sink was failing: NAME (last attempt T: error), ..." when the
+// policy has sinks and each one's last attempt failed; "" otherwise. The
+// grant's alerts say so (helper/alerts: kEverySinkDown).
+std::string Daemon::every_sink_failing() const {
+    if (!shipper_) return "";
+    const std::vector<ship::SinkStatus> sinks = shipper_->status();
+    if (sinks.empty()) return "";
+    std::string text;
+    for (const ship::SinkStatus& s : sinks) {
+        if (s.last_error.empty()) return "";
+        text += (text.empty() ? "" : ", ") + s.name + " (last attempt " +
+                (s.last_error_at > 0 ? audit::format_utc(s.last_error_at) : std::string("?")) + ": " +
+                escape_for_display(s.last_error.substr(0, 120)) + ")";
+    }
+    return "; " + std::string(alerts::kEverySinkDown) + ": " + text;
+}
+
 // Log before acting: the grant record, with the accepted counter (so replay
 // protection survives a crash), is durable before anything is answered.
 proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
@@ -242,7 +260,9 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
     f.review_status = "pending";
     f.detail = with_loginuid_note("ttl " + policy::format_duration(a.decision.ttl) +
                                       (a.request.severity.empty() ? "" : ", severity " + a.request.severity),
-                                  a.peer);
+                                  a.peer) +
+               every_sink_failing();
+    f.detail = bounded_for_record(f.detail, audit::kMaxFieldBytes);
     const auto rec = record(f, now);
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable, "the grant could not be recorded in the audit log (" +

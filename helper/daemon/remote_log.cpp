@@ -73,7 +73,9 @@ void Daemon::grant_took_effect(const Grant& g, std::int64_t now) {
 }
 
 std::vector<std::pair<std::uint64_t, proto::Message>> Daemon::settle_remote_acks(std::int64_t now) {
-    std::vector<std::pair<std::uint64_t, proto::Message>> answers;
+    // The answers of alert tests wait on tickets too (alerting.cpp).
+    std::vector<std::pair<std::uint64_t, proto::Message>> answers = take_alert_tests();
+    record_verify_result(now);  // the start-up verification's thread wakes the loop the same way
     if (ack_waits_.empty()) return answers;
     const std::uint64_t acked = shipper_ ? shipper_->best_acked() : 0;
     std::vector<AckWait> waits = std::move(ack_waits_);
@@ -129,6 +131,8 @@ std::optional<std::int64_t> Daemon::next_ack_deadline_ms() const {
 }
 
 void Daemon::watch_sinks(std::int64_t now) {
+    update_metrics(now);  // every kSinkWatchUsec: at least every minute
+    record_verify_result(now);
     if (!shipper_) return;
     for (const ship::SinkStatus& s : shipper_->status()) {
         const bool late = s.backlog > 0 && s.oldest_unacked_at > 0 && now - s.oldest_unacked_at >= s.backlog_limit;

@@ -18,6 +18,7 @@
 #include "tests/sudo/sudo_host.hpp"
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/https_receiver.hpp"
 #include "tests/support/journal_remote.hpp"
 #include "tests/support/test_certificates.hpp"
 #include "tests/support/polling.hpp"
@@ -141,6 +142,74 @@ TEST_F(SudoPlugin, Issue11TheBreakGlassItsCommandAndItsRevocationLeaveTheHost) {
         ASSERT_TRUE(remote.count(event)) << event << " did not reach the sink";
         EXPECT_NE(text.find(remote[event] + "\n"), std::string::npos) << event << ": the sink's line is not the log's";
     }
+}
+
+// Issue 12: one sudo -g break-glass is one PagerDuty trigger at the
+// receiver (Events API v2, dedup_key = the grant's event id); its expiry is
+// one resolve with the same key.
+TEST_F(SudoPlugin, Issue12OneSudoBreakGlassIsOneTriggerAndItsExpiryOneResolve) {
+    ScratchDir out("sudo-alerts");
+    const TestCertificates certs = make_test_certificates(out.path());
+    write_file(out.path() + "/pd.key", "R0UTINGKEY0123456789\n", 0600);
+    HttpsReceiver pd(certs.server);
+    pd.set_behaviour(ReceiverBehaviour::answer(202, R"({"status":"success","message":"Event processed"})"));
+    std::string policy = sudo_policy(*accounts_);
+    const std::string gate_ttl = "ttl = \"10m\"\ntermination_grace";
+    ASSERT_NE(policy.find(gate_ttl), std::string::npos);
+    policy.replace(policy.find(gate_ttl), gate_ttl.size(),
+                   "ttl = \"6s\"\nalert = [\"oncall\"]\nalert_severity = \"error\"\ntermination_grace");
+    daemon_->write_policy(policy + "\n[alert.oncall]\ntype = \"pagerduty\"\nrouting_key_file = \"" + out.path() +
+                          "/pd.key\"\nurl = \"" + pd.url() + "/v2/enqueue\"\nca_file = \"" + certs.ca.cert + "\"\n");
+    ASSERT_TRUE(std::holds_alternative<proto::PolicyReloaded>(
+        daemon_->call(proto::PolicyReloadRequest{}, proto::MessageType::PolicyReloaded)));
+    const PtySession r = sudo({kSudo, "-g", gate_group(), "id", "-g"}, answers(code()));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("This access is alerted to: oncall (PagerDuty)."), std::string::npos) << r.output;
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u);
+    const std::string key = grants[0]["event_id"];
+    ASSERT_TRUE(pd.wait_for_requests(1, 20s));
+    // The expiry (6 s), then its resolve.
+    ASSERT_TRUE(eventually([&] { return !records_of("expire").empty(); }, 30s));
+    ASSERT_TRUE(pd.wait_for_requests(2, 20s));
+    std::this_thread::sleep_for(3s);
+    const auto sent = pd.requests();
+    // Nothing else (the command, session and terminate records alert nothing). Delivery is at
+    // least once: an attempt whose answer was lost is sent again, with the same dedup_key, which
+    // PagerDuty folds into the same incident; one run in five under load showed such a repeat.
+    std::size_t triggers = 0, resolves = 0;
+    for (const HttpRequest& q : sent) {
+        const nlohmann::json j = nlohmann::json::parse(q.body);
+        EXPECT_EQ(j["dedup_key"], key) << q.body;
+        if (j["event_action"] == "trigger") {
+            EXPECT_EQ(resolves, 0u) << "the trigger comes first";
+            ++triggers;
+        } else {
+            EXPECT_EQ(j["event_action"], "resolve") << q.body;
+            ++resolves;
+        }
+    }
+    std::string bodies;
+    for (const HttpRequest& q : sent) bodies += q.body + "\n";
+    EXPECT_EQ(triggers, 1u) << bodies;
+    EXPECT_EQ(resolves, 1u) << bodies;
+    ASSERT_GE(sent.size(), 2u);
+    if (sent.size() != 2) std::fprintf(stderr, "note: %zu requests (a repeat)\n", sent.size());
+    const nlohmann::json trigger = nlohmann::json::parse(sent[0].body);
+    EXPECT_EQ(sent[0].target, "/v2/enqueue");
+    EXPECT_EQ(trigger["routing_key"], "R0UTINGKEY0123456789");
+    EXPECT_EQ(trigger["event_action"], "trigger");
+    EXPECT_EQ(trigger["dedup_key"], key);
+    EXPECT_EQ(trigger["payload"]["severity"], "error");
+    EXPECT_EQ(trigger["payload"]["custom_details"]["actor"], user());
+    EXPECT_EQ(trigger["payload"]["custom_details"]["gate"], kSudoGate);
+    EXPECT_EQ(trigger["payload"]["custom_details"]["reason"], "database on fire");
+    EXPECT_EQ(trigger["payload"]["custom_details"]["incident"], "INC-42");
+    EXPECT_FALSE(trigger["payload"]["source"].get<std::string>().empty());
+    const nlohmann::json resolve = nlohmann::json::parse(sent.back().body);
+    EXPECT_EQ(resolve["event_action"], "resolve");
+    EXPECT_EQ(resolve["dedup_key"], key);
+    EXPECT_EQ(resolve["routing_key"], "R0UTINGKEY0123456789");
 }
 
 TEST_F(SudoPlugin, WrongFactorIsRefusedWithARecordAndNothingRuns) {

@@ -14,6 +14,7 @@
 
 #include "helper/alerts/alerts.hpp"
 #include "helper/audit/audit_record.hpp"
+#include "helper/revocation/terminator.hpp"
 #include "policy/policy.hpp"
 
 namespace bg::alerts {
@@ -317,6 +318,141 @@ TEST(AlertBodies, EmailLeavesOutAddressesThePolicyWouldRefuse) {
     EXPECT_EQ(headers_of(m).at(1), "To: ok@example.net");
     EXPECT_EQ(header_text("a\r\nb\xc3\xa9", 100), "a??b??");
     EXPECT_EQ(header_text(std::string(500, 'x'), 200).size(), 200u);
+}
+
+// What the revocation loop records when it could not end a grant's
+// processes: written from the real Terminator's report, as
+// Daemon::record_termination writes it.
+audit::Record terminate_record(std::uint64_t seq, const TerminationReport& report) {
+    audit::Record r = record(seq, "terminate", report.target.gate);
+    r.actor = "breakglassd";
+    r.actor_role = "daemon";
+    r.target = "user=" + report.target.user;
+    r.grant_id = report.target.grant_id;
+    r.reason = "";
+    r.detail = report.detail;
+    return r;
+}
+
+TEST(Alerts, ARevocationThatCouldNotBeCarriedOutIsACriticalProblem) {
+    const auto p = make_policy();
+    BurstCounter bursts;
+    Terminator terminator;
+    TerminationTarget t;
+    t.grant_id = grant(7).event_id;
+    t.user = "bg-no-such-user-for-alerts";
+    t.gate = "ops";
+    t.group = "bg-no-such-group";
+    const TerminationReport failed = terminator.begin(t, 1782000100, "after the revoke");
+    const auto a = alert_for(terminate_record(9, failed), p, bursts);
+    ASSERT_TRUE(a) << failed.detail;
+    EXPECT_EQ(a->kind, Kind::Problem);
+    EXPECT_EQ(a->severity, "critical");
+    EXPECT_EQ(a->channels, (std::vector<std::string>{"oncall", "security"}));
+    EXPECT_NE(a->summary.find("the revocation of grant " + t.grant_id), std::string::npos) << a->summary;
+    EXPECT_NE(a->summary.find("was not carried out"), std::string::npos) << a->summary;
+    // The lookup that failed: "check by hand".
+    audit::Record lookup = terminate_record(10, failed);
+    lookup.detail = "after the revoke; cannot look up user alice (I/O error), so no process was terminated: check by hand";
+    EXPECT_TRUE(alert_for(lookup, p, bursts));
+    lookup.detail = "after the revoke; could not remove the set-group-ID bit of /srv/x: check by hand";
+    EXPECT_TRUE(alert_for(lookup, p, bursts));
+    // A terminate that did its job, or a gate that has nothing to terminate by design: no alert.
+    audit::Record fine = terminate_record(11, failed);
+    fine.detail = "after the revoke; SIGTERM to pids 123 (sh) (group ops), SIGKILL after the 10 s grace to any that remain";
+    EXPECT_FALSE(alert_for(fine, p, bursts));
+    TerminationTarget nothing = t;
+    nothing.user = "root";
+    nothing.group = "";
+    nothing.why_no_group = "the gate names no sudo_runas_group";
+    const TerminationReport by_design = terminator.begin(nothing, 1782000100, "after the expiry");
+    EXPECT_FALSE(alert_for(terminate_record(12, by_design), p, bursts)) << by_design.detail;
+}
+
+TEST(Alerts, AnEndRecordedLateIsAProblemAsWellAsTheResolve) {
+    const auto p = make_policy();
+    BurstCounter bursts;
+    const auto g = grant(7);
+    auto late = end_of(g, 8, "revoke");
+    // As Daemon::write_late_records writes it.
+    late.detail = "revoked at 2026-06-21T00:00:08Z; recorded late: No space left on device; revoked by root";
+    const auto all = alerts_for(late, p, bursts);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].kind, Kind::Resolve);
+    EXPECT_EQ(all[0].dedup_key, g.event_id);
+    EXPECT_EQ(all[1].kind, Kind::Problem);
+    EXPECT_EQ(all[1].severity, "critical");
+    EXPECT_NE(all[1].dedup_key, all[0].dedup_key);
+    EXPECT_NE(all[1].summary.find("could not be recorded when it happened"), std::string::npos) << all[1].summary;
+    EXPECT_NE(email_message(all[0], {"a@example.net"}, 0).find("Message-ID: <" + late.event_id + ".resolve@"),
+              std::string::npos);
+    EXPECT_NE(email_message(all[1], {"a@example.net"}, 0).find("Message-ID: <" + late.event_id + "-late.problem@"),
+              std::string::npos);
+    auto on_time = end_of(g, 9, "expire");
+    EXPECT_EQ(alerts_for(on_time, p, bursts).size(), 1u);
+}
+
+TEST(Alerts, AVerifyFailureAtStartIsACriticalProblemToTheDefaults) {
+    const auto p = make_policy();
+    BurstCounter bursts;
+    auto r = record(3, "verify_failed", "");
+    r.actor = "breakglassd";
+    r.detail = "the audit log does not verify (first bad seq 2): hash mismatch; run breakglassctl verify";
+    const auto a = alert_for(r, p, bursts);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->kind, Kind::Problem);
+    EXPECT_EQ(a->severity, "critical");
+    EXPECT_EQ(a->channels, (std::vector<std::string>{"mail"}));
+    EXPECT_NE(a->summary.find("does not verify"), std::string::npos) << a->summary;
+}
+
+TEST(Alerts, AGrantWhileEverySinkWasDownSaysSoAndIsItsOwnProblem) {
+    const auto p = make_policy();
+    BurstCounter bursts;
+    auto g = grant(7);
+    EXPECT_EQ(alerts_for(g, p, bursts).size(), 1u);
+    g.detail = "ttl 1h; every remote log sink was failing: siem (last attempt 2026-06-21T00:00:00Z: HTTP 500)";
+    const auto all = alerts_for(g, p, bursts);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].kind, Kind::Trigger);
+    EXPECT_NE(all[0].summary.find("while every remote log sink was failing"), std::string::npos) << all[0].summary;
+    EXPECT_EQ(all[1].kind, Kind::Problem);
+    EXPECT_EQ(all[1].severity, "critical");
+    EXPECT_NE(all[1].summary.find("siem (last attempt"), std::string::npos) << all[1].summary;
+}
+
+TEST(Alerts, ARequestWaitingForApprovalTellsTheGatesChannels) {
+    const auto p = make_policy();
+    BurstCounter bursts;
+    auto r = record(4, "request", "ops");
+    r.grant_id = "20260621T000004Z-000004";
+    r.approver = "group:secops";
+    const auto a = alert_for(r, p, bursts);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->kind, Kind::Approval);
+    EXPECT_EQ(a->channels, (std::vector<std::string>{"oncall", "security"}));
+    EXPECT_NE(a->summary.find("approval needed: request 20260621T000004Z-000004 by alice for gate ops"),
+              std::string::npos) << a->summary;
+    EXPECT_NE(a->summary.find("approvers group:secops"), std::string::npos) << a->summary;
+    EXPECT_NE(slack_body(*a).find("approval needed"), std::string::npos);
+}
+
+TEST(Alerts, AnOverdueReviewIsAProblem) {
+    const auto p = make_policy();
+    BurstCounter bursts;
+    const auto g = grant(7);
+    auto r = record(20, "review_overdue", "ops");
+    r.actor = "alice";
+    r.actor_role = "daemon";
+    r.grant_id = g.event_id;
+    r.detail = "review due at 2026-06-22T00:00:07Z";
+    const auto a = alert_for(r, p, bursts);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->kind, Kind::Problem);
+    EXPECT_EQ(a->severity, "warning");
+    EXPECT_NE(a->summary.find("the review of grant " + g.event_id + " of alice on gate ops"), std::string::npos)
+        << a->summary;
+    EXPECT_NE(a->summary.find("review due at 2026-06-22T00:00:07Z"), std::string::npos) << a->summary;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ TEST(AuditJournal, MessageIdsAreFixedAndDistinct) {
     for (const char* e : {"request", "approve", "deny", "grant", "session_open", "command", "session_close", "revoke",
                           "expire", "review", "alert_failed", "sink_gap", "auth_failed", "rate_limited", "enroll",
                           "policy_load", "policy_error", "daemon_start", "terminate", "hook", "hook_failed",
-                          "refusals_suppressed", "checkpoint", "grant_void"}) {
+                          "refusals_suppressed", "checkpoint", "grant_void", "verify_failed"}) {
         const std::string id(message_id_for(e));
         EXPECT_EQ(id.size(), 32u) << e;
         EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << e;
@@ -35,6 +35,7 @@ TEST(AuditJournal, MessageIdsAreFixedAndDistinct) {
 
 TEST(AuditJournal, Priorities) {
     EXPECT_EQ(priority_for("grant"), LOG_ALERT);
+    EXPECT_EQ(priority_for("verify_failed"), LOG_ALERT);
     EXPECT_EQ(priority_for("sink_gap"), LOG_ERR);
     EXPECT_EQ(priority_for("auth_failed"), LOG_WARNING);
     EXPECT_EQ(priority_for("deny"), LOG_WARNING);

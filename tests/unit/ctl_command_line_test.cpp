@@ -114,6 +114,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         {"enroll totp", {"alice"}},
         {"enroll yubikey", {"alice", "--public-id", "cccccccccccc"}},
         {"approver-key generate", {"--out", "/tmp/k"}},
+        {"alert test", {"oncall"}},
     };
     std::size_t rows = 0;
     for (const Subcommand& s : subcommands()) {

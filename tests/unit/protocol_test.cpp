@@ -74,7 +74,9 @@ std::vector<Message> one_of_each() {
             RejectRequest{"bg-2026-000012", "not this way"},
             Rejected{"bg-2026-000012", "bg-2026-000016"},
             SubmitTokenRequest{"", "bg-2026-000012", "AEBAG-ABCDE"},
-            TokenAccepted{"bg-2026-000012", "bg-2026-000017", "bob", 1, 1, "bg-2026-000018"}};
+            TokenAccepted{"bg-2026-000012", "bg-2026-000017", "bob", 1, 1, "bg-2026-000018"},
+            AlertTestRequest{"oncall"},
+            AlertTestAnswer{"oncall", "pagerduty", true, 202, "{\"status\":\"success\"}", ""}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
