@@ -687,7 +687,6 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::TokenAccepted),
 static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::AlertTestAnswer),
               "Message alternatives must be listed in type-number order, one per type");
 
