@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 #include "helper/ctl/command_line.hpp"
 #include "helper/ctl/approval_commands.hpp"
+#include "helper/ctl/report_commands.hpp"
 
 #include <array>
 #include <map>
@@ -164,11 +165,46 @@ Handler setup_deny(CLI::App& cmd) {
     return [a](const CommonOptions& o) { return run_deny(o, a->request_id, a->reason); };
 }
 
+// report and export: the period and where the records come from.
+void add_record_sources(CLI::App& cmd, ReportArguments& a) {
+    cmd.add_option("--since", a.since, "from this time (RFC 3339 UTC) or a duration ago, e.g. 90d (default 90d)")
+        ->type_name("TIME");
+    cmd.add_option("--until", a.until, "up to this time (RFC 3339 UTC) or a duration ago (default now)")->type_name("TIME");
+    cmd.add_option("--journal-file", a.journal_files,
+                   "read the remote copies of many hosts: journal files written by systemd-journal-remote")
+        ->type_name("FILE");
+    cmd.add_option("--journal-dir", a.journal_dirs, "read every *.journal file under DIR (fleet-wide)")->type_name("DIR");
+}
+
+Handler setup_report(CLI::App& cmd) {
+    auto a = std::make_shared<ReportArguments>();
+    add_record_sources(cmd, *a);
+    cmd.add_option("--html", a->html_file, "write one self-contained XHTML page with inline SVG charts (- for stdout)")
+        ->type_name("FILE");
+    cmd.add_option("--prometheus", a->prometheus_file, "write the figures in the Prometheus text format (- for stdout)")
+        ->type_name("FILE");
+    cmd.footer("Reads DIR/audit.log (root; verified first) or, with --journal-file/--journal-dir, the remote\n"
+               "copies of many hosts, and reports per gate (and per host): breaks, actors, weekly trend, share,\n"
+               "median time used and TTL, reviews on time, verdicts and flags (frequent, rising, fix-the-gate,\n"
+               "unreviewed). See breakglassctl(1).\n\n" +
+               std::string(kExitCodeHelp));
+    return [a](const CommonOptions& o) { return run_report(o, *a); };
+}
+
+Handler setup_export(CLI::App& cmd) {
+    auto a = std::make_shared<ReportArguments>();
+    add_record_sources(cmd, *a);
+    cmd.add_option("--format", a->format, "json or csv (RFC 4180; fields starting with = + - @ are prefixed with ')")
+        ->type_name("FORMAT")
+        ->required();
+    return [a](const CommonOptions& o) { return run_export(o, *a); };
+}
+
 constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
 
 // --socket is taken everywhere (verify and `policy check FILE` do not use it), so
 // that `breakglassctl --socket PATH <anything>` is never an error.
-const std::array<Subcommand, 15> kSubcommands = {{
+const std::array<Subcommand, 17> kSubcommands = {{
     {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
      kDaemonOptions, setup_request},
     {"status", "show active grants", kDaemonOptions, setup_status},
@@ -182,6 +218,10 @@ const std::array<Subcommand, 15> kSubcommands = {{
     {"log", "print audit records (root); with --json as JSON lines, the export format", kDaemonOptions, setup_log},
     {"verify", "check the audit log's hash chain and seals offline, reading DIR/audit.log directly",
      kDaemonOptions | kStateDirOption, setup_verify},
+    {"report", "the per-gate bypass report: breaks, trend, share, time used, reviews, flags (JSON, HTML, Prometheus)",
+     kDaemonOptions | kStateDirOption, setup_report},
+    {"export", "the auditor's evidence pack: every grant with approvals, commands, end and review (json or csv)",
+     kDaemonOptions | kStateDirOption, setup_export},
     {"checkpoint-key", "print the checkpoint public key (root; reads DIR/checkpoint.key) for verify --pubkey",
      kDaemonOptions | kStateDirOption, setup_checkpoint_key},
     {"policy check", "parse FILE locally, or without FILE ask breakglassd to check its policy file", kDaemonOptions,
