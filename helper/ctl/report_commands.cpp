@@ -10,6 +10,7 @@
 #include <set>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -157,9 +158,24 @@ bool write_output(const std::string& path, const std::string& text) {
         std::cout << text << std::flush;
         return static_cast<bool>(std::cout);
     }
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    // Run as root into a directory others can write (/tmp): never follow a
+    // symbolic link, and never truncate a file that is not the caller's own
+    // regular file with one link (a hard link another user planted to a file
+    // root owns would otherwise be emptied). Truncated only after the checks.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
     if (fd < 0) {
         print_error(escape_for_display(path) + ": " + std::strerror(errno));
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != ::geteuid()) {
+        print_error(escape_for_display(path) + ": not a regular file of yours with one link; not written");
+        ::close(fd);
+        return false;
+    }
+    if (::ftruncate(fd, 0) != 0) {
+        print_error(escape_for_display(path) + ": " + std::strerror(errno));
+        ::close(fd);
         return false;
     }
     std::size_t done = 0;

@@ -101,6 +101,10 @@ Evidence build_evidence(const std::vector<Entry>& records, const Period& period,
                 g.end_reason = e.reason;
             }
         } else if (e.event == "review") {
+            Entry as_grant;
+            as_grant.actor = g.actor;
+            as_grant.approver = g.approvers;
+            if (!independent_reviewer(e.actor, as_grant)) continue;
             if (g.reviewed_at == 0 || e.timestamp < g.reviewed_at) {
                 g.reviewed_at = e.timestamp;
                 g.review_verdict = e.review_status;

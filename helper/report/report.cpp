@@ -163,6 +163,22 @@ std::vector<GateReport> gates_of(const std::vector<const GrantState*>& grants, c
 
 }  // namespace
 
+bool independent_reviewer(std::string_view reviewer, const Entry& grant) {
+    if (reviewer.empty() || reviewer == grant.actor) return false;
+    // approver: the approvers' names joined with ", " (or ",").
+    std::string_view list = grant.approver;
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        std::string_view name = list.substr(0, comma);
+        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+        while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+        if (name == reviewer) return false;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return true;
+}
+
 Result<Entry> decode_line(std::string_view line) {
     audit::LineScan scan;
     if (const char* why = audit::scan_line(line, &scan)) return make_error(std::string("not a canonical record: ") + why);
@@ -263,6 +279,10 @@ Report build_report(const std::vector<Entry>& records, const ReportOptions& o) {
         if (it == grants.end()) continue;
         GrantState& g = it->second;
         if (e.timestamp < g.grant->timestamp) continue;
+        // Separation of duties, checked again here: a review by the grant's
+        // own actor or one of its approvers is no review (the daemon refuses
+        // those; a log that holds one anyway does not get credit for it).
+        if (review && !independent_reviewer(e.actor, *g.grant)) continue;
         if (end && (g.ended_at == 0 || e.timestamp < g.ended_at)) g.ended_at = e.timestamp;
         if (review && (g.review == nullptr || e.timestamp < g.review->timestamp ||
                        (e.timestamp == g.review->timestamp && e.seq < g.review->seq)))

@@ -11,7 +11,8 @@
 //   - it ends at the first `revoke`, `expire` or `grant_void` record naming
 //     it in grant_id; time used = end - grant (only ended grants count in
 //     median_used_seconds); TTL granted = expires_at - grant;
-//   - its review is the first `review` record naming it (the verdict in
+//   - its review is the first `review` record naming it by someone who is
+//     neither its actor nor one of its approvers (the verdict in
 //     review_status, the reviewer in actor, the note in reason); it is on time
 //     when it comes at most review_within (the gate's, default 72 h) after the
 //     grant; a grant is due when grant + review_within <= until;
@@ -62,6 +63,10 @@ struct Entry {
     std::string event, event_id, host, actor, gate, grant_id, reason, incident_ref, approver, review_status, target,
         detail;
 };
+
+// False when `reviewer` is the grant's actor or one of its approvers (its
+// approver field): such a review is not counted, whatever the log says.
+bool independent_reviewer(std::string_view reviewer, const Entry& grant);
 
 // Decodes one canonical record line (it must pass audit::scan_line, which
 // this runs first). Errors say what is wrong with the line.

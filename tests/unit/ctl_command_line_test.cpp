@@ -97,6 +97,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         {"deny", {"bg-2026-000001", "--reason", "no"}},
         {"enroll totp", {"alice"}},
         {"enroll yubikey", {"alice", "--public-id", "cccccccccccc"}},
+        {"export", {"--format", "csv"}},
     };
     std::size_t rows = 0;
     for (const Subcommand& s : subcommands()) {
@@ -116,7 +117,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_EQ(c.options.socket, "/run/t.sock") << path;
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
-    EXPECT_EQ(rows, 15u);
+    EXPECT_EQ(rows, 17u);
 }
 
 }  // namespace
