@@ -2,6 +2,8 @@
 #include "helper/report/report.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -179,16 +181,28 @@ bool independent_reviewer(std::string_view reviewer, const Entry& grant) {
     return true;
 }
 
+std::string_view event_of_line(std::string_view line) {
+    constexpr std::string_view kKey = ",\"event\":\"";
+    const std::size_t at = line.find(kKey);
+    if (at == std::string_view::npos) return {};
+    const std::size_t begin = at + kKey.size();
+    const std::size_t end = line.find('"', begin);
+    if (end == std::string_view::npos) return {};
+    return line.substr(begin, end - begin);
+}
+
+bool report_reads(std::string_view event) {
+    return event == "grant" || event == "revoke" || event == "expire" || event == "grant_void" || event == "review";
+}
+
 Result<Entry> decode_line(std::string_view line) {
     audit::LineScan scan;
     if (const char* why = audit::scan_line(line, &scan)) return make_error(std::string("not a canonical record: ") + why);
+    return decode_verified_line(line);
+}
+
+Result<Entry> decode_verified_line(std::string_view line) {
     Entry e;
-    e.seq = scan.seq;
-    e.event.assign(scan.event);
-    e.event_id.assign(scan.event_id);
-    const auto ts = audit::parse_utc(scan.timestamp);
-    if (!ts) return make_error("bad timestamp");
-    e.timestamp = *ts;
     // The canonical layout: {"k":v,...} with the keys in a fixed order and
     // no whitespace; string values end at the first unescaped quote.
     std::size_t i = 1;
@@ -214,9 +228,20 @@ Result<Entry> decode_line(std::string_view line) {
             value = line.substr(v, j - v);
             i = j;
         }
-        if (i < n && line[i] == ',') ++i;
-        else break;
-        if (!is_string) continue;
+        const bool last = !(i < n && line[i] == ',');
+        if (!last) ++i;
+        if (!is_string) {
+            if (key == "seq") {
+                std::uint64_t seq = 0;
+                for (const char c : value) {
+                    if (c < '0' || c > '9' || seq > (UINT64_MAX - 9) / 10) return make_error("bad seq");
+                    seq = seq * 10 + static_cast<std::uint64_t>(c - '0');
+                }
+                e.seq = seq;
+            }
+            if (last) break;
+            continue;
+        }
         switch (key[0]) {
             case 'a':
                 if (key == "actor") e.actor = unescape(value);
@@ -226,7 +251,9 @@ Result<Entry> decode_line(std::string_view line) {
                 if (key == "detail") e.detail = unescape(value);
                 break;
             case 'e':
-                if (key == "expires_at" && !value.empty()) {
+                if (key == "event") e.event = unescape(value);
+                else if (key == "event_id") e.event_id = unescape(value);
+                else if (key == "expires_at" && !value.empty()) {
                     const auto x = audit::parse_utc(value);
                     if (!x) return make_error("bad expires_at");
                     e.expires_at = *x;
@@ -248,10 +275,17 @@ Result<Entry> decode_line(std::string_view line) {
                 break;
             case 't':
                 if (key == "target") e.target = unescape(value);
+                else if (key == "timestamp") {
+                    const auto ts = audit::parse_utc(value);
+                    if (!ts) return make_error("bad timestamp");
+                    e.timestamp = *ts;
+                }
                 break;
             default: break;
         }
+        if (last) break;
     }
+    if (e.seq == 0 || e.event.empty()) return make_error("not a record: seq or event missing");
     return e;
 }
 

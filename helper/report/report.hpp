@@ -72,6 +72,19 @@ bool independent_reviewer(std::string_view reviewer, const Entry& grant);
 // this runs first). Errors say what is wrong with the line.
 Result<Entry> decode_line(std::string_view line);
 
+// The same, for a line of a log verify_log() has just accepted up to and
+// including it (so every line is canonical: scan_line is not run again).
+Result<Entry> decode_verified_line(std::string_view line);
+
+// The event of a canonical line, found without decoding it (a value cannot
+// hold the unescaped `,"event":"` this looks for); "" when there is none.
+std::string_view event_of_line(std::string_view line);
+
+// The events the report reads: grant, its ends (revoke, expire, grant_void)
+// and review. The others (most of a log: commands, sessions) are skipped
+// before decoding.
+bool report_reads(std::string_view event);
+
 struct Period {
     std::int64_t since = 0, until = 0;  // [since, until), until > since
 };

@@ -547,6 +547,21 @@ TEST(ReportDecode, DecodesEscapedFieldsOfACanonicalLine) {
     EXPECT_EQ(e->expires_at, kSince + 60);
     EXPECT_EQ(e->seq, 7u);
     EXPECT_FALSE(decode_line("{\"actor\":\"x\"}").ok());
+    // The event is found without decoding, and a value cannot imitate it.
+    audit::Record cmd = rec;
+    cmd.event = "command";
+    cmd.actor = "x\",\"event\":\"grant";
+    cmd.detail = ",\"event\":\"grant\"";
+    cmd.hash = audit::compute_hash(cmd);
+    const std::string line = audit::canonical_json(cmd);
+    EXPECT_EQ(event_of_line(line), "command") << line;
+    EXPECT_FALSE(report_reads(event_of_line(line)));
+    const auto v = decode_verified_line(line);
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->event, "command");
+    EXPECT_EQ(v->actor, cmd.actor);
+    EXPECT_EQ(v->seq, 7u);
+    EXPECT_EQ(v->timestamp, kSince);
 }
 
 }  // namespace
