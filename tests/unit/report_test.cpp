@@ -223,8 +223,14 @@ std::vector<std::string> ctl(std::vector<std::string> args) {
 
 class ReportFixture : public ::testing::Test {
 protected:
+    // BG_REPORT_FIXTURE_DIR=DIR writes the fixture there and keeps it (for
+    // the README's excerpt, or to look at the HTML).
     static void SetUpTestSuite() {
-        root_ = temp_dir();
+        const char* keep = std::getenv("BG_REPORT_FIXTURE_DIR");
+        keep_ = keep != nullptr;
+        root_ = keep ? std::string(keep) : temp_dir();
+        std::filesystem::remove_all(root_);
+        std::filesystem::create_directories(root_);
         host_a_ = root_ + "/web-1";
         host_b_ = root_ + "/db-1";
         std::filesystem::create_directory(host_a_);
@@ -232,7 +238,9 @@ protected:
         write_host_a(host_a_);
         write_host_b(host_b_);
     }
-    static void TearDownTestSuite() { std::filesystem::remove_all(root_); }
+    static void TearDownTestSuite() {
+        if (!keep_) std::filesystem::remove_all(root_);
+    }
     static ProcessResult report(const std::string& dir, std::vector<std::string> extra = {}) {
         std::vector<std::string> args = {"report", "--json", "--since", kSinceText, "--until", kUntilText};
         if (!dir.empty()) args.insert(args.end(), {"--state-dir", dir});
@@ -240,6 +248,7 @@ protected:
         return run(ctl(args));
     }
     static inline std::string root_, host_a_, host_b_;
+    static inline bool keep_ = false;
 };
 
 TEST_F(ReportFixture, ReportJsonMatchesTheGoldenFile) {
