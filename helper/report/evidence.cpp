@@ -86,10 +86,13 @@ Evidence build_evidence(const std::vector<Entry>& records, const Period& period,
                 out.grants[it->second].approvals.push_back(e.actor + " at " + format_utc(e.timestamp));
             continue;
         }
-        if (e.grant_id.empty()) continue;
-        const auto it = index.find(key_of(e.host, e.grant_id));
-        if (it == index.end()) continue;
-        GrantEvidence& g = out.grants[it->second];
+        if (e.grant_id.empty() || e.event == "grant") continue;
+        const std::string k = key_of(e.host, e.grant_id);
+        std::size_t at = 0;
+        if (const auto it = index.find(k); it != index.end()) at = it->second;
+        else if (const auto r = by_request.find(k); r != by_request.end()) at = r->second;
+        else continue;
+        GrantEvidence& g = out.grants[at];
         if (e.event == "command" || e.event == "session_open" || e.event == "session_close" ||
             e.event == "terminate" || e.event == "hook" || e.event == "hook_failed") {
             g.commands.push_back({e.timestamp, e.event_id, e.actor, e.event + " " + e.target, e.detail});

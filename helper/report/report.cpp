@@ -304,13 +304,25 @@ Report build_report(const std::vector<Entry>& records, const ReportOptions& o) {
             order.push_back(it->first);
         }
     }
+    // A grant committed by approvals (issue 13) carries its request's id in
+    // grant_id: records that name the request reach the same grant.
+    std::unordered_map<std::string, std::string> alias;
+    for (const std::string& k : order) {
+        const Entry& g = *grants.at(k).grant;
+        if (!g.grant_id.empty() && g.grant_id != g.event_id) alias.emplace(key_of(g.host, g.grant_id), k);
+    }
     for (const Entry& e : records) {
         if (e.grant_id.empty() || e.timestamp >= o.period.until) continue;
         const bool end = e.event == "revoke" || e.event == "expire" || e.event == "grant_void";
         const bool review = e.event == "review";
         if (!end && !review) continue;
-        const auto it = grants.find(key_of(e.host, e.grant_id));
-        if (it == grants.end()) continue;
+        std::string k = key_of(e.host, e.grant_id);
+        auto it = grants.find(k);
+        if (it == grants.end()) {
+            const auto a = alias.find(k);
+            if (a == alias.end()) continue;
+            it = grants.find(a->second);
+        }
         GrantState& g = it->second;
         if (e.timestamp < g.grant->timestamp) continue;
         // Separation of duties, checked again here: a review by the grant's

@@ -516,6 +516,50 @@ TEST(ReportFlags, AReviewByTheActorOrAnApproverIsNoReview) {
     EXPECT_EQ(build_evidence(records, {kSince, kUntil}, {}).grants[0].reviewer, "dan");
 }
 
+// A grant committed by approvals carries its request's id: the approvals
+// (which name the request) and a review naming either id reach it; the
+// period's checkpoints and the first after it are listed, per host.
+TEST(ReportEvidence, ApprovalsReviewsAndCheckpointsReachTheirGrant) {
+    Entry request;
+    request.event = "request";
+    request.seq = 1;
+    request.timestamp = kSince + kDay;
+    request.event_id = audit::format_event_id(request.timestamp, 1);
+    request.host = "h";
+    request.grant_id = "req-1";
+    Entry approve = request;
+    approve.event = "approve";
+    approve.seq = 2;
+    approve.actor = "bob";
+    approve.event_id = audit::format_event_id(request.timestamp, 2);
+    Entry g = grant_entry(kSince + kDay + 60, "g", 3);
+    g.grant_id = "req-1";
+    g.approver = "bob";
+    Entry review = review_entry(g, 3600, 4);
+    review.grant_id = "req-1";
+    Entry cp_in;
+    cp_in.event = "checkpoint";
+    cp_in.seq = 5;
+    cp_in.timestamp = kSince + 2 * kDay;
+    cp_in.host = "h";
+    cp_in.detail = "seq=4 head=...";
+    Entry cp_after = cp_in;
+    cp_after.seq = 9;
+    cp_after.timestamp = kUntil + kDay;
+    Entry cp_later = cp_in;
+    cp_later.seq = 12;
+    cp_later.timestamp = kUntil + 2 * kDay;
+    const std::vector<Entry> records = {request, approve, g, review, cp_in, cp_after, cp_later};
+    const Evidence e = build_evidence(records, {kSince, kUntil}, {});
+    ASSERT_EQ(e.grants.size(), 1u);
+    EXPECT_EQ(e.grants[0].approvals, std::vector<std::string>{"bob at 2026-01-06T00:00:00Z"});
+    EXPECT_EQ(e.grants[0].reviewer, "carol");
+    ASSERT_EQ(e.checkpoints.size(), 2u);
+    EXPECT_EQ(e.checkpoints[0].record_seq, 5u);
+    EXPECT_EQ(e.checkpoints[1].record_seq, 9u);
+    EXPECT_FALSE(has(flags_of(records), kFlagUnreviewed));
+}
+
 TEST(ReportRender, HostileGateNamesAreEscapedEverywhere) {
     std::vector<Entry> records = {grant_entry(kSince + kDay, "<script>\"x\"&'\n", 1)};
     ReportOptions o;
