@@ -165,6 +165,35 @@ Handler setup_deny(CLI::App& cmd) {
     return [a](const CommonOptions& o) { return run_deny(o, a->request_id, a->reason); };
 }
 
+Handler setup_review(CLI::App& cmd) {
+    struct Args {
+        std::string grant_id, verdict, note;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("ID", a->grant_id, "the grant's id (breakglassctl reviews, list --all)")->required();
+    cmd.add_option("--verdict", a->verdict, "justified, unjustified or gate-needs-fix")
+        ->type_name("VERDICT")
+        ->required()
+        ->check(CLI::IsMember({"justified", "unjustified", "gate-needs-fix"}));
+    cmd.add_option("--note", a->note, "why (recorded with the review, up to 1024 bytes)")->type_name("TEXT")->required();
+    return [a](const CommonOptions& o) { return run_review(o, a->grant_id, a->verdict, a->note); };
+}
+
+Handler setup_reviews(CLI::App& cmd) {
+    auto overdue = std::make_shared<bool>(false);
+    cmd.add_flag("--overdue", *overdue, "only those past their gate's review_within");
+    return [overdue](const CommonOptions& o) { return run_reviews(o, *overdue); };
+}
+
+Handler setup_show(CLI::App& cmd) {
+    auto grant_id = std::make_shared<std::string>();
+    cmd.add_option("ID", *grant_id, "the grant's id, e.g. bg-2026-000042")->required();
+    cmd.footer("Reads the audit log through breakglassd (root and the policy's auditors), or with --state-dir\n"
+               "the files directly (root, when the daemon is down); says how the chain was checked.\n\n" +
+               std::string(kExitCodeHelp));
+    return [grant_id](const CommonOptions& o) { return run_show(o, *grant_id); };
+}
+
 // report and export: the period and where the records come from.
 void add_record_sources(CLI::App& cmd, ReportArguments& a) {
     cmd.add_option("--since", a.since, "from this time (RFC 3339 UTC) or a duration ago, e.g. 90d (default 90d)")
@@ -204,7 +233,7 @@ constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
 
 // --socket is taken everywhere (verify and `policy check FILE` do not use it), so
 // that `breakglassctl --socket PATH <anything>` is never an error.
-const std::array<Subcommand, 17> kSubcommands = {{
+const std::array<Subcommand, 20> kSubcommands = {{
     {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
      kDaemonOptions, setup_request},
     {"status", "show active grants", kDaemonOptions, setup_status},
@@ -215,7 +244,15 @@ const std::array<Subcommand, 17> kSubcommands = {{
     {"list", "list grants (active; with --all also revoked and expired)", kDaemonOptions, setup_list},
     {"revoke", "end a grant now (root, or the grant's own user)", kDaemonOptions, setup_revoke},
     {"expire", "end a grant whose time is up (run by the systemd timer; root)", kDaemonOptions, setup_expire},
-    {"log", "print audit records (root); with --json as JSON lines, the export format", kDaemonOptions, setup_log},
+    {"review", "give grant ID its review: --verdict justified|unjustified|gate-needs-fix --note TEXT (a reviewer of "
+               "its gate; never your own grant or one you approved)",
+     kDaemonOptions, setup_review},
+    {"reviews", "list the grants waiting for a review (--overdue: only those past due)", kDaemonOptions,
+     setup_reviews},
+    {"show", "the whole story of grant ID from the audit log, verified (root, auditors; --state-dir reads the files)",
+     kDaemonOptions | kStateDirOption, setup_show},
+    {"log", "print audit records (root and auditors); with --json as JSON lines, the export format", kDaemonOptions,
+     setup_log},
     {"verify", "check the audit log's hash chain and seals offline, reading DIR/audit.log directly",
      kDaemonOptions | kStateDirOption, setup_verify},
     {"report", "the per-gate bypass report: breaks, trend, share, time used, reviews, flags (JSON, HTML, Prometheus)",
@@ -364,6 +401,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     out.options.state_dir = given(after.state_dir_option) ? after.state_dir
                             : given(before.state_dir_option) ? before.state_dir
                                                              : std::string(BG_DEFAULT_STATE_DIR);
+    out.options.state_dir_given = given(after.state_dir_option) || given(before.state_dir_option);
     out.path = std::string(s.path);
     out.handler = chosen->handler;
     out.exit_code = kExitOk;

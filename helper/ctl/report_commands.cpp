@@ -23,6 +23,7 @@
 #include "helper/audit/seal_key.hpp"
 #include "helper/ctl/arguments.hpp"
 #include "helper/ctl/exit_code.hpp"
+#include "helper/ctl/log_reader.hpp"
 #include "helper/report/report.hpp"
 
 namespace bg::ctl {
@@ -113,6 +114,46 @@ std::optional<Input> read_input(const CommonOptions& o, const ReportArguments& a
         for (const std::string& h : hosts)
             in.verification.push_back({h, false, false, 0,
                                        "remote copy: not checked here; run breakglassctl verify --journal-file with --pubkey"});
+        return in;
+    }
+
+    if (!o.state_dir_given) {
+        // Through breakglassd: root and the policy's auditors. Every record
+        // from `since` on (ends and reviews follow their grants), the chain
+        // checked over that range (hashes and links; seals need root's key).
+        LogRangeCheck check;
+        std::string host;
+        std::size_t bad = 0;
+        const DaemonLogRead read = read_log_through_daemon(o.socket, 0, in.period.since, [&](const std::string& line) {
+            check.add(line);
+            if (report_only && !report::report_reads(report::event_of_line(line))) return true;
+            auto e = report::decode_line(line);
+            if (!e) {
+                ++bad;
+                return true;
+            }
+            if (host.empty()) host = e->host;
+            in.records.push_back(std::move(e.value()));
+            return true;
+        });
+        if (!read.ok) {
+            print_error(read.error);
+            *code = read.exit_code;
+            return std::nullopt;
+        }
+        const std::string scope = check.records == 0
+                                      ? std::string("no records in the period")
+                                      : "seq " + std::to_string(check.first) + ".." + std::to_string(check.last) +
+                                            " read through breakglassd: hashes and links checked (seals need root's "
+                                            "key: --state-dir, or verify)";
+        in.verification.push_back({host, true, check.ok, check.ok ? 0 : check.first_bad_seq,
+                                   check.ok ? std::to_string(check.records) + " records verified; " + scope
+                                            : check.problem + "; " + scope});
+        if (!check.ok) {
+            in.verify_failed = true;
+            print_error("the audit log failed verification: " + escape_for_display(check.problem));
+        }
+        if (bad > 0) print_error(std::to_string(bad) + " record(s) could not be decoded and were skipped");
         return in;
     }
 

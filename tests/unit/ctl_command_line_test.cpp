@@ -98,6 +98,8 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         {"enroll totp", {"alice"}},
         {"enroll yubikey", {"alice", "--public-id", "cccccccccccc"}},
         {"export", {"--format", "csv"}},
+        {"review", {"bg-2026-000001", "--verdict", "justified", "--note", "ok"}},
+        {"show", {"bg-2026-000001"}},
     };
     std::size_t rows = 0;
     for (const Subcommand& s : subcommands()) {
@@ -117,7 +119,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_EQ(c.options.socket, "/run/t.sock") << path;
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
-    EXPECT_EQ(rows, 17u);
+    EXPECT_EQ(rows, 20u);
 }
 
 }  // namespace

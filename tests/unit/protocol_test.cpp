@@ -67,7 +67,12 @@ std::vector<Message> one_of_each() {
             ApproveRequest{"bg-2026-000012", "seen", "123456"},
             ApproveAnswer{"bg-2026-000012", "bg-2026-000014", 2, 2, "bg-2026-000015"},
             RejectRequest{"bg-2026-000012", "not this way"},
-            Rejected{"bg-2026-000012", "bg-2026-000016"}};
+            Rejected{"bg-2026-000012", "bg-2026-000016"},
+            ReviewRequest{"bg-2026-000015", "gate-needs-fix", "the runbook step needs root"},
+            Reviewed{"bg-2026-000015", "bg-2026-000017"},
+            ReviewsRequest{true, "bg-2026-000009"},
+            ReviewsAnswer{{{"bg-2026-000015", "alice", "pair", "bob", "db down", "INC-1", 1767225000, 1767484200, true}},
+                          false}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
@@ -120,7 +125,7 @@ TEST(Protocol, RejectsEveryMalformedFrameClass) {
         {"bad magic", frame_of(2, ok_body, "XXXX"), "bad magic"},
         {"reserved set", frame_of(2, ok_body, "BGP1", 1), "reserved"},
         {"type zero", frame_of(0, ok_body), "unknown message type"},
-        {"type too high", frame_of(36, ok_body), "unknown message type"},
+        {"type too high", frame_of(static_cast<std::uint16_t>(std::variant_size_v<Message> + 1), ok_body), "unknown message type"},
         {"type huge", frame_of(0xFFFF, ok_body), "unknown message type"},
         {"empty body", frame_of(2, ""), "not valid JSON"},
         {"not json", frame_of(2, "hello"), "not valid JSON"},
