@@ -212,7 +212,10 @@ Handler setup_report(CLI::App& cmd) {
         ->type_name("FILE");
     cmd.add_option("--prometheus", a->prometheus_file, "write the figures in the Prometheus text format (- for stdout)")
         ->type_name("FILE");
-    cmd.footer("Reads DIR/audit.log (root; verified first) or, with --journal-file/--journal-dir, the remote\n"
+    cmd.add_option("--policy", a->policy_file, "take each gate's review_within from this policy file (default 72h)")
+        ->type_name("FILE");
+    cmd.footer("Reads the log through breakglassd (root and the policy's auditors), DIR/audit.log with --state-dir\n"
+               "(root; verified first) or, with --journal-file/--journal-dir, the remote\n"
                "copies of many hosts, and reports per gate (and per host): breaks, actors, weekly trend, share,\n"
                "median time used and TTL, reviews on time, verdicts and flags (frequent, rising, fix-the-gate,\n"
                "unreviewed). See breakglassctl(1).\n\n" +

@@ -25,6 +25,7 @@
 #include "helper/ctl/exit_code.hpp"
 #include "helper/ctl/log_reader.hpp"
 #include "helper/report/report.hpp"
+#include "policy/policy.hpp"
 
 namespace bg::ctl {
 namespace {
@@ -275,6 +276,17 @@ int run_report(const CommonOptions& o, const ReportArguments& a) {
     if (!in) return code;
     report::ReportOptions options;
     options.period = in->period;
+    if (!a.policy_file.empty()) {
+        // A copy of the policy need not be root's (as policy check FILE).
+        policy::LoadOptions load;
+        load.require_root_owner = false;
+        const auto loaded = policy::load_policy(a.policy_file, load);
+        if (!loaded) {
+            print_error("--policy: " + escape_for_display(loaded.error().message));
+            return kExitRefused;
+        }
+        for (const auto& [name, gate] : loaded->gates) options.review_within[name] = gate.review_within.count();
+    }
     const report::Report r = report::build_report(in->records, options);
     bool ok = true;
     if (!a.html_file.empty()) ok = write_output(a.html_file, report::render_html(r, in->fleet)) && ok;

@@ -21,6 +21,7 @@ struct ReportArguments {
     std::vector<std::string> journal_files;
     std::vector<std::string> journal_dirs;
     std::string format = "json";  // export only: json | csv
+    std::string policy_file;      // report: each gate's review_within from it (else 72 h)
 };
 
 int run_report(const CommonOptions& o, const ReportArguments& a);

@@ -270,6 +270,28 @@ TEST_F(ReportFixture, ReportJsonMatchesTheGoldenFile) {
     EXPECT_EQ(j["gates"][2]["median_used_seconds"], 900);
 }
 
+// --policy: each gate's review_within from the policy. db within 96 h: 7 of
+// 10 on time (with 72 h one more unreviewed grant is due: 7 of 11).
+TEST_F(ReportFixture, ReviewWindowsComeFromThePolicy) {
+    const std::string policy = root_ + "/policy.toml";
+    write_file(policy, R"([defaults]
+max_ttl = "1h"
+incident_pattern = '^INC-[0-9]+$'
+factors = ["totp"]
+
+[gate.db]
+requesters = ["root"]
+ttl = "10m"
+review_within = "96h"
+)", 0644);
+    const auto r = report(host_a_, {"--policy", policy});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j["gates"][0]["gate"], "db");
+    EXPECT_EQ(j["gates"][0]["reviewed_on_time"], 0.7);
+    EXPECT_EQ(j["gates"][2]["reviewed_on_time"], 1.0);  // web: not in the policy, 72 h
+}
+
 TEST_F(ReportFixture, ExportCsvMatchesTheGoldenFileAndDefusesFormulas) {
     const auto r = run(ctl({"export", "--format", "csv", "--since", kSinceText, "--until", kUntilText, "--state-dir", host_a_}));
     ASSERT_EQ(r.exit_code, 0) << r.err;
