@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <map>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -138,17 +139,20 @@ int show_from_files(const CommonOptions& o, const std::string& grant_id, std::ui
         if (r.event == "grant" && r.event_id == grant_id) story.request_id = r.grant_id;
     std::vector<audit::Record> request_records;
     if (!story.request_id.empty()) {
+        // The request and its approvals come before the grant: from the request's seq on.
         const auto request_seq = seq_of_event_id(story.request_id);
         const std::size_t from = request_seq ? offset_after(bytes, *request_seq - 1) : 0;
-        if (auto ok = collect(bytes.substr(0, at), from, "\"" + story.request_id + "\"", grant_id, story.request_id,
-                              request_records);
+        if (auto ok = collect(bytes, from, "\"" + story.request_id + "\"", grant_id, story.request_id, request_records);
             !ok) {
             print_error(ok.error().message);
             return kExitVerifyFailed;
         }
     }
-    story.records = std::move(request_records);
-    for (audit::Record& r : grant_records) story.records.push_back(std::move(r));
+    // Both scans in seq order, each record once (the grant record names both ids).
+    std::map<std::uint64_t, audit::Record> by_seq;
+    for (audit::Record& r : request_records) by_seq.emplace(r.seq, std::move(r));
+    for (audit::Record& r : grant_records) by_seq.emplace(r.seq, std::move(r));
+    for (auto& [seq, r] : by_seq) story.records.push_back(std::move(r));
     return print_story(o, story, v);
 }
 

@@ -55,6 +55,10 @@ TEST(CtlCommandLine, JsonAndStateDirWhereTheyApply) {
     EXPECT_TRUE(verify.options.json);
     EXPECT_EQ(parse({"verify", "--state-dir", "/srv/other"}).options.state_dir, "/srv/other");
     EXPECT_EQ(parse({"verify"}).options.state_dir, "/var/lib/breakglass");
+    // show reads the files only when --state-dir is given, else asks breakglassd.
+    EXPECT_TRUE(parse({"show", "bg-2026-000001", "--state-dir", "/srv/copy"}).options.state_dir_given);
+    EXPECT_TRUE(parse({"--state-dir", "/srv/copy", "show", "bg-2026-000001"}).options.state_dir_given);
+    EXPECT_FALSE(parse({"show", "bg-2026-000001"}).options.state_dir_given);
 }
 
 // A global option the subcommand does not take is a usage error in either place.
@@ -95,11 +99,11 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         {"expire", {"bg-2026-000001"}},
         {"approve", {"bg-2026-000001"}},
         {"deny", {"bg-2026-000001", "--reason", "no"}},
+        {"review", {"bg-2026-000001", "--verdict", "gate-needs-fix", "--note", "n"}},
+        {"show", {"bg-2026-000001"}},
         {"enroll totp", {"alice"}},
         {"enroll yubikey", {"alice", "--public-id", "cccccccccccc"}},
         {"export", {"--format", "csv"}},
-        {"review", {"bg-2026-000001", "--verdict", "justified", "--note", "ok"}},
-        {"show", {"bg-2026-000001"}},
     };
     std::size_t rows = 0;
     for (const Subcommand& s : subcommands()) {
