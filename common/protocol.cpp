@@ -224,7 +224,17 @@ json to_json(const TokenAccepted& m) {
 json to_json(const AlertTestRequest& m) { return {{"channel", m.channel}}; }
 json to_json(const AlertTestAnswer& m) {
     return {{"channel", m.channel},         {"type", m.type},     {"delivered", m.delivered},
-            {"http_status", m.http_status}, {"answer", m.answer}, {"error", m.error}};
+            {"http_status", m.http_status}, {"answer", m.answer}, {"error", m.error},
+json to_json(const ReviewRequest& m) { return {{"grant_id", m.grant_id}, {"verdict", m.verdict}, {"note", m.note}}; }
+json to_json(const Reviewed& m) { return {{"grant_id", m.grant_id}, {"record_event_id", m.record_event_id}}; }
+json to_json(const ReviewsRequest& m) { return {{"overdue", m.overdue}, {"after", m.after}}; }
+json to_json(const ReviewsAnswer& m) {
+    json list = json::array();
+    for (const ReviewInfo& v : m.reviews)
+        list.push_back({{"grant_id", v.grant_id}, {"user", v.user}, {"gate", v.gate}, {"approvers", v.approvers},
+                        {"reason", v.reason}, {"incident", v.incident}, {"granted_at", v.granted_at},
+                        {"due_at", v.due_at}, {"overdue", v.overdue}});
+    return {{"reviews", list}, {"truncated", m.truncated}};
 }
 
 // ---- decode
@@ -615,6 +625,46 @@ Message decode_body(MessageType type, const json& body) {
             m.http_status = r.i64("http_status");
             m.answer = r.str("answer", kMaxLongField);
             m.error = r.str("error", kMaxLongField);
+        case MessageType::ReviewRequest: {
+            ReviewRequest m;
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            m.verdict = r.str("verdict", kMaxShortField);
+            m.note = r.str("note", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::Reviewed: {
+            Reviewed m;
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            m.record_event_id = r.str("record_event_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::ReviewsRequest: {
+            ReviewsRequest m;
+            m.overdue = r.boolean("overdue");
+            m.after = r.str("after", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::ReviewsAnswer: {
+            ReviewsAnswer m;
+            for (const json& e : r.array("reviews", kMaxListEntries)) {
+                Reader p(e);
+                ReviewInfo v;
+                v.grant_id = p.str("grant_id", kMaxShortField);
+                v.user = p.str("user", kMaxShortField);
+                v.gate = p.str("gate", kMaxShortField);
+                v.approvers = p.str("approvers", kMaxLongField);
+                v.reason = p.str("reason", kMaxLongField);
+                v.incident = p.str("incident", kMaxShortField);
+                v.granted_at = p.i64("granted_at");
+                v.due_at = p.i64("due_at");
+                v.overdue = p.boolean("overdue");
+                p.finish();
+                m.reviews.push_back(std::move(v));
+            }
+            m.truncated = r.boolean("truncated");
             out = std::move(m);
             break;
         }
@@ -624,7 +674,7 @@ Message decode_body(MessageType type, const json& body) {
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::AlertTestAnswer); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::ReviewsAnswer); }
 
 }  // namespace
 
@@ -669,6 +719,10 @@ std::string_view type_name(MessageType t) {
         case MessageType::TokenAccepted: return "TokenAccepted";
         case MessageType::AlertTestRequest: return "AlertTestRequest";
         case MessageType::AlertTestAnswer: return "AlertTestAnswer";
+        case MessageType::ReviewRequest: return "ReviewRequest";
+        case MessageType::Reviewed: return "Reviewed";
+        case MessageType::ReviewsRequest: return "ReviewsRequest";
+        case MessageType::ReviewsAnswer: return "ReviewsAnswer";
     }
     return "unknown";
 }
@@ -687,7 +741,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::AlertTestAnswer),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::ReviewsAnswer),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

@@ -81,6 +81,10 @@ enum class MessageType : std::uint16_t {
     TokenAccepted = 37,
     AlertTestRequest = 38,
     AlertTestAnswer = 39,
+    ReviewRequest = 40,
+    Reviewed = 41,
+    ReviewsRequest = 42,
+    ReviewsAnswer = 43,
 };
 
 std::string_view type_name(MessageType t);
@@ -258,7 +262,7 @@ struct Expired {
     std::string record_event_id;  // the expire record; empty if it had already ended
 };
 
-// LogRequest (12): read audit records. Root only.
+// LogRequest (12): read audit records. Root and the policy's auditors.
 struct LogRequest {
     std::uint64_t after_seq = 0;  // first record returned has seq > after_seq
     std::int64_t since = 0;       // unix seconds; records before are skipped (0 = all)
@@ -484,6 +488,44 @@ struct AlertTestAnswer {
     std::int64_t http_status = 0;  // 0: no HTTP answer (e-mail, or no connection)
     std::string answer;            // the answer's first bytes (or sendmail's output), escaped for display
     std::string error;             // why not, when !delivered
+// ---- Reviews (issue 14). Every grant opens a review; a reviewer of its gate
+// who is neither its actor nor one of its approvers closes it with a verdict.
+
+// ReviewRequest (40): the peer's user reviews a grant (no factor): a `review`
+// record, or a `review_refused` record saying why not.
+struct ReviewRequest {
+    std::string grant_id;  // the grant's event id (as `list` shows it)
+    std::string verdict;   // "justified", "unjustified" or "gate-needs-fix"
+    std::string note;      // 1..1024 bytes
+};
+// Reviewed (41)
+struct Reviewed {
+    std::string grant_id;
+    std::string record_event_id;  // the review record
+};
+
+// ReviewsRequest (42): the open reviews (grants not reviewed yet), oldest
+// first. Root and the policy's auditors see all; a reviewer sees those of
+// the gates they review; anyone else an empty list.
+struct ReviewsRequest {
+    bool overdue = false;      // only those past their gate's review_within
+    std::string after = {};    // "" = from the oldest; else the grant_id of the last entry of the previous page
+};
+struct ReviewInfo {
+    std::string grant_id;
+    std::string user;       // the grant's actor
+    std::string gate;
+    std::string approvers;  // comma-separated, "" when none
+    std::string reason;
+    std::string incident;
+    std::int64_t granted_at = 0;
+    std::int64_t due_at = 0;  // granted_at + the gate's review_within
+    bool overdue = false;
+};
+// ReviewsAnswer (43)
+struct ReviewsAnswer {
+    std::vector<ReviewInfo> reviews;  // at most kMaxListEntries, and what fits a frame
+    bool truncated = false;           // more follow: ask again with after = the last grant_id here
 };
 
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
@@ -494,7 +536,9 @@ using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantReques
                              WaitRequest, RequestState, CancelRequest, RequestCancelled, PendingRequest,
                              PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected,
                              SubmitTokenRequest, TokenAccepted,
-                             AlertTestRequest, AlertTestAnswer>;
+                             AlertTestRequest, AlertTestAnswer,
+                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected, ReviewRequest,
+                             Reviewed, ReviewsRequest, ReviewsAnswer>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

@@ -60,6 +60,11 @@ struct Gate {
     // gate's own alert, else [defaults]), and the PagerDuty severity.
     std::vector<std::string> alert;
     std::string alert_severity = "critical";  // critical | error | warning | info
+    // Reviews (issue 14): who may review this gate's grants (never the actor
+    // nor an approver of the grant), and how long after the grant a review
+    // is due before a review_overdue record is written.
+    std::vector<Principal> reviewers;
+    std::chrono::seconds review_within{72 * 3600};
     int line = 0;                         // where the gate's table starts, for messages
 };
 
@@ -125,6 +130,9 @@ struct Policy {
     // their Ed25519 public key, "ed25519:<base64>" (helper/audit/ed25519.hpp's
     // text form, checked strictly). One key per person, one person per key.
     std::map<std::string, std::string> approver_keys;
+    // Top-level `auditors`: users and %groups who may read the audit log
+    // through the daemon (reviews, show, report, export), besides root.
+    std::vector<Principal> auditors;
 };
 
 // Limits on what the parser accepts.
@@ -135,6 +143,8 @@ inline constexpr int kMaxApprovals = 5;
 inline constexpr std::chrono::seconds kDefaultApprovalTimeout{15 * 60};
 inline constexpr std::chrono::seconds kMinApprovalTimeout{10};
 inline constexpr std::chrono::seconds kMaxApprovalTimeout{24 * 3600};
+inline constexpr std::chrono::seconds kDefaultReviewWithin{72 * 3600};
+inline constexpr std::chrono::seconds kMinReviewWithin{60};
 inline constexpr std::size_t kMaxPatternBytes = 256;
 inline constexpr std::size_t kMaxDescriptionBytes = 1024;
 inline constexpr std::size_t kMaxNameBytes = 64;
@@ -209,6 +219,10 @@ Decision evaluate(const Policy& p, const EvalRequest& r, std::chrono::system_clo
 
 // Whether `user` (in `groups`) is one of the gate's approvers.
 bool is_approver(const Gate& gate, std::string_view user, const std::vector<std::string>& groups);
+// Whether `user` (in `groups`) is one of the gate's reviewers.
+bool is_reviewer(const Gate& gate, std::string_view user, const std::vector<std::string>& groups);
+// Whether `user` (in `groups`) is one of the policy's auditors.
+bool is_auditor(const Policy& p, std::string_view user, const std::vector<std::string>& groups);
 
 // Gates this user may request, sorted by name.
 std::vector<std::string> gates_for(const Policy& p, std::string_view user, const std::vector<std::string>& groups);

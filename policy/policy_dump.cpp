@@ -71,6 +71,7 @@ std::string dump_policy(const Policy& p) {
         out << "\n[approver_keys]\n";
         for (const auto& [name, key] : p.approver_keys) out << name << " = " << quote(key) << "\n";
     }
+    if (!p.auditors.empty()) out << "auditors = " << list(p.auditors) << "\n";
     for (const auto& [name, g] : p.gates) {
         out << "\n[gate." << name << "]  # line " << g.line << "\n"
             << "description = " << quote(g.description) << "\n"
@@ -94,6 +95,9 @@ std::string dump_policy(const Policy& p) {
             out << "remote_ack = \"required\"\nremote_ack_timeout = " << format_duration(g.remote_ack_timeout) << "\n";
         // Shown only when the gate alerts, so older dumps keep their shape.
         if (!g.alert.empty()) out << "alert = " << list(g.alert) << "\nalert_severity = " << quote(g.alert_severity) << "\n";
+        // Shown only when set, so older dumps keep their shape.
+        if (!g.reviewers.empty() || g.review_within != kDefaultReviewWithin)
+            out << "reviewers = " << list(g.reviewers) << "\nreview_within = " << format_duration(g.review_within) << "\n";
     }
     if (!p.alerts.empty())
         out << "\nalert_burst = { failures = " << p.alert_burst.failures << ", within = "

@@ -106,4 +106,12 @@ bool is_approver(const Gate& gate, std::string_view user, const std::vector<std:
     return is_member(gate.approvers, user, groups);
 }
 
+bool is_reviewer(const Gate& gate, std::string_view user, const std::vector<std::string>& groups) {
+    return is_member(gate.reviewers, user, groups);
+}
+
+bool is_auditor(const Policy& p, std::string_view user, const std::vector<std::string>& groups) {
+    return is_member(p.auditors, user, groups);
+}
+
 }  // namespace bg::policy

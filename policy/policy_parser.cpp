@@ -277,11 +277,23 @@ struct Defaults {
     Setting<seconds> remote_ack_timeout;
     Setting<std::vector<std::string>> alert;
     Setting<std::string> alert_severity;
+    Setting<std::vector<Principal>> reviewers;
+    Setting<seconds> review_within;
 };
 
 constexpr const char* kDefaultsKeys =
     "max_ttl, ttl, incident_pattern, factors, severities, trusted_frontends, remote_ack, remote_ack_timeout, alert, "
-    "alert_severity, alert_burst, alert_fail_alarm";
+    "alert_severity, alert_burst, alert_fail_alarm, reviewers, review_within";
+
+// review_within: at least kMinReviewWithin (a review due sooner than a minute
+// after the grant is noise), at most the longest duration.
+seconds expect_review_within(const toml::value& v, std::string_view where) {
+    const seconds t = expect_duration(v, "review_within", where);
+    if (t < kMinReviewWithin)
+        fail(value_position(v), "review_within " + format_duration(t) + " in " + std::string(where) +
+                                    " is shorter than " + format_duration(kMinReviewWithin));
+    return t;
+}
 constexpr const char* kAlertKeys = "type, url, url_file, routing_key_file, token_file, ca_file, to, sendmail";
 
 // alert = ["oncall", ...]: every name an [alert.NAME] of this policy.
@@ -355,7 +367,7 @@ seconds expect_remote_ack_timeout(const toml::value& v, std::string_view where) 
 constexpr const char* kGateKeys =
     "description, requesters, incident_pattern, ttl, max_ttl, factors, severities, sudo_runas_group, "
     "sudo_runas_user, pam_service, approvals, approvers, approval_timeout, termination_grace, on_grant, on_revoke, "
-    "remote_ack, remote_ack_timeout, alert, alert_severity";
+    "remote_ack, remote_ack_timeout, alert, alert_severity, reviewers, review_within";
 
 Defaults parse_defaults(const toml::value& table, Policy& policy) {
     Defaults d;
@@ -391,6 +403,10 @@ Defaults parse_defaults(const toml::value& table, Policy& policy) {
             policy.alert_burst = expect_alert_burst(v);
         } else if (key == "alert_fail_alarm") {
             policy.alert_fail_alarm = expect_duration(v, key, where);
+        } else if (key == "reviewers") {
+            d.reviewers = {expect_principals(v, key, where), true, at};
+        } else if (key == "review_within") {
+            d.review_within = {expect_review_within(v, where), true, at};
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in [defaults]; known keys: " + kDefaultsKeys);
         }
@@ -469,6 +485,8 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     Setting<seconds> remote_ack_timeout;
     Setting<std::vector<std::string>> alert;
     Setting<std::string> alert_severity;
+    Setting<std::vector<Principal>> reviewers;
+    Setting<seconds> review_within;
 
     for (const auto& [key, value_ptr] : in_file_order(table)) {
         const toml::value& v = *value_ptr;
@@ -541,6 +559,10 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
             alert = {expect_alert_names(v, where, channels), true, at};
         } else if (key == "alert_severity") {
             alert_severity = {expect_alert_severity(v, where), true, at};
+        } else if (key == "reviewers") {
+            reviewers = {expect_principals(v, key, where), true, at};
+        } else if (key == "review_within") {
+            review_within = {expect_review_within(v, where), true, at};
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kGateKeys);
         }
@@ -579,6 +601,10 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     g.alert = alert.set ? alert.value : d.alert.value;
     if (alert_severity.set || d.alert_severity.set)
         g.alert_severity = alert_severity.set ? alert_severity.value : d.alert_severity.value;
+
+    g.reviewers = reviewers.set ? reviewers.value : d.reviewers.value;
+    if (review_within.set || d.review_within.set)
+        g.review_within = review_within.set ? review_within.value : d.review_within.value;
 
     if (g.approvals > 0 && g.approvers.empty()) {
         fail(approvals_at, "gate " + in_quotes(name) + " needs " + std::to_string(g.approvals) +
@@ -842,7 +868,7 @@ Policy parse_document(const toml::value& root) {
             alerts_table = value_ptr;
         } else if (key == "approver_keys") {
             approver_keys_table = value_ptr;
-                } else if (key == "metrics") {
+        } else if (key == "metrics") {
             const toml::value& m = *value_ptr;
             if (!m.is_table()) fail(value_position(m), "metrics must be a table, not " + type_name(m));
             for (const auto& [mkey, mvalue] : in_file_order(m)) {
@@ -856,10 +882,13 @@ Policy parse_document(const toml::value& root) {
                                                   "textfile collector reads only those), e.g. "
                                                   "\"/var/lib/prometheus/node-exporter/breakglass.prom\"");
             }
+        } else if (key == "auditors") {
+            policy.auditors = expect_principals(*value_ptr, key, "the policy's top level");
         } else {
             fail(key_position(*value_ptr, key),
                  "unknown top-level key " + in_quotes(key) +
-                     "; a policy has [defaults], [gate.NAME], [sink.NAME], [alert.NAME], [approver_keys] and [metrics] tables only");
+                     "; a policy has auditors = [...] and [defaults], [gate.NAME], [sink.NAME], [alert.NAME], "
+                     "[approver_keys] and [metrics] tables only");
         }
     }
     if (alerts_table) {

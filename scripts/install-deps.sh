@@ -10,7 +10,7 @@ packages=(
   libssl-dev libsystemd-dev libpam0g-dev libcurl4-openssl-dev libyubikey-dev
   libtoml11-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   util-linux passwd sudo groff-base man-db systemd
-  openssl curl systemd-journal-remote
+  openssl curl systemd-journal-remote libxml2-utils
   selinux-policy-dev selinux-policy-default setools checkpolicy semodule-utils policycoreutils selinux-utils
 )
 

@@ -43,3 +43,9 @@ gtest_discover_tests(remote_copy_integration_tests PROPERTIES TIMEOUT 120 FIXTUR
 add_executable(alerts_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/alerts_integration_test.cpp)
 target_link_libraries(alerts_integration_tests PRIVATE bg_test_support bg_audit bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(alerts_integration_tests PROPERTIES LABELS alerts TIMEOUT 240 FIXTURES_REQUIRED bg_host)
+# Reviews, auditors and `show` (issue 14): separation of duties, review_overdue once, the log read by
+# auditors through the daemon, and show --json against a golden file (tests/golden_show).
+add_executable(review_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/review_integration_test.cpp)
+target_compile_definitions(review_integration_tests PRIVATE BG_SHOW_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/golden_show")
+target_link_libraries(review_integration_tests PRIVATE bg_test_support bg_common bg_mfa nlohmann_json::nlohmann_json GTest::gtest_main bg_strict)
+gtest_discover_tests(review_integration_tests PROPERTIES TIMEOUT 240 FIXTURES_REQUIRED bg_host)

@@ -52,6 +52,8 @@ constexpr EventId kMessageIds[] = {
     {"request_cancelled", "18a742bfbddcc572acd329bfc25fa148"},
     {"request_expired", "8becd2e4ece576eb23478472d106c3a6"},
     {"verify_failed", "4fd0274fd246e402176d02e3444560e5"},
+    {"review_refused", "1aa990caf08a4e223f2ce0080557c091"},
+    {"review_overdue", "d9dd79411f5695cd8c0df628df087a3b"},
 };
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
@@ -90,7 +92,7 @@ int priority_for(std::string_view event) {
     if (is_one_of(event, {"grant", "hook_failed", "alert_alarm", "verify_failed"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap", "grant_void"})) return LOG_ERR;
     if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate",
-                          "approval_refused"}))
+                          "approval_refused", "review_refused", "review_overdue"}))
         return LOG_WARNING;
     if (is_one_of(event, {"request", "approve", "reject", "request_cancelled", "request_expired", "revoke", "expire",
                           "review", "enroll", "hook"}))

@@ -19,6 +19,11 @@
 //   approval_refused                             LOG_WARNING an approval refused (the requester, not an
 //                                                            approver, the same approver twice, no such request)
 //   refusals_suppressed                          LOG_WARNING refusals beyond a requester's budget, counted
+//   review_refused                               LOG_WARNING a review refused (the grant's actor or an
+//                                                            approver of it, not a reviewer, already
+//                                                            reviewed, no such grant)
+//   review_overdue                               LOG_WARNING a grant not reviewed within its gate's
+//                                                            review_within (once per grant)
 //   terminate                                    LOG_WARNING what was signalled after a grant ended (SIGTERM,
 //                                                            SIGKILL at the grace), or why nothing could be
 //   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant
@@ -30,9 +35,7 @@
 // checkpoint: a signed checkpoint (signed_checkpoint.hpp), after every grant,
 // at start-up and every 5 minutes while records are written; its entry's
 // BREAKGLASS_RECORD is what verify --journal-file/--journal-export checks.
-// review and alert_failed have their MESSAGE_ID and priority reserved for
-// later components; this version records neither. The README and
-// breakglassd(8) list every id ("JOURNAL").
+// The README and breakglassd(8) list every id ("JOURNAL").
 #pragma once
 
 #include <string>

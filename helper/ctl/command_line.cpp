@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 #include "helper/ctl/command_line.hpp"
 #include "helper/ctl/approval_commands.hpp"
+#include "helper/ctl/report_commands.hpp"
 
 #include <array>
 #include <map>
@@ -206,11 +207,78 @@ Handler setup_deny(CLI::App& cmd) {
     return [a](const CommonOptions& o) { return run_deny(o, a->request_id, a->reason); };
 }
 
+Handler setup_review(CLI::App& cmd) {
+    struct Args {
+        std::string grant_id, verdict, note;
+    };
+    auto a = std::make_shared<Args>();
+    cmd.add_option("ID", a->grant_id, "the grant's id (breakglassctl reviews, list --all)")->required();
+    cmd.add_option("--verdict", a->verdict, "justified, unjustified or gate-needs-fix")
+        ->type_name("VERDICT")
+        ->required()
+        ->check(CLI::IsMember({"justified", "unjustified", "gate-needs-fix"}));
+    cmd.add_option("--note", a->note, "why (recorded with the review, up to 1024 bytes)")->type_name("TEXT")->required();
+    return [a](const CommonOptions& o) { return run_review(o, a->grant_id, a->verdict, a->note); };
+}
+
+Handler setup_reviews(CLI::App& cmd) {
+    auto overdue = std::make_shared<bool>(false);
+    cmd.add_flag("--overdue", *overdue, "only those past their gate's review_within");
+    return [overdue](const CommonOptions& o) { return run_reviews(o, *overdue); };
+}
+
+Handler setup_show(CLI::App& cmd) {
+    auto grant_id = std::make_shared<std::string>();
+    cmd.add_option("ID", *grant_id, "the grant's id, e.g. bg-2026-000042")->required();
+    cmd.footer("Reads the audit log through breakglassd (root and the policy's auditors), or with --state-dir\n"
+               "the files directly (root, when the daemon is down); says how the chain was checked.\n\n" +
+               std::string(kExitCodeHelp));
+    return [grant_id](const CommonOptions& o) { return run_show(o, *grant_id); };
+}
+
+// report and export: the period and where the records come from.
+void add_record_sources(CLI::App& cmd, ReportArguments& a) {
+    cmd.add_option("--since", a.since, "from this time (RFC 3339 UTC) or a duration ago, e.g. 90d (default 90d)")
+        ->type_name("TIME");
+    cmd.add_option("--until", a.until, "up to this time (RFC 3339 UTC) or a duration ago (default now)")->type_name("TIME");
+    cmd.add_option("--journal-file", a.journal_files,
+                   "read the remote copies of many hosts: journal files written by systemd-journal-remote")
+        ->type_name("FILE");
+    cmd.add_option("--journal-dir", a.journal_dirs, "read every *.journal file under DIR (fleet-wide)")->type_name("DIR");
+}
+
+Handler setup_report(CLI::App& cmd) {
+    auto a = std::make_shared<ReportArguments>();
+    add_record_sources(cmd, *a);
+    cmd.add_option("--html", a->html_file, "write one self-contained XHTML page with inline SVG charts (- for stdout)")
+        ->type_name("FILE");
+    cmd.add_option("--prometheus", a->prometheus_file, "write the figures in the Prometheus text format (- for stdout)")
+        ->type_name("FILE");
+    cmd.add_option("--policy", a->policy_file, "take each gate's review_within from this policy file (default 72h)")
+        ->type_name("FILE");
+    cmd.footer("Reads the log through breakglassd (root and the policy's auditors), DIR/audit.log with --state-dir\n"
+               "(root; verified first) or, with --journal-file/--journal-dir, the remote\n"
+               "copies of many hosts, and reports per gate (and per host): breaks, actors, weekly trend, share,\n"
+               "median time used and TTL, reviews on time, verdicts and flags (frequent, rising, fix-the-gate,\n"
+               "unreviewed). See breakglassctl(1).\n\n" +
+               std::string(kExitCodeHelp));
+    return [a](const CommonOptions& o) { return run_report(o, *a); };
+}
+
+Handler setup_export(CLI::App& cmd) {
+    auto a = std::make_shared<ReportArguments>();
+    add_record_sources(cmd, *a);
+    cmd.add_option("--format", a->format, "json or csv (RFC 4180; fields starting with = + - @ are prefixed with ')")
+        ->type_name("FORMAT")
+        ->required();
+    return [a](const CommonOptions& o) { return run_export(o, *a); };
+}
+
 constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
 
 // --socket is taken everywhere (verify and `policy check FILE` do not use it), so
 // that `breakglassctl --socket PATH <anything>` is never an error.
-const std::array<Subcommand, 16> kSubcommands = {{
+const std::array<Subcommand, 21> kSubcommands = {{
     {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
      kDaemonOptions, setup_request},
     {"status", "show active grants", kDaemonOptions, setup_status},
@@ -225,9 +293,21 @@ const std::array<Subcommand, 16> kSubcommands = {{
     {"list", "list grants (active; with --all also revoked and expired)", kDaemonOptions, setup_list},
     {"revoke", "end a grant now (root, or the grant's own user)", kDaemonOptions, setup_revoke},
     {"expire", "end a grant whose time is up (run by the systemd timer; root)", kDaemonOptions, setup_expire},
-    {"log", "print audit records (root); with --json as JSON lines, the export format", kDaemonOptions, setup_log},
+    {"review", "give grant ID its review: --verdict justified|unjustified|gate-needs-fix --note TEXT (a reviewer of "
+               "its gate; never your own grant or one you approved)",
+     kDaemonOptions, setup_review},
+    {"reviews", "list the grants waiting for a review (--overdue: only those past due)", kDaemonOptions,
+     setup_reviews},
+    {"show", "the whole story of grant ID from the audit log, verified (root, auditors; --state-dir reads the files)",
+     kDaemonOptions | kStateDirOption, setup_show},
+    {"log", "print audit records (root and auditors); with --json as JSON lines, the export format", kDaemonOptions,
+     setup_log},
     {"verify", "check the audit log's hash chain and seals offline, reading DIR/audit.log directly",
      kDaemonOptions | kStateDirOption, setup_verify},
+    {"report", "the per-gate bypass report: breaks, trend, share, time used, reviews, flags (JSON, HTML, Prometheus)",
+     kDaemonOptions | kStateDirOption, setup_report},
+    {"export", "the auditor's evidence pack: every grant with approvals, commands, end and review (json or csv)",
+     kDaemonOptions | kStateDirOption, setup_export},
     {"checkpoint-key", "print the checkpoint public key (root; reads DIR/checkpoint.key) for verify --pubkey",
      kDaemonOptions | kStateDirOption, setup_checkpoint_key},
     {"policy check", "parse FILE locally, or without FILE ask breakglassd to check its policy file", kDaemonOptions,
@@ -374,6 +454,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     out.options.state_dir = given(after.state_dir_option) ? after.state_dir
                             : given(before.state_dir_option) ? before.state_dir
                                                              : std::string(BG_DEFAULT_STATE_DIR);
+    out.options.state_dir_given = given(after.state_dir_option) || given(before.state_dir_option);
     out.path = std::string(s.path);
     out.handler = chosen->handler;
     out.exit_code = kExitOk;

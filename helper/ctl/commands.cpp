@@ -383,6 +383,42 @@ int run_checkpoint_key(const CommonOptions& o) {
     return kExitOk;
 }
 
+std::optional<VerifyOutcome> verify_state_log(const CommonOptions& o, const std::string& log,
+                                              audit::VerifyOptions options, int* exit_code) {
+    const std::string key_path = o.state_dir + "/" + std::string(audit::kKeyFileName);
+    bool key_missing = false;
+    auto key_bytes = read_state_file(key_path, audit::kKeyFileBytes, &key_missing);
+    if (key_bytes) {
+        const auto state = audit::decode_key_file(*key_bytes);
+        OPENSSL_cleanse(key_bytes->data(), key_bytes->size());  // the live key: it seals the next record
+        if (!state) {
+            VerifyOutcome bad;
+            bad.message = escape_for_display(key_path) + " is corrupt: " + state.error().message;
+            return bad;
+        }
+        // With --key, verify_log checks that this is the initial key evolved
+        // to the index: the index alone is no evidence of where the log ends.
+        options.key_file = *state;
+    } else if (!key_missing) {
+        print_error(key_bytes.error().message);
+        if (options.initial_key) OPENSSL_cleanse(options.initial_key->data(), options.initial_key->size());
+        *exit_code = kExitRefused;
+        return std::nullopt;
+    }
+    const audit::VerifyResult r = audit::verify_log(log, options);
+    if (options.initial_key) OPENSSL_cleanse(options.initial_key->data(), options.initial_key->size());
+    options.key_file.reset();  // KeyState wipes its key
+    VerifyOutcome outcome;
+    outcome.ok = r.ok;
+    outcome.records = r.records;
+    outcome.first_bad_seq = r.first_bad_seq;
+    outcome.message = r.message;
+    outcome.seals_checked = r.seals_checked;
+    return outcome;
+}
+
+Result<std::string> read_state_log(const CommonOptions& o) { return read_state_file(o.state_dir + "/audit.log", kMaxLogBytes); }
+
 int run_verify(const CommonOptions& o, const VerifyArguments& a) {
     if (!a.journal_files.empty() || !a.journal_export.empty() || !a.json_lines.empty()) return run_verify_remote(o, a);
     if (a.against_remote) return usage_error("--against-remote needs a remote copy (--journal-file, --journal-export or --json-lines)");
@@ -395,43 +431,19 @@ int run_verify(const CommonOptions& o, const VerifyArguments& a) {
         if (!head->hash.empty()) options.expect_head_hash = head->hash;
     }
     if (!a.key_file.empty() && !read_initial_key(a.key_file, options.initial_key)) return kExitRefused;
-    const std::string log_path = o.state_dir + "/audit.log";
-    const auto log = read_state_file(log_path, kMaxLogBytes);
+    const auto log = read_state_log(o);
     if (!log) {
+        if (options.initial_key) OPENSSL_cleanse(options.initial_key->data(), options.initial_key->size());
         print_error(log.error().message);
         return kExitRefused;
     }
-    const std::string key_path = o.state_dir + "/" + std::string(audit::kKeyFileName);
-    bool key_missing = false;
-    auto key_bytes = read_state_file(key_path, audit::kKeyFileBytes, &key_missing);
-    if (key_bytes) {
-        const auto state = audit::decode_key_file(*key_bytes);
-        OPENSSL_cleanse(key_bytes->data(), key_bytes->size());  // the live key: it seals the next record
-        if (!state) {
-            VerifyOutcome bad;
-            bad.message = escape_for_display(key_path) + " is corrupt: " + state.error().message;
-            print_line(o.json ? verify_json(bad) : "FAILED: " + bad.message);
-            return kExitVerifyFailed;
-        }
-        // With --key, verify_log checks that this is the initial key evolved
-        // to the index: the index alone is no evidence of where the log ends.
-        options.key_file = *state;
-    } else if (!key_missing) {
-        print_error(key_bytes.error().message);
-        return kExitRefused;
-    }
-
-    const audit::VerifyResult r = audit::verify_log(*log, options);
-    if (options.initial_key) OPENSSL_cleanse(options.initial_key->data(), options.initial_key->size());
-    options.key_file.reset();  // KeyState wipes its key
-    VerifyOutcome outcome;
-    outcome.ok = r.ok;
-    outcome.records = r.records;
-    outcome.first_bad_seq = r.first_bad_seq;
-    outcome.message = r.message;
-    outcome.seals_checked = r.seals_checked;
-    print_line(o.json ? verify_json(outcome) : format_verify(outcome));
-    return r.ok ? kExitOk : kExitVerifyFailed;
+    int exit_code = kExitOk;
+    const auto outcome = verify_state_log(o, *log, std::move(options), &exit_code);
+    if (!outcome) return exit_code;
+    print_line(o.json ? verify_json(*outcome) : (outcome->ok || outcome->records > 0 || outcome->first_bad_seq > 0
+                                                      ? format_verify(*outcome)
+                                                      : "FAILED: " + outcome->message));
+    return outcome->ok ? kExitOk : kExitVerifyFailed;
 }
 
 int run_policy_check(const CommonOptions& o, const std::string& file, bool verbose) {

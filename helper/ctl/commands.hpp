@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
+#include "helper/audit/audit_verify.hpp"
 #include "helper/ctl/arguments.hpp"
+#include "helper/ctl/output.hpp"
 
 namespace bg::ctl {
 
@@ -19,7 +22,14 @@ struct CommonOptions {
     std::string socket;     // --socket: breakglassd's socket
     bool json = false;      // --json: machine-readable output
     std::string state_dir;  // --state-dir: verify reads DIR/audit.log
+    bool state_dir_given = false;  // --state-dir was given (show reads files only then)
 };
+
+// Reviews (issue 14; review_commands.cpp).
+int run_review(const CommonOptions& o, const std::string& grant_id, const std::string& verdict, const std::string& note);
+int run_reviews(const CommonOptions& o, bool overdue);
+// Through breakglassd (root, auditors), or with --state-dir from the files.
+int run_show(const CommonOptions& o, const std::string& grant_id);
 
 int run_request(const CommonOptions& o, const RequestArguments& a);
 int run_status(const CommonOptions& o, bool all);
@@ -43,6 +53,12 @@ struct VerifyArguments {
 };
 // Offline: reads o.state_dir; never asks the daemon.
 int run_verify(const CommonOptions& o, const VerifyArguments& a);
+// verify's check of o.state_dir's audit.log (its bytes in `log`), with the
+// key file when present. nullopt when it could not run (printed; *exit_code set).
+std::optional<VerifyOutcome> verify_state_log(const CommonOptions& o, const std::string& log,
+                                              audit::VerifyOptions options, int* exit_code);
+// o.state_dir/audit.log, whole (with a hint when permissions stop us).
+Result<std::string> read_state_log(const CommonOptions& o);
 
 // Prints <state_dir>/checkpoint.key's public key line (what verify --pubkey reads).
 int run_checkpoint_key(const CommonOptions& o);

@@ -71,6 +71,7 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
     recorder_.subscribe(grants_);
     recorder_.subscribe(pending_);
     recorder_.subscribe(metrics_);
+    recorder_.subscribe(reviews_);
     if (config_.send_to_journal) {
         journal_ = std::make_unique<audit::JournalMirror>();
         recorder_.subscribe(*journal_);
@@ -134,6 +135,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     }
     // Requests waiting for approval survive a restart: rebuilt from the log.
     if (auto replayed = d->replay_requests(now); !replayed) return replayed.error();
+    // Open reviews, however old, and which overdue records exist already.
+    if (auto replayed = d->replay_reviews(); !replayed) return replayed.error();
     // Only a shortcut for the next start: a full disk must not keep the
     // daemon (the only thing that ends grants) from starting.
     if (auto saved = d->grants_.checkpoint(); !saved)

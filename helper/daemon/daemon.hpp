@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -46,6 +47,7 @@
 #include "helper/daemon/metrics.hpp"
 #include "helper/ship/shipper.hpp"
 #include "helper/workflow/pending_store.hpp"
+#include "helper/workflow/review_store.hpp"
 #include "policy/policy.hpp"
 
 namespace bg {
@@ -204,6 +206,9 @@ public:
     // The alert channels' failed attempts and alarms become records (alerting.cpp).
     void watch_alerts(std::int64_t now);
     bool has_sinks() const { return shipper_ && shipper_->has_sinks(); }
+    // Every few seconds: each open review past its gate's review_within gets
+    // one review_overdue record (review_handlers.cpp).
+    void watch_reviews(std::int64_t now);
 
 private:
     friend struct DispatchTable;  // the only way to a handler
@@ -235,6 +240,15 @@ private:
     proto::Message on_alert_test(const PeerIdentity& peer, proto::AlertTestRequest& m, std::int64_t now);
     // The answers of the alert tests that finished, for their tickets.
     std::vector<std::pair<std::uint64_t, proto::Message>> take_alert_tests();
+    // review_handlers.cpp (issue 14)
+    proto::Message on_review(const PeerIdentity& peer, proto::ReviewRequest& m, std::int64_t now);
+    proto::Message on_reviews(const PeerIdentity& peer, proto::ReviewsRequest& m, std::int64_t now);
+    // Root, or one of the policy's auditors: may read the log (LogRequest) and every open review.
+    bool may_read_log(const PeerIdentity& peer, std::string* why) const;
+    // The gate's review_within in force (the default when the gate is gone).
+    std::chrono::seconds review_within(const std::string& gate) const;
+    // At start: every grant and review of the log into reviews_.
+    Status replay_reviews();
 
     // ---- a GrantRequest, step by step (grant_handlers.cpp). Each step
     // returns the refusal (already recorded) or nullopt to go on.
@@ -359,6 +373,7 @@ private:
     mfa::FailureLimiter failures_;
     GrantStore grants_;
     workflow::PendingStore pending_;
+    workflow::ReviewStore reviews_;
     mfa::FactorVerifier factors_;
     std::optional<policy::Policy> policy_;
     std::string policy_error_;  // why the last load failed, "" when it succeeded

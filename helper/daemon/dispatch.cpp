@@ -48,7 +48,8 @@ struct DispatchTable {
         // The handler allows root or the grant's own user.
         route<&Daemon::on_revoke>(AllowedPeers::Anyone, false),
         route<&Daemon::on_expire>(AllowedPeers::Root, false),
-        route<&Daemon::on_log>(AllowedPeers::Root, false),
+        // The handler allows root and the policy's auditors.
+        route<&Daemon::on_log>(AllowedPeers::Anyone, false),
         route<&Daemon::on_policy_check>(AllowedPeers::Root, true),
         route<&Daemon::on_policy_reload>(AllowedPeers::Root, true),
         route<&Daemon::on_enroll_totp>(AllowedPeers::Root, true),
@@ -65,7 +66,11 @@ struct DispatchTable {
         route<&Daemon::on_reject>(AllowedPeers::Anyone, true),
         route<&Daemon::on_submit_token>(AllowedPeers::Anyone, true),
         // Its answer waits for the channel (a ticket, like a remote_ack grant).
-        route<&Daemon::on_alert_test>(AllowedPeers::Root, false));
+        route<&Daemon::on_alert_test>(AllowedPeers::Root, false),
+        // Reviews: the handlers allow a reviewer of the gate who is neither
+        // the actor nor an approver (review), and show each what they may see.
+        route<&Daemon::on_review>(AllowedPeers::Anyone, true),
+        route<&Daemon::on_reviews>(AllowedPeers::Anyone, false));
 
     // Every request type of the protocol has exactly one row.
     template <class M>

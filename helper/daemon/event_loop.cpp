@@ -174,6 +174,7 @@ int on_ack_event(sd_event_source*, int, std::uint32_t, void* userdata) {
 int on_sink_watch(sd_event_source* s, std::uint64_t usec, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
     server->daemon->watch_sinks(now_unix());
+    server->daemon->watch_reviews(now_unix());
     server->settle();
     sd_event_source_set_time(s, usec + kSinkWatchUsec);
     return 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: ISC
 // LogRequest: the audit records, paged so that every answer fits a frame
-// whatever the records hold (root only, by the dispatch table). A record
+// whatever the records hold (root and the policy's auditors: may_read_log). A record
 // travels as a JSON string inside the answer, so each quote and backslash in
 // it costs a second byte: the budget counts the escaped size.
 #include <algorithm>
@@ -23,7 +23,9 @@ std::size_t encoded_size(const std::string& line) { return nlohmann::json(line).
 using proto::ErrorAnswer;
 using proto::ErrorCode;
 
-proto::Message Daemon::on_log(const PeerIdentity&, proto::LogRequest& m, std::int64_t) {
+proto::Message Daemon::on_log(const PeerIdentity& peer, proto::LogRequest& m, std::int64_t) {
+    // Root and the policy's auditors (issue 14); anyone else is refused here.
+    if (std::string why; !may_read_log(peer, &why)) return ErrorAnswer{ErrorCode::NotPermitted, why};
     const std::size_t limit =
         m.limit == 0 || m.limit > proto::kMaxLogRecordsPerAnswer ? proto::kMaxLogRecordsPerAnswer : m.limit;
     proto::LogAnswer a;

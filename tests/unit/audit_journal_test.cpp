@@ -24,7 +24,8 @@ TEST(AuditJournal, MessageIdsAreFixedAndDistinct) {
     for (const char* e : {"request", "approve", "deny", "grant", "session_open", "command", "session_close", "revoke",
                           "expire", "review", "alert_failed", "sink_gap", "auth_failed", "rate_limited", "enroll",
                           "policy_load", "policy_error", "daemon_start", "terminate", "hook", "hook_failed",
-                          "refusals_suppressed", "checkpoint", "grant_void", "verify_failed"}) {
+                          "refusals_suppressed", "checkpoint", "grant_void", "verify_failed",
+                          "review_refused", "review_overdue"}) {
         const std::string id(message_id_for(e));
         EXPECT_EQ(id.size(), 32u) << e;
         EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << e;
@@ -39,6 +40,9 @@ TEST(AuditJournal, Priorities) {
     EXPECT_EQ(priority_for("sink_gap"), LOG_ERR);
     EXPECT_EQ(priority_for("auth_failed"), LOG_WARNING);
     EXPECT_EQ(priority_for("deny"), LOG_WARNING);
+    EXPECT_EQ(priority_for("review"), LOG_NOTICE);
+    EXPECT_EQ(priority_for("review_refused"), LOG_WARNING);
+    EXPECT_EQ(priority_for("review_overdue"), LOG_WARNING);
     EXPECT_EQ(priority_for("revoke"), LOG_NOTICE);
     EXPECT_EQ(priority_for("expire"), LOG_NOTICE);
     EXPECT_EQ(priority_for("command"), LOG_INFO);

@@ -55,6 +55,10 @@ TEST(CtlCommandLine, JsonAndStateDirWhereTheyApply) {
     EXPECT_TRUE(verify.options.json);
     EXPECT_EQ(parse({"verify", "--state-dir", "/srv/other"}).options.state_dir, "/srv/other");
     EXPECT_EQ(parse({"verify"}).options.state_dir, "/var/lib/breakglass");
+    // show reads the files only when --state-dir is given, else asks breakglassd.
+    EXPECT_TRUE(parse({"show", "bg-2026-000001", "--state-dir", "/srv/copy"}).options.state_dir_given);
+    EXPECT_TRUE(parse({"--state-dir", "/srv/copy", "show", "bg-2026-000001"}).options.state_dir_given);
+    EXPECT_FALSE(parse({"show", "bg-2026-000001"}).options.state_dir_given);
 }
 
 // A global option the subcommand does not take is a usage error in either place.
@@ -111,10 +115,13 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         {"expire", {"bg-2026-000001"}},
         {"approve", {"bg-2026-000001"}},
         {"deny", {"bg-2026-000001", "--reason", "no"}},
+        {"review", {"bg-2026-000001", "--verdict", "gate-needs-fix", "--note", "n"}},
+        {"show", {"bg-2026-000001"}},
         {"enroll totp", {"alice"}},
         {"enroll yubikey", {"alice", "--public-id", "cccccccccccc"}},
         {"approver-key generate", {"--out", "/tmp/k"}},
         {"alert test", {"oncall"}},
+        {"export", {"--format", "csv"}},
     };
     std::size_t rows = 0;
     for (const Subcommand& s : subcommands()) {
@@ -135,6 +142,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
     EXPECT_EQ(rows, 16u);
+    EXPECT_EQ(rows, 20u);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ namespace {
 
 using proto::MessageType;
 
-constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::AlertTestAnswer);
+constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::ReviewsAnswer);
 
 // One default-constructed message of each type, in type order.
 template <std::size_t... I>
@@ -123,8 +123,10 @@ TEST(ProtocolDocument, EveryMessageTypeHasItsRowWithTheSameNameFieldsAndPermissi
 }
 
 // And the approval requests, whose handlers allow the requester (wait,
-// cancel) or an approver of the gate who is not the requester (approve, reject).
-TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeAndTheApprovalRequests) {
+// cancel) or an approver of the gate who is not the requester (approve,
+// reject); the review requests; and the log, whose handler allows root and
+// the policy's auditors.
+TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeTheApprovalAndReviewRequestsAndLog) {
     std::set<MessageType> anyone;
     for (const Permission& p : permission_table())
         if (p.peers == AllowedPeers::Anyone) anyone.insert(p.type);
@@ -132,7 +134,9 @@ TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeAndTheApp
                                              MessageType::StatusRequest, MessageType::RevokeRequest,
                                              MessageType::WaitRequest, MessageType::CancelRequest,
                                              MessageType::PendingRequest, MessageType::ApproveRequest,
-                                             MessageType::RejectRequest, MessageType::SubmitTokenRequest}));
+                                             MessageType::RejectRequest, MessageType::SubmitTokenRequest}),
+                                             MessageType::RejectRequest, MessageType::LogRequest,
+                                             MessageType::ReviewRequest, MessageType::ReviewsRequest}));
 }
 
 // A real Daemon on a temporary state directory; the peer is an unprivileged uid.

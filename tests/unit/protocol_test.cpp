@@ -76,7 +76,12 @@ std::vector<Message> one_of_each() {
             SubmitTokenRequest{"", "bg-2026-000012", "AEBAG-ABCDE"},
             TokenAccepted{"bg-2026-000012", "bg-2026-000017", "bob", 1, 1, "bg-2026-000018"},
             AlertTestRequest{"oncall"},
-            AlertTestAnswer{"oncall", "pagerduty", true, 202, "{\"status\":\"success\"}", ""}};
+            AlertTestAnswer{"oncall", "pagerduty", true, 202, "{\"status\":\"success\"}", ""},
+            ReviewRequest{"bg-2026-000015", "gate-needs-fix", "the runbook step needs root"},
+            Reviewed{"bg-2026-000015", "bg-2026-000017"},
+            ReviewsRequest{true, "bg-2026-000009"},
+            ReviewsAnswer{{{"bg-2026-000015", "alice", "pair", "bob", "db down", "INC-1", 1767225000, 1767484200, true}},
+                          false}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
