@@ -90,6 +90,9 @@ std::string dump_policy(const Policy& p) {
             out << "remote_ack = \"required\"\nremote_ack_timeout = " << format_duration(g.remote_ack_timeout) << "\n";
         // Shown only when the gate alerts, so older dumps keep their shape.
         if (!g.alert.empty()) out << "alert = " << list(g.alert) << "\nalert_severity = " << quote(g.alert_severity) << "\n";
+        if (g.postgres)
+            out << "postgres = { conninfo = " << quote(g.postgres->conninfo) << ", member_of = "
+                << list(g.postgres->member_of) << ", connection_limit = " << g.postgres->connection_limit << " }\n";
     }
     if (!p.alerts.empty())
         out << "\nalert_burst = { failures = " << p.alert_burst.failures << ", within = "
