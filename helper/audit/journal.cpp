@@ -51,6 +51,9 @@ constexpr EventId kMessageIds[] = {
     {"approval_refused", "26c7bf5a4334f3a4e17d39888c057e39"},
     {"request_cancelled", "18a742bfbddcc572acd329bfc25fa148"},
     {"request_expired", "8becd2e4ece576eb23478472d106c3a6"},
+    {"db_role", "8eec36b50a4969619427b3c900540fd1"},
+    {"db_role_drop", "139cb00809d308388b96bdcfeb9b8ac5"},
+    {"db_revoke_failed", "d3492ca0a242c4ad86fb5d598a717791"},
 };
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
@@ -86,13 +89,13 @@ std::string_view message_id_for(std::string_view event) {
 }
 
 int priority_for(std::string_view event) {
-    if (is_one_of(event, {"grant", "hook_failed", "alert_alarm"})) return LOG_ALERT;
+    if (is_one_of(event, {"grant", "hook_failed", "alert_alarm", "db_revoke_failed"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap", "grant_void"})) return LOG_ERR;
     if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate",
                           "approval_refused"}))
         return LOG_WARNING;
     if (is_one_of(event, {"request", "approve", "reject", "request_cancelled", "request_expired", "revoke", "expire",
-                          "review", "enroll", "hook"}))
+                          "review", "enroll", "hook", "db_role", "db_role_drop"}))
         return LOG_NOTICE;
     return LOG_INFO;
 }

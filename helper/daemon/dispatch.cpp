@@ -61,7 +61,9 @@ struct DispatchTable {
         route<&Daemon::on_cancel_request>(AllowedPeers::Anyone, true),
         route<&Daemon::on_pending>(AllowedPeers::Anyone, false),
         route<&Daemon::on_approve>(AllowedPeers::Anyone, true),
-        route<&Daemon::on_reject>(AllowedPeers::Anyone, true));
+        route<&Daemon::on_reject>(AllowedPeers::Anyone, true),
+        // The handler allows the grant's own user acting for itself only.
+        route<&Daemon::on_db_credentials>(AllowedPeers::Anyone, true));
 
     // Every request type of the protocol has exactly one row.
     template <class M>

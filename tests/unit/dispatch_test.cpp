@@ -25,7 +25,7 @@ namespace {
 
 using proto::MessageType;
 
-constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::Rejected);
+constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::DbCredentials);
 
 // One default-constructed message of each type, in type order.
 template <std::size_t... I>

@@ -67,7 +67,9 @@ std::vector<Message> one_of_each() {
             ApproveRequest{"bg-2026-000012", "seen", "123456"},
             ApproveAnswer{"bg-2026-000012", "bg-2026-000014", 2, 2, "bg-2026-000015"},
             RejectRequest{"bg-2026-000012", "not this way"},
-            Rejected{"bg-2026-000012", "bg-2026-000016"}};
+            Rejected{"bg-2026-000012", "bg-2026-000016"},
+            DbCredentialsRequest{"bg-2026-000017"},
+            DbCredentials{"bg-2026-000017", "bg_alice_17", "s3cret", "/run/postgresql", "5432", "postgres", 1767225900}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
