@@ -38,3 +38,8 @@ gtest_discover_tests(remote_copy_integration_tests PROPERTIES TIMEOUT 120 FIXTUR
 add_executable(alerts_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/alerts_integration_test.cpp)
 target_link_libraries(alerts_integration_tests PRIVATE bg_test_support bg_audit bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(alerts_integration_tests PROPERTIES LABELS alerts TIMEOUT 240 FIXTURES_REQUIRED bg_host)
+# The PostgreSQL gate (issue 15) against a real PostgreSQL 15 (skipped, saying so, without its binaries).
+add_executable(postgres_gate_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/postgres_gate_integration_test.cpp)
+target_link_libraries(postgres_gate_integration_tests PRIVATE
+  bg_test_support bg_common bg_audit bg_mfa bg_dbgate GTest::gtest_main bg_strict)
+gtest_discover_tests(postgres_gate_integration_tests PROPERTIES LABELS postgres TIMEOUT 180 FIXTURES_REQUIRED bg_host)

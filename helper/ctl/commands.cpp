@@ -522,7 +522,9 @@ int run_policy_check(const CommonOptions& o, const std::string& file, bool verbo
         if (!answer->active)
             print_line("note: breakglassd has not loaded it yet; run 'breakglassctl policy reload'");
     }
-    return kExitOk;
+    // What the daemon found beyond the file (a PostgreSQL gate's admin role).
+    for (const std::string& p : answer->problems) print_error(escape_for_display(p));
+    return answer->problems.empty() ? kExitOk : kExitRefused;
 }
 
 int run_policy_reload(const CommonOptions& o) {
