@@ -35,6 +35,7 @@
 
 using namespace bg;
 using namespace bg::test;
+using namespace bg::bench;
 using namespace std::chrono_literals;
 
 namespace {

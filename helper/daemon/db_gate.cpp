@@ -113,6 +113,12 @@ proto::Message Daemon::on_db_credentials(const PeerIdentity& peer, proto::DbCred
     // a set-user-ID program for its real user's target), and only once.
     const bool theirs = g && g->state == GrantState::Active && g->expires_at > now && peer.user == g->user &&
                         !actor_refusal(peer, g->user);
+    // A grant held for the remote log's acknowledgement (remote_ack) is not
+    // in effect yet: its id is guessable, its password not handed out.
+    const Grant* held = g ? grants_.held_for(g->user, g->gate) : nullptr;
+    if (held && held->event_id == m.event_id)
+        return ErrorAnswer{ErrorCode::NotFound, escape_for_display(m.event_id) +
+                                                    " waits for the remote audit log's acknowledgement"};
     if (it == db_roles_.end() || !theirs || it->second.password->empty())
         return ErrorAnswer{ErrorCode::NotFound, "no PostgreSQL credentials to hand out for " +
                                                     escape_for_display(m.event_id) +

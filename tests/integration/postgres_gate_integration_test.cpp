@@ -232,10 +232,11 @@ TEST_F(PostgresGateTest, RevokeTerminatesTheSessionAndDropsTheRole) {
     const auto took = std::chrono::steady_clock::now() - t0;
     EXPECT_LT(took, 5s);
     EXPECT_NE(s.output.find("terminating connection"), std::string::npos) << s.output;
-    EXPECT_FALSE(role_exists(role));
+    // psql ends with its backend; the drop follows on the daemon's side.
     const json dropped = daemon_->audit().wait_for_record("db_role_drop", "grant_id", granted[0]["event_id"], 5s);
     ASSERT_FALSE(dropped.is_null());
     EXPECT_NE(dropped["detail"].get<std::string>().find("pids"), std::string::npos) << dropped.dump();
+    EXPECT_FALSE(role_exists(role));
 }
 
 // A daemon SIGKILLed during the grant: VALID UNTIL stops logins after
@@ -250,6 +251,14 @@ TEST_F(PostgresGateTest, KilledDaemonLeavesARoleThatCannotLogInAndIsDroppedAtThe
     // The DBA's credentials, fetched as the DBA (root may not have them).
     const proto::Message as_root = daemon_->call(proto::DbCredentialsRequest{id}, proto::MessageType::DbCredentials);
     EXPECT_TRUE(std::holds_alternative<proto::ErrorAnswer>(as_root)) << "root is not the grant's actor";
+    // Another local user, knowing the id (ids are sequential), gets nothing,
+    // and takes nothing from the DBA.
+    TestUser mallory("mallory");
+    const int by_mallory = run_function_as(mallory.name(), [&] {
+        const auto r = proto::call(daemon_->socket(), proto::DbCredentialsRequest{id}, proto::MessageType::DbCredentials, 5000);
+        return r.answer && std::holds_alternative<proto::ErrorAnswer>(*r.answer) ? 0 : 1;
+    });
+    EXPECT_EQ(by_mallory, 0) << "another user must not get the grant's password";
     const std::string creds_file = daemon_->dir() + "/creds";
     write_file(creds_file, "", 0600);
     ASSERT_EQ(::chown(creds_file.c_str(), dba_->uid(), dba_->gid()), 0);

@@ -132,7 +132,7 @@ TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeAndTheApp
                                              MessageType::StatusRequest, MessageType::RevokeRequest,
                                              MessageType::WaitRequest, MessageType::CancelRequest,
                                              MessageType::PendingRequest, MessageType::ApproveRequest,
-                                             MessageType::RejectRequest}));
+                                             MessageType::RejectRequest, MessageType::DbCredentialsRequest}));
 }
 
 // A real Daemon on a temporary state directory; the peer is an unprivileged uid.
