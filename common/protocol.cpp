@@ -158,7 +158,8 @@ json to_json(const LogRequest& m) { return {{"after_seq", m.after_seq}, {"since"
 json to_json(const LogAnswer& m) { return {{"records", m.records}, {"last_seq", m.last_seq}, {"more", m.more}}; }
 json to_json(const PolicyCheckRequest&) { return json::object(); }
 json to_json(const PolicyCheckAnswer& m) {
-    return {{"ok", m.ok}, {"path", m.path}, {"error", m.error}, {"gates", m.gates}, {"active", m.active}};
+    return {{"ok", m.ok}, {"path", m.path}, {"error", m.error}, {"gates", m.gates}, {"active", m.active},
+            {"problems", m.problems}};
 }
 json to_json(const PolicyReloadRequest&) { return json::object(); }
 json to_json(const PolicyReloaded& m) { return {{"ok", m.ok}, {"error", m.error}, {"gates", m.gates}}; }
@@ -234,7 +235,11 @@ json to_json(const ReviewsAnswer& m) {
         list.push_back({{"grant_id", v.grant_id}, {"user", v.user}, {"gate", v.gate}, {"approvers", v.approvers},
                         {"reason", v.reason}, {"incident", v.incident}, {"granted_at", v.granted_at},
                         {"due_at", v.due_at}, {"overdue", v.overdue}});
-    return {{"reviews", list}, {"truncated", m.truncated}};
+    return {{"reviews", list}, {"truncated", m.truncated},
+json to_json(const DbCredentialsRequest& m) { return {{"event_id", m.event_id}}; }
+json to_json(const DbCredentials& m) {
+    return {{"event_id", m.event_id}, {"role", m.role},     {"password", m.password},    {"host", m.host},
+            {"port", m.port},         {"dbname", m.dbname}, {"expires_at", m.expires_at}};
 }
 
 // ---- decode
@@ -429,6 +434,7 @@ Message decode_body(MessageType type, const json& body) {
             m.error = r.str("error", kMaxLongField);
             m.gates = r.str_list("gates", kMaxListEntries, kMaxShortField);
             m.active = r.boolean("active");
+            m.problems = r.str_list("problems", kMaxListEntries, kMaxLongField);
             out = std::move(m);
             break;
         }
@@ -665,6 +671,21 @@ Message decode_body(MessageType type, const json& body) {
                 m.reviews.push_back(std::move(v));
             }
             m.truncated = r.boolean("truncated");
+        case MessageType::DbCredentialsRequest: {
+            DbCredentialsRequest m;
+            m.event_id = r.str("event_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
+        case MessageType::DbCredentials: {
+            DbCredentials m;
+            m.event_id = r.str("event_id", kMaxShortField);
+            m.role = r.str("role", kMaxShortField);
+            m.password = r.str("password", kMaxShortField);
+            m.host = r.str("host", kMaxLongField);
+            m.port = r.str("port", kMaxShortField);
+            m.dbname = r.str("dbname", kMaxShortField);
+            m.expires_at = r.i64("expires_at");
             out = std::move(m);
             break;
         }
@@ -674,7 +695,7 @@ Message decode_body(MessageType type, const json& body) {
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::ReviewsAnswer); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::DbCredentials); }
 
 }  // namespace
 
@@ -723,6 +744,8 @@ std::string_view type_name(MessageType t) {
         case MessageType::Reviewed: return "Reviewed";
         case MessageType::ReviewsRequest: return "ReviewsRequest";
         case MessageType::ReviewsAnswer: return "ReviewsAnswer";
+        case MessageType::DbCredentialsRequest: return "DbCredentialsRequest";
+        case MessageType::DbCredentials: return "DbCredentials";
     }
     return "unknown";
 }
@@ -741,7 +764,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::ReviewsAnswer),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::DbCredentials),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

@@ -85,6 +85,8 @@ enum class MessageType : std::uint16_t {
     Reviewed = 41,
     ReviewsRequest = 42,
     ReviewsAnswer = 43,
+    DbCredentialsRequest = 44,
+    DbCredentials = 45,
 };
 
 std::string_view type_name(MessageType t);
@@ -285,6 +287,10 @@ struct PolicyCheckAnswer {
     std::string error;               // file:line:col: message when not ok
     std::vector<std::string> gates;  // gates of the file when ok
     bool active = false;             // the daemon has a valid policy loaded (possibly an older one)
+    // What the daemon found wrong beyond the file: for each PostgreSQL gate,
+    // the admin role's missing privileges or why the database could not be
+    // asked ("gate G: ..."). Empty when nothing is.
+    std::vector<std::string> problems = {};
 };
 
 // PolicyReloadRequest (16): load the policy file and apply it if valid. Root only.
@@ -526,6 +532,22 @@ struct ReviewInfo {
 struct ReviewsAnswer {
     std::vector<ReviewInfo> reviews;  // at most kMaxListEntries, and what fits a frame
     bool truncated = false;           // more follow: ask again with after = the last grant_id here
+// DbCredentialsRequest (44): the actor of an active grant of a PostgreSQL gate
+// (issue 15) asks for its role's name and password. Only the grant's own user
+// (the peer acting for itself), and only once: the daemon forgets the
+// password when it answers.
+struct DbCredentialsRequest {
+    std::string event_id;  // the grant's event id
+};
+// DbCredentials (45): the password is a secret (never logged, wiped after use).
+struct DbCredentials {
+    std::string event_id;
+    std::string role;
+    std::string password;
+    std::string host;    // from the gate's conninfo ("" = libpq's default)
+    std::string port;
+    std::string dbname;
+    std::int64_t expires_at = 0;  // unix seconds: the role's VALID UNTIL and the session's end
 };
 
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
@@ -538,7 +560,8 @@ using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantReques
                              SubmitTokenRequest, TokenAccepted,
                              AlertTestRequest, AlertTestAnswer,
                              PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected, ReviewRequest,
-                             Reviewed, ReviewsRequest, ReviewsAnswer>;
+                             Reviewed, ReviewsRequest, ReviewsAnswer,
+                             DbCredentialsRequest, DbCredentials>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

@@ -29,6 +29,14 @@ struct Principal {
     std::string name;  // without the '%'
 };
 
+// [gate.NAME.postgres]: the gate opens a PostgreSQL session with a role of
+// its own (helper/dbgate), created at the grant and dropped at its end.
+struct PostgresGate {
+    std::string conninfo;                 // libpq connection string of the admin role (no password in it)
+    std::vector<std::string> member_of;   // roles the temporary role is made a member of
+    int connection_limit = 2;             // CONNECTION LIMIT of the temporary role, 1..100
+};
+
 struct Gate {
     std::string name;                     // table key, valid per bg::is_valid_name(name, 64)
     std::string description;
@@ -65,6 +73,7 @@ struct Gate {
     // is due before a review_overdue record is written.
     std::vector<Principal> reviewers;
     std::chrono::seconds review_within{72 * 3600};
+    std::optional<PostgresGate> postgres; // [gate.NAME.postgres], when the gate opens a database
     int line = 0;                         // where the gate's table starts, for messages
 };
 
@@ -153,6 +162,8 @@ inline constexpr std::chrono::seconds kMaxTerminationGrace{10 * 60};
 inline constexpr std::size_t kMaxHookPathBytes = 256;
 inline constexpr std::size_t kMaxSinkUrlBytes = 512;
 inline constexpr std::size_t kMaxSinks = 8;
+inline constexpr std::size_t kMaxConninfoBytes = 512;
+inline constexpr int kMaxConnectionLimit = 100;
 inline constexpr std::size_t kMaxAlertChannels = 8;
 inline constexpr std::size_t kMaxAlertRecipients = 16;
 inline constexpr std::size_t kMaxApproverKeys = 256;

@@ -98,6 +98,9 @@ std::string dump_policy(const Policy& p) {
         // Shown only when set, so older dumps keep their shape.
         if (!g.reviewers.empty() || g.review_within != kDefaultReviewWithin)
             out << "reviewers = " << list(g.reviewers) << "\nreview_within = " << format_duration(g.review_within) << "\n";
+        if (g.postgres)
+            out << "postgres = { conninfo = " << quote(g.postgres->conninfo) << ", member_of = "
+                << list(g.postgres->member_of) << ", connection_limit = " << g.postgres->connection_limit << " }\n";
     }
     if (!p.alerts.empty())
         out << "\nalert_burst = { failures = " << p.alert_burst.failures << ", within = "

@@ -367,7 +367,45 @@ seconds expect_remote_ack_timeout(const toml::value& v, std::string_view where) 
 constexpr const char* kGateKeys =
     "description, requesters, incident_pattern, ttl, max_ttl, factors, severities, sudo_runas_group, "
     "sudo_runas_user, pam_service, approvals, approvers, approval_timeout, termination_grace, on_grant, on_revoke, "
-    "remote_ack, remote_ack_timeout, alert, alert_severity, reviewers, review_within";
+    "remote_ack, remote_ack_timeout, alert, alert_severity, reviewers, review_within, postgres";
+
+// [gate.NAME.postgres]: conninfo, member_of, connection_limit.
+PostgresGate parse_postgres(const toml::value& v, const std::string& gate_where) {
+    const std::string where = gate_where.substr(0, gate_where.size() - 1) + ".postgres]";
+    if (!v.is_table()) fail(value_position(v), "postgres in " + gate_where + " must be a table, not " + type_name(v));
+    PostgresGate pg;
+    bool have_conninfo = false;
+    for (const auto& [key, value_ptr] : in_file_order(v)) {
+        const toml::value& item = *value_ptr;
+        const Position at = value_position(item);
+        if (key == "conninfo") {
+            pg.conninfo = expect_string(item, key, where, "a libpq connection string");
+            if (const auto bad = validate_text(pg.conninfo, kMaxConninfoBytes)) fail(at, "conninfo in " + where + " " + *bad);
+            // Secrets go in files (passfile=PATH), never in the policy.
+            if (pg.conninfo.find("password") != std::string::npos)
+                fail(at, "conninfo in " + where +
+                             " names a password; use peer authentication or passfile=PATH (a root-only file)");
+            have_conninfo = true;
+        } else if (key == "member_of") {
+            pg.member_of = expect_names(item, key, where, "role name");
+        } else if (key == "connection_limit") {
+            if (!item.is_integer())
+                fail(at, "connection_limit in " + where + " must be an integer, not " + type_name(item));
+            const auto n = item.as_integer();
+            if (n < 1 || n > kMaxConnectionLimit)
+                fail(at, "connection_limit in " + where + " must be between 1 and " +
+                             std::to_string(kMaxConnectionLimit) + ", not " + std::to_string(n));
+            pg.connection_limit = static_cast<int>(n);
+        } else {
+            fail(key_position(item, key), "unknown key " + in_quotes(key) + " in " + where +
+                                              "; known keys: conninfo, member_of, connection_limit");
+        }
+    }
+    if (!have_conninfo)
+        fail(value_position(v), where + " has no conninfo; add conninfo = \"host=/var/run/postgresql dbname=postgres "
+                                        "user=breakglass_admin\"");
+    return pg;
+}
 
 Defaults parse_defaults(const toml::value& table, Policy& policy) {
     Defaults d;
@@ -487,6 +525,7 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
     Setting<std::string> alert_severity;
     Setting<std::vector<Principal>> reviewers;
     Setting<seconds> review_within;
+    Position postgres_at = gate_at;
 
     for (const auto& [key, value_ptr] : in_file_order(table)) {
         const toml::value& v = *value_ptr;
@@ -563,6 +602,9 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
             reviewers = {expect_principals(v, key, where), true, at};
         } else if (key == "review_within") {
             review_within = {expect_review_within(v, where), true, at};
+        } else if (key == "postgres") {
+            g.postgres = parse_postgres(v, where);
+            postgres_at = key_position(v, key);
         } else {
             fail(key_position(v, key), "unknown key " + in_quotes(key) + " in " + where + "; known keys: " + kGateKeys);
         }
@@ -611,6 +653,11 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
                                " approval(s) but names no approvers; add approvers = [\"%group\"]");
     }
     check_separation_of_duties(g, approvals_at, approvers_at);
+    // The role is created with the grant; a grant completed by an approver
+    // (approval_handlers.cpp) does not create one yet.
+    if (g.postgres && g.approvals > 0)
+        fail(postgres_at, "gate " + in_quotes(name) + " has a postgres table and approvals; a PostgreSQL gate with "
+                                                      "approvals is not supported yet");
 
     claim_mapping(mappings.runas_groups, g.sudo_runas_group, name, "sudo_runas_group", runas_group_at);
     claim_mapping(mappings.runas_users, g.sudo_runas_user, name, "sudo_runas_user", runas_user_at);

@@ -11,6 +11,7 @@ packages=(
   libtoml11-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   util-linux passwd sudo groff-base man-db systemd
   openssl curl systemd-journal-remote libxml2-utils
+  libpq-dev postgresql-15
   selinux-policy-dev selinux-policy-default setools checkpolicy semodule-utils policycoreutils selinux-utils
 )
 

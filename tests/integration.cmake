@@ -49,3 +49,8 @@ add_executable(review_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/re
 target_compile_definitions(review_integration_tests PRIVATE BG_SHOW_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/golden_show")
 target_link_libraries(review_integration_tests PRIVATE bg_test_support bg_common bg_mfa nlohmann_json::nlohmann_json GTest::gtest_main bg_strict)
 gtest_discover_tests(review_integration_tests PROPERTIES TIMEOUT 240 FIXTURES_REQUIRED bg_host)
+# The PostgreSQL gate (issue 15) against a real PostgreSQL 15 (skipped, saying so, without its binaries).
+add_executable(postgres_gate_integration_tests ${CMAKE_CURRENT_LIST_DIR}/integration/postgres_gate_integration_test.cpp)
+target_link_libraries(postgres_gate_integration_tests PRIVATE
+  bg_test_support bg_common bg_audit bg_mfa bg_dbgate GTest::gtest_main bg_strict)
+gtest_discover_tests(postgres_gate_integration_tests PROPERTIES LABELS postgres TIMEOUT 180 FIXTURES_REQUIRED bg_host)

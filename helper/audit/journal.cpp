@@ -54,6 +54,9 @@ constexpr EventId kMessageIds[] = {
     {"verify_failed", "4fd0274fd246e402176d02e3444560e5"},
     {"review_refused", "1aa990caf08a4e223f2ce0080557c091"},
     {"review_overdue", "d9dd79411f5695cd8c0df628df087a3b"},
+    {"db_role", "8eec36b50a4969619427b3c900540fd1"},
+    {"db_role_drop", "139cb00809d308388b96bdcfeb9b8ac5"},
+    {"db_revoke_failed", "d3492ca0a242c4ad86fb5d598a717791"},
 };
 
 bool is_one_of(std::string_view event, std::initializer_list<std::string_view> names) {
@@ -90,12 +93,13 @@ std::string_view message_id_for(std::string_view event) {
 
 int priority_for(std::string_view event) {
     if (is_one_of(event, {"grant", "hook_failed", "alert_alarm", "verify_failed"})) return LOG_ALERT;
+    if (is_one_of(event, {"grant", "hook_failed", "alert_alarm", "db_revoke_failed"})) return LOG_ALERT;
     if (is_one_of(event, {"alert_failed", "sink_gap", "grant_void"})) return LOG_ERR;
     if (is_one_of(event, {"deny", "auth_failed", "rate_limited", "refusals_suppressed", "policy_error", "terminate",
                           "approval_refused", "review_refused", "review_overdue"}))
         return LOG_WARNING;
     if (is_one_of(event, {"request", "approve", "reject", "request_cancelled", "request_expired", "revoke", "expire",
-                          "review", "enroll", "hook"}))
+                          "review", "enroll", "hook", "db_role", "db_role_drop"}))
         return LOG_NOTICE;
     return LOG_INFO;
 }

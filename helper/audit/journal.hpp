@@ -12,6 +12,9 @@
 //   hook_failed                                  LOG_ALERT   a gate's side effect may be left behind
 //   verify_failed                                LOG_ALERT   breakglassd found at start that the audit log
 //                                                            does not verify (hash chain, seq, key index)
+//   db_revoke_failed                             LOG_ALERT   a PostgreSQL gate's role could not be dropped at
+//                                                            the grant's end (database unreachable): retried with
+//                                                            backoff; VALID UNTIL still stops new logins
 //   alert_failed, sink_gap, grant_void           LOG_ERR     the audit/alert pipeline lost something
 //                                                            (grant_void: a grant refused after its record, the
 //                                                            remote acknowledgement it required never came)
@@ -27,6 +30,8 @@
 //   terminate                                    LOG_WARNING what was signalled after a grant ended (SIGTERM,
 //                                                            SIGKILL at the grace), or why nothing could be
 //   request, approve, revoke, expire, review, enroll, hook LOG_NOTICE  normal but significant
+//   db_role, db_role_drop                        LOG_NOTICE  a PostgreSQL gate's role made for a grant (its
+//                                                            name), and dropped at its end (the backends ended)
 //   reject, request_cancelled, request_expired   LOG_NOTICE  a request for approval ended without a grant
 //                                                            (reject: an approver turned it down; `deny`
 //                                                            stays the daemon's own refusal)

@@ -38,6 +38,25 @@ Handler setup_request(CLI::App& cmd) {
     return [a](const CommonOptions& o) { return run_request(o, *a); };
 }
 
+Handler setup_psql(CLI::App& cmd) {
+    auto a = std::make_shared<RequestArguments>();
+    auto psql_args = std::make_shared<std::vector<std::string>>();
+    if (const char* tty = ::ttyname(STDIN_FILENO)) a->tty = tty;
+    cmd.add_option("--gate", a->gate, "the PostgreSQL gate to open, as named in the policy")->type_name("GATE")->required();
+    cmd.add_option("--reason", a->reason, "why (free text, up to 1024 bytes)")->type_name("REASON")->required();
+    cmd.add_option("--incident", a->incident, "incident reference, e.g. INC-1234")->type_name("INCIDENT")->required();
+    cmd.add_option("--severity", a->severity, "incident severity, e.g. sev1")->type_name("SEVERITY");
+    cmd.add_option("--ttl", a->ttl, "how long, e.g. 10m, 1h (default: the gate's ttl)")->type_name("DURATION");
+    cmd.add_option("--tty", a->tty, "terminal recorded with the grant (default: stdin's terminal)")->type_name("TTY");
+    cmd.add_option("PSQL_ARGS", *psql_args, "after --: more arguments for psql");
+    cmd.footer(
+        "The same flow as 'breakglassctl request'; then psql runs as the grant's own PostgreSQL role, its\n"
+        "password in PGPASSWORD (never argv), PGAPPNAME=breakglass:<grant id>, the gate's host and database.\n"
+        "At the grant's end the role is dropped and its sessions are terminated.\n\n" +
+        std::string(kExitCodeHelp));
+    return [a, psql_args](const CommonOptions& o) { return run_psql(o, *a, *psql_args); };
+}
+
 Handler setup_status(CLI::App&) {
     return [](const CommonOptions& o) { return run_status(o, false); };
 }
@@ -278,9 +297,11 @@ constexpr unsigned kDaemonOptions = kSocketOption | kJsonOption;
 
 // --socket is taken everywhere (verify and `policy check FILE` do not use it), so
 // that `breakglassctl --socket PATH <anything>` is never an error.
-const std::array<Subcommand, 21> kSubcommands = {{
+const std::array<Subcommand, 23> kSubcommands = {{
     {"request", "break the glass: ask for a time-boxed grant of one gate (prompts for the one-time code)",
      kDaemonOptions, setup_request},
+    {"psql", "break the glass of a PostgreSQL gate and run psql as the grant's own role until it ends",
+     kDaemonOptions, setup_psql},
     {"status", "show active grants", kDaemonOptions, setup_status},
     {"pending", "list the requests that wait for your approval", kDaemonOptions, setup_pending},
     {"approve", "approve request ID (prompts for your own one-time code; never your own request), or --offline",

@@ -98,9 +98,17 @@ std::vector<std::string> gate_names(const policy::Policy& p) {
 
 void print_error(const std::string& message) { std::cerr << "breakglassctl: " << message << '\n' << std::flush; }
 
-int run_request(const CommonOptions& o, const RequestArguments& a) {
+namespace {
+
+// The grant of `request` and `psql`: the one-time code read, the request
+// sent. nullopt with `exit_code` set when nothing was granted (or a gate with
+// approvals answered: then `exit_code` is the wait's outcome).
+std::optional<proto::Granted> ask_for_grant(const CommonOptions& o, const RequestArguments& a, int& exit_code) {
     auto built = build_grant_request(a);
-    if (!built) return usage_error(built.error().message);
+    if (!built) {
+        exit_code = usage_error(built.error().message);
+        return std::nullopt;
+    }
     make_process_undumpable();
 
     // The factor goes straight into the message (reserved so no reallocation
@@ -115,21 +123,71 @@ int run_request(const CommonOptions& o, const RequestArguments& a) {
             print_error("reading the one-time code: " + read.error().message +
                         (isatty(STDIN_FILENO) == 1 ? std::string()
                                                    : std::string("; pipe exactly one line with the code on stdin")));
-            return read.error().message == "interrupted" ? kExitRefused : kExitUsage;
+            exit_code = read.error().message == "interrupted" ? kExitRefused : kExitUsage;
+            return std::nullopt;
         }
         factor.assign(code.view());
     }
-    int exit_code = kExitOk;
     proto::CallResult r = proto::call(o.socket, message, proto::MessageType::Granted, kWaitForever);
     wipe_string(factor);
     // A gate with approvals answers RequestState: wait for them.
     if (r.answer)
-        if (auto* pending = std::get_if<proto::RequestState>(&*r.answer))
-            return wait_for_approval(o, a.gate, std::move(*pending));
-    const auto granted = answer_of<proto::Granted>(o, std::move(r), exit_code);
+        if (auto* pending = std::get_if<proto::RequestState>(&*r.answer)) {
+            exit_code = wait_for_approval(o, a.gate, std::move(*pending));
+            return std::nullopt;
+        }
+    return answer_of<proto::Granted>(o, std::move(r), exit_code);
+}
+
+}  // namespace
+
+int run_request(const CommonOptions& o, const RequestArguments& a) {
+    int exit_code = kExitOk;
+    const auto granted = ask_for_grant(o, a, exit_code);
     if (!granted) return exit_code;
     print_line(o.json ? granted_json(a.gate, *granted) : format_granted(a.gate, *granted, now_seconds()));
     return kExitOk;
+}
+
+int run_psql(const CommonOptions& o, const RequestArguments& a, const std::vector<std::string>& psql_args) {
+    int exit_code = kExitOk;
+    const auto granted = ask_for_grant(o, a, exit_code);
+    if (!granted) return exit_code;
+    std::cerr << format_granted(a.gate, *granted, now_seconds()) << '\n' << std::flush;
+    // The role's name and password, once, for this user only.
+    auto creds = call_daemon<proto::DbCredentials>(o, proto::DbCredentialsRequest{granted->event_id},
+                                                   proto::MessageType::DbCredentials, exit_code);
+    if (!creds) {
+        print_error("no PostgreSQL credentials for " + escape_for_display(granted->event_id) +
+                    "; is gate '" + escape_for_display(a.gate) + "' a PostgreSQL gate? (breakglassctl revoke " +
+                    escape_for_display(granted->event_id) + " ends the grant)");
+        return exit_code;
+    }
+    std::cerr << "breakglass: psql as PostgreSQL role " << escape_for_display(creds->role) << " until "
+              << format_utc(creds->expires_at) << " (grant " << escape_for_display(creds->event_id)
+              << "). At that time the session is terminated and the role dropped; every statement is logged.\n"
+              << std::flush;
+    const std::string appname = "breakglass:" + creds->event_id;
+    const struct {
+        const char* name;
+        const std::string& value;
+    } env[] = {{"PGUSER", creds->role}, {"PGAPPNAME", appname},  {"PGHOST", creds->host},
+               {"PGPORT", creds->port}, {"PGDATABASE", creds->dbname}};
+    for (const auto& e : env)
+        if (!e.value.empty()) ::setenv(e.name, e.value.c_str(), 1);
+    // In the environment only (never argv): psql reads PGPASSWORD itself.
+    ::setenv("PGPASSWORD", creds->password.c_str(), 1);
+    wipe_string(creds->password);
+    std::vector<std::string> args{"psql"};
+    args.insert(args.end(), psql_args.begin(), psql_args.end());
+    std::vector<char*> argv;
+    for (std::string& s : args) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    ::execvp("psql", argv.data());
+    const int err = errno;
+    print_error(std::string("cannot run psql: ") + std::strerror(err) +
+                " (install postgresql-client); the grant stays until it ends or is revoked");
+    return kExitUnreachable;
 }
 
 // --key FILE: the initial sealing key into `into` (the file's copy wiped);
@@ -485,7 +543,9 @@ int run_policy_check(const CommonOptions& o, const std::string& file, bool verbo
         if (!answer->active)
             print_line("note: breakglassd has not loaded it yet; run 'breakglassctl policy reload'");
     }
-    return kExitOk;
+    // What the daemon found beyond the file (a PostgreSQL gate's admin role).
+    for (const std::string& p : answer->problems) print_error(escape_for_display(p));
+    return answer->problems.empty() ? kExitOk : kExitRefused;
 }
 
 int run_policy_reload(const CommonOptions& o) {

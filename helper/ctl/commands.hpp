@@ -32,6 +32,9 @@ int run_reviews(const CommonOptions& o, bool overdue);
 int run_show(const CommonOptions& o, const std::string& grant_id);
 
 int run_request(const CommonOptions& o, const RequestArguments& a);
+// `request`'s flow for a PostgreSQL gate, then the role's credentials (once)
+// and exec psql with them in its environment; returns only on failure.
+int run_psql(const CommonOptions& o, const RequestArguments& a, const std::vector<std::string>& psql_args);
 int run_status(const CommonOptions& o, bool all);
 int run_revoke(const CommonOptions& o, const std::string& event_id, const std::string& reason);
 int run_expire(const CommonOptions& o, const std::string& event_id);

@@ -364,7 +364,8 @@ std::string verify_json(const VerifyOutcome& v) {
 }
 
 std::string policy_check_json(const proto::PolicyCheckAnswer& a) {
-    return dump({{"ok", a.ok}, {"path", a.path}, {"error", a.error}, {"gates", a.gates}, {"active", a.active}});
+    return dump({{"ok", a.ok}, {"path", a.path}, {"error", a.error}, {"gates", a.gates}, {"active", a.active},
+                 {"problems", a.problems}});
 }
 
 std::string policy_reloaded_json(const proto::PolicyReloaded& r) {

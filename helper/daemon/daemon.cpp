@@ -352,6 +352,8 @@ std::vector<Problem> Daemon::after_answer(std::int64_t now) {
         // A terminate record that cannot be written now is queued (record_closing).
         const TerminationReport report = terminator_.begin(termination_target(e.grant), now, "after the " + e.event);
         (void)record_termination(report, now);
+        // A PostgreSQL gate's role: NOLOGIN, its backends ended, dropped (db_gate.cpp).
+        db_grant_ended(e.grant, e.event, now);
         // A voided grant never took effect: its on_grant hook never ran, nor does on_revoke.
         if (const policy::Gate* gate = gate_in_force(e.grant.gate);
             gate && !gate->on_revoke.empty() && e.event != "grant_void")

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "helper/audit/journal_mirror.hpp"
 #include "helper/audit/recorder.hpp"
 #include "helper/audit/signed_checkpoint.hpp"
+#include "helper/dbgate/postgres_roles.hpp"
 #include "helper/daemon/grant_store.hpp"
 #include "helper/daemon/peer_identity.hpp"
 #include "helper/daemon/refusal_budget.hpp"
@@ -145,6 +147,15 @@ public:
     // of the user still runs with the gate's group gets SIGTERM now, with a
     // terminate record, and SIGKILL after the grace.
     bool sweep_leftover_processes(std::int64_t now);
+    // ---- PostgreSQL gates (db_gate.cpp, issue 15)
+    // At startup: every role breakglass made (by its comment) in the
+    // databases of the policy's PostgreSQL gates whose grant is not active
+    // any more is dropped (a daemon killed during a grant, or down at its end).
+    void sweep_db_roles(std::int64_t now);
+    // The drops of ended grants' roles that failed (database unreachable),
+    // retried with backoff until they succeed; and when the next is due.
+    void retry_db_drops(std::int64_t now);
+    std::optional<std::int64_t> next_db_retry() const;
     std::optional<std::int64_t> next_termination_deadline() const { return terminator_.next_deadline(); }
 
     // Timers for the systemd layer to start or stop, oldest first: a start
@@ -249,6 +260,8 @@ private:
     std::chrono::seconds review_within(const std::string& gate) const;
     // At start: every grant and review of the log into reviews_.
     Status replay_reviews();
+    // db_gate.cpp (issue 15)
+    proto::Message on_db_credentials(const PeerIdentity& peer, proto::DbCredentialsRequest& m, std::int64_t now);
 
     // ---- a GrantRequest, step by step (grant_handlers.cpp). Each step
     // returns the refusal (already recorded) or nullopt to go on.
@@ -257,6 +270,16 @@ private:
     std::optional<proto::Message> grant_evaluate(GrantAttempt& a, std::int64_t now);
     std::optional<proto::Message> grant_check_factor(GrantAttempt& a, std::int64_t now);
     proto::Message grant_commit(GrantAttempt& a, std::int64_t now);
+    // A PostgreSQL gate (db_gate.cpp): before the grant record, its role is
+    // created for the grant about to be recorded (seq `seq`); a database that
+    // cannot be reached refuses the grant (recorded), nothing granted.
+    std::optional<proto::Message> db_create_role(GrantAttempt& a, const policy::Gate& gate, std::uint64_t seq,
+                                                 std::int64_t expires_at, std::int64_t now);
+    // After the grant record: the db_role record naming the role. When the
+    // grant record failed (`granted` false): the role is dropped again.
+    void db_role_recorded(const std::string& grant_id, bool granted, std::int64_t now);
+    // An ended grant's role: dropped now (after the answer), retried when it fails.
+    void db_grant_ended(const Grant& g, const std::string& event, std::int64_t now);
     // A gate with approvals (approval_handlers.cpp): before the factor, the
     // bounds on pending requests and whether enough approvers other than the
     // requester exist; after it, the `request` record instead of the grant.
@@ -438,6 +461,25 @@ private:
         std::string timeout_text;
     };
     std::vector<AckWait> ack_waits_;
+
+    // PostgreSQL gates: the role of each active grant that has one, with its
+    // password until its actor fetched it (DbCredentialsRequest); the drops
+    // that wait for the database.
+    struct DbRole {
+        std::string grant_id, user, gate, role, conninfo;
+        std::int64_t expires_at = 0;
+        std::unique_ptr<dbgate::Password> password;
+    };
+    std::map<std::string, DbRole> db_roles_;
+    std::optional<DbRole> db_creating_;  // created, its grant record not written yet
+    struct DbDrop {
+        std::string grant_id, user, gate, incident, role, conninfo, event;
+        std::int64_t expires_at = 0;
+        int attempts = 0;
+        std::int64_t due = 0;
+    };
+    std::vector<DbDrop> db_drops_;
+    bool db_drop(DbDrop& d, std::int64_t now);  // false: failed, rescheduled
     std::uint64_t next_ticket_ = 1;
     std::optional<std::uint64_t> deferred_answer_;
     std::set<std::string> sink_gaps_;          // sinks with a sink_gap recorded and a backlog not yet cleared

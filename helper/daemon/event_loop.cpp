@@ -497,6 +497,9 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
     // And what a stopped daemon left running under grants that had ended.
     if (!server.daemon->sweep_leftover_processes(now_unix()))
         log_line(3, "could not record the processes left running under ended grants; they were not signalled");
+    // And the PostgreSQL roles of grants that ended while it was down (or
+    // that a daemon killed during a grant made): dropped.
+    server.daemon->sweep_db_roles(now_unix());
     server.settle();
 
     sd_notify(0, "READY=1\nSTATUS=serving");

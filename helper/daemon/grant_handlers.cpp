@@ -258,12 +258,34 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
     f.factor_counter = a.factor.counter;
     f.expires_at = expires_at;
     f.review_status = "pending";
-    f.detail = with_loginuid_note("ttl " + policy::format_duration(a.decision.ttl) +
-                                      (a.request.severity.empty() ? "" : ", severity " + a.request.severity),
-                                  a.peer) +
-               every_sink_failing();
-    f.detail = bounded_for_record(f.detail, audit::kMaxFieldBytes);
+    std::string detail = "ttl " + policy::format_duration(a.decision.ttl) +
+                         (a.request.severity.empty() ? "" : ", severity " + a.request.severity);
+    // A PostgreSQL gate: its role first (db_gate.cpp), for the record about
+    // to be written; an unreachable database refuses the grant here.
+    const policy::Gate* db_gate = gate_in_force(a.request.gate);
+    if (db_gate && db_gate->postgres) {
+        if (auto refused = db_create_role(a, *db_gate, log_->last_seq() + 1, expires_at, now)) return std::move(*refused);
+        f.event = "grant";
+        detail += ", postgres role " + db_creating_->role;
+    }
+    f.detail = bounded_for_record(with_loginuid_note(detail, a.peer) + every_sink_failing(), audit::kMaxFieldBytes);
     const auto rec = record(f, now);
+    if (db_creating_) {
+        const bool as_planned = rec && rec->event_id == db_creating_->grant_id;
+        const std::string planned = db_creating_->grant_id;
+        if (rec && !as_planned) {
+            // Cannot happen on the loop (nothing else appends in between);
+            // the role would not be the grant's: the grant never takes effect.
+            if (const Grant* g = grants_.find(rec->event_id)) {
+                const Grant grant = *g;
+                (void)end_grant(grant, "grant_void", "breakglassd", nullptr,
+                                "its PostgreSQL role was made for " + planned + "; the grant never took effect", now);
+            }
+        }
+        db_role_recorded(planned, as_planned, now);
+        if (rec && !as_planned)
+            return ErrorAnswer{ErrorCode::Internal, "the grant's PostgreSQL role did not match its record; nothing was granted"};
+    }
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable, "the grant could not be recorded in the audit log (" +
                                                        escape_for_display(last_record_error_) +

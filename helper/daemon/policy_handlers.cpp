@@ -16,6 +16,18 @@ proto::Message Daemon::on_policy_check(const PeerIdentity&, proto::PolicyCheckRe
     }
     a.ok = true;
     for (const auto& [name, _] : loaded->gates) a.gates.push_back(name);
+    // A PostgreSQL gate's admin role must hold what the grants need (issue 15).
+    for (const auto& [name, gate] : loaded->gates) {
+        if (!gate.postgres || a.problems.size() >= proto::kMaxListEntries) continue;
+        auto missing = dbgate::missing_privileges(gate.postgres->conninfo, gate.postgres->member_of);
+        if (!missing)
+            a.problems.push_back("gate " + name + ": cannot ask its database (" +
+                                 bounded_for_record(missing.error().message, 1024) + ")");
+        else
+            for (const std::string& m : *missing)
+                if (a.problems.size() < proto::kMaxListEntries)
+                    a.problems.push_back("gate " + name + ": its admin role lacks " + m);
+    }
     return a;
 }
 

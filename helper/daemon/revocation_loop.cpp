@@ -30,6 +30,7 @@ int RevocationLoop::on_timer(sd_event_source*, std::uint64_t, void* userdata) {
     auto* self = static_cast<RevocationLoop*>(userdata);
     if (!self->daemon_.finish_terminations(now_unix()))
         self->log_(3, "could not record which processes needed SIGKILL after a grant ended");
+    self->daemon_.retry_db_drops(now_unix());
     self->settle();
     return 0;
 }
@@ -37,7 +38,8 @@ int RevocationLoop::on_timer(sd_event_source*, std::uint64_t, void* userdata) {
 void RevocationLoop::settle() {
     for (const HookRun& run : daemon_.take_hook_runs(now_unix())) hooks_.start(run);
     const auto deadline = daemon_.next_termination_deadline();
-    const auto retry = daemon_.next_hook_retry();
+    auto retry = daemon_.next_hook_retry();
+    if (const auto db = daemon_.next_db_retry(); db && (!retry || *db < *retry)) retry = db;
     if (!deadline && !retry) {
         if (timer_) sd_event_source_set_enabled(timer_, SD_EVENT_OFF);
         return;

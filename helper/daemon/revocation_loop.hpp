@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: ISC
 // The event-loop half of revocation in breakglassd: starts the gates' hooks
 // the Daemon queued, reports how they ended, and keeps one timer for the next
-// termination deadline (SIGKILL after the grace) or hook retry. Decisions and
+// termination deadline (SIGKILL after the grace), hook retry or retry of a
+// PostgreSQL role's drop. Decisions and
 // records stay in Daemon; this only schedules.
 #pragma once
 

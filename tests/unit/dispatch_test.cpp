@@ -25,7 +25,7 @@ namespace {
 
 using proto::MessageType;
 
-constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::ReviewsAnswer);
+constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::DbCredentials);
 
 // One default-constructed message of each type, in type order.
 template <std::size_t... I>
@@ -136,7 +136,8 @@ TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeTheApprov
                                              MessageType::PendingRequest, MessageType::ApproveRequest,
                                              MessageType::RejectRequest, MessageType::SubmitTokenRequest}),
                                              MessageType::RejectRequest, MessageType::LogRequest,
-                                             MessageType::ReviewRequest, MessageType::ReviewsRequest}));
+                                             MessageType::ReviewRequest, MessageType::ReviewsRequest}),
+                                             MessageType::RejectRequest, MessageType::DbCredentialsRequest}));
 }
 
 // A real Daemon on a temporary state directory; the peer is an unprivileged uid.

@@ -79,6 +79,42 @@ TEST(PolicyParser, GateValuesOverrideDefaults) {
     EXPECT_EQ(g.incident_pattern, "X");
 }
 
+// [gate.NAME.postgres] (issue 15): its keys, and what is refused.
+TEST(PolicyParser, PostgresGate) {
+    const std::string gate = std::string(kBase) + "[gate.db]\nrequesters = [\"%dba\"]\n[gate.db.postgres]\n";
+    const auto p = parse_policy(gate + "conninfo = \"host=/run/postgresql dbname=postgres user=bg_admin\"\n"
+                                       "member_of = [\"emergency_dba\"]\nconnection_limit = 3\n",
+                                "p.toml");
+    ASSERT_TRUE(p) << p.error().message;
+    const auto& g = p->gates.at("db");
+    ASSERT_TRUE(g.postgres.has_value());
+    EXPECT_EQ(g.postgres->conninfo, "host=/run/postgresql dbname=postgres user=bg_admin");
+    EXPECT_EQ(g.postgres->member_of, std::vector<std::string>{"emergency_dba"});
+    EXPECT_EQ(g.postgres->connection_limit, 3);
+    EXPECT_FALSE(p->gates.at("db").sudo_runas_group.size());
+    const struct {
+        std::string text, error;
+    } refused[] = {
+        {"member_of = []\n", "has no conninfo"},
+        {"conninfo = \"dbname=x password=secret\"\n", "names a password"},
+        {"conninfo = \"dbname=x\"\nconnection_limit = 0\n", "between 1 and 100"},
+        {"conninfo = \"dbname=x\"\nmember_of = [\"a\\\"b\"]\n", "invalid role name"},
+        {"conninfo = \"dbname=x\"\nhost = \"y\"\n", "unknown key 'host'"},
+    };
+    for (const auto& r : refused) {
+        const auto bad = parse_policy(gate + r.text, "p.toml");
+        ASSERT_FALSE(bad) << r.text;
+        EXPECT_NE(bad.error().message.find(r.error), std::string::npos) << bad.error().message;
+    }
+    const auto with_approvals = parse_policy(std::string(kBase) +
+                                                 "[gate.db]\nrequesters = [\"%dba\"]\napprovals = 1\n"
+                                                 "approvers = [\"%leads\"]\n[gate.db.postgres]\nconninfo = \"dbname=x\"\n",
+                                             "p.toml");
+    ASSERT_FALSE(with_approvals);
+    EXPECT_NE(with_approvals.error().message.find("not supported yet"), std::string::npos)
+        << with_approvals.error().message;
+}
+
 TEST(PolicyParser, ErrorsCarryTheGivenFileName) {
     const auto p = parse_policy("x = 1\n", "/etc/breakglass/policy.toml");
     ASSERT_FALSE(p);

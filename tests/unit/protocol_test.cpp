@@ -81,7 +81,9 @@ std::vector<Message> one_of_each() {
             Reviewed{"bg-2026-000015", "bg-2026-000017"},
             ReviewsRequest{true, "bg-2026-000009"},
             ReviewsAnswer{{{"bg-2026-000015", "alice", "pair", "bob", "db down", "INC-1", 1767225000, 1767484200, true}},
-                          false}};
+                          false},
+            DbCredentialsRequest{"bg-2026-000017"},
+            DbCredentials{"bg-2026-000017", "bg_alice_17", "s3cret", "/run/postgresql", "5432", "postgres", 1767225900}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
