@@ -221,11 +221,13 @@ json to_json(const SubmitTokenRequest& m) {
 }
 json to_json(const TokenAccepted& m) {
     return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}, {"approver", m.approver},
-            {"approvals", m.approvals},   {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id},
+            {"approvals", m.approvals},   {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id}};
+}
 json to_json(const AlertTestRequest& m) { return {{"channel", m.channel}}; }
 json to_json(const AlertTestAnswer& m) {
     return {{"channel", m.channel},         {"type", m.type},     {"delivered", m.delivered},
-            {"http_status", m.http_status}, {"answer", m.answer}, {"error", m.error},
+            {"http_status", m.http_status}, {"answer", m.answer}, {"error", m.error}};
+}
 json to_json(const ReviewRequest& m) { return {{"grant_id", m.grant_id}, {"verdict", m.verdict}, {"note", m.note}}; }
 json to_json(const Reviewed& m) { return {{"grant_id", m.grant_id}, {"record_event_id", m.record_event_id}}; }
 json to_json(const ReviewsRequest& m) { return {{"overdue", m.overdue}, {"after", m.after}}; }
@@ -235,7 +237,8 @@ json to_json(const ReviewsAnswer& m) {
         list.push_back({{"grant_id", v.grant_id}, {"user", v.user}, {"gate", v.gate}, {"approvers", v.approvers},
                         {"reason", v.reason}, {"incident", v.incident}, {"granted_at", v.granted_at},
                         {"due_at", v.due_at}, {"overdue", v.overdue}});
-    return {{"reviews", list}, {"truncated", m.truncated},
+    return {{"reviews", list}, {"truncated", m.truncated}};
+}
 json to_json(const DbCredentialsRequest& m) { return {{"event_id", m.event_id}}; }
 json to_json(const DbCredentials& m) {
     return {{"event_id", m.event_id}, {"role", m.role},     {"password", m.password},    {"host", m.host},
@@ -617,6 +620,9 @@ Message decode_body(MessageType type, const json& body) {
             m.approvals = r.i64("approvals");
             m.approvals_needed = r.i64("approvals_needed");
             m.grant_id = r.str("grant_id", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
         case MessageType::AlertTestRequest: {
             AlertTestRequest m;
             m.channel = r.str("channel", kMaxShortField);
@@ -631,6 +637,9 @@ Message decode_body(MessageType type, const json& body) {
             m.http_status = r.i64("http_status");
             m.answer = r.str("answer", kMaxLongField);
             m.error = r.str("error", kMaxLongField);
+            out = std::move(m);
+            break;
+        }
         case MessageType::ReviewRequest: {
             ReviewRequest m;
             m.grant_id = r.str("grant_id", kMaxShortField);
@@ -671,6 +680,9 @@ Message decode_body(MessageType type, const json& body) {
                 m.reviews.push_back(std::move(v));
             }
             m.truncated = r.boolean("truncated");
+            out = std::move(m);
+            break;
+        }
         case MessageType::DbCredentialsRequest: {
             DbCredentialsRequest m;
             m.event_id = r.str("event_id", kMaxShortField);

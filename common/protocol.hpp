@@ -481,6 +481,7 @@ struct TokenAccepted {
     std::int64_t approvals = 0;   // approvals so far, this one included
     std::int64_t approvals_needed = 0;
     std::string grant_id;         // the grant when this approval completed it, else ""
+};
 // AlertTestRequest (38): root: send one test alert on [alert.NAME] now,
 // outside the channel's cursor, and say what the channel answered.
 struct AlertTestRequest {
@@ -494,6 +495,8 @@ struct AlertTestAnswer {
     std::int64_t http_status = 0;  // 0: no HTTP answer (e-mail, or no connection)
     std::string answer;            // the answer's first bytes (or sendmail's output), escaped for display
     std::string error;             // why not, when !delivered
+};
+
 // ---- Reviews (issue 14). Every grant opens a review; a reviewer of its gate
 // who is neither its actor nor one of its approvers closes it with a verdict.
 
@@ -532,6 +535,7 @@ struct ReviewInfo {
 struct ReviewsAnswer {
     std::vector<ReviewInfo> reviews;  // at most kMaxListEntries, and what fits a frame
     bool truncated = false;           // more follow: ask again with after = the last grant_id here
+};
 // DbCredentialsRequest (44): the actor of an active grant of a PostgreSQL gate
 // (issue 15) asks for its role's name and password. Only the grant's own user
 // (the peer acting for itself), and only once: the daemon forgets the
