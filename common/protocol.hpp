@@ -555,16 +555,13 @@ struct DbCredentials {
 };
 
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
-                             StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest,
-                             LogAnswer, PolicyCheckRequest, PolicyCheckAnswer,
-                             PolicyReloadRequest, PolicyReloaded, EnrollTotpRequest, Enrolled, EnrollYubikeyRequest,
-                             YubikeyEnrolled, SessionRequest, SessionRecorded, CommandRequest, CommandAnswer,
-                             WaitRequest, RequestState, CancelRequest, RequestCancelled, PendingRequest,
-                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected,
-                             SubmitTokenRequest, TokenAccepted,
-                             AlertTestRequest, AlertTestAnswer,
-                             PendingAnswer, ApproveRequest, ApproveAnswer, RejectRequest, Rejected, ReviewRequest,
-                             Reviewed, ReviewsRequest, ReviewsAnswer,
+                             StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest, LogAnswer,
+                             PolicyCheckRequest, PolicyCheckAnswer, PolicyReloadRequest, PolicyReloaded,
+                             EnrollTotpRequest, Enrolled, EnrollYubikeyRequest, YubikeyEnrolled, SessionRequest,
+                             SessionRecorded, CommandRequest, CommandAnswer, WaitRequest, RequestState, CancelRequest,
+                             RequestCancelled, PendingRequest, PendingAnswer, ApproveRequest, ApproveAnswer,
+                             RejectRequest, Rejected, SubmitTokenRequest, TokenAccepted, AlertTestRequest,
+                             AlertTestAnswer, ReviewRequest, Reviewed, ReviewsRequest, ReviewsAnswer,
                              DbCredentialsRequest, DbCredentials>;
 
 MessageType type_of(const Message& m);

@@ -134,10 +134,9 @@ TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeTheApprov
                                              MessageType::StatusRequest, MessageType::RevokeRequest,
                                              MessageType::WaitRequest, MessageType::CancelRequest,
                                              MessageType::PendingRequest, MessageType::ApproveRequest,
-                                             MessageType::RejectRequest, MessageType::SubmitTokenRequest}),
-                                             MessageType::RejectRequest, MessageType::LogRequest,
-                                             MessageType::ReviewRequest, MessageType::ReviewsRequest}),
-                                             MessageType::RejectRequest, MessageType::DbCredentialsRequest}));
+                                             MessageType::RejectRequest, MessageType::SubmitTokenRequest,
+                                             MessageType::LogRequest, MessageType::ReviewRequest,
+                                             MessageType::ReviewsRequest, MessageType::DbCredentialsRequest}));
 }
 
 // A real Daemon on a temporary state directory; the peer is an unprivileged uid.
