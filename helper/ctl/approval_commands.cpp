@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/breakglass_flow.hpp"
 #include "common/text.hpp"
 #include "common/transport.hpp"
 #include "common/utc_time.hpp"
@@ -58,15 +59,9 @@ std::string clock_left(std::int64_t seconds) {
     return buf;
 }
 
-// "waiting for approval by %secleads — request bg-…, 14:52 left; Ctrl-C cancels"
-std::string waiting_line(const proto::RequestState& s, std::int64_t now) {
-    std::string line = "waiting for approval by " + escape_for_display(s.approvers) + " \u2014 request " +
-                       escape_for_display(s.request_id) + ", " + clock_left(s.expires_at - now) + " left";
-    if (!s.approved_by.empty())
-        line += " (approved by " + escape_for_display(s.approved_by) + ", " + std::to_string(s.approvals_needed) +
-                " needed)";
-    return line + "; Ctrl-C cancels";
-}
+// The waiting line is the front-ends' own (common/breakglass_flow.hpp), so
+// sudo, PAM and the CLI say the same thing.
+using flow::waiting_line;
 
 // Sends `request` and returns the answer, or prints why not and sets `exit_code`.
 template <typename Answer>

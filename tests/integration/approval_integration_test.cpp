@@ -373,5 +373,33 @@ TEST_F(ApprovalTest, StatusAndListShowPendingRequestsToWhomTheyConcern) {
     EXPECT_EQ(shows(alice_.name(), {"status"}).find("pending " + request_id_), std::string::npos);
 }
 
+// Another local user can neither watch nor cancel someone else's request,
+// whether naming nobody (their own) or the requester: it is answered as if it
+// did not exist, or refused, and stays pending for its approver.
+TEST_F(ApprovalTest, AnotherUserCanNeitherWatchNorCancelSomeoneElsesRequest) {
+    ASSERT_NO_FATAL_FAILURE(start("15m", 1));
+    auto waiting = request_in_background();
+    ASSERT_FALSE(request_id_.empty());
+    const std::string socket = daemon_->socket(), id = request_id_, alice = alice_.name();
+    const int status = run_function_as(mallory_.name(), [&] {
+        int step = 0;
+        for (const std::string& user : {std::string(), alice}) {
+            const auto w = proto::call(socket, proto::WaitRequest{user, id}, proto::MessageType::RequestState);
+            ++step;
+            if (!w.answer || !std::holds_alternative<proto::ErrorAnswer>(*w.answer)) return step;
+            const auto c = proto::call(socket, proto::CancelRequest{user, id}, proto::MessageType::RequestCancelled);
+            ++step;
+            if (!c.answer || !std::holds_alternative<proto::ErrorAnswer>(*c.answer)) return step;
+        }
+        return 0;
+    });
+    EXPECT_EQ(status, 0) << "the step that was not refused";
+    EXPECT_TRUE(daemon_->audit().records_of("request_cancelled").empty());
+    const auto approved = approve(bob_, request_id_);
+    EXPECT_EQ(approved.exit_code, 0) << approved.out << approved.err;
+    ASSERT_TRUE(waiting->ended_within(10s)) << request_log();
+    EXPECT_TRUE(waiting->exited_with(0)) << request_log();
+}
+
 }  // namespace
 }  // namespace bg::test
