@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <utility>
 
 #include <poll.h>
@@ -392,6 +393,74 @@ Result cancel_request(Prompter& prompter, const Target& target, proto::Client& d
     return refused(prompter, Outcome::Cancelled, std::move(text));
 }
 
+// Offline approval at the front-end's prompt (issue 13, item 3). A sudo or
+// PAM conversation is one blocking question at a time, so the token is asked
+// before the polling wait, not beside it: the request code is shown, then
+// "Approval token" is asked; a token is submitted at once (SubmitTokenRequest,
+// a connection of its own: the daemon takes one per connection), and after
+// every answer the request's state is asked, so an online approval that came
+// while the prompt was open is taken then. An empty answer goes on to the
+// polling wait (online approvals only). At most kMaxTokenTries refused
+// tokens, then the wait. Granted or no longer pending: returns the state to
+// act on; nullopt = go on waiting. Ctrl-C at the prompt is the host
+// program's (sudo ends; the request stays until it expires or is approved).
+constexpr int kMaxTokenTries = 5;
+constexpr std::size_t kMaxTokenAnswerBytes = 512;
+constexpr const char* kTokenPrompt = "Approval token (Enter alone: wait for an online approval): ";
+
+std::optional<proto::RequestState> ask_state(const Target& target, proto::Client& daemon, const std::string& request_id,
+                                             Prompter& prompter) {
+    proto::CallResult r =
+        daemon.call(proto::WaitRequest{target.user, request_id}, proto::MessageType::RequestState, target.timeout_ms);
+    if (!r.answer) return std::nullopt;
+    if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
+        prompter.error(refusal_text(*e));
+        return std::nullopt;
+    }
+    return std::get<proto::RequestState>(std::move(*r.answer));
+}
+
+// Returns the state once it is no longer pending, else nullopt (wait on).
+std::optional<proto::RequestState> offline_approval(Prompter& prompter, const Target& target, proto::Client& daemon,
+                                                    proto::RequestState& state) {
+    prompter.info("Request code: " + escape_for_display(state.request_code));
+    prompter.info("(an approver signs it anywhere with: breakglassctl approve --offline --code CODE --key "
+                  "THEIR-KEY-FILE)");
+    for (int refused_tokens = 0; refused_tokens < kMaxTokenTries;) {
+        std::optional<std::string> answer = prompter.ask(kTokenPrompt, true);
+        if (!answer) return std::nullopt;
+        std::string token = std::move(*answer);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\r')) token.pop_back();
+        if (token.empty()) return std::nullopt;
+        if (token.size() > kMaxTokenAnswerBytes || validate_text(token, kMaxTokenAnswerBytes, false)) {
+            prompter.error("that is not an approval token (base32 in groups of five); paste it again");
+            ++refused_tokens;
+            continue;
+        }
+        proto::Client submit(target.socket_path, target.connect_timeout_ms);
+        proto::CallResult r = submit.call(proto::SubmitTokenRequest{target.user, state.request_id, token},
+                                          proto::MessageType::TokenAccepted, target.timeout_ms);
+        if (!r.answer) {
+            prompter.error("the approval token could not be submitted (" + escape_for_display(r.error) + ")");
+            ++refused_tokens;
+        } else if (const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
+            prompter.error(refusal_text(*e));
+            ++refused_tokens;
+        } else {
+            const auto& ok = std::get<proto::TokenAccepted>(*r.answer);
+            prompter.info("approval token accepted: approved by " + escape_for_display(ok.approver) + " (record " +
+                          escape_for_display(ok.record_event_id) + "), " + std::to_string(ok.approvals) + " of " +
+                          std::to_string(ok.approvals_needed) + " approval(s)");
+        }
+        // Granted (by this token or online meanwhile), or ended: done here.
+        if (auto now_state = ask_state(target, daemon, state.request_id, prompter)) {
+            state = std::move(*now_state);
+            if (state.state != "pending") return state;
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string waiting_line(const proto::RequestState& s, std::int64_t now) {
@@ -405,6 +474,11 @@ std::string waiting_line(const proto::RequestState& s, std::int64_t now) {
 
 Result wait_for_approval(Prompter& prompter, const Target& target, proto::Client& daemon, proto::RequestState state) {
     const WaitPacing& pacing = target.pacing;
+    // Offline approval first, when the policy has [approver_keys] (the
+    // request has a code): a token at the prompt, or Enter to wait here.
+    if (!state.request_code.empty()) {
+        if (auto ended = offline_approval(prompter, target, daemon, state)) state = std::move(*ended);
+    }
     InterruptGuard guard;
     std::string shown_approvals;  // what the last line shown said about approvals and the connection
     std::int64_t shown_at = 0;

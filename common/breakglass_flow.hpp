@@ -118,6 +118,12 @@ std::string waiting_line(const proto::RequestState& state, std::int64_t now);
 // no answer until past the expiry: Unavailable. Refusals are shown as errors;
 // the grant is not shown (the caller shows it).
 // Paced by target.pacing.
+// When the request has a request code (the policy has [approver_keys]), the
+// code is shown first and an "Approval token" asked (one blocking question:
+// the host's conversation cannot poll beside it): a token is submitted at
+// once (SubmitTokenRequest) and the request's state asked after every answer,
+// so an online approval that came meanwhile is taken too; Enter alone goes on
+// to the wait above; a refused token is shown and asked again (at most 5).
 Result wait_for_approval(Prompter& prompter, const Target& target, proto::Client& daemon, proto::RequestState state);
 
 // Only the Check: AlreadyActive when a grant for (user, gate[, account]) is active,

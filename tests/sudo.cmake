@@ -32,6 +32,6 @@ endif()
 # two-person break-glass time, request to running command.
 if(NOT ENABLE_SANITIZERS)
   add_executable(sudo_approval_tests ${CMAKE_CURRENT_LIST_DIR}/sudo/sudo_approval_test.cpp)
-  target_link_libraries(sudo_approval_tests PRIVATE bg_sudo_test_host bg_test_support bg_common GTest::gtest_main bg_strict)
+  target_link_libraries(sudo_approval_tests PRIVATE bg_sudo_test_host bg_test_support bg_common bg_workflow GTest::gtest_main bg_strict)
   gtest_discover_tests(sudo_approval_tests PROPERTIES LABELS sudo TIMEOUT 180 FIXTURES_REQUIRED bg_host)
 endif()

@@ -16,8 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "helper/workflow/offline_token.hpp"
 #include "tests/sudo/sudo_host.hpp"
 #include "tests/support/factor_codes.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/polling.hpp"
 #include "tests/support/test_daemon.hpp"
 
@@ -181,6 +183,76 @@ TEST_F(SudoApproval, ADenyWhileSudoWaitsIsShownAndNothingRuns) {
     EXPECT_EQ(rejects[0]["grant_id"], request_id());
     EXPECT_TRUE(records_of("grant").empty());
     EXPECT_TRUE(records_of("command").empty());
+}
+
+// Offline approval through real sudo on a pty (issue 13, item 3): with
+// [approver_keys] in the policy the plugin shows the request code and asks
+// for an "Approval token"; the approver signs the code shown with
+// `breakglassctl approve --offline` (no daemon involved); the token typed at
+// sudo's prompt grants, and the command runs, recorded under that grant. A
+// wrong token first (for another gate) is refused with its record and the
+// prompt comes back.
+TEST_F(SudoApproval, AValidOfflineTokenTypedAtSudosPromptRunsTheCommand) {
+    const std::string key = daemon_->dir() + "/approver.key";
+    const auto made = run(daemon_->ctl({"approver-key", "generate", "--out", key, "--name", approver_->name()}));
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    std::string line = made.out;
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    std::string policy = read_file(daemon_->policy_path());
+    daemon_->write_policy(policy + "\n[approver_keys]\n" + line + "\n");
+    const auto reloaded = daemon_->call(proto::PolicyReloadRequest{}, proto::MessageType::PolicyReloaded);
+    ASSERT_TRUE(std::holds_alternative<proto::PolicyReloaded>(reloaded));
+    ASSERT_TRUE(std::get<proto::PolicyReloaded>(reloaded).ok) << std::get<proto::PolicyReloaded>(reloaded).error;
+
+    // The code as the terminal shows it, then the approver's token for it.
+    const auto code_on = [](std::string_view shown) {
+        const auto at = shown.rfind("Request code: ");
+        if (at == std::string_view::npos) return std::string();
+        const auto end = shown.find_first_of("\r\n", at);
+        return std::string(shown.substr(at + 14, end == std::string_view::npos ? std::string_view::npos : end - at - 14));
+    };
+    const auto sign = [&](const std::string& code) {
+        const auto r = run(daemon_->ctl({"approve", "--offline", "--code", code, "--key", key}));
+        std::string token = r.out;
+        while (!token.empty() && token.back() == '\n') token.pop_back();
+        return token;
+    };
+    std::vector<PtyAnswer> typed = answers(totp_code_now(secret_));
+    PtyAnswer wrong{"Approval token", ""};
+    wrong.reply_from = [&](std::string_view shown) {
+        // The same code with another gate: the approver's tool signs it, the daemon refuses it.
+        auto code = workflow::parse_request_code(code_on(shown));
+        if (!code) return std::string("no code shown");
+        code->gate = "other-gate";
+        return sign(workflow::format_request_code(*code));
+    };
+    PtyAnswer right{"Approval token", ""};
+    right.reply_from = [&](std::string_view shown) { return sign(code_on(shown)); };
+    typed.push_back(wrong);
+    typed.push_back(right);
+    const PtySession r = sudo_on_terminal(*accounts_, {kSudo, "-g", accounts_->gate.name(), "id", "-g"}, typed, 40s);
+    EXPECT_FALSE(r.timed_out) << r.output;
+    EXPECT_EQ(r.answered, 5u) << r.output;
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("Request code: " + accounts_->user.name() + "@"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("approval token accepted: approved by " + approver_->name()), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find(gid_line()), std::string::npos) << r.output;
+    const auto approvals = records_of("approve");
+    ASSERT_EQ(approvals.size(), 1u) << r.output;
+    EXPECT_EQ(approvals[0]["approver"], approver_->name());
+    EXPECT_EQ(approvals[0]["factor"], "offline_token");
+    const auto grants = records_of("grant");
+    ASSERT_EQ(grants.size(), 1u) << r.output;
+    EXPECT_EQ(grants[0]["approver"], approver_->name());
+    EXPECT_EQ(grants[0]["actor"], accounts_->user.name());
+    const auto commands = records_of("command");
+    ASSERT_EQ(commands.size(), 1u) << r.output;
+    EXPECT_EQ(commands[0]["grant_id"], grants[0]["event_id"]);
+    std::size_t refused = 0;
+    for (const auto& rec : records_of("approval_refused"))
+        if (rec["factor"] == "offline_token") ++refused;
+    EXPECT_EQ(refused, 1u) << "the token for another gate";
 }
 
 // The figure for the README and the note: a two-person break-glass through a

@@ -124,7 +124,8 @@ PtySession run_on_pty(const std::vector<std::string>& argv, const std::vector<Pt
             const PtyAnswer& a = answers[out.answered];
             const std::size_t at = out.output.find(a.prompt, searched_from);
             if (at == std::string::npos) break;
-            const std::string typed = a.raw ? a.reply : a.reply + "\n";
+            const std::string reply = a.reply_from ? a.reply_from(out.output) : a.reply;
+            const std::string typed = a.raw ? reply : reply + "\n";
             write_all(master, typed.data(), typed.size());
             searched_from = at + a.prompt.size();
             ++out.answered;

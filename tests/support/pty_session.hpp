@@ -20,6 +20,10 @@ struct PtyAnswer {
     std::string prompt;  // typed once this text has appeared (after the previous prompt)
     std::string reply;   // typed followed by a newline
     bool raw = false;    // typed as is, without the newline ("\x03": Ctrl-C on a terminal with ISIG)
+    // When set, what to type instead of `reply`, made from everything the
+    // terminal has shown so far (an answer that depends on the program's
+    // output: an offline approval token for the request code it showed).
+    std::function<std::string(std::string_view shown)> reply_from = {};
 };
 
 struct PtyOptions {
