@@ -62,7 +62,6 @@ struct DispatchTable {
         route<&Daemon::on_pending>(AllowedPeers::Anyone, false),
         route<&Daemon::on_approve>(AllowedPeers::Anyone, true),
         route<&Daemon::on_reject>(AllowedPeers::Anyone, true),
-        // Its answer waits for the channel (a ticket, like a remote_ack grant).
         route<&Daemon::on_alert_test>(AllowedPeers::Root, false));
 
     // Every request type of the protocol has exactly one row.
