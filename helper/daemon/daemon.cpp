@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -200,7 +202,8 @@ namespace {
 // not grow with the log): each line a canonical record (parse_record), seqs
 // gap-free from 1, each prev_hash the hash before it, each hash its
 // record's, and `last_seq` records in all. "" when it verifies.
-std::string verify_chain(int fd, std::uint64_t size, std::uint64_t last_seq, const std::atomic<bool>& cancelled) {
+std::string verify_chain(int fd, std::uint64_t size, std::uint64_t last_seq, const std::atomic<bool>& cancelled,
+                         bool* finished) {
     constexpr std::size_t kChunk = 4 * 1024 * 1024;
     std::string pending;
     std::vector<char> buf(kChunk);
@@ -233,6 +236,7 @@ std::string verify_chain(int fd, std::uint64_t size, std::uint64_t last_seq, con
         pending.erase(0, start);
         if (pending.size() > audit::kMaxLineBytes) return at("a line longer than any record");
     }
+    *finished = true;
     if (!pending.empty()) return at("torn last line (no trailing newline)");
     if (expected - 1 != last_seq)
         return "the log ends at seq " + std::to_string(expected - 1) + " but the daemon found seq " +
@@ -261,12 +265,20 @@ void Daemon::verify_at_start() {
     }
     verify_thread_ = std::thread([this, fd = std::move(fd), size = static_cast<std::uint64_t>(st.st_size), last_seq,
                                   wake_fd]() mutable {
-        std::string problem = verify_chain(fd.get(), size, last_seq, verify_cancelled_);
+        const auto t0 = std::chrono::steady_clock::now();
+        bool finished = false;
+        std::string problem = verify_chain(fd.get(), size, last_seq, verify_cancelled_, &finished);
         if (!problem.empty()) problem = "the audit log does not verify at start: " + problem + "; run breakglassctl verify";
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         {
             std::lock_guard lock(verify_mutex_);
             verify_problem_ = std::move(problem);
             verify_done_ = true;
+            char took[32];
+            std::snprintf(took, sizeof took, "%.2f", seconds);
+            if (finished)
+                verify_note_ = "the audit log verified at start: " + std::to_string(last_seq) + " records, " +
+                               std::to_string(size) + " bytes in " + took + " s";
         }
         const std::uint64_t one = 1;
         if (wake_fd >= 0) (void)!::write(wake_fd, &one, sizeof one);
@@ -281,6 +293,7 @@ void Daemon::record_verify_result(std::int64_t now) {
         if (verify_recorded_) return;
         verify_recorded_ = true;
         problem = verify_problem_;
+        if (problem.empty() && !verify_note_.empty()) problems_.push_back({6, verify_note_});
     }
     if (verify_thread_.joinable()) verify_thread_.join();
     if (problem.empty()) return;

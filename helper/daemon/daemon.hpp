@@ -446,6 +446,7 @@ private:
     std::string verify_problem_;  // guarded by verify_mutex_
     bool verify_done_ = false;    // guarded by verify_mutex_
     bool verify_recorded_ = false;
+    std::string verify_note_;     // guarded by verify_mutex_: "verified at start: N records in T s"
     std::atomic<bool> verify_cancelled_{false};  // a stop does not wait for the whole log
     MetricsCounter metrics_;
     std::uint64_t metrics_seq_ = 0;     // the log's last seq when the textfile was written
