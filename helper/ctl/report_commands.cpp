@@ -102,18 +102,26 @@ std::optional<Input> read_input(const CommonOptions& o, const ReportArguments& a
             return std::nullopt;
         }
         // With --pubkey: each host's copy verified as verify --journal-file
-        // does (hashes, links, gap-free seqs, checkpoint signatures), with
-        // whichever of the keys holds for it.
+        // does (hashes, links, gap-free seqs, checkpoint signatures). A key
+        // proves only the host it is bound to (HOST=FILE): otherwise one
+        // host's key would vouch for records another host's name was put
+        // on. A key given without HOST= is taken only when the copies hold
+        // one host.
         std::map<std::string, std::vector<audit::RemoteLine>> by_host;
-        std::vector<audit::Ed25519PublicKey> keys;
-        for (const std::string& f : a.pubkey_files) {
-            auto key = audit::read_ed25519_public_key_file(f);
+        std::vector<std::pair<std::string, audit::Ed25519PublicKey>> keys;  // host ("" = unbound), key
+        for (const std::string& spec : a.pubkey_files) {
+            std::string host, file = spec;
+            if (const auto eq = spec.find('='); eq != std::string::npos && spec.substr(0, eq).find('/') == std::string::npos) {
+                host = spec.substr(0, eq);
+                file = spec.substr(eq + 1);
+            }
+            auto key = audit::read_ed25519_public_key_file(file);
             if (!key) {
-                print_error("--pubkey " + escape_for_display(f) + ": " + escape_for_display(key.error().message));
+                print_error("--pubkey " + escape_for_display(file) + ": " + escape_for_display(key.error().message));
                 *code = kExitRefused;
                 return std::nullopt;
             }
-            keys.push_back(*key);
+            keys.emplace_back(host, *key);
         }
         if (!keys.empty())
             for (const audit::RemoteLine& l : *lines) {
@@ -142,11 +150,23 @@ std::optional<Input> read_input(const CommonOptions& o, const ReportArguments& a
                 in.verification.push_back({h, false, false, 0, "remote copy: not checked (give --pubkey)"});
                 continue;
             }
+            std::vector<const audit::Ed25519PublicKey*> candidates;
+            for (const auto& [bound, key] : keys)
+                if (bound == h) candidates.push_back(&key);
+            if (candidates.empty() && hosts.size() == 1)
+                for (const auto& [bound, key] : keys)
+                    if (bound.empty()) candidates.push_back(&key);
+            if (candidates.empty()) {
+                in.verify_failed = true;
+                in.verification.push_back({h, true, false, 1, "remote copy: no key for this host (--pubkey " + h + "=FILE)"});
+                print_error("no --pubkey for host " + escape_for_display(h) + " (give --pubkey HOST=FILE)");
+                continue;
+            }
             audit::RemoteVerifyResult best;
             bool first = true;
-            for (const audit::Ed25519PublicKey& key : keys) {
+            for (const audit::Ed25519PublicKey* key : candidates) {
                 audit::RemoteVerifyOptions options;
-                options.public_key = key;
+                options.public_key = *key;
                 audit::RemoteVerifyResult r = audit::verify_remote(by_host[h], options);
                 if (first || r.ok || (!best.ok && r.first_bad_seq > best.first_bad_seq)) best = std::move(r);
                 first = false;

@@ -452,10 +452,26 @@ TEST_F(ReportFixture, FleetReportFromJournalRemoteAgreesWithPerHostReports) {
     ASSERT_EQ(e["grants"].size(), 3u);
     for (const json& g : e["grants"]) EXPECT_EQ(g["verified"], "yes");
     ASSERT_EQ(e["checkpoints"].size(), 1u);  // the signed checkpoint covering the period
-    // web-1's copy holds no signed checkpoint: nothing in it is proven.
-    ev = run(ctl({"export", "--format", "csv", "--since", kSinceText, "--until", kUntilText, "--journal-dir", fleet,
+    // Two hosts: a key proves only the host it is bound to. Unbound, db-1's
+    // key is not taken for either; bound to web-1 it does not hold for
+    // web-1's copy (which holds no signed checkpoint anyway); bound to db-1
+    // it verifies db-1 alone.
+    ev = run(ctl({"export", "--format", "json", "--since", kSinceText, "--until", kUntilText, "--journal-dir", fleet,
                   "--pubkey", pub}));
     EXPECT_EQ(ev.exit_code, 4) << ev.err;
+    e = json::parse(ev.out);
+    ASSERT_EQ(e["verification"].size(), 2u);
+    EXPECT_EQ(e["verification"][0]["ok"], false);
+    EXPECT_EQ(e["verification"][1]["ok"], false);
+    ev = run(ctl({"export", "--format", "json", "--since", kSinceText, "--until", kUntilText, "--journal-dir", fleet,
+                  "--pubkey", "db-1=" + pub, "--pubkey", "web-1=" + pub}));
+    EXPECT_EQ(ev.exit_code, 4) << ev.err;
+    e = json::parse(ev.out);
+    ASSERT_EQ(e["verification"].size(), 2u);
+    EXPECT_EQ(e["verification"][0]["host"], "db-1");
+    EXPECT_EQ(e["verification"][0]["ok"], true) << e["verification"].dump();
+    EXPECT_EQ(e["verification"][1]["host"], "web-1");
+    EXPECT_EQ(e["verification"][1]["ok"], false);
     const std::string edited_dir = root_ + "/edited";
     std::filesystem::create_directories(edited_dir);
     std::string stream;
