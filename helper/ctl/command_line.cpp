@@ -264,6 +264,10 @@ void add_record_sources(CLI::App& cmd, ReportArguments& a) {
                    "read the remote copies of many hosts: journal files written by systemd-journal-remote")
         ->type_name("FILE");
     cmd.add_option("--journal-dir", a.journal_dirs, "read every *.journal file under DIR (fleet-wide)")->type_name("DIR");
+    cmd.add_option("--pubkey", a.pubkey_files,
+                   "verify HOST's copy with its checkpoint public key (breakglassctl checkpoint-key; repeatable; "
+                   "plain FILE only when the copies hold one host)")
+        ->type_name("HOST=FILE");
 }
 
 Handler setup_report(CLI::App& cmd) {

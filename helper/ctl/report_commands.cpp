@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "common/utc_time.hpp"
 #include "helper/audit/audit_verify.hpp"
 #include "helper/audit/remote_copy.hpp"
+#include "helper/audit/remote_verify.hpp"
 #include "helper/audit/seal_key.hpp"
 #include "helper/ctl/arguments.hpp"
 #include "helper/ctl/exit_code.hpp"
@@ -71,6 +73,10 @@ std::optional<Input> read_input(const CommonOptions& o, const ReportArguments& a
         return std::nullopt;
     }
 
+    if (!a.pubkey_files.empty() && a.journal_files.empty() && a.journal_dirs.empty()) {
+        *code = usage("--pubkey verifies remote copies: give --journal-file or --journal-dir");
+        return std::nullopt;
+    }
     if (!a.journal_files.empty() || !a.journal_dirs.empty()) {
         in.fleet = true;
         std::vector<std::string> paths = a.journal_files;
@@ -95,6 +101,33 @@ std::optional<Input> read_input(const CommonOptions& o, const ReportArguments& a
             *code = kExitRefused;
             return std::nullopt;
         }
+        // With --pubkey: each host's copy verified as verify --journal-file
+        // does (hashes, links, gap-free seqs, checkpoint signatures). A key
+        // proves only the host it is bound to (HOST=FILE): otherwise one
+        // host's key would vouch for records another host's name was put
+        // on. A key given without HOST= is taken only when the copies hold
+        // one host.
+        std::map<std::string, std::vector<audit::RemoteLine>> by_host;
+        std::vector<std::pair<std::string, audit::Ed25519PublicKey>> keys;  // host ("" = unbound), key
+        for (const std::string& spec : a.pubkey_files) {
+            std::string host, file = spec;
+            if (const auto eq = spec.find('='); eq != std::string::npos && spec.substr(0, eq).find('/') == std::string::npos) {
+                host = spec.substr(0, eq);
+                file = spec.substr(eq + 1);
+            }
+            auto key = audit::read_ed25519_public_key_file(file);
+            if (!key) {
+                print_error("--pubkey " + escape_for_display(file) + ": " + escape_for_display(key.error().message));
+                *code = kExitRefused;
+                return std::nullopt;
+            }
+            keys.emplace_back(host, *key);
+        }
+        if (!keys.empty())
+            for (const audit::RemoteLine& l : *lines) {
+                auto e = report::decode_line(l.line);
+                by_host[e ? e->host : std::string()].push_back(l);
+            }
         // A copy is shipped at least once: keep the first line of each (host, seq).
         std::set<std::pair<std::string, std::uint64_t>> seen;
         std::set<std::string> hosts;
@@ -112,9 +145,46 @@ std::optional<Input> read_input(const CommonOptions& o, const ReportArguments& a
             in.records.push_back(std::move(e.value()));
         }
         if (bad > 0) print_error(std::to_string(bad) + " entr(ies) of the copies are not canonical records and were skipped");
-        for (const std::string& h : hosts)
-            in.verification.push_back({h, false, false, 0,
-                                       "remote copy: not checked here; run breakglassctl verify --journal-file with --pubkey"});
+        for (const std::string& h : hosts) {
+            if (keys.empty()) {
+                in.verification.push_back({h, false, false, 0, "remote copy: not checked (give --pubkey)"});
+                continue;
+            }
+            std::vector<const audit::Ed25519PublicKey*> candidates;
+            for (const auto& [bound, key] : keys)
+                if (bound == h) candidates.push_back(&key);
+            if (candidates.empty() && hosts.size() == 1)
+                for (const auto& [bound, key] : keys)
+                    if (bound.empty()) candidates.push_back(&key);
+            if (candidates.empty()) {
+                in.verify_failed = true;
+                in.verification.push_back({h, true, false, 1, "remote copy: no key for this host (--pubkey " + h + "=FILE)"});
+                print_error("no --pubkey for host " + escape_for_display(h) + " (give --pubkey HOST=FILE)");
+                continue;
+            }
+            audit::RemoteVerifyResult best;
+            bool first = true;
+            for (const audit::Ed25519PublicKey* key : candidates) {
+                audit::RemoteVerifyOptions options;
+                options.public_key = *key;
+                audit::RemoteVerifyResult r = audit::verify_remote(by_host[h], options);
+                if (first || r.ok || (!best.ok && r.first_bad_seq > best.first_bad_seq)) best = std::move(r);
+                first = false;
+                if (best.ok) break;
+            }
+            std::string message = "remote copy: " + audit::format_remote_verify(best);
+            while (!message.empty() && message.back() == '\n') message.pop_back();
+            in.verification.push_back({h, true, best.ok, best.ok ? 0 : std::max<std::uint64_t>(best.first_bad_seq, 1), message});
+            if (!best.ok) {
+                in.verify_failed = true;
+                print_error("the copy of host " + escape_for_display(h) + " failed verification");
+            }
+        }
+        for (const auto& [h, unused] : by_host)
+            if (!hosts.contains(h)) {
+                in.verify_failed = true;
+                print_error("entries that are not canonical records were found in the copies");
+            }
         return in;
     }
 

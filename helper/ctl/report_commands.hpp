@@ -20,6 +20,9 @@ struct ReportArguments {
     std::string html_file, prometheus_file;  // "-": stdout
     std::vector<std::string> journal_files;
     std::vector<std::string> journal_dirs;
+    // Checkpoint public keys (breakglassctl checkpoint-key) of the hosts whose
+    // copies are read: each host's copy is verified with the key that holds.
+    std::vector<std::string> pubkey_files;
     std::string format = "json";  // export only: json | csv
     std::string policy_file;      // report: each gate's review_within from it (else 72 h)
 };

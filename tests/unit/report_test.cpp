@@ -26,6 +26,7 @@
 #include "helper/audit/audit_log.hpp"
 #include "helper/audit/audit_record.hpp"
 #include "helper/audit/journal.hpp"
+#include "helper/audit/signed_checkpoint.hpp"
 #include "helper/report/report.hpp"
 
 namespace bg::report {
@@ -148,6 +149,20 @@ public:
         queue_.clear();
     }
 
+    // A signed checkpoint over everything written so far, as breakglassd
+    // writes it (its key created in `dir`, checkpoint.pub beside it).
+    void checkpoint(const std::string& dir, const std::string& host, std::int64_t at) {
+        auto key = audit::open_checkpoint_key(dir);
+        if (!key) throw std::runtime_error(key.error().message);
+        auto cp = audit::sign_checkpoint(*key, host, log_->last_seq(), log_->last_hash(), at);
+        if (!cp) throw std::runtime_error(cp.error().message);
+        audit::RecordFields f;
+        f.event = std::string(audit::kCheckpointEvent);
+        f.actor = std::string(audit::kCheckpointActor);
+        f.detail = audit::render_checkpoint_detail(*cp);
+        if (auto r = log_->append(f, at); !r) throw std::runtime_error(r.error().message);
+    }
+
 private:
     std::unique_ptr<audit::AuditLog> log_;
     std::vector<Pending> queue_;
@@ -198,6 +213,7 @@ void write_host_b(const std::string& dir) {
     const int g = w.grant(week(5, 0, 1), "web", "gina", 1800);
     w.follow(g, week(5, 0, 1) + 60, "revoke", "root", "web", "", "not needed");
     w.write();
+    w.checkpoint(dir, "db-1", week(5, 0, 2));
 }
 
 std::string trimmed(std::string s) {
@@ -420,6 +436,76 @@ TEST_F(ReportFixture, FleetReportFromJournalRemoteAgreesWithPerHostReports) {
     for (const json& g : f["gates"]) EXPECT_EQ(g["breaks"].get<std::uint64_t>(), sum[g["gate"]]) << g["gate"];
     EXPECT_EQ(f["gates"][0]["gate"], "db");
     EXPECT_EQ(f["gates"][0]["breaks"], 14);
+
+    // The export verifies each host's copy with --pubkey: the copies as
+    // shipped verify; one whose record was edited after the fact does not,
+    // and its grants from that record on say "no".
+    ASSERT_TRUE(audit::open_checkpoint_key(host_b_).ok());
+    const std::string pub = host_b_ + "/" + std::string(audit::kCheckpointPublicKeyFileName);
+    auto ev = run(ctl({"export", "--format", "json", "--since", kSinceText, "--until", kUntilText, "--journal-file",
+                       fleet + "/db-1.journal", "--pubkey", pub}));
+    ASSERT_EQ(ev.exit_code, 0) << ev.err;
+    json e = json::parse(ev.out);
+    ASSERT_EQ(e["verification"].size(), 1u);
+    EXPECT_EQ(e["verification"][0]["checked"], true);
+    EXPECT_EQ(e["verification"][0]["ok"], true) << e["verification"].dump();
+    ASSERT_EQ(e["grants"].size(), 3u);
+    for (const json& g : e["grants"]) EXPECT_EQ(g["verified"], "yes");
+    ASSERT_EQ(e["checkpoints"].size(), 1u);  // the signed checkpoint covering the period
+    // Two hosts: a key proves only the host it is bound to. Unbound, db-1's
+    // key is not taken for either; bound to web-1 it does not hold for
+    // web-1's copy (which holds no signed checkpoint anyway); bound to db-1
+    // it verifies db-1 alone.
+    ev = run(ctl({"export", "--format", "json", "--since", kSinceText, "--until", kUntilText, "--journal-dir", fleet,
+                  "--pubkey", pub}));
+    EXPECT_EQ(ev.exit_code, 4) << ev.err;
+    e = json::parse(ev.out);
+    ASSERT_EQ(e["verification"].size(), 2u);
+    EXPECT_EQ(e["verification"][0]["ok"], false);
+    EXPECT_EQ(e["verification"][1]["ok"], false);
+    ev = run(ctl({"export", "--format", "json", "--since", kSinceText, "--until", kUntilText, "--journal-dir", fleet,
+                  "--pubkey", "db-1=" + pub, "--pubkey", "web-1=" + pub}));
+    EXPECT_EQ(ev.exit_code, 4) << ev.err;
+    e = json::parse(ev.out);
+    ASSERT_EQ(e["verification"].size(), 2u);
+    EXPECT_EQ(e["verification"][0]["host"], "db-1");
+    EXPECT_EQ(e["verification"][0]["ok"], true) << e["verification"].dump();
+    EXPECT_EQ(e["verification"][1]["host"], "web-1");
+    EXPECT_EQ(e["verification"][1]["ok"], false);
+    const std::string edited_dir = root_ + "/edited";
+    std::filesystem::create_directories(edited_dir);
+    std::string stream;
+    const std::string log = read_file(host_b_ + "/audit.log");
+    std::size_t i = 0;
+    std::uint64_t seq = 0;
+    while (i < log.size()) {
+        const std::size_t nl = log.find('\n', i);
+        const std::string line = log.substr(i, nl - i);
+        i = nl + 1;
+        auto rec = audit::parse_record(line);
+        ASSERT_TRUE(rec.ok());
+        if (++seq == 4) {
+            rec->reason = "edited afterwards";  // still canonical; its hash no longer matches
+            const std::string edited = audit::canonical_json(*rec);
+            stream += audit::journal_export_entry(*rec, edited);
+        } else {
+            stream += audit::journal_export_entry(*rec, line);
+        }
+    }
+    write_file(root_ + "/edited.export", stream, 0600);
+    const auto shipped = run({kJournalRemote, "--split-mode=none", "-o", edited_dir + "/db-1.journal", root_ + "/edited.export"});
+    ASSERT_EQ(shipped.exit_code, 0) << shipped.err;
+    ev = run(ctl({"export", "--format", "json", "--since", kSinceText, "--until", kUntilText, "--journal-dir", edited_dir,
+                  "--pubkey", pub}));
+    EXPECT_EQ(ev.exit_code, 4) << ev.err;
+    e = json::parse(ev.out);
+    ASSERT_EQ(e["verification"].size(), 1u);
+    EXPECT_EQ(e["verification"][0]["ok"], false);
+    EXPECT_EQ(e["verification"][0]["first_bad_seq"], 4);
+    ASSERT_EQ(e["grants"].size(), 3u);
+    EXPECT_EQ(e["grants"][0]["verified"], "yes");  // seq 1
+    EXPECT_EQ(e["grants"][1]["verified"], "no");   // seq 4
+    EXPECT_EQ(e["grants"][2]["verified"], "no");
 }
 
 // ---- the model alone: each flag fires on a fixture built for it, and not otherwise ----
