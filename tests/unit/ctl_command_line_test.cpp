@@ -91,6 +91,7 @@ TEST(CtlCommandLine, HelpIsZeroAndUsageErrorsAreTwo) {
 TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
     const std::map<std::string, std::vector<std::string>> required = {
         {"request", {"--gate", "g", "--reason", "r", "--incident", "INC-1"}},
+        {"psql", {"--gate", "g", "--reason", "r", "--incident", "INC-1", "--", "-c", "select 1"}},
         {"revoke", {"bg-2026-000001"}},
         {"expire", {"bg-2026-000001"}},
         {"approve", {"bg-2026-000001"}},
@@ -116,7 +117,7 @@ TEST(CtlCommandLine, EverySubcommandInTheTableParses) {
         EXPECT_EQ(c.options.socket, "/run/t.sock") << path;
         EXPECT_TRUE(s.global_options & kSocketOption) << path << ": --socket is accepted everywhere";
     }
-    EXPECT_EQ(rows, 15u);
+    EXPECT_EQ(rows, 16u);
 }
 
 }  // namespace
