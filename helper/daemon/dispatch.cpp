@@ -69,9 +69,10 @@ struct DispatchTable {
         route<&Daemon::on_alert_test>(AllowedPeers::Root, false),
         // Reviews: the handlers allow a reviewer of the gate who is neither
         // the actor nor an approver (review), and show each what they may see.
+        // DbCredentials (the last row): the handler allows the grant's own
+        // user acting for itself only.
         route<&Daemon::on_review>(AllowedPeers::Anyone, true),
         route<&Daemon::on_reviews>(AllowedPeers::Anyone, false),
-        // The handler allows the grant's own user acting for itself only.
         route<&Daemon::on_db_credentials>(AllowedPeers::Anyone, true));
 
     // Every request type of the protocol has exactly one row.

@@ -241,6 +241,8 @@ std::string normalise(std::string text, const std::map<std::string, std::string>
         for (std::size_t p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size()))
             text.replace(p, from.size(), to);
     text = std::regex_replace(text, std::regex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"), "TIME");
+    // The request's nonce (offline approval codes) is random per run.
+    text = std::regex_replace(text, std::regex("nonce [0-9a-f]{32}"), "nonce NONCE");
     std::map<std::string, std::string> ids;
     std::string out;
     const std::regex id("bg-[0-9]{4}-[0-9]{6,}");
