@@ -7,7 +7,7 @@
 # daemon still revokes. The product is not rebuilt for it.
 # Always built and run: one regression test per fault the sweep found, each
 # failing that call by name. With -DBG_FAULT_INJECTION=ON (scripts/test.sh:
-# build-fault, ASan+UBSan): the sweep, every call N of the scenario failed in
+# build-asan, ASan+UBSan): the sweep, every call N of the scenario failed in
 # turn (a deterministic sample past BG_FAULT_MAX_RUNS).
 # The interposer: plain C, never instrumented (it comes before the sanitizer runtime).
 add_library(bg_fault_inject MODULE ${CMAKE_CURRENT_LIST_DIR}/fault/fault_inject.c)
