@@ -15,6 +15,18 @@
 namespace bg::alerts {
 namespace {
 
+// The approvers of a request's gate, as the policy names them ("%group", user),
+// for the "approval needed" alert (the request record names none).
+std::string gate_approvers(const policy::Gate* gate) {
+    if (!gate || gate->approvers.empty()) return "(see the gate)";
+    std::string out;
+    for (const policy::Principal& a : gate->approvers) {
+        if (out.size() > 256) return out + ", …";
+        out += (out.empty() ? "" : ", ") + std::string(a.is_group ? "%" : "") + a.name;
+    }
+    return out;
+}
+
 // Escaped for display, then cut at `max_bytes` without splitting a UTF-8 sequence.
 std::string bounded(std::string_view s, std::size_t max_bytes) {
     std::string out = escape_for_display(s);
@@ -212,7 +224,7 @@ std::vector<Alert> alerts_for(const audit::Record& r, const policy::Policy& p, B
         a.severity = "warning";
         a.summary = "break-glass: approval needed: request " + (r.grant_id.empty() ? bounded(r.event_id, 64) : grant_text) +
                     " by " + bounded(r.actor, 64) + " for gate " + gate_text + " on " + a.host + ", approvers " +
-                    (r.approver.empty() ? std::string("(see the gate)") : bounded(r.approver, 256));
+                    (r.approver.empty() ? gate_approvers(gate) : bounded(r.approver, 256));
         add_record_details(a, r, r.actor);
         out.push_back(std::move(a));
     } else if (r.event == "review_overdue") {

@@ -43,6 +43,8 @@ incident_pattern = '^INC-[0-9]+$'
 factors = ["totp"]
 alert = ["oncall", "security"]
 alert_severity = "error"
+approvals = 1
+approvers = ["%secops", "bob"]
 
 [gate.quiet]
 requesters = ["alice"]
@@ -435,6 +437,11 @@ TEST(Alerts, ARequestWaitingForApprovalTellsTheGatesChannels) {
               std::string::npos) << a->summary;
     EXPECT_NE(a->summary.find("approvers group:secops"), std::string::npos) << a->summary;
     EXPECT_NE(slack_body(*a).find("approval needed"), std::string::npos);
+    // As the daemon writes it: the request record names no approver; the gate's are shown.
+    r.approver.clear();
+    const auto b = alert_for(r, p, bursts);
+    ASSERT_TRUE(b);
+    EXPECT_NE(b->summary.find("approvers %secops, bob"), std::string::npos) << b->summary;
 }
 
 TEST(Alerts, AnOverdueReviewIsAProblem) {
