@@ -32,6 +32,7 @@
 #include "common/utc_time.hpp"
 #include "helper/audit/ed25519.hpp"
 #include "helper/ctl/approval_commands.hpp"
+#include "helper/ctl/daemon_call.hpp"
 #include "helper/ctl/exit_code.hpp"
 #include "helper/ctl/output.hpp"
 #include "helper/ctl/secret_input.hpp"
@@ -62,26 +63,6 @@ std::string clock_left(std::int64_t seconds) {
 // The waiting line is the front-ends' own (common/breakglass_flow.hpp), so
 // sudo, PAM and the CLI say the same thing.
 using flow::waiting_line;
-
-// Sends `request` and returns the answer, or prints why not and sets `exit_code`.
-template <typename Answer>
-std::optional<Answer> ask(const CommonOptions& o, const proto::Message& request, proto::MessageType expected,
-                          int& exit_code) {
-    proto::CallResult r = proto::call(o.socket, request, expected);
-    if (!r.answer) {
-        print_error(escape_for_display(r.error) + "; is breakglassd running? (systemctl status breakglassd.socket)");
-        exit_code = kExitUnreachable;
-        return std::nullopt;
-    }
-    if (const auto* refused = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
-        print_error(describe_error(*refused));
-        if (o.json) std::cout << error_json(proto::error_code_name(refused->code), refused->message) << '\n';
-        exit_code = kExitRefused;
-        return std::nullopt;
-    }
-    exit_code = kExitOk;
-    return std::get<Answer>(std::move(*r.answer));
-}
 
 struct StopSignals {
     struct sigaction old[3] = {};
@@ -265,7 +246,8 @@ int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::Re
 
 int run_pending(const CommonOptions& o) {
     int exit_code = kExitOk;
-    const auto answer = ask<proto::PendingAnswer>(o, proto::PendingRequest{}, proto::MessageType::PendingAnswer, exit_code);
+    const auto answer =
+        ask_daemon<proto::PendingAnswer>(o, proto::PendingRequest{}, proto::MessageType::PendingAnswer, exit_code);
     if (!answer) return exit_code;
     const std::int64_t now = now_seconds();
     if (o.json) {
@@ -306,7 +288,7 @@ int run_approve(const CommonOptions& o, const std::string& request_id, const std
         factor.assign(code.view());
     }
     int exit_code = kExitOk;
-    const auto answer = ask<proto::ApproveAnswer>(o, message, proto::MessageType::ApproveAnswer, exit_code);
+    const auto answer = ask_daemon<proto::ApproveAnswer>(o, message, proto::MessageType::ApproveAnswer, exit_code);
     wipe_string(factor);
     if (!answer) return exit_code;
     if (o.json) {
@@ -418,7 +400,7 @@ int run_approver_key_generate(const CommonOptions& o, const std::string& out, co
 int run_deny(const CommonOptions& o, const std::string& request_id, const std::string& reason) {
     int exit_code = kExitOk;
     const auto answer =
-        ask<proto::Rejected>(o, proto::RejectRequest{request_id, reason}, proto::MessageType::Rejected, exit_code);
+        ask_daemon<proto::Rejected>(o, proto::RejectRequest{request_id, reason}, proto::MessageType::Rejected, exit_code);
     if (!answer) return exit_code;
     if (o.json)
         std::cout << nlohmann::json{{"request_id", answer->request_id}, {"record_event_id", answer->record_event_id}}.dump()

@@ -23,6 +23,7 @@
 #include "helper/audit/audit_log.hpp"
 #include "helper/audit/audit_verify.hpp"
 #include "helper/ctl/commands.hpp"
+#include "helper/ctl/daemon_call.hpp"
 #include "helper/ctl/exit_code.hpp"
 #include "helper/ctl/grant_story.hpp"
 #include "helper/ctl/log_reader.hpp"
@@ -32,25 +33,6 @@ namespace bg::ctl {
 namespace {
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-template <typename Answer>
-std::optional<Answer> ask(const CommonOptions& o, const proto::Message& request, proto::MessageType expected,
-                          int& exit_code) {
-    proto::CallResult r = proto::call(o.socket, request, expected);
-    if (!r.answer) {
-        print_error(escape_for_display(r.error) + "; is breakglassd running? (systemctl status breakglassd.socket)");
-        exit_code = kExitUnreachable;
-        return std::nullopt;
-    }
-    if (const auto* refused = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
-        print_error(describe_error(*refused));
-        if (o.json) std::cout << error_json(proto::error_code_name(refused->code), refused->message) << '\n';
-        exit_code = kExitRefused;
-        return std::nullopt;
-    }
-    exit_code = kExitOk;
-    return std::get<Answer>(std::move(*r.answer));
-}
 
 // A story line is one whose text holds the quoted id: as a field value it is
 // always "bg-…" between real quotes (quotes inside text are escaped).
@@ -224,7 +206,7 @@ std::string reviews_text(const std::vector<proto::ReviewInfo>& list, std::int64_
 
 int run_review(const CommonOptions& o, const std::string& grant_id, const std::string& verdict, const std::string& note) {
     int exit_code = kExitOk;
-    const auto answer = ask<proto::Reviewed>(o, proto::ReviewRequest{grant_id, verdict, note},
+    const auto answer = ask_daemon<proto::Reviewed>(o, proto::ReviewRequest{grant_id, verdict, note},
                                              proto::MessageType::Reviewed, exit_code);
     if (!answer) return exit_code;
     if (o.json)
@@ -243,7 +225,7 @@ int run_reviews(const CommonOptions& o, bool overdue) {
     proto::ReviewsRequest request{overdue, ""};
     for (;;) {
         int exit_code = kExitOk;
-        auto page = ask<proto::ReviewsAnswer>(o, request, proto::MessageType::ReviewsAnswer, exit_code);
+        auto page = ask_daemon<proto::ReviewsAnswer>(o, request, proto::MessageType::ReviewsAnswer, exit_code);
         if (!page) return exit_code;
         for (proto::ReviewInfo& r : page->reviews) all.push_back(std::move(r));
         if (!page->truncated || page->reviews.empty()) break;
