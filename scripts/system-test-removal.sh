@@ -35,7 +35,7 @@ fi
 CACHE_DIR="${BG_SYSTEM_TEST_CACHE:-/var/cache/breakglass-system-test}"
 SUITE=bookworm
 # As scripts/system-test.sh, for a rootfs made here.
-INCLUDE="systemd,systemd-sysv,dbus,sudo,procps,adduser,debconf,libpam-runtime,libpam0g,libyubikey0,libssl3,libsystemd0,libcurl4"
+INCLUDE="systemd,systemd-sysv,dbus,sudo,procps,adduser,debconf,libpam-runtime,libpam0g,libyubikey0,libssl3,libsystemd0,libcurl4,libpq5"
 
 log() { printf 'system-test-removal: %s\n' "$*"; }
 die() { printf 'system-test-removal: FATAL: %s\n' "$*" >&2; exit 1; }

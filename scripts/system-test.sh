@@ -64,7 +64,7 @@ SUITE=bookworm
 # What the rootfs needs besides minbase: a booted systemd, sudo, pgrep, the
 # packages' maintainer-script tools and runtime libraries (so that dpkg -i needs
 # no network). Part of the cache key.
-INCLUDE="systemd,systemd-sysv,dbus,sudo,procps,adduser,debconf,libpam-runtime,libpam0g,libyubikey0,libssl3,libsystemd0,libcurl4"
+INCLUDE="systemd,systemd-sysv,dbus,sudo,procps,adduser,debconf,libpam-runtime,libpam0g,libyubikey0,libssl3,libsystemd0,libcurl4,libpq5"
 GATE=emergency-root
 GROUP=breakglass
 TTL=20            # seconds: every grant in here
