@@ -162,6 +162,12 @@ proto::RequestState Daemon::request_state(const workflow::PendingRequest& p) con
                 s.message += "; grant " + p.grant_id + " waits for the remote audit log's acknowledgement";
                 s.grant_id.clear();
                 s.grant_expires_at = 0;
+            } else if (const Grant* g = grants_.find(p.grant_id); g && g->state == GrantState::Void) {
+                // Never took effect (remote_ack_timeout): the wait ends without it.
+                s.state = std::string(workflow::request_state_name(workflow::RequestState::Refused));
+                s.message += ", but its grant " + p.grant_id + " never took effect (grant_void record)";
+                s.grant_id.clear();
+                s.grant_expires_at = 0;
             }
             break;
         case workflow::RequestState::Refused: s.message = p.ended_why; break;

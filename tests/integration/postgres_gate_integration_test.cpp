@@ -24,6 +24,7 @@
 #include "helper/dbgate/postgres_roles.hpp"
 #include "helper/mfa/totp.hpp"
 #include "tests/support/factor_codes.hpp"
+#include "tests/support/https_receiver.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/polling.hpp"
 #include "tests/support/postgres_server.hpp"
@@ -94,7 +95,7 @@ protected:
                                    "[gate.db-emergency]\nrequesters = [\"" + dba_->name() + "\"]\nttl = \"30m\"\n"
                                    "termination_grace = \"1s\"\n" + approval_lines() + "\n"
                                    "[gate.db-emergency.postgres]\nconninfo = \"" + pg_->admin_conninfo() + "\"\n"
-                                   "member_of = [\"emergency_dba\"]\nconnection_limit = 2\n";
+                                   "member_of = [\"emergency_dba\"]\nconnection_limit = 2\n" + extra_tables();
         daemon_ = std::make_unique<TestDaemon>(policy);
         ASSERT_EQ(daemon_->log().find("no valid policy"), std::string::npos) << daemon_->log();
         secret_ = random_totp_secret();
@@ -105,6 +106,7 @@ protected:
     }
     // What a fixture with approvals adds to the gate, and whom it enrols.
     virtual std::string approval_lines() const { return ""; }
+    virtual std::string extra_tables() const { return ""; }
     virtual void enroll_others() {}
     void TearDown() override {
         if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
@@ -505,6 +507,57 @@ TEST_F(PostgresApprovalGateTest, DatabaseDownAtTheApprovalEndsTheRequestWithNoth
     EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
     EXPECT_NE(again.err.find("it is refused"), std::string::npos) << again.err;
     EXPECT_TRUE(daemon_->audit().records_of("grant").empty());
+}
+
+// remote_ack = "required" (issue 11) on the same gate: the last approval
+// creates the role and records the grant, which is held until a sink has its
+// record; meanwhile the waiting psql keeps waiting and nobody gets the
+// password; once the sink acknowledges, psql runs as the role.
+class PostgresHeldApprovalGateTest : public PostgresApprovalGateTest {
+protected:
+    PostgresHeldApprovalGateTest() { sink_.set_behaviour(ReceiverBehaviour::answer(503, "not now")); }
+    std::string approval_lines() const override {
+        return PostgresApprovalGateTest::approval_lines() + "remote_ack = \"required\"\nremote_ack_timeout = \"2m\"\n";
+    }
+    std::string extra_tables() const override {
+        return "\n[sink.central]\ntype = \"http-json\"\nurl = \"" + sink_.url() + "/in\"\ninsecure = true\n";
+    }
+    HttpsReceiver sink_{ReceiverOptions{}};
+};
+
+TEST_F(PostgresHeldApprovalGateTest, TheHeldGrantHasItsRoleButNoPasswordUntilTheSinkHasItsRecord) {
+    PtySession s;
+    std::thread session = psql_waiting(s, {"-X", "-A", "-t", "-c", "select current_user"});
+    const std::string request_id = request_of(session, s);
+    ASSERT_FALSE(request_id.empty());
+    const ProcessResult approved = approve_as(lead_, lead_secret_, request_id);
+    EXPECT_EQ(approved.exit_code, 0) << approved.out << approved.err;
+    const auto grants = daemon_->audit().wait_for("grant", 1, 10s);
+    if (grants.size() != 1u) {
+        sink_.set_behaviour(ReceiverBehaviour::answer(200));
+        session.join();
+        FAIL() << "no grant: " << s.output;
+    }
+    const std::string grant_id = grants[0]["event_id"].get<std::string>();
+    const std::string role = role_of(grants[0]);
+    EXPECT_FALSE(daemon_->audit().wait_for_record("db_role", "grant_id", grant_id, 5s).is_null());
+    EXPECT_TRUE(role_exists(role)) << "the role is made with the grant record, held or not";
+    // Held: the grant's own user gets no password (and the one request does
+    // not spend it).
+    const int refused = run_function_as(dba_->name(), [&] {
+        const auto r = proto::call(daemon_->socket(), proto::DbCredentialsRequest{grant_id},
+                                   proto::MessageType::DbCredentials, 5000);
+        if (!r.answer) return 2;
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
+        return e && e->message.find("acknowledgement") != std::string::npos ? 0 : 1;
+    });
+    EXPECT_EQ(refused, 0) << "a held grant's password must not be handed out";
+    sink_.set_behaviour(ReceiverBehaviour::answer(200));
+    session.join();
+    EXPECT_FALSE(s.timed_out) << s.output;
+    EXPECT_EQ(s.exit_code, 0) << s.output;
+    EXPECT_NE(s.output.find("psql as PostgreSQL role " + role), std::string::npos) << s.output;
+    EXPECT_NE(s.output.find(role + "\r\n"), std::string::npos) << "current_user: " << s.output;
 }
 
 }  // namespace
