@@ -517,7 +517,7 @@ class PostgresHeldApprovalGateTest : public PostgresApprovalGateTest {
 protected:
     PostgresHeldApprovalGateTest() { sink_.set_behaviour(ReceiverBehaviour::answer(503, "not now")); }
     std::string approval_lines() const override {
-        return PostgresApprovalGateTest::approval_lines() + "remote_ack = \"required\"\nremote_ack_timeout = \"2m\"\n";
+        return PostgresApprovalGateTest::approval_lines() + "remote_ack = \"required\"\nremote_ack_timeout = \"30s\"\n";
     }
     std::string extra_tables() const override {
         return "\n[sink.central]\ntype = \"http-json\"\nurl = \"" + sink_.url() + "/in\"\ninsecure = true\n";
