@@ -653,11 +653,6 @@ Gate parse_gate(const std::string& name, const toml::value& table, const Default
                                " approval(s) but names no approvers; add approvers = [\"%group\"]");
     }
     check_separation_of_duties(g, approvals_at, approvers_at);
-    // The role is created with the grant; a grant completed by an approver
-    // (approval_handlers.cpp) does not create one yet.
-    if (g.postgres && g.approvals > 0)
-        fail(postgres_at, "gate " + in_quotes(name) + " has a postgres table and approvals; a PostgreSQL gate with "
-                                                      "approvals is not supported yet");
 
     claim_mapping(mappings.runas_groups, g.sudo_runas_group, name, "sudo_runas_group", runas_group_at);
     claim_mapping(mappings.runas_users, g.sudo_runas_user, name, "sudo_runas_user", runas_user_at);

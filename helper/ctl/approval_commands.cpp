@@ -147,7 +147,7 @@ bool submit_token(const CommonOptions& o, const std::string& request_id, const s
 
 }  // namespace
 
-int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::RequestState state) {
+std::optional<proto::Granted> wait_for_approval(const CommonOptions& o, proto::RequestState state, int& exit_code) {
     StopSignals signals;
     const bool tty = isatty(STDERR_FILENO) == 1;
     proto::Client daemon(o.socket);
@@ -158,19 +158,23 @@ int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::Re
     bool code_shown = false;
     const bool stdin_tty = isatty(STDIN_FILENO) == 1;
     std::string prompted;  // what the prompt was last drawn for (approvals so far)
+    const auto stopped = [&]() -> std::optional<proto::Granted> {
+        exit_code = cancel(o, state.request_id, tty);
+        return std::nullopt;
+    };
     for (;;) {
         const std::int64_t now = now_seconds();
         if (state.state == "granted") {
             if (tty) std::cerr << '\n';
-            const proto::Granted granted{state.grant_id, state.grant_expires_at, ""};
-            std::cout << (o.json ? granted_json(gate, granted) : format_granted(gate, granted, now)) << '\n' << std::flush;
-            return kExitOk;
+            exit_code = kExitOk;
+            return proto::Granted{state.grant_id, state.grant_expires_at, ""};
         }
         if (state.state != "pending") {
             if (tty) std::cerr << '\n';
             print_error("request " + escape_for_display(state.request_id) + " " + escape_for_display(state.state) +
                         ": " + escape_for_display(state.message) + "; nothing was granted");
-            return kExitRefused;
+            exit_code = kExitRefused;
+            return std::nullopt;
         }
         std::string line = waiting_line(state, now);
         if (unreachable_since != 0) line += " (breakglassd unreachable, reconnecting)";
@@ -207,11 +211,11 @@ int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::Re
         // A signal ends the wait early; a line on stdin is a token.
         struct pollfd in = {STDIN_FILENO, POLLIN, 0};
         const int ready = ::poll(&in, tokens ? 1 : 0, kPollMs);
-        if (g_stop) return cancel(o, state.request_id, tty);
+        if (g_stop) return stopped();
         if (tokens && ready > 0 && (in.revents & (POLLIN | POLLHUP | POLLERR))) {
             bool eof = false, too_long = false;
             std::string token = read_token_line(eof, too_long);
-            if (g_stop) return cancel(o, state.request_id, tty);
+            if (g_stop) return stopped();
             if (eof) tokens = false;  // no more input: keep waiting for online approvals
             while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
             if (too_long) {
@@ -222,7 +226,7 @@ int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::Re
             if (tokens && tty && stdin_tty) std::cerr << kTokenPrompt << std::flush;
         }
         proto::CallResult r = daemon.call(proto::WaitRequest{"", state.request_id}, proto::MessageType::RequestState);
-        if (g_stop) return cancel(o, state.request_id, tty);
+        if (g_stop) return stopped();
         if (!r.answer) {
             if (unreachable_since == 0) unreachable_since = now_seconds();
             if (now_seconds() > state.expires_at + kUnreachableGraceSeconds) {
@@ -230,7 +234,8 @@ int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::Re
                 print_error("breakglassd has not answered since " + std::to_string(now_seconds() - unreachable_since) +
                             " s and request " + escape_for_display(state.request_id) + " has expired: " +
                             escape_for_display(r.error));
-                return kExitUnreachable;
+                exit_code = kExitUnreachable;
+                return std::nullopt;
             }
             continue;
         }
@@ -238,7 +243,8 @@ int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::Re
         if (const auto* refused = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
             if (tty) std::cerr << '\n';
             print_error(describe_error(*refused));
-            return kExitRefused;
+            exit_code = kExitRefused;
+            return std::nullopt;
         }
         state = std::get<proto::RequestState>(std::move(*r.answer));
     }

@@ -3,6 +3,7 @@
 // approvals, listing what the caller may approve, approving and rejecting.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/protocol.hpp"
@@ -10,14 +11,15 @@
 
 namespace bg::ctl {
 
-// `request` to a gate with approvals: shows the waiting line and asks the
-// daemon for the request's state until it ends; SIGINT/SIGTERM/SIGHUP cancel
-// it. When the request has a request code (the policy has [approver_keys]),
-// shows it ("Request code: …") and reads approval tokens from stdin, one a
-// line, while it waits: whichever comes first, a valid token or an online
-// approval, ends the wait. Exit 0 when granted (prints the grant as `request` does), 1 when
-// rejected, expired or cancelled, 3 when the daemon stays unreachable.
-int wait_for_approval(const CommonOptions& o, const std::string& gate, proto::RequestState state);
+// `request` and `psql` to a gate with approvals: shows the waiting line and
+// asks the daemon for the request's state until it ends; SIGINT/SIGTERM/SIGHUP
+// cancel it. When the request has a request code (the policy has
+// [approver_keys]), shows it ("Request code: …") and reads approval tokens
+// from stdin, one a line, while it waits: whichever comes first, a valid token
+// or an online approval, ends the wait. The grant when granted (the caller
+// shows it); else nullopt, having said why, with `exit_code` 1 when rejected,
+// refused, expired or cancelled, 3 when the daemon stays unreachable.
+std::optional<proto::Granted> wait_for_approval(const CommonOptions& o, proto::RequestState state, int& exit_code);
 int run_pending(const CommonOptions& o);
 // Reads the approver's one-time code like `request` does.
 int run_approve(const CommonOptions& o, const std::string& request_id, const std::string& note);

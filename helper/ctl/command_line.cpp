@@ -50,7 +50,8 @@ Handler setup_psql(CLI::App& cmd) {
     cmd.add_option("--tty", a->tty, "terminal recorded with the grant (default: stdin's terminal)")->type_name("TTY");
     cmd.add_option("PSQL_ARGS", *psql_args, "after --: more arguments for psql");
     cmd.footer(
-        "The same flow as 'breakglassctl request'; then psql runs as the grant's own PostgreSQL role, its\n"
+        "The same flow as 'breakglassctl request' (on a gate with approvals it waits for them; Ctrl-C\n"
+        "cancels the request); then psql runs as the grant's own PostgreSQL role, its\n"
         "password in PGPASSWORD (never argv), PGAPPNAME=breakglass:<grant id>, the gate's host and database.\n"
         "At the grant's end the role is dropped and its sessions are terminated.\n\n" +
         std::string(kExitCodeHelp));

@@ -101,8 +101,8 @@ void print_error(const std::string& message) { std::cerr << "breakglassctl: " <<
 namespace {
 
 // The grant of `request` and `psql`: the one-time code read, the request
-// sent. nullopt with `exit_code` set when nothing was granted (or a gate with
-// approvals answered: then `exit_code` is the wait's outcome).
+// sent and, for a gate with approvals, the wait for them (wait_for_approval).
+// nullopt with `exit_code` set when nothing was granted.
 std::optional<proto::Granted> ask_for_grant(const CommonOptions& o, const RequestArguments& a, int& exit_code) {
     auto built = build_grant_request(a);
     if (!built) {
@@ -132,10 +132,8 @@ std::optional<proto::Granted> ask_for_grant(const CommonOptions& o, const Reques
     wipe_string(factor);
     // A gate with approvals answers RequestState: wait for them.
     if (r.answer)
-        if (auto* pending = std::get_if<proto::RequestState>(&*r.answer)) {
-            exit_code = wait_for_approval(o, a.gate, std::move(*pending));
-            return std::nullopt;
-        }
+        if (auto* pending = std::get_if<proto::RequestState>(&*r.answer))
+            return wait_for_approval(o, std::move(*pending), exit_code);
     return answer_of<proto::Granted>(o, std::move(r), exit_code);
 }
 

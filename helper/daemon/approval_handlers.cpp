@@ -153,7 +153,24 @@ proto::RequestState Daemon::request_state(const workflow::PendingRequest& p) con
     if (p.state == workflow::RequestState::Pending) s.request_code = request_code(p);
     switch (p.state) {
         case workflow::RequestState::Pending: break;
-        case workflow::RequestState::Granted: s.message = "approved by " + p.ended_by; break;
+        case workflow::RequestState::Granted:
+            s.message = "approved by " + p.ended_by;
+            // remote_ack: the grant is not in effect until a sink has its
+            // record; the front-end keeps waiting meanwhile.
+            if (const Grant* held = grants_.held_for(p.user, p.gate); held && held->event_id == p.grant_id) {
+                s.state = std::string(workflow::request_state_name(workflow::RequestState::Pending));
+                s.message += "; grant " + p.grant_id + " waits for the remote audit log's acknowledgement";
+                s.grant_id.clear();
+                s.grant_expires_at = 0;
+            } else if (const Grant* g = grants_.find(p.grant_id); g && g->state == GrantState::Void) {
+                // Never took effect (remote_ack_timeout): the wait ends without it.
+                s.state = std::string(workflow::request_state_name(workflow::RequestState::Refused));
+                s.message += ", but its grant " + p.grant_id + " never took effect (grant_void record)";
+                s.grant_id.clear();
+                s.grant_expires_at = 0;
+            }
+            break;
+        case workflow::RequestState::Refused: s.message = p.ended_why; break;
         case workflow::RequestState::Rejected: s.message = "rejected by " + p.ended_by + ": " + p.ended_why; break;
         case workflow::RequestState::Cancelled: s.message = "cancelled by " + p.ended_by; break;
         case workflow::RequestState::Expired:
@@ -319,17 +336,14 @@ proto::Message Daemon::on_approve(const PeerIdentity& peer, proto::ApproveReques
     answer.approvals_needed = std::max(after->approvals_needed, gate->approvals);
     if (answer.approvals < answer.approvals_needed) return answer;
     const workflow::PendingRequest complete = *after;
-    const auto granted = grant_approved(complete, now);
-    if (!granted)
-        return ErrorAnswer{ErrorCode::Unavailable, "the approval is recorded (" + rec->event_id +
-                                                       ") but the grant could not be (" +
-                                                       escape_for_display(last_record_error_) +
-                                                       "); nothing was granted yet: the next approval retries"};
-    answer.grant_id = granted->event_id;
+    auto granted = grant_approved(complete, rec->event_id, now);
+    if (auto* refused = std::get_if<ErrorAnswer>(&granted)) return std::move(*refused);
+    answer.grant_id = std::get<audit::Record>(granted).event_id;
     return answer;
 }
 
-std::optional<audit::Record> Daemon::grant_approved(const workflow::PendingRequest& p, std::int64_t now) {
+std::variant<audit::Record, ErrorAnswer> Daemon::grant_approved(const workflow::PendingRequest& p,
+                                                                const std::string& approval, std::int64_t now) {
     audit::RecordFields f;
     f.event = "grant";
     f.action = p.action;
@@ -348,20 +362,47 @@ std::optional<audit::Record> Daemon::grant_approved(const workflow::PendingReque
     f.detail = "ttl " + policy::format_duration(std::chrono::seconds(p.ttl_seconds)) +
                (p.severity.empty() ? "" : ", severity " + p.severity) + ", request " + p.id + " approved by " +
                f.approver;
-    const auto rec = record(f, now);
-    if (!rec) return std::nullopt;
+    // A PostgreSQL gate: its role first, exactly as a direct grant's
+    // (db_gate.cpp). A database that cannot be reached now ends the request:
+    // the approvals are spent, and a grant without its role would open nothing.
+    const policy::Gate* db_gate = gate_in_force(p.gate);
+    if (db_gate && db_gate->postgres) {
+        if (auto failed = db_create_role(p.user, *db_gate, log_->last_seq() + 1, f.expires_at, now)) {
+            audit::RecordFields d = f;
+            d.event = "deny";
+            d.expires_at = 0;
+            d.review_status.clear();
+            d.detail = bounded_for_record("request " + p.id + " approved by " + f.approver + ", but " +
+                                              failed->message,
+                                          audit::kMaxFieldBytes);
+            const auto ended = record(d, now);
+            return ErrorAnswer{failed->code,
+                               "the approval is recorded (" + approval + ") but nothing was granted: " +
+                                   failed->message + "; " +
+                                   (ended ? "request " + p.id + " has ended (record " + ended->event_id + ")"
+                                          : "request " + p.id + " stays pending (its end could not be recorded: " +
+                                                escape_for_display(last_record_error_) + ")")};
+        }
+        f.detail += ", postgres role " + db_creating_->role;
+    }
+    ErrorAnswer refusal;
+    const auto rec = record_grant(f, now, refusal);
+    if (!rec)
+        return ErrorAnswer{refusal.code, "the approval is recorded (" + approval + ") but " + refusal.message +
+                                             " yet: the next approval retries"};
     record_signed_checkpoint(now);
     timer_changes_.push_back({rec->event_id, f.expires_at, true});
     if (const Grant* granted = grants_.find(rec->event_id)) {
         // remote_ack: held until a sink has the record, like a direct grant
-        // (remote_log.cpp); the requester's next wait or check sees it then.
+        // (remote_log.cpp); the requester's wait sees it granted then
+        // (request_state), and only then gets the role's password.
         const policy::Gate* gate = gate_in_force(granted->gate);
         if (gate && gate->remote_ack_required)
             hold_for_remote_ack(*granted, rec->seq, *gate, 0, now);
         else
             grant_took_effect(*granted, now);
     }
-    return rec;
+    return *rec;
 }
 
 proto::Message Daemon::on_reject(const PeerIdentity& peer, proto::RejectRequest& m, std::int64_t now) {
@@ -514,13 +555,9 @@ proto::Message Daemon::on_submit_token(const PeerIdentity& peer, proto::SubmitTo
     answer.approvals_needed = std::max(after->approvals_needed, gate->approvals);
     if (answer.approvals < answer.approvals_needed) return answer;
     const workflow::PendingRequest complete = *after;
-    const auto granted = grant_approved(complete, now);
-    if (!granted)
-        return ErrorAnswer{ErrorCode::Unavailable, "the approval is recorded (" + rec->event_id +
-                                                       ") but the grant could not be (" +
-                                                       escape_for_display(last_record_error_) +
-                                                       "); nothing was granted yet: the next approval retries"};
-    answer.grant_id = granted->event_id;
+    auto granted = grant_approved(complete, rec->event_id, now);
+    if (auto* refused = std::get_if<ErrorAnswer>(&granted)) return std::move(*refused);
+    answer.grant_id = std::get<audit::Record>(granted).event_id;
     return answer;
 }
 

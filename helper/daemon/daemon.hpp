@@ -270,11 +270,20 @@ private:
     std::optional<proto::Message> grant_evaluate(GrantAttempt& a, std::int64_t now);
     std::optional<proto::Message> grant_check_factor(GrantAttempt& a, std::int64_t now);
     proto::Message grant_commit(GrantAttempt& a, std::int64_t now);
-    // A PostgreSQL gate (db_gate.cpp): before the grant record, its role is
-    // created for the grant about to be recorded (seq `seq`); a database that
-    // cannot be reached refuses the grant (recorded), nothing granted.
-    std::optional<proto::Message> db_create_role(GrantAttempt& a, const policy::Gate& gate, std::uint64_t seq,
-                                                 std::int64_t expires_at, std::int64_t now);
+    // A PostgreSQL gate (db_gate.cpp), for a grant made directly
+    // (grant_commit) or completed by its last approval (grant_approved):
+    // before the grant record, `user`'s role is created for the grant about
+    // to be recorded (seq `seq`), VALID UNTIL `expires_at`, and kept in
+    // db_creating_. When it cannot be (the database is unreachable, the admin
+    // role lacks a privilege), the refusal says why and nothing was created;
+    // the caller records the refusal and grants nothing.
+    std::optional<proto::ErrorAnswer> db_create_role(const std::string& user, const policy::Gate& gate,
+                                                     std::uint64_t seq, std::int64_t expires_at, std::int64_t now);
+    // The grant record `f`, and for a role db_create_role made, then its
+    // db_role record (the role dropped again when the grant record failed or
+    // got another id than planned). nullopt with `refusal` set: nothing granted.
+    std::optional<audit::Record> record_grant(const audit::RecordFields& f, std::int64_t now,
+                                              proto::ErrorAnswer& refusal);
     // After the grant record: the db_role record naming the role. When the
     // grant record failed (`granted` false): the role is dropped again.
     void db_role_recorded(const std::string& grant_id, bool granted, std::int64_t now);
@@ -285,8 +294,14 @@ private:
     // requester exist; after it, the `request` record instead of the grant.
     std::optional<proto::Message> request_evaluate(GrantAttempt& a, const policy::Gate& gate, std::int64_t now);
     proto::Message request_commit(GrantAttempt& a, std::int64_t now);
-    // The grant a request's last approval completes: its record, timer and hook.
-    std::optional<audit::Record> grant_approved(const workflow::PendingRequest& p, std::int64_t now);
+    // The grant a request's last approval (record `approval`) completes: for
+    // a PostgreSQL gate its role first, then its record, timer and hook. Else
+    // the approver's answer: the grant record could not be written (the
+    // request stays pending, the next approval retries), or the role could
+    // not be created (the request ends with a `deny` record naming it and
+    // saying why, PendingStore's `refused`; nothing granted).
+    std::variant<audit::Record, proto::ErrorAnswer> grant_approved(const workflow::PendingRequest& p,
+                                                                   const std::string& approval, std::int64_t now);
     proto::RequestState request_state(const workflow::PendingRequest& p) const;
     // The request code an offline approver signs for (offline_token.hpp),
     // or "" when the policy has no [approver_keys] or `p` has no nonce.

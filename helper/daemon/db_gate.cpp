@@ -47,36 +47,60 @@ std::string pid_list(const std::vector<int>& pids) {
 
 }  // namespace
 
-std::optional<proto::Message> Daemon::db_create_role(GrantAttempt& a, const policy::Gate& gate, std::uint64_t seq,
-                                                     std::int64_t expires_at, std::int64_t now) {
-    audit::RecordFields refusal = a.record;
-    refusal.event = "deny";
-    refusal.expires_at = 0;
-    refusal.factor_counter = 0;
-    refusal.review_status.clear();
+std::optional<ErrorAnswer> Daemon::db_create_role(const std::string& user, const policy::Gate& gate, std::uint64_t seq,
+                                                  std::int64_t expires_at, std::int64_t now) {
     const policy::PostgresGate& pg = *gate.postgres;
     DbRole role;
     role.grant_id = audit::format_event_id(now, seq);
-    role.user = a.user;
+    role.user = user;
     role.gate = gate.name;
-    role.role = dbgate::role_name(a.user, seq);
+    role.role = dbgate::role_name(user, seq);
     role.conninfo = pg.conninfo;
     role.expires_at = expires_at;
     role.password = std::make_unique<dbgate::Password>();
     auto password = dbgate::random_password();
-    if (!password) return refuse(a.peer, ErrorCode::Internal, "no password for the role: " + password.error().message, refusal, now);
+    if (!password) return ErrorAnswer{ErrorCode::Internal, "no password for the role: " + password.error().message};
     role.password->assign(*password);
     OPENSSL_cleanse(password->data(), password->size());
     if (role.password->empty())
-        return refuse(a.peer, ErrorCode::Internal, "no memory for the role's password; nothing was granted", refusal, now);
+        return ErrorAnswer{ErrorCode::Internal, "no memory for the role's password; nothing was granted"};
     dbgate::RoleSpec spec{role.role, expires_at, pg.connection_limit, pg.member_of, role.grant_id};
     if (auto created = dbgate::create_role(pg.conninfo, spec, role.password->view()); !created)
-        return refuse(a.peer, ErrorCode::Unavailable,
-                      "the PostgreSQL role for gate '" + gate.name + "' could not be created (" +
-                          bounded_for_record(created.error().message, 1024) + "), so nothing was granted",
-                      refusal, now);
+        return ErrorAnswer{ErrorCode::Unavailable, "the PostgreSQL role for gate '" + gate.name +
+                                                       "' could not be created (" +
+                                                       bounded_for_record(created.error().message, 1024) +
+                                                       "), so nothing was granted"};
     db_creating_ = std::move(role);
     return std::nullopt;
+}
+
+std::optional<audit::Record> Daemon::record_grant(const audit::RecordFields& f, std::int64_t now,
+                                                  ErrorAnswer& refusal) {
+    const auto rec = record(f, now);
+    if (db_creating_) {
+        const bool as_planned = rec && rec->event_id == db_creating_->grant_id;
+        const std::string planned = db_creating_->grant_id;
+        if (rec && !as_planned) {
+            // Cannot happen on the loop (nothing else appends in between);
+            // the role would not be the grant's: the grant never takes effect.
+            if (const Grant* g = grants_.find(rec->event_id)) {
+                const Grant grant = *g;
+                (void)end_grant(grant, "grant_void", "breakglassd", nullptr,
+                                "its PostgreSQL role was made for " + planned + "; the grant never took effect", now);
+            }
+        }
+        db_role_recorded(planned, as_planned, now);
+        if (rec && !as_planned) {
+            refusal = ErrorAnswer{ErrorCode::Internal,
+                                  "the grant's PostgreSQL role did not match its record; nothing was granted"};
+            return std::nullopt;
+        }
+    }
+    if (!rec)
+        refusal = ErrorAnswer{ErrorCode::Unavailable, "the grant could not be recorded in the audit log (" +
+                                                          escape_for_display(last_record_error_) +
+                                                          "), so nothing was granted"};
+    return rec;
 }
 
 void Daemon::db_role_recorded(const std::string& grant_id, bool granted, std::int64_t now) {

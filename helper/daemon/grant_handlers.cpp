@@ -264,32 +264,20 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
     // to be written; an unreachable database refuses the grant here.
     const policy::Gate* db_gate = gate_in_force(a.request.gate);
     if (db_gate && db_gate->postgres) {
-        if (auto refused = db_create_role(a, *db_gate, log_->last_seq() + 1, expires_at, now)) return std::move(*refused);
-        f.event = "grant";
+        if (auto failed = db_create_role(a.user, *db_gate, log_->last_seq() + 1, expires_at, now)) {
+            audit::RecordFields refusal = a.record;
+            refusal.event = "deny";
+            refusal.expires_at = 0;
+            refusal.factor_counter = 0;
+            refusal.review_status.clear();
+            return refuse(a.peer, failed->code, failed->message, refusal, now);
+        }
         detail += ", postgres role " + db_creating_->role;
     }
     f.detail = bounded_for_record(with_loginuid_note(detail, a.peer) + every_sink_failing(), audit::kMaxFieldBytes);
-    const auto rec = record(f, now);
-    if (db_creating_) {
-        const bool as_planned = rec && rec->event_id == db_creating_->grant_id;
-        const std::string planned = db_creating_->grant_id;
-        if (rec && !as_planned) {
-            // Cannot happen on the loop (nothing else appends in between);
-            // the role would not be the grant's: the grant never takes effect.
-            if (const Grant* g = grants_.find(rec->event_id)) {
-                const Grant grant = *g;
-                (void)end_grant(grant, "grant_void", "breakglassd", nullptr,
-                                "its PostgreSQL role was made for " + planned + "; the grant never took effect", now);
-            }
-        }
-        db_role_recorded(planned, as_planned, now);
-        if (rec && !as_planned)
-            return ErrorAnswer{ErrorCode::Internal, "the grant's PostgreSQL role did not match its record; nothing was granted"};
-    }
-    if (!rec)
-        return ErrorAnswer{ErrorCode::Unavailable, "the grant could not be recorded in the audit log (" +
-                                                       escape_for_display(last_record_error_) +
-                                                       "), so nothing was granted"};
+    ErrorAnswer refusal;
+    const auto rec = record_grant(f, now, refusal);
+    if (!rec) return refusal;
     timer_changes_.push_back({rec->event_id, expires_at, true});
     record_signed_checkpoint(now);
     const Grant* granted = grants_.find(rec->event_id);

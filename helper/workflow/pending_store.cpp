@@ -32,6 +32,7 @@ std::string_view request_state_name(RequestState s) {
         case RequestState::Rejected: return "rejected";
         case RequestState::Cancelled: return "cancelled";
         case RequestState::Expired: return "expired";
+        case RequestState::Refused: return "refused";
     }
     return "pending";
 }
@@ -134,6 +135,8 @@ void PendingStore::recorded(const audit::Record& r) {
         end(*p, RequestState::Cancelled, r.actor, r.detail);
     } else if (r.event == "request_expired") {
         end(*p, RequestState::Expired, r.actor, r.detail);
+    } else if (r.event == "deny" && r.actor == p->user && r.gate_bypassed == p->gate) {
+        end(*p, RequestState::Refused, r.actor, r.detail);
     }
 }
 

@@ -2,7 +2,9 @@
 // Break-glass requests that wait for approvals (issue 13), in memory, driven
 // only by audit records — the `request` record opens one, `approve` records
 // add approvers, the `grant` record that names it in grant_id grants it, and
-// `reject`, `request_cancelled` and `request_expired` end it. The daemon
+// `reject`, `request_cancelled` and `request_expired` end it, and so does a
+// `deny` record naming it in grant_id (`refused`: the daemon could not make
+// the grant its last approval completed, e.g. a PostgreSQL gate's role). The daemon
 // subscribes the store to its recorder and, at start, replays the records of
 // the last kMaxApprovalTimeout (policy.hpp) into it, so pending requests
 // survive a restart. No clock, no name service: the daemon decides, the
@@ -32,7 +34,7 @@
 
 namespace bg::workflow {
 
-enum class RequestState { Pending, Granted, Rejected, Cancelled, Expired };
+enum class RequestState { Pending, Granted, Rejected, Cancelled, Expired, Refused };
 std::string_view request_state_name(RequestState s);
 
 struct PendingRequest {
@@ -55,8 +57,8 @@ struct PendingRequest {
     RequestState state = RequestState::Pending;
     std::string grant_id;          // Granted
     std::int64_t grant_expires_at = 0;
-    std::string ended_by;          // Rejected/Cancelled/Expired: who
-    std::string ended_why;         // and why (the reject's reason)
+    std::string ended_by;          // Rejected/Cancelled/Expired/Refused: who
+    std::string ended_why;         // and why (the reject's reason, the deny's detail)
 };
 
 // What the daemon writes into a request record's detail, and reads back.

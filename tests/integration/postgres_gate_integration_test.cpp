@@ -24,6 +24,7 @@
 #include "helper/dbgate/postgres_roles.hpp"
 #include "helper/mfa/totp.hpp"
 #include "tests/support/factor_codes.hpp"
+#include "tests/support/https_receiver.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/polling.hpp"
 #include "tests/support/postgres_server.hpp"
@@ -92,16 +93,21 @@ protected:
         dba_ = std::make_unique<TestUser>("dba");
         const std::string policy = "[defaults]\nincident_pattern = '^INC-[0-9]+$'\nfactors = [\"totp\"]\n\n"
                                    "[gate.db-emergency]\nrequesters = [\"" + dba_->name() + "\"]\nttl = \"30m\"\n"
-                                   "termination_grace = \"1s\"\n\n"
+                                   "termination_grace = \"1s\"\n" + approval_lines() + "\n"
                                    "[gate.db-emergency.postgres]\nconninfo = \"" + pg_->admin_conninfo() + "\"\n"
-                                   "member_of = [\"emergency_dba\"]\nconnection_limit = 2\n";
+                                   "member_of = [\"emergency_dba\"]\nconnection_limit = 2\n" + extra_tables();
         daemon_ = std::make_unique<TestDaemon>(policy);
         ASSERT_EQ(daemon_->log().find("no valid policy"), std::string::npos) << daemon_->log();
         secret_ = random_totp_secret();
         const auto r = run(daemon_->ctl({"enroll", "totp", dba_->name(), "--secret-stdin"}),
                            totp::base32_encode(secret_) + "\n");
         ASSERT_EQ(r.exit_code, 0) << r.err;
+        enroll_others();
     }
+    // What a fixture with approvals adds to the gate, and whom it enrols.
+    virtual std::string approval_lines() const { return ""; }
+    virtual std::string extra_tables() const { return ""; }
+    virtual void enroll_others() {}
     void TearDown() override {
         if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
         if (HasFailure() && pg_) std::fprintf(stderr, "postgres log:\n%s\n", pg_->log().c_str());
@@ -370,6 +376,188 @@ TEST_F(PostgresGateTest, HostileNamesCannotInjectSql) {
     dbgate::RoleSpec bad{"bg_member_test", unix_now() + 60, 1, {"emergency_dba\", victim; --"}, "bg-2026-000001"};
     EXPECT_FALSE(dbgate::create_role(pg_->admin_conninfo(), bad, "pw").ok());
     EXPECT_EQ(pg_->query("SELECT count(*) FROM pg_roles WHERE rolname = 'bg_member_test'"), "0");
+}
+
+// The gate with `approvals = 1` (issue 15 with issue 13): `breakglassctl psql`
+// waits for a lead's approval on its terminal; the grant the approval
+// completes gets its role as a direct grant does.
+class PostgresApprovalGateTest : public PostgresGateTest {
+protected:
+    std::string approval_lines() const override {
+        return "approvals = 1\napprovers = [\"" + lead_.name() + "\"]\napproval_timeout = \"5m\"\n";
+    }
+    void enroll_others() override {
+        lead_secret_ = random_totp_secret();
+        const auto r = run(daemon_->ctl({"enroll", "totp", lead_.name(), "--secret-stdin"}),
+                           totp::base32_encode(lead_secret_) + "\n");
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    // `breakglassctl psql` on a pty, on a thread of its own (it waits for the approval).
+    std::thread psql_waiting(PtySession& session, const std::vector<std::string>& psql_args) {
+        return std::thread([this, &session, psql_args] { session = psql_on_pty("30m", psql_args, 90s); });
+    }
+    // The request `psql` recorded; "" (the session joined) when none came.
+    std::string request_of(std::thread& session, const PtySession& s) {
+        const auto requests = daemon_->audit().wait_for("request", 1, 30s);
+        if (requests.size() != 1u) {
+            session.join();
+            ADD_FAILURE() << "no request record: " << s.output;
+            return "";
+        }
+        return requests[0]["event_id"].get<std::string>();
+    }
+    ProcessResult approve_as(const TestUser& u, const std::vector<unsigned char>& secret, const std::string& id) {
+        return run_as(u.name(), daemon_->ctl({"approve", id, "--note", "seen"}), totp_code_now(secret) + "\n");
+    }
+    // The roles the daemon made (their comment names a grant), whoever for.
+    std::string count_breakglass_roles() const {
+        return pg_->query("SELECT count(*) FROM pg_catalog.pg_roles r JOIN pg_catalog.pg_shdescription d "
+                          "ON d.objoid = r.oid WHERE d.description LIKE 'breakglass grant %'");
+    }
+
+    TestUser lead_{"lead"};
+    std::vector<unsigned char> lead_secret_;
+};
+
+// psql waits (its waiting line on the terminal) until the lead approves; the
+// requester's own approval is refused; then psql runs as the grant's role,
+// VALID UNTIL the grant's expires_at; the grant record names the approver and
+// the db_role record follows it.
+TEST_F(PostgresApprovalGateTest, PsqlWaitsForTheApprovalThenRunsAsTheGrantsRole) {
+    PtySession s;
+    std::thread session = psql_waiting(
+        s, {"-X", "-A", "-t", "-c", "select current_user", "-c",
+            "select extract(epoch from rolvaliduntil)::bigint from pg_roles where rolname = current_user"});
+    const std::string request_id = request_of(session, s);
+    ASSERT_FALSE(request_id.empty());
+    // Waiting: no grant, no role, until someone else approves.
+    EXPECT_TRUE(daemon_->audit().records_of("grant").empty());
+    EXPECT_EQ(count_breakglass_roles(), "0");
+    const ProcessResult own = approve_as(*dba_, secret_, request_id);
+    EXPECT_EQ(own.exit_code, 1) << own.out << own.err;
+    EXPECT_NE(own.err.find("may not approve their own request"), std::string::npos) << own.err;
+    EXPECT_TRUE(daemon_->audit().records_of("grant").empty()) << "a self-approval granted";
+    const ProcessResult approved = approve_as(lead_, lead_secret_, request_id);
+    EXPECT_EQ(approved.exit_code, 0) << approved.out << approved.err;
+    EXPECT_NE(approved.out.find("granted as"), std::string::npos) << approved.out;
+    session.join();
+    EXPECT_FALSE(s.timed_out) << s.output;
+    EXPECT_EQ(s.exit_code, 0) << s.output;
+    EXPECT_NE(s.output.find("waiting for approval by " + lead_.name()), std::string::npos) << s.output;
+    const auto grants = daemon_->audit().records_of("grant");
+    ASSERT_EQ(grants.size(), 1u) << s.output;
+    const json& grant = grants[0];
+    EXPECT_EQ(grant["approver"], lead_.name());
+    EXPECT_EQ(grant["grant_id"], request_id);
+    const std::string role = role_of(grant);
+    const std::int64_t expires_at = parse_utc(grant["expires_at"].get<std::string>()).value_or(0);
+    EXPECT_NE(s.output.find(role), std::string::npos) << "current_user: " << s.output;
+    EXPECT_NE(s.output.find(std::to_string(expires_at)), std::string::npos) << "rolvaliduntil: " << s.output;
+    EXPECT_EQ(count_breakglass_roles(), "1");
+    EXPECT_NE(s.output.find("session is terminated"), std::string::npos) << "the banner: " << s.output;
+    EXPECT_NE(grant["detail"].get<std::string>().find(role), std::string::npos) << grant.dump();
+    const json created = daemon_->audit().wait_for_record("db_role", "grant_id", grant["event_id"], 5s);
+    ASSERT_FALSE(created.is_null());
+    EXPECT_EQ(created["target"], "role=" + role);
+    EXPECT_GT(created["seq"].get<std::uint64_t>(), grant["seq"].get<std::uint64_t>()) << "db_role follows the grant";
+    EXPECT_EQ(parse_utc(created["expires_at"].get<std::string>()).value_or(0), expires_at);
+    EXPECT_TRUE(role_exists(role));
+    // Its end drops it, as a direct grant's.
+    daemon_->revoke(grant["event_id"]);
+    EXPECT_FALSE(daemon_->audit().wait_for_record("db_role_drop", "grant_id", grant["event_id"], 10s).is_null());
+    EXPECT_FALSE(role_exists(role));
+}
+
+// The database stopped before the approval: nothing granted, no role; the
+// request ends with a deny record naming it and saying why (so a restart
+// agrees: it is not pending again); the approver is told the approval was
+// recorded but nothing granted; the waiting psql ends non-zero with the reason.
+TEST_F(PostgresApprovalGateTest, DatabaseDownAtTheApprovalEndsTheRequestWithNothingGranted) {
+    PtySession s;
+    std::thread session = psql_waiting(s, {"-X", "-c", "select 1"});
+    const std::string request_id = request_of(session, s);
+    ASSERT_FALSE(request_id.empty());
+    pg_->stop();
+    const ProcessResult approved = approve_as(lead_, lead_secret_, request_id);
+    session.join();
+    pg_->start();
+    EXPECT_EQ(approved.exit_code, 1) << approved.out << approved.err;
+    EXPECT_NE(approved.err.find("the approval is recorded"), std::string::npos) << approved.err;
+    EXPECT_NE(approved.err.find("could not be created"), std::string::npos) << approved.err;
+    EXPECT_NE(approved.err.find("request " + request_id + " has ended"), std::string::npos) << approved.err;
+    EXPECT_FALSE(s.timed_out) << s.output;
+    EXPECT_NE(s.exit_code, 0) << s.output;
+    EXPECT_NE(s.output.find("request " + request_id + " refused"), std::string::npos) << s.output;
+    EXPECT_NE(s.output.find("could not be created"), std::string::npos) << s.output;
+    EXPECT_TRUE(daemon_->audit().records_of("grant").empty());
+    EXPECT_TRUE(daemon_->audit().records_of("db_role").empty());
+    EXPECT_FALSE(daemon_->active(dba_->name(), "db-emergency"));
+    EXPECT_EQ(count_breakglass_roles(), "0");
+    const json ended = daemon_->audit().wait_for_record("deny", "grant_id", request_id, 5s);
+    ASSERT_FALSE(ended.is_null());
+    EXPECT_EQ(ended["actor"], dba_->name());
+    EXPECT_EQ(ended["approver"], lead_.name());
+    EXPECT_NE(ended["detail"].get<std::string>().find("could not be created"), std::string::npos) << ended.dump();
+    EXPECT_NE(ended["detail"].get<std::string>().find("nothing was granted"), std::string::npos) << ended.dump();
+    // Rebuilt from the log, the request has ended: a restarted daemon does
+    // not take an approval for it.
+    daemon_->kill();
+    daemon_->start();
+    const ProcessResult again = run_as(lead_.name(), daemon_->ctl({"approve", request_id}), "000000\n");
+    EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+    EXPECT_NE(again.err.find("it is refused"), std::string::npos) << again.err;
+    EXPECT_TRUE(daemon_->audit().records_of("grant").empty());
+}
+
+// remote_ack = "required" (issue 11) on the same gate: the last approval
+// creates the role and records the grant, which is held until a sink has its
+// record; meanwhile the waiting psql keeps waiting and nobody gets the
+// password; once the sink acknowledges, psql runs as the role.
+class PostgresHeldApprovalGateTest : public PostgresApprovalGateTest {
+protected:
+    PostgresHeldApprovalGateTest() { sink_.set_behaviour(ReceiverBehaviour::answer(503, "not now")); }
+    std::string approval_lines() const override {
+        return PostgresApprovalGateTest::approval_lines() + "remote_ack = \"required\"\nremote_ack_timeout = \"30s\"\n";
+    }
+    std::string extra_tables() const override {
+        return "\n[sink.central]\ntype = \"http-json\"\nurl = \"" + sink_.url() + "/in\"\ninsecure = true\n";
+    }
+    HttpsReceiver sink_{ReceiverOptions{}};
+};
+
+TEST_F(PostgresHeldApprovalGateTest, TheHeldGrantHasItsRoleButNoPasswordUntilTheSinkHasItsRecord) {
+    PtySession s;
+    std::thread session = psql_waiting(s, {"-X", "-A", "-t", "-c", "select current_user"});
+    const std::string request_id = request_of(session, s);
+    ASSERT_FALSE(request_id.empty());
+    const ProcessResult approved = approve_as(lead_, lead_secret_, request_id);
+    EXPECT_EQ(approved.exit_code, 0) << approved.out << approved.err;
+    const auto grants = daemon_->audit().wait_for("grant", 1, 10s);
+    if (grants.size() != 1u) {
+        sink_.set_behaviour(ReceiverBehaviour::answer(200));
+        session.join();
+        FAIL() << "no grant: " << s.output;
+    }
+    const std::string grant_id = grants[0]["event_id"].get<std::string>();
+    const std::string role = role_of(grants[0]);
+    EXPECT_FALSE(daemon_->audit().wait_for_record("db_role", "grant_id", grant_id, 5s).is_null());
+    EXPECT_TRUE(role_exists(role)) << "the role is made with the grant record, held or not";
+    // Held: the grant's own user gets no password (and the one request does
+    // not spend it).
+    const int refused = run_function_as(dba_->name(), [&] {
+        const auto r = proto::call(daemon_->socket(), proto::DbCredentialsRequest{grant_id},
+                                   proto::MessageType::DbCredentials, 5000);
+        if (!r.answer) return 2;
+        const auto* e = std::get_if<proto::ErrorAnswer>(&*r.answer);
+        return e && e->message.find("acknowledgement") != std::string::npos ? 0 : 1;
+    });
+    EXPECT_EQ(refused, 0) << "a held grant's password must not be handed out";
+    sink_.set_behaviour(ReceiverBehaviour::answer(200));
+    session.join();
+    EXPECT_FALSE(s.timed_out) << s.output;
+    EXPECT_EQ(s.exit_code, 0) << s.output;
+    EXPECT_NE(s.output.find("psql as PostgreSQL role " + role), std::string::npos) << s.output;
+    EXPECT_NE(s.output.find(role + "\r\n"), std::string::npos) << "current_user: " << s.output;
 }
 
 }  // namespace

@@ -93,6 +93,33 @@ TEST(PendingStore, RejectCancelAndExpiryEndARequest) {
     EXPECT_EQ(store.find(odd.event_id), nullptr);
 }
 
+// Issue 15: the daemon could not make the grant the last approval completed
+// (a PostgreSQL gate whose database was down): its deny record, naming the
+// request, ends it as `refused` with the reason; a deny of someone else or
+// for another gate does not.
+TEST(PendingStore, ADenyNamingTheRequestEndsItAsRefused) {
+    PendingStore store;
+    store.recorded(request(1, "alice", 1));
+    const std::string id = "bg-2026-100001";
+    store.recorded(record("approve", 2, "bob", id));
+    audit::Record other_user = record("deny", 3, "mallory", id);
+    store.recorded(other_user);
+    audit::Record other_gate = record("deny", 4, "alice", id);
+    other_gate.gate_bypassed = "elsewhere";
+    store.recorded(other_gate);
+    EXPECT_EQ(store.find(id)->state, RequestState::Pending);
+    audit::Record deny = record("deny", 5, "alice", id);
+    deny.detail = "request bg-2026-100001 approved by bob, but the PostgreSQL role could not be created";
+    store.recorded(deny);
+    EXPECT_EQ(store.find(id)->state, RequestState::Refused);
+    EXPECT_EQ(request_state_name(store.find(id)->state), "refused");
+    EXPECT_EQ(store.find(id)->ended_why, deny.detail);
+    EXPECT_EQ(store.pending_of("alice"), 0u);
+    // Ended: a late grant naming it changes nothing.
+    store.recorded(record("grant", 6, "alice", id));
+    EXPECT_EQ(store.find(id)->state, RequestState::Refused);
+}
+
 }  // namespace
 }  // namespace bg::workflow
 

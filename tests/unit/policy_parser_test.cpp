@@ -110,9 +110,11 @@ TEST(PolicyParser, PostgresGate) {
                                                  "[gate.db]\nrequesters = [\"%dba\"]\napprovals = 1\n"
                                                  "approvers = [\"%leads\"]\n[gate.db.postgres]\nconninfo = \"dbname=x\"\n",
                                              "p.toml");
-    ASSERT_FALSE(with_approvals);
-    EXPECT_NE(with_approvals.error().message.find("not supported yet"), std::string::npos)
-        << with_approvals.error().message;
+    // Issue 15: the role is created when the last approval completes the request.
+    ASSERT_TRUE(with_approvals) << with_approvals.error().message;
+    EXPECT_EQ(with_approvals->gates.at("db").approvals, 1);
+    ASSERT_TRUE(with_approvals->gates.at("db").postgres.has_value());
+    EXPECT_EQ(with_approvals->gates.at("db").postgres->conninfo, "dbname=x");
 }
 
 TEST(PolicyParser, ErrorsCarryTheGivenFileName) {
