@@ -337,4 +337,18 @@ std::vector<std::uint64_t> StoryIndexReader::naming(std::uint64_t named, std::ui
     return out;
 }
 
+std::vector<std::uint64_t> StoryIndexReader::naming_either(std::uint64_t a, std::uint64_t b,
+                                                           std::uint64_t* first_hole) const {
+    std::vector<std::uint64_t> out;
+    if (first_hole != nullptr) *first_hole = 0;
+    if (a == 0) return out;
+    const std::uint64_t from = b != 0 ? std::min(a, b) : a;
+    for (std::uint64_t seq = from + 1; seq <= slots_; ++seq) {
+        const StoryIndexSlot s = get_slot(map_ + kStoryIndexHeaderBytes + (seq - 1) * kStoryIndexSlotBytes);
+        if ((s.named_seq == a && seq > a) || (b != 0 && s.named_seq == b && seq > b)) out.push_back(seq);
+        if (s.offset_plus_one == 0 && first_hole != nullptr && *first_hole == 0) *first_hole = seq;
+    }
+    return out;
+}
+
 }  // namespace bg::audit

@@ -114,6 +114,10 @@ public:
     // = the first unwritten slot in that range (0: none), whose records the
     // caller must read from the log.
     std::vector<std::uint64_t> naming(std::uint64_t named, std::uint64_t after, std::uint64_t* first_hole) const;
+    // One pass for a grant and its request: the seqs after `a` whose slot
+    // names `a` and those after `b` whose slot names `b` (b = 0: none);
+    // *first_hole as above, from the smaller of the two on.
+    std::vector<std::uint64_t> naming_either(std::uint64_t a, std::uint64_t b, std::uint64_t* first_hole) const;
 
 private:
     StoryIndexReader() = default;

@@ -145,6 +145,11 @@ TEST(StoryIndex, ColdBuildWritesASlotForEveryRecord) {
     std::uint64_t hole = 1;
     EXPECT_EQ(reader->naming(21, 21, &hole), (std::vector<std::uint64_t>{22, 23, 24, 25, 26, 27, 28, 29, 30}));
     EXPECT_EQ(hole, 0u);
+    // A grant and its request in one pass: each only after itself.
+    EXPECT_EQ(reader->naming_either(21, 11, &hole),
+              (std::vector<std::uint64_t>{12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28, 29, 30}));
+    EXPECT_EQ(reader->naming_either(91, 0, &hole), (std::vector<std::uint64_t>{92, 93, 94, 95}));
+    EXPECT_EQ(hole, 0u);
 }
 
 TEST(StoryIndex, AppendsThroughTheRecorderWriteWhatAColdBuildWrites) {
