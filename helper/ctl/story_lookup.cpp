@@ -306,7 +306,15 @@ ScopedStory read_verified_story(const ReadAfter& read, const std::string& grant_
     v.ok = ok;
     v.records = records;
     std::string scope = runs.empty() ? std::string("no records") : std::string();
-    for (std::size_t i = 0; i < runs.size(); ++i) scope += (i == 0 ? "" : ", ") + runs[i];
+    // A long story names its first and last runs (the scope stays a line).
+    constexpr std::size_t kRunsNamed = 8;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        if (runs.size() > kRunsNamed + 2 && i >= kRunsNamed && i + 2 < runs.size()) {
+            if (i == kRunsNamed) scope += ", … " + std::to_string(runs.size() - kRunsNamed - 2) + " more runs";
+            continue;
+        }
+        scope += (i == 0 ? "" : ", ") + runs[i];
+    }
     scope += "; found by " + plan.how + "; hashes and links recomputed";
     if (key.key)
         scope += ", checkpoint signatures checked with " + key.name;

@@ -6,8 +6,9 @@
 // its signed checkpoints; the same story without the index (a scan, said);
 // an index entry pointing at the wrong line or naming another grant
 // (ignored, said); records after the index's end (scanned); and a flipped
-// byte in a story record, in a record between it and its checkpoint, or a
-// checkpoint signed by another key: verified NO and the verify-failed code.
+// byte in a story record, in a record between it and its checkpoint, a
+// story record rewritten with the chain recomputed, or a checkpoint key that
+// did not sign the checkpoints: verified NO and the verify-failed code.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -345,7 +346,7 @@ TEST(ShowStory, AFlippedByteBetweenAStoryRecordAndItsCheckpointIsVerifiedNo) {
     EXPECT_NE(message_of(s).find("seq " + std::to_string(log.review_seq + 1)), std::string::npos) << message_of(s);
 }
 
-TEST(ShowStory, AChainRewrittenUpToTheCheckpointFailsItsSignedHead) {
+TEST(ShowStory, ACheckpointKeyThatDidNotSignTheCheckpointsIsVerifiedNo) {
     TempDir dir;
     StoryLog log(dir);
     log.build(/*closed=*/true);
@@ -357,6 +358,38 @@ TEST(ShowStory, AChainRewrittenUpToTheCheckpointFailsItsSignedHead) {
     const Shown s = show(dir, log.grant_id);
     EXPECT_EQ(s.code, kExitVerifyFailed) << s.story.dump();
     EXPECT_NE(message_of(s).find("signature does not verify"), std::string::npos) << message_of(s);
+}
+
+// What root on the host could do: change a story record and recompute every
+// hash after it up to the checkpoint, so the chain holds again; the
+// checkpoint's signed head no longer does.
+TEST(ShowStory, AStoryRecordRewrittenWithTheChainRecomputedFailsTheSignedHead) {
+    TempDir dir;
+    StoryLog log(dir);
+    log.build(/*closed=*/true);
+    std::vector<std::string> lines;
+    {
+        std::istringstream in(read_file(log.log_path()));
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+    }
+    std::string prev;
+    for (std::uint64_t seq = log.command_seq; seq <= log.timed_checkpoint; ++seq) {
+        auto rec = audit::parse_record(lines[seq - 1]);
+        ASSERT_TRUE(rec) << rec.error().message;
+        if (seq == log.command_seq) rec->target = "systemctl restart dc";
+        if (!prev.empty()) rec->prev_hash = prev;
+        rec->hash = audit::compute_hash(*rec);
+        prev = rec->hash;
+        lines[seq - 1] = audit::canonical_json(*rec);
+    }
+    std::string rewritten;
+    for (const std::string& line : lines) rewritten += line + "\n";
+    std::ofstream(log.log_path(), std::ios::binary | std::ios::trunc) << rewritten;
+    const Shown s = show(dir, log.grant_id);
+    EXPECT_EQ(s.code, kExitVerifyFailed) << s.story.dump();
+    EXPECT_NE(message_of(s).find("the head it signs is not the hash of seq " + std::to_string(log.timed_checkpoint - 1)),
+              std::string::npos)
+        << message_of(s);
 }
 
 TEST(ShowStory, ARecordOutsideEveryStoryRunIsNotRead) {
