@@ -347,6 +347,24 @@ TEST_F(ReviewTest, ShowThroughTheDaemonUsesItsIndexAndCatchesATamperedStoryRecor
     EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
     EXPECT_NE(refused.err.find("not_permitted"), std::string::npos) << refused.err;
 
+    // Without the index file the daemon says it cannot answer from it, and
+    // show reads the log to its end instead, and says so.
+    ASSERT_EQ(::rename((daemon_->state_dir() + "/audit.index").c_str(),
+                       (daemon_->state_dir() + "/audit.index.away").c_str()),
+              0);
+    const auto scanned = run_as(erin_.name(), daemon_->ctl({"show", id, "--json"}));
+    ASSERT_EQ(scanned.exit_code, 0) << scanned.out << scanned.err;
+    const json by_scan = json::parse(scanned.out, nullptr, false);
+    ASSERT_TRUE(by_scan.is_object()) << scanned.out;
+    EXPECT_TRUE(by_scan["verification"]["ok"].get<bool>()) << scanned.out;
+    EXPECT_NE(by_scan["verification"]["scope"].get<std::string>().find("breakglassd's story index not used"),
+              std::string::npos)
+        << scanned.out;
+    EXPECT_EQ(by_scan["activity"], story["activity"]);
+    ASSERT_EQ(::rename((daemon_->state_dir() + "/audit.index.away").c_str(),
+                       (daemon_->state_dir() + "/audit.index").c_str()),
+              0);
+
     // One byte of the command record, changed on the disk.
     const std::string path = daemon_->state_dir() + "/audit.log";
     const std::size_t at = read_file(path).find("systemctl restart db");
