@@ -12,10 +12,14 @@
 // catch-up code: its cold build time is printed) and verifies only the runs
 // from each story record to its signed checkpoint; the baseline is
 // verify_log alone over the whole log (what show did before), with the ratio.
-// Through breakglassd: not measured here (a daemon start replays the log);
-// the daemon path runs the same lookup and verification over LogRequest.
+// Through breakglassd: the same log (with its seal and checkpoint keys) in a
+// test daemon's state directory (tests/support's launcher), started once
+// (its start replays the log and verifies it on its own thread, awaited),
+// then the real breakglassctl process, `show --json`, best of 3 per grant
+// (a process start included).
 // Usage: bench_show [records] [dir]
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +37,9 @@
 #include "helper/audit/signed_checkpoint.hpp"
 #include "helper/audit/story_index.hpp"
 #include "helper/ctl/commands.hpp"
+#include "tests/support/polling.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_daemon.hpp"
 
 namespace {
 
@@ -267,6 +274,61 @@ int main(int argc, char** argv) {
     std::filesystem::remove(index_path);
     const double scan_best = time_show(near_start);
 
+    // Through breakglassd.
+    double daemon_start = 0, daemon_end = -1, daemon_middle = -1, daemon_start_grant = -1;
+    std::string daemon_note;
+    {
+        bg::test::DaemonOptions options;
+        options.start = false;
+        options.ready_timeout = std::chrono::milliseconds(600000);
+        bg::test::TestDaemon d("[gate.db]\nrequesters = [\"root\"]\nincident_pattern = '^INC-[0-9]+$'\n"
+                               "factors = [\"totp\"]\nttl = \"1h\"\n",
+                               options);
+        ::mkdir(d.state_dir().c_str(), 0700);
+        std::ofstream(d.state_dir() + "/audit.log", std::ios::binary) << big;
+        // The seal key that follows the last record, and the checkpoint key that signed.
+        auto key_file = bg::audit::KeyFile::create(d.state_dir() + "/" + std::string(bg::audit::kKeyFileName),
+                                                   bg::audit::KeyState(key, n + 1));
+        auto written = signer->write(d.state_dir() + "/" + std::string(bg::audit::kCheckpointKeyFileName));
+        std::ofstream(d.state_dir() + "/" + std::string(bg::audit::kCheckpointPublicKeyFileName))
+            << bg::audit::format_ed25519_public_key(signer->public_key()) << '\n';
+        if (!key_file || !written) {
+            daemon_note = "not measured: the key files could not be written";
+        } else {
+            const auto t = Clock::now();
+            try {
+                d.start();
+            } catch (const std::exception& e) {
+                daemon_note = std::string("not measured: ") + e.what();
+            }
+            daemon_start = seconds_since(t);
+            // Its start verifies the whole log on a thread: wait, so the shows do not share the CPU with it.
+            if (daemon_note.empty() &&
+                !bg::test::eventually([&] { return d.log().find("verified at start") != std::string::npos; },
+                                      std::chrono::seconds(300)))
+                daemon_note = "(the daemon's own verification at start had not finished)";
+            auto time_daemon_show = [&](std::uint64_t seq) {
+                double best = 1e9;
+                for (int rep = 0; rep < 3; ++rep) {
+                    const auto t1 = Clock::now();
+                    const auto r = bg::test::run(d.ctl({"show", id_of(seq), "--json"}));
+                    best = std::min(best, seconds_since(t1));
+                    if (r.exit_code != 0 || r.out.find("breakglassd's story index") == std::string::npos) {
+                        std::fprintf(stderr, "show %s through breakglassd exited %d: %s%s\n", id_of(seq).c_str(),
+                                     r.exit_code, r.out.substr(0, 2000).c_str(), r.err.c_str());
+                        ++failures;
+                    }
+                }
+                return best;
+            };
+            if (d.running()) {
+                daemon_end = time_daemon_show(near_end);
+                daemon_middle = time_daemon_show(middle);
+                daemon_start_grant = time_daemon_show(near_start);
+            }
+        }
+    }
+
     std::printf("== show of one grant in a %llu-record log (%.0f MB, %llu signed checkpoints), best of 3, output discarded\n",
                 static_cast<unsigned long long>(n), static_cast<double>(big.size()) / 1e6,
                 static_cast<unsigned long long>(checkpoints));
@@ -281,6 +343,15 @@ int main(int argc, char** argv) {
     std::printf("  show near the start without the index (a scan of the log from the request): %8.1f ms\n",
                 scan_best * 1e3);
     std::printf("  the middle grant's show says: %s\n", verified_line.c_str());
+    if (daemon_end >= 0) {
+        std::printf("  through breakglassd (breakglassctl process, StoryRequest + LogRequest), daemon start %.1f s %s:\n",
+                    daemon_start, daemon_note.c_str());
+        std::printf("    show, grant near the end:    %8.1f ms\n", daemon_end * 1e3);
+        std::printf("    show, grant in the middle:  %8.1f ms\n", daemon_middle * 1e3);
+        std::printf("    show, grant near the start: %8.1f ms\n", daemon_start_grant * 1e3);
+    } else {
+        std::printf("  through breakglassd: %s\n", daemon_note.c_str());
+    }
     std::printf("  baseline: verify_log over the whole log (what show did first before): %8.1f ms\n", verify_best * 1e3);
     const double worst = std::max({end_best, middle_best, start_best});
     std::printf("  ratio baseline / slowest indexed show: %.0fx\n", verify_best / worst);
