@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
     const double scan_best = time_show(near_start);
 
     // Through breakglassd.
-    double daemon_start = 0, daemon_end = -1, daemon_middle = -1, daemon_start_grant = -1;
+    double daemon_start = 0, daemon_end = -1, daemon_middle = -1, daemon_start_grant = -1, daemon_process = 1e9;
     std::string daemon_note;
     {
         bg::test::DaemonOptions options;
@@ -322,6 +322,12 @@ int main(int argc, char** argv) {
                 return best;
             };
             if (d.running()) {
+                // What any breakglassctl call through the daemon costs: a process and one round trip.
+                for (int rep = 0; rep < 3; ++rep) {
+                    const auto t1 = Clock::now();
+                    (void)bg::test::run(d.ctl({"status"}));
+                    daemon_process = std::min(daemon_process, seconds_since(t1));
+                }
                 daemon_end = time_daemon_show(near_end);
                 daemon_middle = time_daemon_show(middle);
                 daemon_start_grant = time_daemon_show(near_start);
@@ -349,13 +355,21 @@ int main(int argc, char** argv) {
         std::printf("    show, grant near the end:    %8.1f ms\n", daemon_end * 1e3);
         std::printf("    show, grant in the middle:  %8.1f ms\n", daemon_middle * 1e3);
         std::printf("    show, grant near the start: %8.1f ms\n", daemon_start_grant * 1e3);
+        std::printf("    of which a breakglassctl process and one round trip (status, best of 3): %8.1f ms\n",
+                    daemon_process * 1e3);
     } else {
         std::printf("  through breakglassd: %s\n", daemon_note.c_str());
     }
     std::printf("  baseline: verify_log over the whole log (what show did first before): %8.1f ms\n", verify_best * 1e3);
     const double worst = std::max({end_best, middle_best, start_best});
     std::printf("  ratio baseline / slowest indexed show: %.0fx\n", verify_best / worst);
-    std::printf("  goal: <= 100 ms per show: %s\n", worst <= 0.1 ? "met" : "NOT met");
+    std::printf("  goal: <= 100 ms per show: --state-dir %s", worst <= 0.1 ? "met" : "NOT met");
+    if (daemon_end >= 0) {
+        const double daemon_worst = std::max({daemon_end, daemon_middle, daemon_start_grant});
+        std::printf("; through breakglassd %s (slowest %.1f ms, a breakglassctl process included)",
+                    daemon_worst <= 0.1 ? "met" : "NOT met", daemon_worst * 1e3);
+    }
+    std::printf("\n");
     std::filesystem::remove_all(dir);
     return failures == 0 ? 0 : 1;
 }

@@ -157,8 +157,10 @@ int show_through_daemon(const CommonOptions& o, const std::string& grant_id, std
     plan.grant_seq = grant_seq;
     proto::StoryRequest request{grant_id, 0};
     CheckpointKey key;
+    // One connection for the story's seqs and every run read after them.
+    proto::Client client(o.socket);
     for (;;) {
-        proto::CallResult r = proto::call(o.socket, request, proto::MessageType::StoryAnswer);
+        proto::CallResult r = client.call(request, proto::MessageType::StoryAnswer);
         if (!r.answer) {
             print_error(escape_for_display(r.error) + "; is breakglassd running? (systemctl status breakglassd.socket)");
             return kExitUnreachable;
@@ -191,7 +193,7 @@ int show_through_daemon(const CommonOptions& o, const std::string& grant_id, std
     const ReadAfter read = [&](std::uint64_t after, const std::function<bool(std::string_view)>& each,
                                std::string* why) {
         const DaemonLogRead got =
-            read_log_through_daemon(o.socket, after, 0, [&](const std::string& line) { return each(line); });
+            read_log_through_daemon(client, after, 0, [&](const std::string& line) { return each(line); });
         if (!got.ok) {
             *why = got.error;
             exit_code = got.exit_code;
