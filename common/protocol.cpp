@@ -77,6 +77,17 @@ public:
         }
         return out;
     }
+    std::vector<std::uint64_t> u64_list(const char* key, std::size_t max_entries) {
+        const json& v = field(key);
+        if (!v.is_array() || v.size() > max_entries) throw DecodeError(std::string("field '") + key + "' is not a bounded list");
+        std::vector<std::uint64_t> out;
+        out.reserve(v.size());
+        for (const json& e : v) {
+            if (!e.is_number_unsigned()) throw DecodeError(std::string("field '") + key + "' has a bad entry");
+            out.push_back(e.get<std::uint64_t>());
+        }
+        return out;
+    }
     const json& array(const char* key, std::size_t max_entries) {
         const json& v = field(key);
         if (!v.is_array() || v.size() > max_entries) throw DecodeError(std::string("field '") + key + "' is not a bounded list");
@@ -243,6 +254,11 @@ json to_json(const DbCredentialsRequest& m) { return {{"event_id", m.event_id}};
 json to_json(const DbCredentials& m) {
     return {{"event_id", m.event_id}, {"role", m.role},     {"password", m.password},    {"host", m.host},
             {"port", m.port},         {"dbname", m.dbname}, {"expires_at", m.expires_at}};
+}
+json to_json(const StoryRequest& m) { return {{"grant_id", m.grant_id}, {"after_seq", m.after_seq}}; }
+json to_json(const StoryAnswer& m) {
+    return {{"seqs", m.seqs}, {"more", m.more}, {"indexed_through", m.indexed_through},
+            {"checkpoint_key", m.checkpoint_key}};
 }
 
 // ---- decode
@@ -701,13 +717,29 @@ Message decode_body(MessageType type, const json& body) {
             out = std::move(m);
             break;
         }
+        case MessageType::StoryRequest: {
+            StoryRequest m;
+            m.grant_id = r.str("grant_id", kMaxShortField);
+            m.after_seq = r.u64("after_seq");
+            out = std::move(m);
+            break;
+        }
+        case MessageType::StoryAnswer: {
+            StoryAnswer m;
+            m.seqs = r.u64_list("seqs", kMaxStorySeqsPerAnswer);
+            m.more = r.boolean("more");
+            m.indexed_through = r.u64("indexed_through");
+            m.checkpoint_key = r.str("checkpoint_key", kMaxShortField);
+            out = std::move(m);
+            break;
+        }
         default: throw DecodeError("unknown message type");
     }
     r.finish();
     return out;
 }
 
-bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::DbCredentials); }
+bool known_type(std::uint16_t t) { return t >= 1 && t <= static_cast<std::uint16_t>(MessageType::StoryAnswer); }
 
 }  // namespace
 
@@ -758,6 +790,8 @@ std::string_view type_name(MessageType t) {
         case MessageType::ReviewsAnswer: return "ReviewsAnswer";
         case MessageType::DbCredentialsRequest: return "DbCredentialsRequest";
         case MessageType::DbCredentials: return "DbCredentials";
+        case MessageType::StoryRequest: return "StoryRequest";
+        case MessageType::StoryAnswer: return "StoryAnswer";
     }
     return "unknown";
 }
@@ -776,7 +810,7 @@ std::string_view error_code_name(ErrorCode c) {
     return "internal";
 }
 
-static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::DbCredentials),
+static_assert(std::variant_size_v<Message> == static_cast<std::size_t>(MessageType::StoryAnswer),
               "Message alternatives must be listed in type-number order, one per type");
 
 MessageType type_of(const Message& m) {

@@ -40,6 +40,8 @@ inline constexpr int kMaxJsonDepth = 4;
 // Answers that list things carry at most this many entries.
 inline constexpr std::size_t kMaxListEntries = 100;
 inline constexpr std::size_t kMaxLogRecordsPerAnswer = 64;
+// A StoryAnswer lists at most this many seqs (20 digits each fit a frame).
+inline constexpr std::size_t kMaxStorySeqsPerAnswer = 2000;
 
 enum class MessageType : std::uint16_t {
     ErrorAnswer = 1,
@@ -87,6 +89,8 @@ enum class MessageType : std::uint16_t {
     ReviewsAnswer = 43,
     DbCredentialsRequest = 44,
     DbCredentials = 45,
+    StoryRequest = 46,
+    StoryAnswer = 47,
 };
 
 std::string_view type_name(MessageType t);
@@ -554,6 +558,24 @@ struct DbCredentials {
     std::int64_t expires_at = 0;  // unix seconds: the role's VALID UNTIL and the session's end
 };
 
+// StoryRequest (46): the seqs of the records of one grant's story, from
+// breakglassd's story index (helper/audit/story_index.hpp), for `breakglassctl
+// show`, which then reads and checks them with LogRequest. Root and the
+// policy's auditors, as LogRequest. Refused with `unavailable` when the
+// daemon keeps no current index (the caller then reads the log).
+struct StoryRequest {
+    std::string grant_id;         // the grant's event id
+    std::uint64_t after_seq = 0;  // page: seqs > after_seq
+};
+// StoryAnswer (47): hints, never trusted: the caller checks each record.
+struct StoryAnswer {
+    std::vector<std::uint64_t> seqs;  // ascending, at most kMaxStorySeqsPerAnswer: the grant, the request
+                                      // the grant record names, and every record naming either
+    bool more = false;                // more seqs follow: ask again with after_seq = the last one
+    std::uint64_t indexed_through = 0;  // the index's (and the log's) last seq
+    std::string checkpoint_key;       // "ed25519:<base64>" of the host's checkpoint key, "" for none
+};
+
 using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantRequest, Granted, StatusRequest,
                              StatusAnswer, RevokeRequest, Revoked, ExpireRequest, Expired, LogRequest, LogAnswer,
                              PolicyCheckRequest, PolicyCheckAnswer, PolicyReloadRequest, PolicyReloaded,
@@ -562,7 +584,7 @@ using Message = std::variant<ErrorAnswer, CheckRequest, CheckAnswer, GrantReques
                              RequestCancelled, PendingRequest, PendingAnswer, ApproveRequest, ApproveAnswer,
                              RejectRequest, Rejected, SubmitTokenRequest, TokenAccepted, AlertTestRequest,
                              AlertTestAnswer, ReviewRequest, Reviewed, ReviewsRequest, ReviewsAnswer,
-                             DbCredentialsRequest, DbCredentials>;
+                             DbCredentialsRequest, DbCredentials, StoryRequest, StoryAnswer>;
 
 MessageType type_of(const Message& m);
 inline constexpr bool is_request(MessageType t) { return (static_cast<std::uint16_t>(t) & 1u) == 0; }

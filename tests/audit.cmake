@@ -9,7 +9,8 @@ add_executable(audit_test
   ${CMAKE_CURRENT_LIST_DIR}/unit/disk_reserve_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/ed25519_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/signed_checkpoint_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/remote_verify_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/unit/remote_verify_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/story_index_test.cpp)
 target_link_libraries(audit_test PRIVATE bg_audit GTest::gtest GTest::gtest_main bg_strict)
 gtest_discover_tests(audit_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 

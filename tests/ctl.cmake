@@ -12,3 +12,9 @@ gtest_discover_tests(ctl_unit_tests)
 add_executable(ctl_command_line_tests ${CMAKE_CURRENT_LIST_DIR}/unit/ctl_command_line_test.cpp)
 target_link_libraries(ctl_command_line_tests PRIVATE bg_ctl_cli GTest::gtest_main bg_strict)
 gtest_discover_tests(ctl_command_line_tests)
+
+# show's story (issue 14): the story index, the runs verified up to their
+# signed checkpoints, tampering and a damaged index, over real audit logs.
+add_executable(show_story_tests ${CMAKE_CURRENT_LIST_DIR}/unit/show_story_test.cpp)
+target_link_libraries(show_story_tests PRIVATE bg_ctl_cli bg_audit nlohmann_json::nlohmann_json GTest::gtest_main bg_strict)
+gtest_discover_tests(show_story_tests)

@@ -296,8 +296,12 @@ Result<std::vector<std::string>> AuditLog::read_after(std::uint64_t after_seq, s
     off_t offset = after_seq >= last_seq_ ? size_ : seek_hint(after_seq);
     std::string pending;
     bool stop = false;
+    // A page of a few records (show's runs, 64 a page) needs a few KiB, not a
+    // whole chunk: read about 2 KiB a record (more follows when short).
+    const std::size_t chunk_bytes =
+        limit >= kReadChunk / 2048 ? kReadChunk : std::max<std::size_t>(64 * 1024, limit * 2048);
     while (offset < size_ && !stop) {
-        const auto want = static_cast<std::size_t>(std::min<off_t>(size_ - offset, static_cast<off_t>(kReadChunk)));
+        const auto want = static_cast<std::size_t>(std::min<off_t>(size_ - offset, static_cast<off_t>(chunk_bytes)));
         auto chunk = read_at(fd_.get(), offset, want);
         if (!chunk) return Error{chunk.error().message};
         if (chunk->empty()) break;

@@ -1,26 +1,14 @@
 // SPDX-License-Identifier: ISC
 #include "helper/ctl/grant_story.hpp"
 
-#include <charconv>
-
 #include "common/text.hpp"
+#include "helper/audit/story_index.hpp"
 
 namespace bg::ctl {
 
 using nlohmann::json;
 
-std::optional<std::uint64_t> seq_of_event_id(std::string_view id) {
-    // "bg-" YYYY "-" digits (at least 6)
-    if (id.size() < 3 + 4 + 1 + 6 || id.substr(0, 3) != "bg-" || id[7] != '-') return std::nullopt;
-    for (std::size_t i = 3; i < 7; ++i)
-        if (id[i] < '0' || id[i] > '9') return std::nullopt;
-    const std::string_view digits = id.substr(8);
-    if (digits.size() > 19) return std::nullopt;
-    std::uint64_t seq = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-    if (ec != std::errc() || end != digits.data() + digits.size() || seq == 0) return std::nullopt;
-    return seq;
-}
+std::optional<std::uint64_t> seq_of_event_id(std::string_view id) { return audit::seq_of_event_id(id); }
 
 bool in_story(const audit::Record& r, const std::string& grant_id, const std::string& request_id) {
     if (r.event == "checkpoint") return false;

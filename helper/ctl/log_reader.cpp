@@ -16,13 +16,19 @@ namespace bg::ctl {
 
 DaemonLogRead read_log_through_daemon(const std::string& socket, std::uint64_t after_seq, std::int64_t since,
                                       const std::function<bool(const std::string& line)>& each) {
+    proto::Client client(socket);
+    return read_log_through_daemon(client, after_seq, since, each);
+}
+
+DaemonLogRead read_log_through_daemon(proto::Client& client, std::uint64_t after_seq, std::int64_t since,
+                                      const std::function<bool(const std::string& line)>& each) {
     DaemonLogRead out;
     proto::LogRequest request;
     request.after_seq = after_seq;
     request.since = since;
     out.last_seq = after_seq;
     for (;;) {
-        proto::CallResult r = proto::call(socket, request, proto::MessageType::LogAnswer);
+        proto::CallResult r = client.call(request, proto::MessageType::LogAnswer);
         if (!r.answer) {
             out.exit_code = kExitUnreachable;
             out.error = escape_for_display(r.error) + "; is breakglassd running? (systemctl status breakglassd.socket)";

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/transport.hpp"
+
 namespace bg::ctl {
 
 struct DaemonLogRead {
@@ -23,6 +25,9 @@ struct DaemonLogRead {
 // after `since` (unix seconds), in seq order, each canonical line handed to
 // `each`, which returns false to stop early.
 DaemonLogRead read_log_through_daemon(const std::string& socket, std::uint64_t after_seq, std::int64_t since,
+                                      const std::function<bool(const std::string& line)>& each);
+// The same over a kept connection (show reads many short runs).
+DaemonLogRead read_log_through_daemon(proto::Client& client, std::uint64_t after_seq, std::int64_t since,
                                       const std::function<bool(const std::string& line)>& each);
 
 // The chain check of a contiguous run of records read through the daemon:

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: ISC
 // breakglassctl's side of reviews (issue 14): `review`, `reviews` and `show`.
 // `review` and `reviews` ask breakglassd (identity from the socket, no
-// factor). `show` reads the log through breakglassd (root and the policy's
-// auditors: log_reader.hpp) or, with --state-dir, the files directly (root,
-// when the daemon is down), and says how the chain was checked.
+// factor). `show` finds the story with the story index and checks the runs
+// from each story record to its signed checkpoint (story_lookup.hpp): through
+// breakglassd (root and the policy's auditors: StoryRequest, then LogRequest)
+// or, with --state-dir, from the files directly (root, when the daemon is
+// down), and says what was checked.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,15 +24,22 @@
 #include "common/transport.hpp"
 #include "helper/audit/audit_log.hpp"
 #include "helper/audit/audit_verify.hpp"
+#include "helper/audit/ed25519.hpp"
+#include "helper/audit/signed_checkpoint.hpp"
+#include "helper/audit/story_index.hpp"
 #include "helper/ctl/commands.hpp"
 #include "helper/ctl/daemon_call.hpp"
 #include "helper/ctl/exit_code.hpp"
 #include "helper/ctl/grant_story.hpp"
 #include "helper/ctl/log_reader.hpp"
 #include "helper/ctl/output.hpp"
+#include "helper/ctl/story_lookup.hpp"
 
 namespace bg::ctl {
 namespace {
+
+// The largest audit.log show maps (what verify reads).
+constexpr std::size_t kMaxShowLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -54,91 +63,41 @@ int print_story(const CommonOptions& o, const GrantStory& story, const StoryVeri
     return kExitOk;
 }
 
-// The records of the story in `bytes[from..]` that mention `quoted`.
-Status collect(std::string_view bytes, std::size_t from, const std::string& quoted, const std::string& grant_id,
-               const std::string& request_id, std::vector<audit::Record>& out) {
-    std::size_t pos = from;
-    for (;;) {
-        const std::size_t hit = bytes.find(quoted, pos);
-        if (hit == std::string_view::npos) return Ok{};
-        const std::size_t begin = bytes.rfind('\n', hit) == std::string_view::npos ? 0 : bytes.rfind('\n', hit) + 1;
-        std::size_t end = bytes.find('\n', hit);
-        if (end == std::string_view::npos) end = bytes.size();
-        auto rec = audit::parse_record(bytes.substr(begin, end - begin));
-        if (!rec) return make_error("audit log record at byte " + std::to_string(begin) + ": " + rec.error().message);
-        if (in_story(*rec, grant_id, request_id) &&
-            (out.empty() || out.back().seq < rec->seq))  // a line may hold both ids
-            out.push_back(std::move(*rec));
-        pos = end;
+// The checkpoint public key of the state directory, and what to call it.
+CheckpointKey state_checkpoint_key(const CommonOptions& o) {
+    CheckpointKey k;
+    const std::string path = o.state_dir + "/" + std::string(audit::kCheckpointPublicKeyFileName);
+    auto key = audit::read_ed25519_public_key_file(path);
+    if (!key) {
+        k.name = "none in " + path + ": " + key.error().message;
+        return k;
     }
+    k.key = *key;
+    k.name = path + " (" + audit::format_ed25519_public_key(*key) + ")";
+    return k;
 }
 
-// Byte offset of the first line with seq > after_seq in `bytes` (binary search; seqs are gap-free).
-std::size_t offset_after(std::string_view bytes, std::uint64_t after_seq) {
-    std::size_t lo = 0, hi = bytes.size();
-    while (hi - lo > 64 * 1024) {
-        const std::size_t mid = lo + (hi - lo) / 2;
-        const std::size_t nl = bytes.find('\n', mid);
-        if (nl == std::string_view::npos || nl + 1 >= hi) break;
-        const std::size_t end = bytes.find('\n', nl + 1);
-        if (end == std::string_view::npos) break;
-        audit::LineScan s;
-        if (audit::scan_line(bytes.substr(nl + 1, end - nl - 1), &s) != nullptr) break;
-        if (s.seq <= after_seq)
-            lo = nl + 1;
-        else
-            hi = nl + 1;
-    }
-    return lo;
-}
-
-int show_from_files(const CommonOptions& o, const std::string& grant_id, std::uint64_t grant_seq) {
-    const auto log = read_state_log(o);
+int show_from_files(const CommonOptions& o, const std::string& grant_id) {
+    const auto log = MappedFile::open(o.state_dir + "/" + std::string(audit::kLogFileName), kMaxShowLogBytes);
     if (!log) {
         print_error(log.error().message);
         return kExitRefused;
     }
-    int exit_code = kExitOk;
-    const auto outcome = verify_state_log(o, *log, audit::VerifyOptions{}, &exit_code);
-    if (!outcome) return exit_code;
-    StoryVerification v;
-    v.ok = outcome->ok;
-    v.records = outcome->records;
-    v.scope = std::string("the whole log, ") + o.state_dir + "/audit.log, as verify does" +
-              (outcome->seals_checked ? "" : " (seals not checked)");
-    v.message = outcome->message;
-    GrantStory story;
-    story.grant_id = grant_id;
-    const std::string_view bytes(*log);
-    // The grant record first: it names the request it came from.
-    const std::size_t at = offset_after(bytes, grant_seq - 1);
-    std::vector<audit::Record> grant_records;
-    if (auto ok = collect(bytes, at, "\"" + grant_id + "\"", grant_id, "", grant_records); !ok) {
-        print_error(ok.error().message);
-        return kExitVerifyFailed;
+    const StoryPlan plan =
+        plan_from_files(log->bytes(), o.state_dir + "/" + std::string(audit::kStoryIndexFileName), grant_id);
+    ScopedStory scoped = read_verified_story(read_after_in(log->bytes()), grant_id, plan, state_checkpoint_key(o));
+    if (scoped.read_failed) {
+        print_error(scoped.error);
+        return kExitRefused;
     }
-    for (const audit::Record& r : grant_records)
-        if (r.event == "grant" && r.event_id == grant_id) story.request_id = r.grant_id;
-    std::vector<audit::Record> request_records;
-    if (!story.request_id.empty()) {
-        // The request and its approvals come before the grant: from the request's seq on.
-        const auto request_seq = seq_of_event_id(story.request_id);
-        const std::size_t from = request_seq ? offset_after(bytes, *request_seq - 1) : 0;
-        if (auto ok = collect(bytes, from, "\"" + story.request_id + "\"", grant_id, story.request_id, request_records);
-            !ok) {
-            print_error(ok.error().message);
-            return kExitVerifyFailed;
-        }
-    }
-    // Both scans in seq order, each record once (the grant record names both ids).
-    std::map<std::uint64_t, audit::Record> by_seq;
-    for (audit::Record& r : request_records) by_seq.emplace(r.seq, std::move(r));
-    for (audit::Record& r : grant_records) by_seq.emplace(r.seq, std::move(r));
-    for (auto& [seq, r] : by_seq) story.records.push_back(std::move(r));
-    return print_story(o, story, v);
+    return print_story(o, scoped.story, scoped.verification);
 }
 
-int show_through_daemon(const CommonOptions& o, const std::string& grant_id, std::uint64_t grant_seq) {
+// Without breakglassd's story index (a daemon that could not keep one): the
+// story from the request (or the grant) to the end of the log, the chain
+// checked over all of it.
+int show_through_daemon_by_scan(const CommonOptions& o, const std::string& grant_id, std::uint64_t grant_seq,
+                                const std::string& why) {
     // The grant record first (to learn its request), then the story from the
     // request (or the grant) to the end of the log, the chain checked over it.
     std::optional<audit::Record> grant;
@@ -182,11 +141,86 @@ int show_through_daemon(const CommonOptions& o, const std::string& grant_id, std
     v.ok = check.ok && parse_problem.empty();
     v.records = check.records;
     v.scope = "seq " + std::to_string(check.first) + ".." + std::to_string(check.last) +
-              ", read through breakglassd (hashes and links; seals need root's key: verify --state-dir)";
+              ", read through breakglassd to the log's end (hashes and links; seals need root's key: verify "
+              "--state-dir); breakglassd's story index not used: " +
+              escape_for_display(why);
     v.message = !check.ok ? check.problem
                 : !parse_problem.empty() ? parse_problem
                                          : std::to_string(check.records) + " records verified";
     return print_story(o, story, v);
+}
+
+// breakglassd lists the story's seqs from its index (StoryRequest); the runs
+// around them are read with LogRequest and checked here, as from the files.
+int show_through_daemon(const CommonOptions& o, const std::string& grant_id, std::uint64_t grant_seq) {
+    StoryPlan plan;
+    plan.grant_seq = grant_seq;
+    proto::StoryRequest request{grant_id, 0};
+    CheckpointKey key;
+    // One connection for the story's seqs and every run read after them.
+    proto::Client client(o.socket);
+    for (;;) {
+        proto::CallResult r = client.call(request, proto::MessageType::StoryAnswer);
+        if (!r.answer) {
+            print_error(escape_for_display(r.error) + "; is breakglassd running? (systemctl status breakglassd.socket)");
+            return kExitUnreachable;
+        }
+        if (const auto* refused = std::get_if<proto::ErrorAnswer>(&*r.answer)) {
+            // A daemon whose index cannot answer still serves the log.
+            if (refused->code == proto::ErrorCode::Unavailable)
+                return show_through_daemon_by_scan(o, grant_id, grant_seq, refused->message);
+            print_error(std::string(proto::error_code_name(refused->code)) + ": " + escape_for_display(refused->message));
+            return kExitRefused;
+        }
+        const auto& page = std::get<proto::StoryAnswer>(*r.answer);
+        for (const std::uint64_t s : page.seqs)
+            if (s > request.after_seq) plan.seqs.push_back(s);
+        plan.how = "breakglassd's story index through seq " + std::to_string(page.indexed_through);
+        if (!key.key && !page.checkpoint_key.empty())
+            if (auto k = audit::parse_ed25519_public_key(page.checkpoint_key); k) {
+                key.key = *k;
+                key.name = "the checkpoint key breakglassd holds (" + audit::format_ed25519_public_key(*k) +
+                           "; compare with breakglassctl checkpoint-key)";
+            }
+        if (!page.more || page.seqs.empty() || page.seqs.back() <= request.after_seq) break;
+        request.after_seq = page.seqs.back();
+    }
+    if (!key.key) key.name = "breakglassd holds none";
+    std::sort(plan.seqs.begin(), plan.seqs.end());
+    plan.seqs.erase(std::unique(plan.seqs.begin(), plan.seqs.end()), plan.seqs.end());
+    std::string error;
+    int exit_code = kExitOk;
+    const ReadAfter read = [&](std::uint64_t after, const std::function<bool(std::string_view)>& each,
+                               std::string* why) {
+        const DaemonLogRead got =
+            read_log_through_daemon(client, after, 0, [&](const std::string& line) { return each(line); });
+        if (!got.ok) {
+            *why = got.error;
+            exit_code = got.exit_code;
+        }
+        return got.ok;
+    };
+    // The grant record names its request: read it first.
+    const bool read_ok = read(grant_seq - 1, [&](std::string_view line) {
+        if (auto rec = audit::parse_record(line);
+            rec && rec->seq == grant_seq && rec->event == "grant" && rec->event_id == grant_id) {
+            plan.grant_found = true;
+            plan.request_id = rec->grant_id;
+        }
+        return false;  // one record is enough
+    }, &error);
+    if (!read_ok) {
+        print_error(error);
+        return exit_code;
+    }
+    plan.request_seq = audit::seq_of_event_id(plan.request_id).value_or(0);
+    if (plan.request_seq >= grant_seq) plan.request_seq = 0;
+    ScopedStory scoped = read_verified_story(read, grant_id, plan, key);
+    if (scoped.read_failed) {
+        print_error(scoped.error);
+        return exit_code != kExitOk ? exit_code : kExitUnreachable;
+    }
+    return print_story(o, scoped.story, scoped.verification);
 }
 
 std::string reviews_text(const std::vector<proto::ReviewInfo>& list, std::int64_t now) {
@@ -251,7 +285,7 @@ int run_show(const CommonOptions& o, const std::string& grant_id) {
         print_error(escape_for_display(grant_id) + " is not a grant id such as bg-2026-000042 (see breakglassctl list --all)");
         return kExitUsage;
     }
-    return o.state_dir_given ? show_from_files(o, grant_id, *seq) : show_through_daemon(o, grant_id, *seq);
+    return o.state_dir_given ? show_from_files(o, grant_id) : show_through_daemon(o, grant_id, *seq);
 }
 
 }  // namespace bg::ctl

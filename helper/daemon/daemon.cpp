@@ -169,6 +169,22 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonConfig& cfg, std::int
     // A restarted daemon re-ensures the systemd timer of every grant still active.
     for (const Grant& g : d->grants_.active()) d->timer_changes_.push_back({g.event_id, g.expires_at, true});
 
+    // The story index (`show` without reading the log): brought up to the log
+    // now, then one slot per record. Only an accelerator: without it the
+    // daemon runs and `show` reads the log (docs/ARCHITECTURE.md, "After the glass").
+    audit::StoryIndexCatchUp caught_up;
+    if (auto index = audit::StoryIndexWriter::open(config.state_dir, &caught_up); index) {
+        d->story_index_ = std::move(index).value();
+        d->recorder_.subscribe(*d->story_index_);
+        if (caught_up.rebuilt && d->log_->last_seq() > 0)
+            d->problems_.push_back({6, "rebuilt the story index " + config.state_dir + "/" +
+                                           std::string(audit::kStoryIndexFileName) + " (" + caught_up.why_rebuilt +
+                                           "): " + std::to_string(caught_up.records) + " records"});
+    } else {
+        d->problems_.push_back({4, "no story index (" + index.error().message +
+                                       "): breakglassctl show reads the log to its end"});
+    }
+
     // On a full disk the daemon still starts, to end grants: its own records wait.
     audit::RecordFields start;
     start.event = "daemon_start";

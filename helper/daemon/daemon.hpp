@@ -31,6 +31,7 @@
 #include "helper/audit/journal_mirror.hpp"
 #include "helper/audit/recorder.hpp"
 #include "helper/audit/signed_checkpoint.hpp"
+#include "helper/audit/story_index.hpp"
 #include "helper/dbgate/postgres_roles.hpp"
 #include "helper/daemon/grant_store.hpp"
 #include "helper/daemon/peer_identity.hpp"
@@ -234,6 +235,7 @@ private:
     proto::Message on_revoke(const PeerIdentity& peer, proto::RevokeRequest& m, std::int64_t now);
     proto::Message on_expire(const PeerIdentity& peer, proto::ExpireRequest& m, std::int64_t now);
     proto::Message on_log(const PeerIdentity& peer, proto::LogRequest& m, std::int64_t now);
+    proto::Message on_story(const PeerIdentity& peer, proto::StoryRequest& m, std::int64_t now);
     proto::Message on_policy_check(const PeerIdentity& peer, proto::PolicyCheckRequest& m, std::int64_t now);
     proto::Message on_policy_reload(const PeerIdentity& peer, proto::PolicyReloadRequest& m, std::int64_t now);
     proto::Message on_enroll_totp(const PeerIdentity& peer, proto::EnrollTotpRequest& m, std::int64_t now);
@@ -502,6 +504,8 @@ private:
     std::optional<audit::Ed25519PrivateKey> checkpoint_key_;  // none when it could not be opened
     std::uint64_t signed_checkpoint_seq_ = 0;  // seq of the last checkpoint record
     std::int64_t signed_checkpoint_at_ = 0;
+    // The story index (StoryRequest); none when it could not be opened.
+    std::unique_ptr<audit::StoryIndexWriter> story_index_;
 };
 
 // The wall clock in milliseconds since the epoch (remote_ack deadlines).

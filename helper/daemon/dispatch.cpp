@@ -69,11 +69,13 @@ struct DispatchTable {
         route<&Daemon::on_alert_test>(AllowedPeers::Root, false),
         // Reviews: the handlers allow a reviewer of the gate who is neither
         // the actor nor an approver (review), and show each what they may see.
-        // DbCredentials (the last row): the handler allows the grant's own
+        // DbCredentials: the handler allows the grant's own
         // user acting for itself only.
         route<&Daemon::on_review>(AllowedPeers::Anyone, true),
         route<&Daemon::on_reviews>(AllowedPeers::Anyone, false),
-        route<&Daemon::on_db_credentials>(AllowedPeers::Anyone, true));
+        route<&Daemon::on_db_credentials>(AllowedPeers::Anyone, true),
+        // The handler allows root and the policy's auditors, as LogRequest.
+        route<&Daemon::on_story>(AllowedPeers::Anyone, false));
 
     // Every request type of the protocol has exactly one row.
     template <class M>

@@ -4,6 +4,7 @@
 // travels as a JSON string inside the answer, so each quote and backslash in
 // it costs a second byte: the budget counts the escaped size.
 #include <algorithm>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -54,6 +55,44 @@ proto::Message Daemon::on_log(const PeerIdentity& peer, proto::LogRequest& m, st
                                                     " does not fit an answer"};
     if (a.records.size() == lines->size()) a.last_seq = std::max(a.last_seq, last);
     a.more = more;
+    return a;
+}
+
+proto::Message Daemon::on_story(const PeerIdentity& peer, proto::StoryRequest& m, std::int64_t) {
+    if (std::string why; !may_read_log(peer, &why)) return ErrorAnswer{ErrorCode::NotPermitted, why};
+    const auto grant_seq = audit::seq_of_event_id(m.grant_id);
+    if (!grant_seq) return ErrorAnswer{ErrorCode::BadRequest, "not a grant id such as bg-2026-000042"};
+    if (!story_index_) return ErrorAnswer{ErrorCode::Unavailable, "breakglassd keeps no story index (see its log)"};
+    if (!story_index_->stopped().empty())
+        return ErrorAnswer{ErrorCode::Unavailable, "the story index stopped: " + story_index_->stopped()};
+    // Mapped per request: the index only grows, and a reader sees it whole.
+    auto index = audit::StoryIndexReader::open(config_.state_dir + "/" + std::string(audit::kStoryIndexFileName),
+                                               story_index_->first_hash());
+    if (!index) return ErrorAnswer{ErrorCode::Unavailable, "cannot read the story index: " + index.error().message};
+    if (index->last_seq() != log_->last_seq())
+        return ErrorAnswer{ErrorCode::Unavailable, "the story index is behind the log (seq " +
+                                                       std::to_string(index->last_seq()) + " of " +
+                                                       std::to_string(log_->last_seq()) + ")"};
+    std::set<std::uint64_t> seqs;
+    std::uint64_t hole = 0;
+    if (const auto grant = index->slot(*grant_seq)) {
+        seqs.insert(*grant_seq);
+        const std::uint64_t request = grant->named_seq < *grant_seq ? grant->named_seq : 0;
+        if (request != 0) seqs.insert(request);
+        for (const std::uint64_t s : index->naming_either(*grant_seq, request, &hole)) seqs.insert(s);
+    }
+    if (hole != 0)
+        return ErrorAnswer{ErrorCode::Unavailable, "the story index has no slot for seq " + std::to_string(hole)};
+    proto::StoryAnswer a;
+    a.indexed_through = index->last_seq();
+    for (auto it = seqs.upper_bound(m.after_seq); it != seqs.end(); ++it) {
+        if (a.seqs.size() == proto::kMaxStorySeqsPerAnswer) {
+            a.more = true;
+            break;
+        }
+        a.seqs.push_back(*it);
+    }
+    if (checkpoint_key_) a.checkpoint_key = audit::format_ed25519_public_key(checkpoint_key_->public_key());
     return a;
 }
 

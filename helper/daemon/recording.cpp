@@ -65,6 +65,9 @@ Result<audit::Record> Daemon::append_using_reserve(const audit::RecordFields& fi
                                     " for a " + fields.event + " record (it holds " +
                                     std::to_string(reserve_->held()) +
                                     " bytes now; no grant is given until it is whole again)"});
+        // The released space is the closing records': the story index stops
+        // (show reads the log) until a start rebuilds it.
+        if (story_index_) story_index_->stop("the disk was full: its space went to closing records");
         rec = recorder_.append(fields, now, durability);
     }
     return rec;

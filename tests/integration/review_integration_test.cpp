@@ -309,8 +309,75 @@ TEST_F(ReviewTest, ShowTellsTheWholeStoryOfAGrantAsTheGoldenFileSays) {
     compare(run({ctl_program(), "--json", "--state-dir", daemon_->state_dir(), "show", id}), "from the files, as root");
     const auto text = run({ctl_program(), "--state-dir", daemon_->state_dir(), "show", id});
     EXPECT_EQ(text.exit_code, 0) << text.err;
-    EXPECT_NE(text.out.find("verified: yes, the whole log"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("verified: yes, seq "), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("(checkpoint at seq "), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("found by story index (audit.index)"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("justified by " + carol_.name()), std::string::npos) << text.out;
+}
+
+// show through the daemon (issue 14): the daemon lists the story from its
+// index (StoryRequest) and the runs up to their signed checkpoints are
+// checked with the key it holds; a byte changed in a story record on the disk
+// makes the same show say NO and exit 4; someone who is neither root nor an
+// auditor is refused the story as they are the log.
+TEST_F(ReviewTest, ShowThroughTheDaemonUsesItsIndexAndCatchesATamperedStoryRecord) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string id = approved_grant();
+    ASSERT_FALSE(id.empty());
+    const auto command = daemon_->call(
+        proto::SessionRequest{alice_.name(), "pair", "command", "sudo", "pts/3", "", 4242, "systemctl restart db",
+                              "cwd=/root runas=root:root", ""},
+        proto::MessageType::SessionRecorded);
+    ASSERT_TRUE(std::holds_alternative<proto::SessionRecorded>(command));
+    daemon_->revoke(id);  // a grant's end: the checkpoint after the command follows within the maintenance
+    daemon_->audit().wait_for("terminate", 1, 10s);
+
+    const auto shown = run_as(erin_.name(), daemon_->ctl({"show", id, "--json"}));
+    ASSERT_EQ(shown.exit_code, 0) << shown.out << shown.err;
+    const json story = json::parse(shown.out, nullptr, false);
+    ASSERT_TRUE(story.is_object()) << shown.out;
+    EXPECT_TRUE(story["verification"]["ok"].get<bool>()) << shown.out;
+    const std::string scope = story["verification"]["scope"].get<std::string>();
+    EXPECT_NE(scope.find("found by breakglassd's story index"), std::string::npos) << scope;
+    EXPECT_NE(scope.find("(checkpoint at seq "), std::string::npos) << scope;
+    EXPECT_NE(scope.find("the checkpoint key breakglassd holds (ed25519:"), std::string::npos) << scope;
+    ASSERT_EQ(story["activity"].size(), 1u) << shown.out;
+
+    const auto refused = run_as(mallory_.name(), daemon_->ctl({"show", id, "--json"}));
+    EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("not_permitted"), std::string::npos) << refused.err;
+
+    // Without the index file the daemon says it cannot answer from it, and
+    // show reads the log to its end instead, and says so.
+    ASSERT_EQ(::rename((daemon_->state_dir() + "/audit.index").c_str(),
+                       (daemon_->state_dir() + "/audit.index.away").c_str()),
+              0);
+    const auto scanned = run_as(erin_.name(), daemon_->ctl({"show", id, "--json"}));
+    ASSERT_EQ(scanned.exit_code, 0) << scanned.out << scanned.err;
+    const json by_scan = json::parse(scanned.out, nullptr, false);
+    ASSERT_TRUE(by_scan.is_object()) << scanned.out;
+    EXPECT_TRUE(by_scan["verification"]["ok"].get<bool>()) << scanned.out;
+    EXPECT_NE(by_scan["verification"]["scope"].get<std::string>().find("breakglassd's story index not used"),
+              std::string::npos)
+        << scanned.out;
+    EXPECT_EQ(by_scan["activity"], story["activity"]);
+    ASSERT_EQ(::rename((daemon_->state_dir() + "/audit.index.away").c_str(),
+                       (daemon_->state_dir() + "/audit.index").c_str()),
+              0);
+
+    // One byte of the command record, changed on the disk.
+    const std::string path = daemon_->state_dir() + "/audit.log";
+    const std::size_t at = read_file(path).find("systemctl restart db");
+    ASSERT_NE(at, std::string::npos);
+    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(at + 19));
+    f.put('c');  // "…restart dc"
+    f.close();
+    const auto tampered = run_as(erin_.name(), daemon_->ctl({"show", id, "--json"}));
+    EXPECT_EQ(tampered.exit_code, 4) << tampered.out << tampered.err;
+    const json bad = json::parse(tampered.out, nullptr, false);
+    ASSERT_TRUE(bad.is_object()) << tampered.out;
+    EXPECT_FALSE(bad["verification"]["ok"].get<bool>()) << tampered.out;
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ namespace {
 
 using proto::MessageType;
 
-constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::DbCredentials);
+constexpr std::uint16_t kLastType = static_cast<std::uint16_t>(MessageType::StoryAnswer);
 
 // One default-constructed message of each type, in type order.
 template <std::size_t... I>
@@ -124,8 +124,8 @@ TEST(ProtocolDocument, EveryMessageTypeHasItsRowWithTheSameNameFieldsAndPermissi
 
 // And the approval requests, whose handlers allow the requester (wait,
 // cancel) or an approver of the gate who is not the requester (approve,
-// reject); the review requests; and the log, whose handler allows root and
-// the policy's auditors.
+// reject); the review requests; and the log and the story's seqs, whose
+// handlers allow root and the policy's auditors.
 TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeTheApprovalAndReviewRequestsAndLog) {
     std::set<MessageType> anyone;
     for (const Permission& p : permission_table())
@@ -136,7 +136,8 @@ TEST(DispatchTable, AnUnprivilegedPeerMaySendOnlyCheckGrantStatusRevokeTheApprov
                                              MessageType::PendingRequest, MessageType::ApproveRequest,
                                              MessageType::RejectRequest, MessageType::SubmitTokenRequest,
                                              MessageType::LogRequest, MessageType::ReviewRequest,
-                                             MessageType::ReviewsRequest, MessageType::DbCredentialsRequest}));
+                                             MessageType::ReviewsRequest, MessageType::DbCredentialsRequest,
+                                             MessageType::StoryRequest}));
 }
 
 // A real Daemon on a temporary state directory; the peer is an unprivileged uid.

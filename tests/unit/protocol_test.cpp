@@ -83,7 +83,9 @@ std::vector<Message> one_of_each() {
             ReviewsAnswer{{{"bg-2026-000015", "alice", "pair", "bob", "db down", "INC-1", 1767225000, 1767484200, true}},
                           false},
             DbCredentialsRequest{"bg-2026-000017"},
-            DbCredentials{"bg-2026-000017", "bg_alice_17", "s3cret", "/run/postgresql", "5432", "postgres", 1767225900}};
+            DbCredentials{"bg-2026-000017", "bg_alice_17", "s3cret", "/run/postgresql", "5432", "postgres", 1767225900},
+            StoryRequest{"bg-2026-000042", 41},
+            StoryAnswer{{38, 40, 42, 45}, true, 99, "ed25519:AAAA"}};
 }
 
 TEST(Protocol, EveryMessageRoundTrips) {
