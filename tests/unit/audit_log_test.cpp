@@ -19,35 +19,15 @@
 #include "helper/audit/audit_log.hpp"
 #include "helper/audit/audit_verify.hpp"
 #include "helper/audit/seal_key.hpp"
+#include "tests/support/scratch_files.hpp"
 
 namespace bg::audit {
 namespace {
 
+using test::file_bytes;
+using test::TempDir;
+
 constexpr std::int64_t kNow = 1781498047;  // 2026-06-15T04:34:07Z
-
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = "/var/tmp/bg-audit-test.XXXXXX";
-        const char* d = ::mkdtemp(tmpl.data());
-        EXPECT_NE(d, nullptr);
-        path_ = tmpl;
-        ::chmod(path_.c_str(), 0700);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 void write_file(const std::string& path, const std::string& data) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -92,11 +72,11 @@ VerifyResult verify_dir(const TempDir& dir, bool with_key = true) {
         o.initial_key = *key;
     }
     o.key_file = current_key(dir);
-    return verify_log(read_file(dir.file("audit.log")), o);
+    return verify_log(file_bytes(dir.file("audit.log")), o);
 }
 
 TEST(AuditLog, CreatesFilesWithModes) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     EXPECT_EQ(log->last_seq(), 0u);
@@ -110,7 +90,7 @@ TEST(AuditLog, CreatesFilesWithModes) {
     EXPECT_EQ(st.st_size, static_cast<off_t>(kKeyFileBytes));
     ASSERT_EQ(::stat(dir.file("audit.key.initial").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0400u);
-    const std::string initial = read_file(dir.file("audit.key.initial"));
+    const std::string initial = file_bytes(dir.file("audit.key.initial"));
     EXPECT_EQ(initial.size(), 65u);
     EXPECT_EQ(initial.back(), '\n');
     auto key = read_key_file(dir.file("audit.key.initial"));
@@ -121,7 +101,7 @@ TEST(AuditLog, CreatesFilesWithModes) {
 }
 
 TEST(AuditLog, AppendWritesChainedSealedRecords) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     auto initial = read_key_file(dir.file("audit.key.initial"));
@@ -130,7 +110,7 @@ TEST(AuditLog, AppendWritesChainedSealedRecords) {
 
     std::string prev(64, '0');
     for (std::uint64_t i = 1; i <= 5; ++i) {
-        const std::string key_file_before = read_file(dir.file("audit.key"));
+        const std::string key_file_before = file_bytes(dir.file("audit.key"));
         auto r = log->append(grant_fields("alice"), kNow + static_cast<std::int64_t>(i));
         ASSERT_TRUE(r.ok()) << r.error().message;
         EXPECT_EQ(r->seq, i);
@@ -142,7 +122,7 @@ TEST(AuditLog, AppendWritesChainedSealedRecords) {
         EXPECT_EQ(log->last_seq(), i);
         EXPECT_EQ(log->last_hash(), r->hash);
         // The key evolved on disk, in place, to seal the next seq.
-        EXPECT_NE(read_file(dir.file("audit.key")), key_file_before);
+        EXPECT_NE(file_bytes(dir.file("audit.key")), key_file_before);
         ASSERT_TRUE(evolve_key(key));
         const KeyState ks = current_key(dir);
         EXPECT_EQ(ks.index, i + 1);
@@ -150,7 +130,7 @@ TEST(AuditLog, AppendWritesChainedSealedRecords) {
         prev = r->hash;
     }
     // The file holds exactly the returned lines.
-    const std::string bytes = read_file(dir.file("audit.log"));
+    const std::string bytes = file_bytes(dir.file("audit.log"));
     EXPECT_EQ(std::count(bytes.begin(), bytes.end(), '\n'), 5);
     const auto v = verify_dir(dir);
     EXPECT_TRUE(v.ok) << v.message;
@@ -159,7 +139,7 @@ TEST(AuditLog, AppendWritesChainedSealedRecords) {
 }
 
 TEST(AuditLog, RejectsBadFields) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     RecordFields f = grant_fields("alice");
@@ -176,12 +156,12 @@ TEST(AuditLog, RejectsBadFields) {
     EXPECT_FALSE(log->append(f, kNow).ok());
     EXPECT_FALSE(log->append(grant_fields("alice"), -1).ok());
     EXPECT_EQ(log->last_seq(), 0u);
-    EXPECT_EQ(read_file(dir.file("audit.log")), "");
+    EXPECT_EQ(file_bytes(dir.file("audit.log")), "");
     EXPECT_TRUE(log->append(grant_fields("alice"), kNow).ok());
 }
 
 TEST(AuditLog, ReopenContinuesSeqAndChain) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     std::string head;
     {
         auto log = open_log(dir);
@@ -203,13 +183,13 @@ TEST(AuditLog, ReopenContinuesSeqAndChain) {
 }
 
 TEST(AuditLog, CrashBetweenAppendAndKeyUpdateIsReconciled) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     {
         auto log = open_log(dir);
         ASSERT_TRUE(log);
         ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
         ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
-        const std::string key_before_third = read_file(dir.file("audit.key"));
+        const std::string key_before_third = file_bytes(dir.file("audit.key"));
         ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
         // Simulate the crash: the third record is durable, the key update is not.
         log.reset();
@@ -227,13 +207,13 @@ TEST(AuditLog, CrashBetweenAppendAndKeyUpdateIsReconciled) {
 }
 
 TEST(AuditLog, KeyAheadOfLogMeansTruncatedTailAndOpenFails) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     {
         auto log = open_log(dir);
         ASSERT_TRUE(log);
         for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
     }
-    std::string bytes = read_file(dir.file("audit.log"));
+    std::string bytes = file_bytes(dir.file("audit.log"));
     bytes.erase(bytes.rfind('\n', bytes.size() - 2) + 1);  // drop record 3
     write_file(dir.file("audit.log"), bytes);
     auto log = AuditLog::open(dir.path(), "bastion-1");
@@ -247,13 +227,13 @@ TEST(AuditLog, KeyAheadOfLogMeansTruncatedTailAndOpenFails) {
 }
 
 TEST(AuditLog, TornLastLineRefusesToOpen) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     {
         auto log = open_log(dir);
         ASSERT_TRUE(log);
         for (int i = 0; i < 2; ++i) ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
     }
-    const std::string good = read_file(dir.file("audit.log"));
+    const std::string good = file_bytes(dir.file("audit.log"));
     write_file(dir.file("audit.log"), good + "{\"action\":\"\",\"ac");
     auto log = AuditLog::open(dir.path(), "bastion-1");
     ASSERT_FALSE(log.ok());
@@ -268,13 +248,13 @@ TEST(AuditLog, TornLastLineRefusesToOpen) {
 }
 
 TEST(AuditLog, MissingOrCorruptKeyFileRefusesToOpen) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     {
         auto log = open_log(dir);
         ASSERT_TRUE(log);
         ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
     }
-    const std::string key = read_file(dir.file("audit.key"));
+    const std::string key = file_bytes(dir.file("audit.key"));
     std::string corrupt = key;
     corrupt[40] = corrupt[40] == '0' ? '1' : '0';
     write_file(dir.file("audit.key"), corrupt);
@@ -291,7 +271,7 @@ TEST(AuditLog, MissingOrCorruptKeyFileRefusesToOpen) {
 }
 
 TEST(AuditLog, StaleInitialKeyWithoutKeyFileRefusesToOpen) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     write_file(dir.file("audit.key.initial"), std::string(64, 'a') + "\n");
     auto log = AuditLog::open(dir.path(), "h");
     ASSERT_FALSE(log.ok());
@@ -300,14 +280,14 @@ TEST(AuditLog, StaleInitialKeyWithoutKeyFileRefusesToOpen) {
 }
 
 TEST(AuditLog, FailedWriteLeavesNoTornLine) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     {
         auto log = open_log(dir);
         ASSERT_TRUE(log);
         ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
     }
-    const std::string before = read_file(dir.file("audit.log"));
-    const std::string key_before = read_file(dir.file("audit.key"));
+    const std::string before = file_bytes(dir.file("audit.log"));
+    const std::string key_before = file_bytes(dir.file("audit.key"));
     // In a child: cap the file size just past the current log so the next
     // write() is short (EFBIG), as on a full disk.
     const pid_t pid = ::fork();
@@ -328,8 +308,8 @@ TEST(AuditLog, FailedWriteLeavesNoTornLine) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
-    EXPECT_EQ(read_file(dir.file("audit.log")), before);
-    EXPECT_EQ(read_file(dir.file("audit.key")), key_before);
+    EXPECT_EQ(file_bytes(dir.file("audit.log")), before);
+    EXPECT_EQ(file_bytes(dir.file("audit.key")), key_before);
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
@@ -338,7 +318,7 @@ TEST(AuditLog, FailedWriteLeavesNoTornLine) {
 }
 
 TEST(AuditLog, ReadAfter) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     for (int i = 1; i <= 50; ++i) ASSERT_TRUE(log->append(grant_fields("u" + std::to_string(i)), kNow + i).ok());
@@ -374,7 +354,7 @@ TEST(AuditLog, ReadAfter) {
 }
 
 TEST(AuditLog, ReadAfterOnALargeLogUsesTheSeekHint) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     RecordFields f = grant_fields("alice");
@@ -395,23 +375,23 @@ TEST(AuditLog, ReadAfterOnALargeLogUsesTheSeekHint) {
 // rewritten once the record is durable: a crash that loses the unsynced
 // record must not leave a key that reads as a truncated log.
 TEST(AuditLog, DeferredRecordLeavesTheKeyFileBehindUntilFlushed) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     std::string log_on_disk, key_on_disk;
     {
         auto log = open_log(dir);
         ASSERT_TRUE(log);
         ASSERT_TRUE(log->append(grant_fields("alice"), kNow).ok());
         EXPECT_EQ(current_key(dir).index, 2u);
-        const std::string durable_log = read_file(dir.file("audit.log"));
+        const std::string durable_log = file_bytes(dir.file("audit.log"));
         RecordFields close = grant_fields("alice");
         close.event = "session_close";
         ASSERT_TRUE(log->append(close, kNow, Durability::Deferred).ok());
         EXPECT_EQ(log->deferred_records(), 1u);
         EXPECT_EQ(current_key(dir).index, 2u) << "the key file moved before its record was durable";
-        EXPECT_NE(read_file(dir.file("audit.log")), durable_log) << "a deferred record is written at once";
+        EXPECT_NE(file_bytes(dir.file("audit.log")), durable_log) << "a deferred record is written at once";
         // What a power loss now could leave: the synced log and this key file.
         log_on_disk = durable_log;
-        key_on_disk = read_file(dir.file("audit.key"));
+        key_on_disk = file_bytes(dir.file("audit.key"));
     }
     write_file(dir.file("audit.log"), log_on_disk);
     write_file(dir.file("audit.key"), key_on_disk);
@@ -427,7 +407,7 @@ TEST(AuditLog, DeferredRecordLeavesTheKeyFileBehindUntilFlushed) {
 }
 
 TEST(AuditLog, FlushOrASyncedAppendMakesDeferredRecordsDurableAndMovesTheKey) {
-    TempDir dir;
+    TempDir dir{"audit-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     RecordFields close = grant_fields("alice");

@@ -16,25 +16,14 @@
 
 #include "helper/audit/journal_mirror.hpp"
 #include "helper/audit/recorder.hpp"
+#include "tests/support/scratch_files.hpp"
 
 namespace bg::audit {
 namespace {
 
+using test::TempDir;
+
 using namespace std::chrono_literals;
-
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = "/var/tmp/bg-recorder-test.XXXXXX";
-        EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
-        path_ = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 struct Collect final : RecordSubscriber {
     std::vector<std::string> seen;
@@ -54,7 +43,7 @@ RecordFields fields(const std::string& event) {
 }
 
 TEST(Recorder, SubscribersSeeEachRecordInSubscriptionOrderAndNoFailedOne) {
-    TempDir dir;
+    TempDir dir{"recorder-test"};
     auto log = AuditLog::open(dir.path(), "host");
     ASSERT_TRUE(log.ok()) << log.error().message;
     Recorder recorder(**log);

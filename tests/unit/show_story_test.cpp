@@ -29,45 +29,20 @@
 #include "helper/ctl/commands.hpp"
 #include "helper/ctl/exit_code.hpp"
 #include "helper/ctl/story_lookup.hpp"
+#include "tests/support/scratch_files.hpp"
 
 namespace bg::ctl {
 namespace {
+
+using test::file_bytes;
+using test::overwrite_at;
+using test::TempDir;
 
 using audit::RecordFields;
 using nlohmann::json;
 
 constexpr std::int64_t kNow = 1781498047;
 const char* const kHost = "bastion-1";
-
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = "/var/tmp/bg-show-story-test.XXXXXX";
-        const char* d = ::mkdtemp(tmpl.data());
-        EXPECT_NE(d, nullptr);
-        path_ = tmpl;
-        ::chmod(path_.c_str(), 0700);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-    std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-
-private:
-    std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_at(const std::string& path, std::size_t offset, const std::string& bytes) {
-    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 RecordFields base(const std::string& event) {
     RecordFields f;
@@ -179,17 +154,17 @@ public:
     std::string log_path() const { return dir_.file(audit::kLogFileName); }
     // Byte offset of the line of `seq` in the log.
     std::size_t offset_of(std::uint64_t seq) const {
-        const std::string log = read_file(log_path());
+        const std::string log = file_bytes(log_path());
         std::size_t at = 0;
         for (std::uint64_t s = 1; s < seq; ++s) at = log.find('\n', at) + 1;
         return at;
     }
     // Changes one byte inside the detail or target text of record `seq`.
     void flip_byte(std::uint64_t seq) const {
-        const std::string log = read_file(log_path());
+        const std::string log = file_bytes(log_path());
         const std::size_t at = offset_of(seq);
         const std::size_t actor = log.find("\"actor\":\"", at) + 9;
-        write_at(log_path(), actor, log[actor] == 'x' ? "y" : "x");
+        overwrite_at(log_path(), actor, log[actor] == 'x' ? "y" : "x");
     }
 
     std::string other_grant, request_id, grant_id;
@@ -243,7 +218,7 @@ std::string message_of(const Shown& s) {
 bool verified(const Shown& s) { return s.story.is_object() && s.story["verification"]["ok"].get<bool>(); }
 
 TEST(ShowStory, FoundThroughTheIndexAndVerifiedUpToItsSignedCheckpoints) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     const Shown s = show(dir, log.grant_id);
@@ -263,7 +238,7 @@ TEST(ShowStory, FoundThroughTheIndexAndVerifiedUpToItsSignedCheckpoints) {
 }
 
 TEST(ShowStory, RecordsAfterTheLastCheckpointAreSaidNotYetCovered) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     // A late record of the story, after the last checkpoint.
@@ -282,7 +257,7 @@ TEST(ShowStory, RecordsAfterTheLastCheckpointAreSaidNotYetCovered) {
 }
 
 TEST(ShowStory, WithoutTheIndexTheLogIsScannedAndTheOutputSaysSo) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/false);
     std::filesystem::remove(dir.file(audit::kStoryIndexFileName));
@@ -294,13 +269,13 @@ TEST(ShowStory, WithoutTheIndexTheLogIsScannedAndTheOutputSaysSo) {
 }
 
 TEST(ShowStory, AnIndexEntryPointingAtTheWrongLineIsIgnoredAndSaid) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     // The grant's slot takes the offset of the line before it.
-    const std::string index = read_file(dir.file(audit::kStoryIndexFileName));
+    const std::string index = file_bytes(dir.file(audit::kStoryIndexFileName));
     const std::size_t slot = audit::kStoryIndexHeaderBytes + (log.grant_seq - 1) * audit::kStoryIndexSlotBytes;
-    write_at(dir.file(audit::kStoryIndexFileName), slot, index.substr(slot - audit::kStoryIndexSlotBytes, 8));
+    overwrite_at(dir.file(audit::kStoryIndexFileName), slot, index.substr(slot - audit::kStoryIndexSlotBytes, 8));
     const Shown s = show(dir, log.grant_id);
     ASSERT_EQ(s.code, kExitOk) << s.story.dump();
     EXPECT_EQ(events(s), kWholeStory);
@@ -308,14 +283,14 @@ TEST(ShowStory, AnIndexEntryPointingAtTheWrongLineIsIgnoredAndSaid) {
 }
 
 TEST(ShowStory, AnIndexEntryNamingAnotherGrantsRecordIsIgnoredAndSaid) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     // Filler record 12 (under another grant) is said to name this grant.
     const std::uint64_t named = log.grant_seq;
     std::string bytes(8, '\0');
     std::memcpy(bytes.data(), &named, 8);
-    write_at(dir.file(audit::kStoryIndexFileName),
+    overwrite_at(dir.file(audit::kStoryIndexFileName),
              audit::kStoryIndexHeaderBytes + (12 - 1) * audit::kStoryIndexSlotBytes + 8, bytes);
     const Shown s = show(dir, log.grant_id);
     ASSERT_EQ(s.code, kExitOk) << s.story.dump();
@@ -325,7 +300,7 @@ TEST(ShowStory, AnIndexEntryNamingAnotherGrantsRecordIsIgnoredAndSaid) {
 }
 
 TEST(ShowStory, AFlippedByteInAStoryRecordIsVerifiedNo) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     log.flip_byte(log.command_seq);
@@ -336,7 +311,7 @@ TEST(ShowStory, AFlippedByteInAStoryRecordIsVerifiedNo) {
 }
 
 TEST(ShowStory, AFlippedByteBetweenAStoryRecordAndItsCheckpointIsVerifiedNo) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     log.flip_byte(log.review_seq + 1);  // filler, not in the story
@@ -347,7 +322,7 @@ TEST(ShowStory, AFlippedByteBetweenAStoryRecordAndItsCheckpointIsVerifiedNo) {
 }
 
 TEST(ShowStory, ACheckpointKeyThatDidNotSignTheCheckpointsIsVerifiedNo) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     // Another key in checkpoint.pub: the signatures no longer hold.
@@ -364,12 +339,12 @@ TEST(ShowStory, ACheckpointKeyThatDidNotSignTheCheckpointsIsVerifiedNo) {
 // hash after it up to the checkpoint, so the chain holds again; the
 // checkpoint's signed head no longer does.
 TEST(ShowStory, AStoryRecordRewrittenWithTheChainRecomputedFailsTheSignedHead) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     std::vector<std::string> lines;
     {
-        std::istringstream in(read_file(log.log_path()));
+        std::istringstream in(file_bytes(log.log_path()));
         for (std::string line; std::getline(in, line);) lines.push_back(line);
     }
     std::string prev;
@@ -393,7 +368,7 @@ TEST(ShowStory, AStoryRecordRewrittenWithTheChainRecomputedFailsTheSignedHead) {
 }
 
 TEST(ShowStory, ARecordOutsideEveryStoryRunIsNotRead) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     // Seq 3 is before the story's first run (5..10): the scoped check does
@@ -406,7 +381,7 @@ TEST(ShowStory, ARecordOutsideEveryStoryRunIsNotRead) {
 }
 
 TEST(ShowStory, AnUnknownGrantIsRefusedAfterTheVerification) {
-    TempDir dir;
+    TempDir dir{"show-story-test"};
     StoryLog log(dir);
     log.build(/*closed=*/true);
     const Shown s = show(dir, audit::format_event_id(kNow, 4));  // filler, not a grant

@@ -16,41 +16,16 @@
 #include "helper/audit/audit_log.hpp"
 #include "helper/audit/recorder.hpp"
 #include "helper/audit/story_index.hpp"
+#include "tests/support/scratch_files.hpp"
 
 namespace bg::audit {
 namespace {
 
+using test::file_bytes;
+using test::overwrite_at;
+using test::TempDir;
+
 constexpr std::int64_t kNow = 1781498047;
-
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = "/var/tmp/bg-story-index-test.XXXXXX";
-        const char* d = ::mkdtemp(tmpl.data());
-        EXPECT_NE(d, nullptr);
-        path_ = tmpl;
-        ::chmod(path_.c_str(), 0700);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-    std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-
-private:
-    std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_at(const std::string& path, std::size_t offset, const std::string& bytes) {
-    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A grant every 10 records (seq 1, 11, 21, …), the records between naming it.
 RecordFields fields_for(std::uint64_t seq) {
@@ -88,7 +63,7 @@ std::unique_ptr<AuditLog> open_log(const TempDir& dir) {
 }
 
 std::string first_hash(const TempDir& dir) {
-    const std::string log = read_file(dir.file(kLogFileName));
+    const std::string log = file_bytes(dir.file(kLogFileName));
     const std::size_t at = log.find(",\"hash\":\"");
     return at == std::string::npos ? std::string() : log.substr(at + 9, 16);
 }
@@ -98,7 +73,7 @@ void expect_index_matches_log(const TempDir& dir, std::uint64_t records) {
     auto reader = StoryIndexReader::open(dir.file(kStoryIndexFileName), first_hash(dir));
     ASSERT_TRUE(reader) << reader.error().message;
     ASSERT_EQ(reader->last_seq(), records);
-    const std::string log = read_file(dir.file(kLogFileName));
+    const std::string log = file_bytes(dir.file(kLogFileName));
     for (std::uint64_t seq = 1; seq <= records; ++seq) {
         const auto slot = reader->slot(seq);
         ASSERT_TRUE(slot) << seq;
@@ -125,7 +100,7 @@ TEST(StoryIndex, EventIdsAndLinesAreReadAsTheLogWritesThem) {
 }
 
 TEST(StoryIndex, ColdBuildWritesASlotForEveryRecord) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     append_records(*log, nullptr, 95);
@@ -153,7 +128,7 @@ TEST(StoryIndex, ColdBuildWritesASlotForEveryRecord) {
 }
 
 TEST(StoryIndex, AppendsThroughTheRecorderWriteWhatAColdBuildWrites) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     append_records(*log, nullptr, 7);
@@ -165,15 +140,15 @@ TEST(StoryIndex, AppendsThroughTheRecorderWriteWhatAColdBuildWrites) {
         append_records(*log, &recorder, 60);
         EXPECT_EQ((*w)->stopped(), "");
     }
-    const std::string incremental = read_file(dir.file(kStoryIndexFileName));
+    const std::string incremental = file_bytes(dir.file(kStoryIndexFileName));
     expect_index_matches_log(dir, 67);
     std::filesystem::remove(dir.file(kStoryIndexFileName));
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), nullptr));
-    EXPECT_EQ(read_file(dir.file(kStoryIndexFileName)), incremental);
+    EXPECT_EQ(file_bytes(dir.file(kStoryIndexFileName)), incremental);
 }
 
 TEST(StoryIndex, AnIndexStartedOnAnEmptyLogNamesTheLogAtItsFirstRecord) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     auto w = StoryIndexWriter::open(dir.path(), nullptr);
@@ -185,7 +160,7 @@ TEST(StoryIndex, AnIndexStartedOnAnEmptyLogNamesTheLogAtItsFirstRecord) {
 }
 
 TEST(StoryIndex, ReopeningResumesAfterTheLastGoodSlot) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     append_records(*log, nullptr, 30);
@@ -200,13 +175,13 @@ TEST(StoryIndex, ReopeningResumesAfterTheLastGoodSlot) {
 }
 
 TEST(StoryIndex, AnUnwrittenSlotIsRewrittenFromThere) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     append_records(*log, nullptr, 40);
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), nullptr));
     // What a crash can leave: a slot never written back.
-    write_at(dir.file(kStoryIndexFileName), kStoryIndexHeaderBytes + 19 * kStoryIndexSlotBytes,
+    overwrite_at(dir.file(kStoryIndexFileName), kStoryIndexHeaderBytes + 19 * kStoryIndexSlotBytes,
              std::string(kStoryIndexSlotBytes, '\0'));
     auto reader = StoryIndexReader::open(dir.file(kStoryIndexFileName), first_hash(dir));
     ASSERT_TRUE(reader);
@@ -221,14 +196,14 @@ TEST(StoryIndex, AnUnwrittenSlotIsRewrittenFromThere) {
 }
 
 TEST(StoryIndex, ALastSlotPointingAtTheWrongLineRebuildsTheIndex) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     append_records(*log, nullptr, 40);
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), nullptr));
-    const std::string index = read_file(dir.file(kStoryIndexFileName));
+    const std::string index = file_bytes(dir.file(kStoryIndexFileName));
     // Slot 40 takes slot 39's offset.
-    write_at(dir.file(kStoryIndexFileName), kStoryIndexHeaderBytes + 39 * kStoryIndexSlotBytes,
+    overwrite_at(dir.file(kStoryIndexFileName), kStoryIndexHeaderBytes + 39 * kStoryIndexSlotBytes,
              index.substr(kStoryIndexHeaderBytes + 38 * kStoryIndexSlotBytes, 8));
     StoryIndexCatchUp caught;
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), &caught));
@@ -238,12 +213,12 @@ TEST(StoryIndex, ALastSlotPointingAtTheWrongLineRebuildsTheIndex) {
 }
 
 TEST(StoryIndex, AnotherLogsIndexIsRefusedByReadersAndRebuilt) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     append_records(*log, nullptr, 20);
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), nullptr));
-    write_at(dir.file(kStoryIndexFileName), 32, "0123456789abcdef");
+    overwrite_at(dir.file(kStoryIndexFileName), 32, "0123456789abcdef");
     EXPECT_FALSE(StoryIndexReader::open(dir.file(kStoryIndexFileName), first_hash(dir)));
     StoryIndexCatchUp caught;
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), &caught));
@@ -253,7 +228,7 @@ TEST(StoryIndex, AnotherLogsIndexIsRefusedByReadersAndRebuilt) {
 }
 
 TEST(StoryIndex, AnIndexThroughALinkIsRefused) {
-    TempDir dir;
+    TempDir dir{"story-index-test"};
     auto log = open_log(dir);
     ASSERT_TRUE(log);
     append_records(*log, nullptr, 5);
