@@ -19,14 +19,15 @@ handler=$(sed -E 's/.*route<&Daemon::([a-z_]+)>.*/\1/' <<<"$last")
 
 compile "$src" || { cat "$tmp/errors"; echo "check_dispatch_table: dispatch.cpp does not compile as it is"; exit 1; }
 
-# Without that row: it is dropped, and the row before it closes the tuple.
+# Without that row: it is dropped, and the row before it (past any comment
+# lines between them) closes the tuple.
 awk -v last="$last" '
   { lines[NR] = $0 }
   END {
-    for (i = 1; i <= NR; i++) {
-      if (lines[i + 1] == last) { sub(/,$/, ");", lines[i]); print lines[i]; i++; continue }
-      print lines[i]
-    }
+    drop = 0
+    for (i = 1; i <= NR; i++) if (lines[i] == last) drop = i
+    for (j = drop - 1; j > 0; j--) if (lines[j] ~ /,$/) { sub(/,$/, ");", lines[j]); break }
+    for (i = 1; i <= NR; i++) if (i != drop) print lines[i]
   }' "$src" >"$tmp/no_row.cpp"
 grep -q "route<&Daemon::$handler>" "$tmp/no_row.cpp" && { echo "check_dispatch_table: could not remove the $handler row"; exit 1; }
 if compile "$tmp/no_row.cpp"; then
