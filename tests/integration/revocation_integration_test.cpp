@@ -267,7 +267,13 @@ TEST_F(RevocationTest, NoProcessIsSaidSo) {
     const auto terminates = wait_for("terminate", 1, 5s);
     ASSERT_EQ(terminates.size(), 1u);
     const std::string detail = terminates[0]["detail"];
-    EXPECT_EQ(detail, "after the revoke; no process ran under group " + gate_.name()) << detail;
+    // The set-group-ID sweep of /tmp, /var/tmp and /dev/shm is bounded in
+    // time (250 ms): on a loaded machine with big trees there it may stop
+    // early and say so; it must find nothing either way.
+    const std::string said = "after the revoke; no process ran under group " + gate_.name();
+    EXPECT_EQ(detail.substr(0, said.size()), said) << detail;
+    const std::string rest = detail.substr(std::min(said.size(), detail.size()));
+    EXPECT_TRUE(rest.empty() || rest.rfind("; the set-group-ID sweep stopped after ", 0) == 0) << detail;
 }
 
 TEST_F(RevocationTest, HooksGetAFixedArgvAndAnEmptyEnvironment) {
