@@ -291,7 +291,7 @@ TEST(ShowStory, AnIndexEntryNamingAnotherGrantsRecordIsIgnoredAndSaid) {
     std::string bytes(8, '\0');
     std::memcpy(bytes.data(), &named, 8);
     overwrite_at(dir.file(audit::kStoryIndexFileName),
-             audit::kStoryIndexHeaderBytes + (12 - 1) * audit::kStoryIndexSlotBytes + 8, bytes);
+                 audit::kStoryIndexHeaderBytes + (12 - 1) * audit::kStoryIndexSlotBytes + 8, bytes);
     const Shown s = show(dir, log.grant_id);
     ASSERT_EQ(s.code, kExitOk) << s.story.dump();
     EXPECT_EQ(events(s), kWholeStory);

@@ -182,7 +182,7 @@ TEST(StoryIndex, AnUnwrittenSlotIsRewrittenFromThere) {
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), nullptr));
     // What a crash can leave: a slot never written back.
     overwrite_at(dir.file(kStoryIndexFileName), kStoryIndexHeaderBytes + 19 * kStoryIndexSlotBytes,
-             std::string(kStoryIndexSlotBytes, '\0'));
+                 std::string(kStoryIndexSlotBytes, '\0'));
     auto reader = StoryIndexReader::open(dir.file(kStoryIndexFileName), first_hash(dir));
     ASSERT_TRUE(reader);
     std::uint64_t hole = 0;
@@ -204,7 +204,7 @@ TEST(StoryIndex, ALastSlotPointingAtTheWrongLineRebuildsTheIndex) {
     const std::string index = file_bytes(dir.file(kStoryIndexFileName));
     // Slot 40 takes slot 39's offset.
     overwrite_at(dir.file(kStoryIndexFileName), kStoryIndexHeaderBytes + 39 * kStoryIndexSlotBytes,
-             index.substr(kStoryIndexHeaderBytes + 38 * kStoryIndexSlotBytes, 8));
+                 index.substr(kStoryIndexHeaderBytes + 38 * kStoryIndexSlotBytes, 8));
     StoryIndexCatchUp caught;
     ASSERT_TRUE(StoryIndexWriter::open(dir.path(), &caught));
     EXPECT_TRUE(caught.rebuilt);
