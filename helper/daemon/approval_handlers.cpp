@@ -86,6 +86,23 @@ audit::RecordFields approver_fields(const PeerIdentity& peer, const std::string&
     return f;
 }
 
+// An approval (online or by token) is recorded: its answer counts the
+// request's approvals against what it needs (the request's terms, or the
+// gate's if the policy asks for more now) and, when they are enough, carries
+// the grant `grant` makes, or the refusal it gives instead.
+template <class Answer, class Grant>
+proto::Message counted(Answer answer, const workflow::PendingRequest* after, const policy::Gate& gate, Grant&& grant) {
+    if (after == nullptr) return answer;
+    answer.approvals = static_cast<std::int64_t>(after->approved_by.size());
+    answer.approvals_needed = std::max(after->approvals_needed, gate.approvals);
+    if (answer.approvals < answer.approvals_needed) return answer;
+    const workflow::PendingRequest complete = *after;
+    auto granted = grant(complete);
+    if (auto* refused = std::get_if<ErrorAnswer>(&granted)) return std::move(*refused);
+    answer.grant_id = std::get<audit::Record>(granted).event_id;
+    return answer;
+}
+
 }  // namespace
 
 std::optional<proto::Message> Daemon::request_evaluate(GrantAttempt& a, const policy::Gate& gate, std::int64_t now) {
@@ -328,18 +345,8 @@ proto::Message Daemon::on_approve(const PeerIdentity& peer, proto::ApproveReques
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable, "the approval could not be recorded (" +
                                                        escape_for_display(last_record_error_) + "); it does not count"};
-    const workflow::PendingRequest* after = pending_.find(id);
-    proto::ApproveAnswer answer{id, rec->event_id, 0, 0, ""};
-    if (after == nullptr) return answer;
-    answer.approvals = static_cast<std::int64_t>(after->approved_by.size());
-    // The terms of the request, or the gate's if the policy asks for more now.
-    answer.approvals_needed = std::max(after->approvals_needed, gate->approvals);
-    if (answer.approvals < answer.approvals_needed) return answer;
-    const workflow::PendingRequest complete = *after;
-    auto granted = grant_approved(complete, rec->event_id, now);
-    if (auto* refused = std::get_if<ErrorAnswer>(&granted)) return std::move(*refused);
-    answer.grant_id = std::get<audit::Record>(granted).event_id;
-    return answer;
+    return counted(proto::ApproveAnswer{id, rec->event_id, 0, 0, ""}, pending_.find(id), *gate,
+                   [&](const workflow::PendingRequest& complete) { return grant_approved(complete, rec->event_id, now); });
 }
 
 std::variant<audit::Record, ErrorAnswer> Daemon::grant_approved(const workflow::PendingRequest& p,
@@ -548,17 +555,8 @@ proto::Message Daemon::on_submit_token(const PeerIdentity& peer, proto::SubmitTo
     if (!rec)
         return ErrorAnswer{ErrorCode::Unavailable, "the offline approval could not be recorded (" +
                                                        escape_for_display(last_record_error_) + "); it does not count"};
-    proto::TokenAccepted answer{id, rec->event_id, approver, 0, 0, ""};
-    const workflow::PendingRequest* after = pending_.find(id);
-    if (after == nullptr) return answer;
-    answer.approvals = static_cast<std::int64_t>(after->approved_by.size());
-    answer.approvals_needed = std::max(after->approvals_needed, gate->approvals);
-    if (answer.approvals < answer.approvals_needed) return answer;
-    const workflow::PendingRequest complete = *after;
-    auto granted = grant_approved(complete, rec->event_id, now);
-    if (auto* refused = std::get_if<ErrorAnswer>(&granted)) return std::move(*refused);
-    answer.grant_id = std::get<audit::Record>(granted).event_id;
-    return answer;
+    return counted(proto::TokenAccepted{id, rec->event_id, approver, 0, 0, ""}, pending_.find(id), *gate,
+                   [&](const workflow::PendingRequest& complete) { return grant_approved(complete, rec->event_id, now); });
 }
 
 bool Daemon::expire_requests(std::int64_t now) {
