@@ -589,7 +589,7 @@ scenario_a_b() {
         else
             bad "breakglass-expire-$id.timer elapses at '$next', not at expires_at $(date -u -d "@$exp" +%FT%TZ)"
         fi
-        [ "$acc" = 1s ] || bad "breakglass-expire-$id.timer AccuracySec is '$acc', want 1s"
+        [ "$acc" = 1ms ] || bad "breakglass-expire-$id.timer AccuracySec is '$acc', want 1ms"
     else
         bad "no breakglass-expire-$id.timer in systemctl list-timers --all (3 s after the grant)"
     fi

@@ -20,7 +20,11 @@ using systemd::kCallTimeoutUsec;
 using systemd::kDestination;
 using systemd::kManager;
 using systemd::kPath;
-constexpr std::uint64_t kAccuracyUsec = 1000000;  // AccuracySec=1s
+// AccuracySec=1ms. With systemd's default of 1 min, or even 1 s, PID 1 moves the
+// elapse to a point in the window fixed per kernel boot (derived from its boot
+// id), so the expiry would start up to a whole window late on some hosts. An
+// expiry is a security deadline, not housekeeping to coalesce.
+constexpr std::uint64_t kAccuracyUsec = 1000;
 
 bool is_unit_name_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||

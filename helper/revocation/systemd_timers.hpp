@@ -40,7 +40,7 @@ public:
     SystemdTimers& operator=(const SystemdTimers&) = delete;
 
     // Creates breakglass-expire-ID.timer (OnCalendar= expires_at in UTC,
-    // AccuracySec=1s) with its service. A timer that already exists (after a
+    // AccuracySec=1ms) with its service. A timer that already exists (after a
     // daemon restart) counts as created.
     void start(const std::string& grant_id, std::int64_t expires_at);
     // Stops the grant's timer (revoked early, or expired). A timer that is
