@@ -3,7 +3,9 @@
 // session -> revoke through the real breakglassd, the real pam_breakglass.so
 // in real libpam (pam_start_confdir, in fault_pam_client) and the real
 // breakglassctl, with the fault interposer (fault_inject.c) preloaded into all
-// three. First a run with no fault counts the scenario's failable calls; then
+// three. The gate requires a remote acknowledgement from a real
+// systemd-journal-remote over HTTPS (not preloaded: it is the world outside),
+// so the daemon's libcurl, and OpenSSL under it, are on the grant's path. First a run with no fault counts the scenario's failable calls; then
 // one run fails call N, for every N (or, past BG_FAULT_MAX_RUNS, a
 // deterministic sample of them, spread over every kind of call, which it
 // says). Each run must show:
@@ -43,8 +45,10 @@
 #include "tests/pam/pam_test_policy.hpp"
 #include "tests/support/factor_codes.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/journal_remote.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/run_directory.hpp"
+#include "tests/support/test_certificates.hpp"
 #include "tests/support/test_daemon.hpp"
 
 namespace bg::test {
@@ -104,8 +108,14 @@ std::vector<std::string> changed_facts(const nlohmann::json& clean, const nlohma
                                                           "factor_counter", "hash", "prev_hash", "seal",
                                                           "grant_id", "pid"};
     static const std::regex pid(R"(\bpid [0-9]+)");
+    // A grant made while the sink's connection was failing says so in its
+    // detail (grant_handlers.cpp): the daemon telling what the fault did, not
+    // a fact the fault changed. The grant still waited for the sink's ack.
+    static const std::regex sink_failing("; every remote log sink was failing: .*$");
     const auto normal = [](const nlohmann::json& v) {
-        return v.is_string() ? nlohmann::json(std::regex_replace(v.get<std::string>(), pid, "pid N")) : v;
+        if (!v.is_string()) return v;
+        return nlohmann::json(
+            std::regex_replace(std::regex_replace(v.get<std::string>(), pid, "pid N"), sink_failing, ""));
     };
     std::vector<std::string> out;
     for (const auto& [key, value] : clean.items()) {
@@ -176,7 +186,28 @@ void clear_preload() {
     ::unsetenv("BG_FAULT_STATE");
 }
 
-Outcome run_scenario(const std::string& lib, const std::string& client, std::uint64_t fail_at,
+// The remote end of every run: one systemd-journal-remote for the whole sweep,
+// started before anything is preloaded.
+class RemoteSink {
+public:
+    RemoteSink() : certificates_(make_test_certificates(dir_.path())), remote_(dir_.path(), certificates_) {
+        remote_.start();
+    }
+    // kPamTestPolicy with its gate waiting for the sink's acknowledgement.
+    std::string policy() const {
+        return std::string(kPamTestPolicy) + "remote_ack = \"required\"\nremote_ack_timeout = \"10s\"\n\n" +
+               "[sink.central]\ntype = \"journal-remote\"\nurl = \"" + remote_.url() + "\"\nca_file = \"" +
+               certificates_.ca.cert + "\"\nclient_cert = \"" + certificates_.client.cert + "\"\nclient_key = \"" +
+               certificates_.client.key + "\"\n";
+    }
+
+private:
+    ScratchDir dir_{"fault-sink"};
+    TestCertificates certificates_;
+    JournalRemote remote_;
+};
+
+Outcome run_scenario(const RemoteSink& sink, const std::string& lib, const std::string& client, std::uint64_t fail_at,
                      const Outcome* clean, const std::string& match = {}) {
     Outcome o;
     ScratchDir scratch("fault");
@@ -189,7 +220,7 @@ Outcome run_scenario(const std::string& lib, const std::string& client, std::uin
     DaemonOptions options;
     options.journal = true;  // sd_journal_sendv is on the path
     options.start = false;
-    TestDaemon d(kPamTestPolicy, options);
+    TestDaemon d(sink.policy(), options);
     d.start();  // preloaded, not armed: the scenario starts with a serving daemon
     const auto secret = d.enroll_totp(kRequester);
     const std::string module = kModulePath + " gate=" + kGate + " socket=" + d.socket();
@@ -300,7 +331,7 @@ Outcome run_scenario(const std::string& lib, const std::string& client, std::uin
         d.stop();
         std::set<std::string> granted, ended;
         for (const auto& r : d.audit().records_of("grant")) granted.insert(r.value("event_id", ""));
-        for (const char* end : {"revoke", "expire"})
+        for (const char* end : {"revoke", "expire", "grant_void"})
             for (const auto& r : d.audit().records_of(end)) ended.insert(r.value("grant_id", ""));
         for (const auto& g : granted)
             if (ended.count(g) == 0) o.problems.push_back("grant " + g + " has no revoke or expire record");
@@ -342,7 +373,8 @@ int drive(const std::string& lib, const std::string& client) {
     std::size_t max_runs = 300;
     if (const char* m = std::getenv("BG_FAULT_MAX_RUNS"); m != nullptr && *m != '\0') max_runs = std::stoul(m);
 
-    const Outcome counting = run_scenario(lib, client, 0, nullptr);
+    const RemoteSink sink;
+    const Outcome counting = run_scenario(sink, lib, client, 0, nullptr);
     std::printf("fault injection: the scenario makes %llu failable calls\n",
                 static_cast<unsigned long long>(counting.calls));
     std::map<int, std::size_t> per_kind;
@@ -365,7 +397,7 @@ int drive(const std::string& lib, const std::string& client) {
                 while_faulted = 0;
     std::map<std::string, std::size_t> failed_by_name;
     for (const std::uint64_t n : chosen) {
-        const Outcome o = run_scenario(lib, client, n, &counting);
+        const Outcome o = run_scenario(sink, lib, client, n, &counting);
         ++scenarios;
         if (o.fired > 0) {
             ++failed_calls;
@@ -399,13 +431,14 @@ int drive(const std::string& lib, const std::string& client) {
 // One run failing the first call named `match` (a regression test for one
 // fault found by the sweep): the call must be reached and the run must pass.
 int drive_one(const std::string& lib, const std::string& client, const std::string& match) {
-    const Outcome clean = run_scenario(lib, client, 0, nullptr);
+    const RemoteSink sink;
+    const Outcome clean = run_scenario(sink, lib, client, 0, nullptr);
     if (!clean.got_in || !clean.problems.empty()) {
         std::printf("the scenario does not pass without a fault (the PAM client: %s)\n", clean.front_end.c_str());
         for (const auto& p : clean.problems) std::printf("  %s\n", p.c_str());
         return 1;
     }
-    const Outcome o = run_scenario(lib, client, 0, &clean, match);
+    const Outcome o = run_scenario(sink, lib, client, 0, &clean, match);
     std::printf("fault injection: failed '%s': %s; the user %s\n", match.c_str(),
                 o.fired > 0 ? "reached" : "NOT REACHED", o.got_in ? "got a session" : "was refused");
     for (const auto& p : o.problems) std::printf("  %s\n", p.c_str());
