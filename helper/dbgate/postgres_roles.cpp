@@ -127,6 +127,10 @@ Result<Conn> connect(const std::string& conninfo) {
     const char* values[] = {timeout.c_str(), "breakglassd", conninfo.c_str(), nullptr};
     Conn c(PQconnectdbParams(keys, values, 1));
     if (!c || PQstatus(c.get()) != CONNECTION_OK) return make_error("cannot connect: " + error_of(c.get()));
+    // SET, not the conninfo's options: those belong to the administrator.
+    const std::string limits = "SET lock_timeout = " + std::to_string(kLockTimeoutMs) +
+                               "; SET statement_timeout = " + std::to_string(kStatementTimeoutMs);
+    if (auto set = exec(c.get(), limits, "setting lock_timeout and statement_timeout"); !set) return set.error();
     return c;
 }
 

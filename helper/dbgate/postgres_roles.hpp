@@ -24,6 +24,12 @@ namespace bg::dbgate {
 inline constexpr const char* kCommentPrefix = "breakglass grant ";
 // How long a connection attempt may take (the event loop waits for it).
 inline constexpr int kConnectTimeoutSeconds = 3;
+// Every statement of the admin connection gives up after these (the event
+// loop waits for it too): a lock held by another session on something the
+// role owns would otherwise hold DROP OWNED, and the daemon, until that
+// session lets go. A drop that gives up is retried with backoff.
+inline constexpr int kLockTimeoutMs = 2000;
+inline constexpr int kStatementTimeoutMs = 10000;
 // PostgreSQL's NAMEDATALEN - 1.
 inline constexpr std::size_t kMaxRoleBytes = 63;
 
@@ -58,7 +64,8 @@ struct ConnDeleter {
 using Conn = std::unique_ptr<pg_conn, ConnDeleter>;
 
 // Connects with `conninfo` (connect_timeout kConnectTimeoutSeconds unless it
-// sets one; application_name "breakglassd"). The error says why, without
+// sets one; application_name "breakglassd") and sets the session's
+// lock_timeout and statement_timeout (above). The error says why, without
 // the conninfo's secrets.
 Result<Conn> connect(const std::string& conninfo);
 

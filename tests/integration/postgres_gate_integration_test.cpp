@@ -345,6 +345,58 @@ TEST_F(PostgresGateTest, DatabaseDownAtTheEndIsRetriedUntilTheRoleIsDropped) {
     EXPECT_FALSE(role_exists(role));
 }
 
+// Another session holds a lock on a table the role owns (the DBA's everyday
+// login, say, to which the emergency role granted it): REASSIGN OWNED would
+// wait for that session, and the daemon's loop with it. lock_timeout ends the
+// attempt; the daemon keeps answering, says why, and drops the role once the
+// lock is gone.
+TEST_F(PostgresGateTest, ALockOnWhatTheRoleOwnsDelaysTheDropButNotTheDaemon) {
+    const proto::Message answer = daemon_->grant(dba_->name(), "db-emergency", totp_code_now(secret_));
+    ASSERT_TRUE(std::holds_alternative<proto::Granted>(answer));
+    const std::string id = std::get<proto::Granted>(answer).event_id;
+    const std::string role = role_of(daemon_->audit().records_of("grant")[0]);
+    pg_->query("CREATE TABLE bg_locked (x int); ALTER TABLE bg_locked OWNER TO \"" + role + "\"");
+    std::thread holder([&] {
+        try {
+            pg_->query("LOCK TABLE bg_locked IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(15)");
+        } catch (const std::exception&) {
+        }
+    });
+    struct Join {
+        std::thread& t;
+        ~Join() {
+            if (t.joinable()) t.join();
+        }
+    } join{holder};
+    const bool locked = eventually(
+        [&] {
+            return pg_->query("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                              "WHERE c.relname = 'bg_locked' AND l.mode = 'AccessExclusiveLock' AND l.granted") == "1";
+        },
+        10s);
+    ASSERT_TRUE(locked) << "the lock was never taken";
+    daemon_->revoke(id);
+    // The first drop attempt runs on the loop right after the revoke's answer.
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        (void)daemon_->status(false);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "no status while the drop waited: " << e.what();
+    }
+    const auto answered = std::chrono::steady_clock::now() - t0;
+    const json failed = daemon_->audit().wait_for_record("db_revoke_failed", "grant_id", id, 10s);
+    holder.join();
+    EXPECT_LT(answered, 8s) << "the lock is held for 15 s; the drop gives up after lock_timeout (2 s)";
+    ASSERT_FALSE(failed.is_null()) << daemon_->log();
+    EXPECT_NE(failed["detail"].get<std::string>().find("lock timeout"), std::string::npos) << failed.dump();
+    const json dropped = daemon_->audit().wait_for_record("db_role_drop", "grant_id", id, 40s);
+    ASSERT_FALSE(dropped.is_null()) << daemon_->log();
+    EXPECT_FALSE(role_exists(role));
+    EXPECT_EQ(pg_->query("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'bg_locked'"),
+              "breakglass_admin")
+        << "REASSIGN OWNED keeps what the role made, under the admin role";
+}
+
 // policy check with the daemon running names the admin role's missing privilege.
 TEST_F(PostgresGateTest, PolicyCheckNamesTheMissingPrivilege) {
     const auto fine = run(daemon_->ctl({"policy", "check"}));

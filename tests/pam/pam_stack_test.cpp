@@ -301,7 +301,8 @@ protected:
                        "session required " + kModulePath + " gate=" + kGate + " socket=" + daemon_->socket()});
     }
     void TearDown() override {
-        if (HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
+        // No daemon when SetUp's start threw (it says why itself).
+        if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
     }
     int authenticate(Conversation& conv, const PamItems& items = {}) {
         return run_pam(daemon_->dir(), "bg-pam-test", kRequester, Entry::Authenticate, conv, items);
@@ -695,7 +696,7 @@ protected:
                        "session required " + module});
     }
     void TearDown() override {
-        if (HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
+        if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
     }
     // `invoker` runs the su-like service to enter `account`; the PAM code of
     // `entry`, answering with `answers` (none: a conversation that cannot answer).
