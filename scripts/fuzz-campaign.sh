@@ -4,8 +4,9 @@
 # ones named) runs until it has used --cpu-seconds of CPU time (default one
 # CPU-hour), --parallel targets at a time; then the inputs it found that add
 # coverage are merged (libFuzzer's -merge=1) into tests/fuzz/corpus/<target>
-# (commit them; the seeds already there stay), any crash
-# is kept under build-fuzz/campaign/crashes/ and fails the run, and one line
+# (commit them; the seeds already there stay), any crash, leak, timeout or
+# out-of-memory input is kept under build-fuzz/campaign/crashes/ and fails the
+# run, and one line
 # per target is appended to tests/fuzz/campaigns.tsv (commit it too):
 #   date  commit  target  cpu_seconds  executions  crashes  corpus_files
 # The README's fuzzing table sums that ledger per target (--table prints it).
@@ -14,6 +15,10 @@
 #   targets are the names in tests/fuzz.cmake without "fuzz_" (frame, policy, ...).
 # CPU time is what the fuzzer process used (bash `times` of its subshell), not
 # wall time, so a campaign on a shared machine counts only what it got.
+# libFuzzer's "slow units" (over 10 s of wall time for one input) are not
+# crashes: on a shared machine a starved fuzzer reports them. Each one is run
+# again alone at the end and its time printed; one that is still slow is a
+# finding (the campaign exits 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +71,11 @@ camp=build-fuzz/campaign
 mkdir -p "$camp/crashes"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
+# A target's crash, leak, timeout and out-of-memory inputs (not its slow units).
+findings() {
+    find "$camp/crashes" -name "$1-*" ! -name "$1-slow-unit-*" | wc -l
+}
+
 # One target: chunks of wall time until its CPU time reaches the budget.
 run_one() {
     local t=$1 bin=build-fuzz/tests/fuzz_$1 work=$camp/work/$1 seed=tests/fuzz/corpus/$1 log=$camp/$1.log
@@ -74,7 +84,7 @@ run_one() {
     [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
     mkdir -p "$work" "$seed"
     : >"$log"
-    crashes_before=$(find "$camp/crashes" -name "$t-*" | wc -l)
+    crashes_before=$(findings "$t")
     while [ "$used" -lt "$cpu_seconds" ]; do
         chunk=$((cpu_seconds - used))
         [ "$chunk" -gt 600 ] && chunk=600
@@ -96,7 +106,7 @@ run_one() {
         local n
         n=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2+0}')
         execs=$((execs + ${n:-0}))
-        crashes_after=$(find "$camp/crashes" -name "$t-*" | wc -l)
+        crashes_after=$(findings "$t")
         [ "$crashes_after" -gt "$crashes_before" ] && break
     done
     # The committed corpus keeps every seed it has (regression seeds are named
@@ -131,7 +141,24 @@ for t in "${targets[@]}"; do
     rm -f "$camp/$t.row"
 done
 print_table
+# Slow units, each run again alone: the time it takes now says whether it was
+# the input or the machine.
+slow=0
+for t in "${targets[@]}"; do
+    for f in $(find "$camp/crashes" -name "$t-slow-unit-*" 2>/dev/null); do
+        t0=$(date +%s%N)
+        "build-fuzz/tests/fuzz_$t" "$f" >/dev/null 2>&1 || true
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        if [ "$ms" -ge 1000 ]; then
+            echo "fuzz_$t: $f is slow on its own too (${ms} ms): a finding" >&2
+            slow=1
+        else
+            echo "fuzz_$t: $f was reported slow while fuzzing; alone it runs in ${ms} ms (the machine, not the input)"
+        fi
+    done
+done
 [ "$missing" = 0 ] || exit 1
+[ "$slow" = 0 ] || exit 1
 if [ "$crashed" = 1 ]; then
     echo "fuzz-campaign: crashes in $camp/crashes/: fix them and add each as a regression seed" >&2
     exit 1
