@@ -12,6 +12,11 @@
 # The README's fuzzing table sums that ledger per target (--table prints it).
 #
 # Usage: scripts/fuzz-campaign.sh [--cpu-seconds N] [--parallel J] [--table] [target...]
+#        scripts/fuzz-campaign.sh --stop
+# --stop asks a running campaign to end early and keep what it did: each
+# target ends after its current chunk (at most 5 minutes of wall time), its
+# corpus is merged and its line, with the CPU time it really used, goes into
+# the ledger; targets not started yet are skipped.
 #   targets are the names in tests/fuzz.cmake without "fuzz_" (frame, policy, ...).
 # CPU time is what the fuzzer process used (bash `times` of its subshell), not
 # wall time, so a campaign on a shared machine counts only what it got.
@@ -25,12 +30,14 @@ cd "$(dirname "$0")/.."
 cpu_seconds=3600
 parallel=$(nproc)
 table_only=0
+stop_only=0
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --cpu-seconds) cpu_seconds="$2"; shift 2 ;;
     --parallel) parallel="$2"; shift 2 ;;
     --table) table_only=1; shift ;;
+    --stop) stop_only=1; shift ;;
     -h | --help) sed -n '3,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz-campaign: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -57,6 +64,15 @@ print_table() {
     done
 }
 if [ "$table_only" = 1 ]; then print_table; exit 0; fi
+camp=build-fuzz/campaign
+stop_file=$camp/STOP
+if [ "$stop_only" = 1 ]; then
+    mkdir -p "$camp"
+    touch "$stop_file"
+    echo "fuzz-campaign: asked the running campaign to stop after each target's current chunk"
+    exit 0
+fi
+rm -f "$stop_file"
 
 [ ${#targets[@]} -gt 0 ] || read -r -a targets <<<"$all"
 for t in "${targets[@]}"; do
@@ -67,7 +83,6 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
     -DBG_SELINUX=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
 
-camp=build-fuzz/campaign
 mkdir -p "$camp/crashes"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
@@ -85,9 +100,14 @@ run_one() {
     mkdir -p "$work" "$seed"
     : >"$log"
     crashes_before=$(findings "$t")
-    while [ "$used" -lt "$cpu_seconds" ]; do
+    if [ -e "$stop_file" ]; then
+        echo "fuzz_$t: not started (--stop)"
+        touch "$camp/$t.skipped"
+        return 0
+    fi
+    while [ "$used" -lt "$cpu_seconds" ] && [ ! -e "$stop_file" ]; do
         chunk=$((cpu_seconds - used))
-        [ "$chunk" -gt 600 ] && chunk=600
+        [ "$chunk" -gt 300 ] && chunk=300
         [ "$chunk" -lt 10 ] && chunk=10
         local out
         out=$( (
@@ -135,6 +155,7 @@ wait
 crashed=0
 missing=0
 for t in "${targets[@]}"; do
+    if [ -f "$camp/$t.skipped" ]; then rm -f "$camp/$t.skipped"; continue; fi
     [ -f "$camp/$t.row" ] || { echo "fuzz_$t: no result (see $camp/$t.log)" >&2; missing=1; continue; }
     cat "$camp/$t.row" >>"$ledger"
     [ "$(cut -f6 "$camp/$t.row")" = 0 ] || crashed=1
