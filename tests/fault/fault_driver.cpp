@@ -5,7 +5,8 @@
 // breakglassctl, with the fault interposer (fault_inject.c) preloaded into all
 // three. The gate requires a remote acknowledgement from a real
 // systemd-journal-remote over HTTPS (not preloaded: it is the world outside),
-// so the daemon's libcurl, and OpenSSL under it, are on the grant's path. First a run with no fault counts the scenario's failable calls; then
+// so the daemon's libcurl, and OpenSSL under it, are on the grant's path.
+// First a run with no fault counts the scenario's failable calls; then
 // one run fails call N, for every N (or, past BG_FAULT_MAX_RUNS, a
 // deterministic sample of them, spread over every kind of call, which it
 // says). Each run must show:
@@ -193,6 +194,8 @@ public:
     RemoteSink() : certificates_(make_test_certificates(dir_.path())), remote_(dir_.path(), certificates_) {
         remote_.start();
     }
+    // The canonical record lines the sink holds.
+    std::vector<std::string> records() const { return remote_.records(); }
     // kPamTestPolicy with its gate waiting for the sink's acknowledgement.
     std::string policy() const {
         return std::string(kPamTestPolicy) + "remote_ack = \"required\"\nremote_ack_timeout = \"10s\"\n\n" +
@@ -281,6 +284,19 @@ Outcome run_scenario(const RemoteSink& sink, const std::string& lib, const std::
         o.problems.push_back("GRANT WHILE FAULTED: the user got a session with no grant record in the log");
     if (o.got_in && o.grant_recorded && !o.grant_durable_first && o.fired == 0)
         o.problems.push_back("GRANT WHILE FAULTED: no sync of audit.log covered the grant's record");
+    // remote_ack = "required": a session means the sink had the grant's
+    // record, byte for byte (the lines are unique across runs: each has its
+    // own chain and times).
+    if (o.got_in && o.grant_recorded) {
+        const std::size_t end = record_end(log_text, "grant", id);
+        const std::size_t start = log_text.rfind('\n', end - 2);
+        const std::string line = log_text.substr(start == std::string::npos ? 0 : start + 1,
+                                                 end - 1 - (start == std::string::npos ? 0 : start + 1));
+        const std::vector<std::string> remote = sink.records();
+        if (std::find(remote.begin(), remote.end(), line) == remote.end())
+            o.problems.push_back("GRANT WHILE FAULTED: the user got a session but the sink never received the grant's "
+                                 "record (remote_ack = \"required\")");
+    }
     if (o.got_in && faulted_before_durable && clean != nullptr) {
         std::vector<std::string> changed = changed_facts(clean->grant, o.grant);
         for (auto& c : changed_facts(clean->session_open, o.session_open)) changed.push_back("session_open " + c);
@@ -334,7 +350,8 @@ Outcome run_scenario(const RemoteSink& sink, const std::string& lib, const std::
         for (const char* end : {"revoke", "expire", "grant_void"})
             for (const auto& r : d.audit().records_of(end)) ended.insert(r.value("grant_id", ""));
         for (const auto& g : granted)
-            if (ended.count(g) == 0) o.problems.push_back("grant " + g + " has no revoke or expire record");
+            if (ended.count(g) == 0)
+                o.problems.push_back("grant " + g + " has no revoke, expire or grant_void record");
         const ProcessResult again = run(verify);
         if (again.exit_code != 0) o.problems.push_back("verify failed after the clean restart: " + again.out + again.err);
     } catch (const std::exception& e) {
