@@ -55,6 +55,7 @@ void Daemon::hold_for_remote_ack(const Grant& g, std::uint64_t seq, const policy
     (void)now;
     ack_waits_.push_back({ticket, seq, unix_ms() + gate.remote_ack_timeout.count() * 1000, g,
                           policy::format_duration(gate.remote_ack_timeout)});
+    if (shipper_) shipper_->awaited(seq);
 }
 
 void Daemon::resume_held_grants(std::int64_t now) {

@@ -123,6 +123,19 @@ public:
         wake_.notify_all();
     }
 
+    // A grant waits for `seq` (remote_ack): once it is durable, the next
+    // attempt is made at once instead of at the end of the backoff, once per
+    // such seq (a sink that stays down is not hammered: only new waits
+    // shorten the backoff, and grants are few).
+    void awaited(std::uint64_t seq) {
+        {
+            std::lock_guard lock(mutex_);
+            if (seq <= awaited_) return;
+            awaited_ = seq;
+        }
+        wake_.notify_all();
+    }
+
     std::uint64_t acked() const { return acked_.load(); }
 
     SinkStatus status() const {
@@ -148,6 +161,7 @@ private:
                 wake_.wait(lock, [&] { return stopping_ || durable_ > acked_.load(); });
                 if (stopping_) return;
                 through = durable_;
+                tried_through_ = through;
             }
             Status sent = ship_one(tail, through);
             if (sent) {
@@ -165,7 +179,10 @@ private:
                 std::min<std::int64_t>(kMaxRetryMs, kFirstRetryMs << std::min(failures - 1, 16));
             std::uniform_int_distribution<std::int64_t> jitter(ceiling / 2, ceiling);
             std::unique_lock lock(mutex_);
-            wake_.wait_for(lock, std::chrono::milliseconds(jitter(rng)), [&] { return stopping_; });
+            wake_.wait_for(lock, std::chrono::milliseconds(jitter(rng)), [&] {
+                // A record someone waits for became durable after the last attempt.
+                return stopping_ || (awaited_ > tried_through_ && durable_ >= awaited_ && awaited_ > acked_.load());
+            });
             if (stopping_) return;
         }
     }
@@ -265,6 +282,8 @@ private:
     std::condition_variable wake_;
     bool stopping_ = false;
     std::uint64_t durable_ = 0;
+    std::uint64_t awaited_ = 0;        // the highest seq a remote_ack grant waits for
+    std::uint64_t tried_through_ = 0;  // the `through` of the last attempt
     std::atomic<std::uint64_t> acked_{0};
     SinkStatus status_;
     std::optional<Prepared> next_;  // the batch read while the last one was in flight
@@ -356,6 +375,11 @@ void Shipper::durable(std::uint64_t seq) {
     std::lock_guard lock(mutex_);
     durable_ = std::max(durable_, seq);
     for (auto& [name, w] : workers_) w->durable(durable_);
+}
+
+void Shipper::awaited(std::uint64_t seq) {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, w] : workers_) w->awaited(seq);
 }
 
 std::uint64_t Shipper::best_acked() const {

@@ -82,6 +82,10 @@ public:
     void durable(std::uint64_t seq);
     void recorded(const audit::Record&) override {}
 
+    // A grant waits for a sink to acknowledge `seq` (remote_ack): a sink in
+    // its backoff tries again as soon as `seq` is durable, not at the end
+    // of a backoff that may be longer than the gate's remote_ack_timeout.
+    void awaited(std::uint64_t seq);
     // The highest seq any sink acknowledged (remote_ack waits on it).
     std::uint64_t best_acked() const;
     bool has_sinks() const;

@@ -217,6 +217,9 @@ TEST_F(RemoteSinkTest, RemoteAckRequiredRefusesWhileTheSinkIsDownAndGrantsOnceIt
     EXPECT_EQ(voids[0]["grant_id"], grants[0]["event_id"]);
     EXPECT_FALSE(daemon_->active("root", "ops")) << "a voided grant never takes effect";
 
+    // The sink stays down long enough for its backoff to outgrow the gate's
+    // remote_ack_timeout: the next grant must not wait for the backoff.
+    std::this_thread::sleep_for(6s);
     jr.start();
     const auto t0 = std::chrono::steady_clock::now();
     const auto granted = grant(1);
