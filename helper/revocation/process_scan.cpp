@@ -8,11 +8,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <memory>
 
 #include "common/text.hpp"
@@ -139,10 +142,36 @@ bool matches(const Candidate& c, uid_t actor_uid, gid_t gate_gid) {
            runs_under_grant(*c.status, c.loginuid, actor_uid, gate_gid);
 }
 
-GrantProcess grant_process(pid_t pid, UniqueFd pidfd, const Candidate& c, uid_t actor_uid) {
+std::atomic<std::size_t> g_pidfds_held{0};
+
+// A pidfd for `pid` within the budget. ESRCH (gone): false. Any other
+// failure, or no slot left: true with no pidfd, and `*why` says why; the
+// caller keeps the process by pid.
+bool open_pidfd(pid_t pid, UniqueFd* fd, PidfdSlot* slot, std::string* why) {
+    PidfdSlot s = PidfdSlot::take();
+    if (!s) {
+        *why = "the daemon's pidfd budget of " + std::to_string(pidfd_budget()) + " was in use";
+        return true;
+    }
+    UniqueFd opened(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!opened.valid()) {
+        if (errno == ESRCH) return false;
+        *why = std::string("pidfd_open: ") + std::strerror(errno);
+        return true;
+    }
+    *fd = std::move(opened);
+    *slot = std::move(s);
+    return true;
+}
+
+GrantProcess grant_process(pid_t pid, UniqueFd pidfd, PidfdSlot slot, std::string no_pidfd, const Candidate& c,
+                           uid_t actor_uid) {
     GrantProcess p;
     p.pid = pid;
     p.pidfd = std::move(pidfd);
+    p.slot = std::move(slot);
+    p.no_pidfd = std::move(no_pidfd);
+    p.actor_uid = actor_uid;
     if (c.status) {
         p.name = escape_for_display(c.status->name);
         p.front_end = is_privileged_front_end(*c.status, actor_uid);
@@ -245,14 +274,19 @@ std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid) 
         if (pid <= 1 || pid == self) continue;
         const auto before = read_candidate(proc_fd.get(), entry->d_name);
         if (!before || !matches(*before, actor_uid, gate_gid)) continue;
-        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-        if (!pidfd.valid()) continue;  // gone meanwhile
+        UniqueFd pidfd;
+        PidfdSlot slot;
+        std::string no_pidfd;
+        if (!open_pidfd(pid, &pidfd, &slot, &no_pidfd)) continue;  // gone meanwhile
         // The pid may have been reused between the read and pidfd_open: read
         // again now that the pidfd pins the process, and keep it only if the
-        // process behind it still matches.
+        // process behind it still matches. (Without a pidfd each signal
+        // checks again, still_matches.)
         const auto after = read_candidate(proc_fd.get(), entry->d_name);
         if (!after || !matches(*after, actor_uid, gate_gid)) continue;
-        found.push_back(grant_process(pid, std::move(pidfd), *after, actor_uid));
+        GrantProcess p = grant_process(pid, std::move(pidfd), std::move(slot), std::move(no_pidfd), *after, actor_uid);
+        p.gate_gid = gate_gid;
+        found.push_back(std::move(p));
     }
     return found;
 }
@@ -278,23 +312,69 @@ std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, c
         const auto pid = static_cast<pid_t>(*n);
         if (pid <= 1 || pid == self) continue;
         const std::string pid_name(field);
-        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-        if (!pidfd.valid()) continue;  // gone meanwhile
+        UniqueFd pidfd;
+        PidfdSlot slot;
+        std::string no_pidfd;
+        if (!open_pidfd(pid, &pidfd, &slot, &no_pidfd)) continue;  // gone meanwhile
         // Read after the pidfd pins the process: a reused pid is not in the cgroup.
         if (!in_cgroup(proc_fd.get(), pid_name.c_str(), cgroup_path)) continue;
         const auto c = read_candidate(proc_fd.get(), pid_name.c_str());
         if (!c) continue;
         if (c->status && (c->status->state == 'Z' || c->status->state == 'X') && !c->other_threads) continue;
-        found.push_back(grant_process(pid, std::move(pidfd), *c, actor_uid));
+        GrantProcess p = grant_process(pid, std::move(pidfd), std::move(slot), std::move(no_pidfd), *c, actor_uid);
+        p.cgroup_path = cgroup_path;
+        found.push_back(std::move(p));
     }
     return found;
 }
 
+PidfdSlot PidfdSlot::take() {
+    PidfdSlot s;
+    const std::size_t budget = pidfd_budget();
+    std::size_t held = g_pidfds_held.load();
+    while (held < budget)
+        if (g_pidfds_held.compare_exchange_weak(held, held + 1)) {
+            s.held_ = true;
+            break;
+        }
+    return s;
+}
+
+void PidfdSlot::release() {
+    if (std::exchange(held_, false)) g_pidfds_held.fetch_sub(1);
+}
+
+std::size_t pidfd_budget() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 1024;
+    return std::max<std::size_t>(8, static_cast<std::size_t>(std::min<rlim_t>(r.rlim_cur, 1u << 20) / 4));
+}
+
+std::size_t pidfds_held() { return g_pidfds_held.load(); }
+
+bool still_matches(const GrantProcess& p) {
+    UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!proc_fd.valid()) return false;
+    const std::string pid_name = std::to_string(p.pid);
+    if (!p.cgroup_path.empty()) {
+        if (!in_cgroup(proc_fd.get(), pid_name.c_str(), p.cgroup_path)) return false;
+        const auto c = read_candidate(proc_fd.get(), pid_name.c_str());
+        return c && (!c->status || (c->status->state != 'Z' && c->status->state != 'X') || c->other_threads);
+    }
+    if (!p.gate_gid) return false;
+    const auto c = read_candidate(proc_fd.get(), pid_name.c_str());
+    return c && matches(*c, p.actor_uid, *p.gate_gid);
+}
+
 bool signal_process(const GrantProcess& p, int sig) {
-    return ::syscall(SYS_pidfd_send_signal, p.pidfd.get(), sig, nullptr, 0) == 0;
+    if (p.pidfd.valid()) return ::syscall(SYS_pidfd_send_signal, p.pidfd.get(), sig, nullptr, 0) == 0;
+    // By pid: checked in /proc just before; a pid reused in the microseconds
+    // between is signalled only if it is the actor's under the same grant too.
+    return still_matches(p) && ::kill(p.pid, sig) == 0;
 }
 
 bool has_exited(const GrantProcess& p) {
+    if (!p.pidfd.valid()) return !still_matches(p);
     pollfd pfd{p.pidfd.get(), POLLIN, 0};
     return ::poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 #include "common/file_io.hpp"
@@ -65,10 +66,54 @@ bool unreadable_runs_under_grant(uid_t proc_dir_owner, std::optional<uid_t> logi
 // running such a program, and they end when the command they run ends.
 bool is_privileged_front_end(const ProcStatus& s, uid_t actor_uid);
 
+// One of the pidfds the scans hold at once. A pidfd per process would let
+// the actor exhaust the daemon's descriptors with processes (each one it
+// cannot open would escape, and the daemon could not accept or write
+// meanwhile), so at most pidfd_budget() are held; a process beyond them is
+// kept by pid and checked again in /proc before each signal.
+class PidfdSlot {
+public:
+    PidfdSlot() = default;
+    // A slot, or an empty one when the budget is used up.
+    static PidfdSlot take();
+    PidfdSlot(PidfdSlot&& o) noexcept : held_(std::exchange(o.held_, false)) {}
+    PidfdSlot& operator=(PidfdSlot&& o) noexcept {
+        if (this != &o) {
+            release();
+            held_ = std::exchange(o.held_, false);
+        }
+        return *this;
+    }
+    PidfdSlot(const PidfdSlot&) = delete;
+    PidfdSlot& operator=(const PidfdSlot&) = delete;
+    ~PidfdSlot() { release(); }
+    explicit operator bool() const { return held_; }
+
+private:
+    void release();
+    bool held_ = false;
+};
+
+// How many pidfds the scans may hold at once: a quarter of the soft
+// RLIMIT_NOFILE (at least 8), so the daemon keeps descriptors for its own work.
+std::size_t pidfd_budget();
+// How many are held now (tests).
+std::size_t pidfds_held();
+
 struct GrantProcess {
     pid_t pid = 0;
     std::string name;  // escaped for display
-    UniqueFd pidfd;    // refers to the process that matched (checked after opening)
+    // Refers to the process that matched (checked after opening). Invalid
+    // when the budget was used up or pidfd_open failed otherwise than with
+    // ESRCH (no_pidfd says why): then the process is signalled by pid, and
+    // only while /proc still shows it matching (still_matches).
+    UniqueFd pidfd;
+    PidfdSlot slot;
+    std::string no_pidfd;
+    // What matched, for that check: the actor, and the gate group or the cgroup.
+    uid_t actor_uid = 0;
+    std::optional<gid_t> gate_gid;
+    std::string cgroup_path;
     // Its status could not be read or parsed: matched by its owner or login
     // uid (unreadable_runs_under_grant), or as a member of a scope.
     bool status_unreadable = false;
@@ -92,9 +137,16 @@ std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid);
 std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path,
                                                 uid_t actor_uid);
 
-// Sends `sig` through the pidfd. False when the process is already gone.
+// Whether /proc still shows `p.pid` as a process that matches as it did
+// when found (the actor's with the gate group, or in the cgroup), and not a
+// zombie. Used for a process held without a pidfd.
+bool still_matches(const GrantProcess& p);
+// Sends `sig` through the pidfd; without one, with kill(2) if still_matches
+// (a pid reused in between by a process that does not match is never
+// signalled). False when the process is already gone.
 bool signal_process(const GrantProcess& p, int sig);
-// True when the process behind the pidfd has exited (POLLIN on the pidfd).
+// True when the process behind the pidfd has exited (POLLIN on the pidfd);
+// without one, when it no longer still_matches.
 bool has_exited(const GrantProcess& p);
 
 // A small file (under /proc or /sys), whole, opened relative to `dir_fd`

@@ -17,10 +17,17 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
+// At most kMaxListedLate of them, then how many more: a record stays
+// readable (and under the recorder's field limit) whatever the actor forked.
 std::string describe_all(const std::vector<GrantProcess>& processes) {
     std::vector<std::string> items;
-    for (const GrantProcess& p : processes) items.push_back(describe_process(p));
-    return join(items);
+    for (const GrantProcess& p : processes) {
+        if (items.size() == kMaxListedLate) break;
+        items.push_back(describe_process(p));
+    }
+    std::string out = join(items);
+    if (processes.size() > items.size()) out += " and " + std::to_string(processes.size() - items.size()) + " more";
+    return out;
 }
 
 bool alive(const GrantProcess& p) { return !has_exited(p); }
@@ -43,6 +50,20 @@ std::string appeared(const TerminationTarget& t, const std::vector<std::string>&
 std::string unreadable_note(const std::vector<GrantProcess>& processes) {
     const bool any = std::any_of(processes.begin(), processes.end(), [](const GrantProcess& p) { return p.status_unreadable; });
     return any ? "; a process whose status could not be read is taken as running under the grant" : "";
+}
+
+// Processes held without a pidfd (process_scan.hpp, PidfdSlot): how many, and why.
+std::string by_pid_note(const std::vector<GrantProcess>& processes) {
+    std::size_t n = 0;
+    std::string why;
+    for (const GrantProcess& p : processes)
+        if (!p.pidfd.valid()) {
+            ++n;
+            if (why.empty()) why = p.no_pidfd;
+        }
+    if (n == 0) return "";
+    return "; " + std::to_string(n) + " of them without a pidfd (" + why +
+           "): each signalled by pid after /proc showed it still under the grant";
 }
 
 }  // namespace
@@ -119,7 +140,7 @@ std::string Terminator::signal_first(Pending& p, std::vector<GrantProcess> found
     if (!p.front_ends.empty())
         detail += "; set-uid front ends left to end with their command and report it: pids " + describe_all(p.front_ends) +
                   " (SIGKILL " + std::to_string(kFrontEndGraceSeconds) + " s after the grace if still there)";
-    return detail + unreadable_note(p.processes);
+    return detail + unreadable_note(p.processes) + by_pid_note(p.processes);
 }
 
 TerminationReport Terminator::begin(const TerminationTarget& target, std::int64_t now, std::string_view context) {
@@ -181,10 +202,15 @@ std::vector<TerminationReport> Terminator::finish_due(std::int64_t now, const Gr
         it = pending_.erase(it);
         std::set<pid_t> known;
         std::vector<std::string> killed, late, front_ends_killed;
-        std::size_t late_unlisted = 0;
+        std::size_t late_unlisted = 0, killed_unlisted = 0;
         for (const GrantProcess& p : t.processes) {
             known.insert(p.pid);
-            if (alive(p) && signal_process(p, SIGKILL)) killed.push_back(describe_process(p));
+            if (alive(p) && signal_process(p, SIGKILL)) {
+                if (killed.size() < kMaxListedLate)
+                    killed.push_back(describe_process(p));
+                else
+                    ++killed_unlisted;
+            }
         }
         for (const GrantProcess& p : t.front_ends) known.insert(p.pid);
         if (t.front_end_stage)
@@ -224,7 +250,10 @@ std::vector<TerminationReport> Terminator::finish_due(std::int64_t now, const Gr
             residue = describe(clear_setgid_files(*t.gid, t.target.granted_at, t.target.setgid_roots), t.target.group);
         if (!killed.empty() || !late.empty() || !front_ends_killed.empty() || !residue.empty()) {
             std::string detail = t.front_end_stage ? "front-end grace over" : "grace over";
-            if (!killed.empty()) detail += "; SIGKILL to pids " + join(killed) + " that survived SIGTERM";
+            if (!killed.empty())
+                detail += "; SIGKILL to pids " + join(killed) +
+                          (killed_unlisted ? " and " + std::to_string(killed_unlisted) + " more" : std::string()) +
+                          " that survived SIGTERM";
             if (!late.empty())
                 detail += "; SIGKILL to pids " + join(late) +
                           (late_unlisted ? " and " + std::to_string(late_unlisted) + " more" : std::string()) +

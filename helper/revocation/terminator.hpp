@@ -43,8 +43,8 @@ namespace bg {
 // How long the set-uid front ends get, after the grace, to end on their own.
 inline constexpr std::int64_t kFrontEndGraceSeconds = 2;
 // After the grace, /proc (and the scopes) are scanned again until kQuietRounds
-// scans in a row find nothing new, at most kRescanRounds times; a record lists at most kMaxListedLate
-// of the processes found so, and counts the rest.
+// scans in a row find nothing new, at most kRescanRounds times. A record lists at most kMaxListedLate
+// processes of each kind (signalled, killed, found late) and counts the rest.
 inline constexpr int kRescanRounds = 64;
 inline constexpr int kQuietRounds = 8;  // scans in a row that find nothing new end the rescan
 inline constexpr std::size_t kMaxListedLate = 32;

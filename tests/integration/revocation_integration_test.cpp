@@ -12,11 +12,13 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/protocol.hpp"
@@ -389,6 +391,45 @@ TEST_F(RevocationTest, AProcessThatKeepsChangingItsPidIsEndedAfterTheGrace) {
     EXPECT_TRUE(eventually([&] { return !beating(); }, 8s)) << "still running 8 s after the revoke (grace 1 s)";
     const auto terminates = wait_for("terminate", 2, 5s);
     ASSERT_GE(terminates.size(), 2u) << "no terminate record after the grace: " << ::testing::PrintToString(terminates.empty() ? std::string() : terminates.back().dump());
+    EXPECT_NE(terminates.back()["detail"].get<std::string>().find("SIGKILL"), std::string::npos)
+        << terminates.back().dump();
+}
+
+// The actor's answer to revocation: more processes under the grant than the
+// daemon has file descriptors (one pidfd each), all ignoring SIGTERM. The
+// daemon runs with 128 descriptors here (a default service has 1024 soft,
+// and the actor's process limit is far above either); every process must
+// still end, and the daemon must keep answering meanwhile.
+TEST_F(RevocationTest, MoreProcessesThanTheDaemonHasDescriptorsAllEnd) {
+    constexpr int kFlood = 400;
+    start_daemon();
+    const rlimit small{128, 128};
+    ASSERT_EQ(::prlimit(daemon_->pid(), RLIMIT_NOFILE, &small, nullptr), 0) << std::strerror(errno);
+    const std::string id = grant_for(alice_);
+    ASSERT_FALSE(id.empty());
+    SpawnOptions options;
+    options.as = credentials_of(alice_.name(), {gate_.gid()});
+    options.ignore_sigterm = true;
+    ChildProcess flood({"/bin/sh", "-c",
+                        "i=0; while [ $i -lt " + std::to_string(kFlood) +
+                            " ]; do /bin/sleep 1000 & i=$((i+1)); done; exec /bin/sleep 1000"},
+                       options);
+    ASSERT_TRUE(eventually([&] { return running_with_group(alice_.uid(), gate_.gid()).size() >= kFlood + 1u; }, 30s))
+        << running_with_group(alice_.uid(), gate_.gid()).size() << " of " << kFlood + 1 << " started";
+    revoke(id);
+    const auto left = [&] { return running_with_group(alice_.uid(), gate_.gid()).size(); };
+    EXPECT_TRUE(eventually([&] { return left() == 0; }, 20s))
+        << left() << " of " << kFlood + 1 << " processes still run 20 s after the revoke (grace 1 s)";
+    const auto status = run(daemon_->ctl({"status"}));
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    const auto terminates = wait_for("terminate", 2, 10s);
+    ASSERT_GE(terminates.size(), 2u);
+    const std::string first = terminates.front()["detail"];
+    EXPECT_NE(first.find(" and " + std::to_string(kFlood + 1 - 32) + " more ("), std::string::npos)
+        << "32 pids listed, the rest counted: " << first;
+    EXPECT_NE(first.find("without a pidfd (the daemon's pidfd budget of 32 was in use): each signalled by pid"),
+              std::string::npos)
+        << first;
     EXPECT_NE(terminates.back()["detail"].get<std::string>().find("SIGKILL"), std::string::npos)
         << terminates.back().dump();
 }

@@ -7,8 +7,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,6 +212,68 @@ TEST(ProcStatus, FindsAProcessWhoseLeaderThreadHasExited) {
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     EXPECT_TRUE(child_found) << "a live process whose leader thread exited is skipped as a zombie";
+}
+
+// At most pidfd_budget() pidfds are held at once (a quarter of the soft
+// RLIMIT_NOFILE); a slot comes back when its holder goes.
+TEST(ProcStatus, PidfdSlotsStayWithinTheBudget) {
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 64;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    EXPECT_EQ(pidfd_budget(), 16u);
+    const std::size_t before = pidfds_held();
+    std::vector<PidfdSlot> slots;
+    for (PidfdSlot s = PidfdSlot::take(); s; s = PidfdSlot::take()) slots.push_back(std::move(s));
+    EXPECT_EQ(slots.size(), 16u - before);
+    EXPECT_FALSE(PidfdSlot::take());
+    slots.pop_back();
+    EXPECT_TRUE(PidfdSlot::take());
+    slots.clear();
+    EXPECT_EQ(pidfds_held(), before);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
+// Beyond the budget a process is found all the same, kept by pid, and
+// signalled only while /proc shows it still matching: a pid now held by a
+// process without the gate group (a reused pid) is never signalled.
+TEST(ProcStatus, AProcessWithoutAPidfdIsSignalledOnlyWhileItStillMatches) {
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 32;  // budget 8
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<PidfdSlot> used;
+    for (PidfdSlot s = PidfdSlot::take(); s; s = PidfdSlot::take()) used.push_back(std::move(s));
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    std::vector<GrantProcess> found = find_grant_processes(::getuid(), ::getgid());
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    GrantProcess* mine = nullptr;
+    for (GrantProcess& p : found)
+        if (p.pid == child) mine = &p;
+    ASSERT_NE(mine, nullptr) << "a process beyond the pidfd budget was skipped";
+    EXPECT_FALSE(mine->pidfd.valid());
+    EXPECT_NE(mine->no_pidfd.find("pidfd budget of 8"), std::string::npos) << mine->no_pidfd;
+    EXPECT_TRUE(still_matches(*mine));
+    EXPECT_FALSE(has_exited(*mine));
+    // The same pid, as if it now belonged to a process without the group.
+    GrantProcess other;
+    other.pid = child;
+    other.actor_uid = ::getuid();
+    other.gate_gid = ::getgid() + 4242;
+    EXPECT_FALSE(still_matches(other));
+    EXPECT_FALSE(signal_process(other, SIGTERM));
+    EXPECT_TRUE(signal_process(*mine, SIGTERM));
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    EXPECT_TRUE(has_exited(*mine));
+    EXPECT_FALSE(signal_process(*mine, SIGKILL)) << "a pid that is gone is not signalled";
 }
 
 }  // namespace
