@@ -262,10 +262,22 @@ bool is_privileged_front_end(const ProcStatus& s, uid_t actor_uid) {
 
 std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid) {
     std::vector<GrantProcess> found;
+    scan_grant_processes(actor_uid, gate_gid, [&](GrantProcess&& p) { found.push_back(std::move(p)); });
+    return found;
+}
+
+std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path,
+                                                uid_t actor_uid) {
+    std::vector<GrantProcess> found;
+    scan_cgroup_processes(cgroup_dir, cgroup_path, actor_uid, [&](GrantProcess&& p) { found.push_back(std::move(p)); });
+    return found;
+}
+
+void scan_grant_processes(uid_t actor_uid, gid_t gate_gid, const FoundProcess& found) {
     UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!proc_fd.valid()) return found;
+    if (!proc_fd.valid()) return;
     std::unique_ptr<DIR, DirClose> dir(::fdopendir(::dup(proc_fd.get())));
-    if (!dir) return found;
+    if (!dir) return;
     const pid_t self = ::getpid();
     while (const dirent* entry = ::readdir(dir.get())) {
         const auto n = parse_decimal(entry->d_name, kMaxPid);
@@ -286,21 +298,19 @@ std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid) 
         if (!after || !matches(*after, actor_uid, gate_gid)) continue;
         GrantProcess p = grant_process(pid, std::move(pidfd), std::move(slot), std::move(no_pidfd), *after, actor_uid);
         p.gate_gid = gate_gid;
-        found.push_back(std::move(p));
+        found(std::move(p));
     }
-    return found;
 }
 
-std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path,
-                                                uid_t actor_uid) {
-    std::vector<GrantProcess> found;
+void scan_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path, uid_t actor_uid,
+                           const FoundProcess& found) {
     UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!proc_fd.valid()) return found;
+    if (!proc_fd.valid()) return;
     UniqueFd group_fd(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-    if (!group_fd.valid()) return found;
+    if (!group_fd.valid()) return;
     // A scope holds a session's processes: a few, or a few thousand at most.
     const auto procs = read_small_file(group_fd.get(), "cgroup.procs", 4 * 1024 * 1024);
-    if (!procs) return found;
+    if (!procs) return;
     const pid_t self = ::getpid();
     std::string_view rest = *procs;
     while (!rest.empty()) {
@@ -323,9 +333,8 @@ std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, c
         if (c->status && (c->status->state == 'Z' || c->status->state == 'X') && !c->other_threads) continue;
         GrantProcess p = grant_process(pid, std::move(pidfd), std::move(slot), std::move(no_pidfd), *c, actor_uid);
         p.cgroup_path = cgroup_path;
-        found.push_back(std::move(p));
+        found(std::move(p));
     }
-    return found;
 }
 
 PidfdSlot PidfdSlot::take() {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -128,6 +129,12 @@ struct GrantProcess {
 // that vanish while scanning are skipped.
 std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid);
 
+// Each process as soon as it is found and pinned, during the scan: a caller
+// that signals it there reaches a process that changes its pid by forking
+// before its next fork, not a whole scan of /proc later.
+using FoundProcess = std::function<void(GrantProcess&&)>;
+void scan_grant_processes(uid_t actor_uid, gid_t gate_gid, const FoundProcess& found);
+
 // The processes in one cgroup: `cgroup_dir` is its directory under the
 // cgroup file system, `cgroup_path` its path as /proc/PID/cgroup shows it
 // ("/breakglass.slice/breakglass-bg-2026-000001-7.scope"). Each gets a pidfd,
@@ -136,6 +143,8 @@ std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid);
 // as for find_grant_processes, with `actor_uid`.
 std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path,
                                                 uid_t actor_uid);
+void scan_cgroup_processes(const std::string& cgroup_dir, const std::string& cgroup_path, uid_t actor_uid,
+                           const FoundProcess& found);
 
 // Whether /proc still shows `p.pid` as a process that matches as it did
 // when found (the actor's with the gate group, or in the cgroup), and not a

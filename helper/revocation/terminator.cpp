@@ -114,22 +114,27 @@ std::optional<Terminator::Pending> Terminator::resolve(const TerminationTarget& 
     return p;
 }
 
-std::vector<GrantProcess> Terminator::collect(const Pending& p, bool scan) {
-    std::vector<GrantProcess> found;
+void Terminator::collect(const Pending& p, bool scan, const FoundProcess& each) {
     std::set<pid_t> seen;
+    const FoundProcess once = [&](GrantProcess&& proc) {
+        if (seen.insert(proc.pid).second) each(std::move(proc));
+    };
     if (const auto root = scopes::cgroup_root())
         for (const std::string& unit : p.scopes)
-            for (GrantProcess& proc : find_cgroup_processes(*root + scopes::cgroup_path(unit), scopes::cgroup_path(unit), p.uid))
-                if (seen.insert(proc.pid).second) found.push_back(std::move(proc));
-    if (p.gid && scan)
-        for (GrantProcess& proc : find_grant_processes(p.uid, *p.gid))
-            if (seen.insert(proc.pid).second) found.push_back(std::move(proc));
-    return found;
+            scan_cgroup_processes(*root + scopes::cgroup_path(unit), scopes::cgroup_path(unit), p.uid, once);
+    if (p.gid && scan) scan_grant_processes(p.uid, *p.gid, once);
 }
 
-std::string Terminator::signal_first(Pending& p, std::vector<GrantProcess> found) {
-    for (GrantProcess& proc : found) (proc.front_end ? p.front_ends : p.processes).push_back(std::move(proc));
-    for (const GrantProcess& proc : p.processes) (void)signal_process(proc, SIGTERM);
+std::string Terminator::signal_first(Pending& p) {
+    collect(p, true, [&](GrantProcess&& proc) {
+        if (proc.front_end) {
+            p.front_ends.push_back(std::move(proc));
+            return;
+        }
+        (void)signal_process(proc, SIGTERM);
+        p.processes.push_back(std::move(proc));
+    });
+    if (p.processes.empty() && p.front_ends.empty()) return "";
     const TerminationTarget& t = p.target;
     std::string detail;
     if (!p.processes.empty())
@@ -151,12 +156,8 @@ TerminationReport Terminator::begin(const TerminationTarget& target, std::int64_
         report.detail += "; " + why;
         return report;
     }
-    std::vector<GrantProcess> found = collect(*p, true);
-    if (found.empty()) {
-        report.detail += "; no process ran under " + where(p->target, p->scopes);
-    } else {
-        report.detail += signal_first(*p, std::move(found));
-    }
+    const std::string signalled = signal_first(*p);
+    report.detail += signalled.empty() ? "; no process ran under " + where(p->target, p->scopes) : signalled;
     if (!p->target.why_no_group.empty() && !target.group.empty())
         report.detail += "; " + p->target.why_no_group + ": only the scopes were searched";
     if (p->gid) {
@@ -175,9 +176,9 @@ std::optional<TerminationReport> Terminator::begin_if_running(const TerminationT
     std::string why;
     std::optional<Pending> p = resolve(target, now, &why);
     if (!p) return std::nullopt;
-    std::vector<GrantProcess> found = collect(*p, true);
-    if (found.empty()) return std::nullopt;
-    TerminationReport report{target, std::string(context) + signal_first(*p, std::move(found))};
+    const std::string signalled = signal_first(*p);
+    if (signalled.empty()) return std::nullopt;
+    TerminationReport report{target, std::string(context) + signalled};
     pending_.push_back(std::move(*p));
     return report;
 }
@@ -227,19 +228,19 @@ std::vector<TerminationReport> Terminator::finish_due(std::int64_t now, const Gr
         const bool with_group = !granted_again(t.target.user, t.target.gate);
         for (int round = 0, quiet = 0; round < kRescanRounds && quiet < kQuietRounds; ++round) {
             bool fresh = false;
-            for (GrantProcess& p : collect(t, with_group)) {
-                if (!known.insert(p.pid).second) continue;
+            collect(t, with_group, [&](GrantProcess&& p) {
+                if (!known.insert(p.pid).second) return;
                 fresh = true;
                 if (p.front_end && !t.front_end_stage) {
                     t.front_ends.push_back(std::move(p));  // a front end that appeared: it waits like the others
-                    continue;
+                    return;
                 }
-                if (!signal_process(p, SIGKILL)) continue;
+                if (!signal_process(p, SIGKILL)) return;
                 if (late.size() < kMaxListedLate)
                     late.push_back(describe_process(p));
                 else
                     ++late_unlisted;
-            }
+            });
             quiet = fresh ? 0 : quiet + 1;
         }
         const bool front_ends_left =

@@ -114,10 +114,13 @@ private:
     // when nothing can be terminated.
     std::optional<Pending> resolve(const TerminationTarget& target, std::int64_t now, std::string* why) const;
     // Everything in the scopes and, with a group, what the scan finds (unless
-    // `scan` is false), one entry per pid.
-    static std::vector<GrantProcess> collect(const Pending& p, bool scan);
-    // SIGTERM to all but the front ends; the detail of what was done.
-    static std::string signal_first(Pending& p, std::vector<GrantProcess> found);
+    // `scan` is false), one call per pid, each as soon as it is found (the
+    // caller signals it there: a pid-hopping process is reached before it
+    // forks again).
+    static void collect(const Pending& p, bool scan, const FoundProcess& each);
+    // The first scan: SIGTERM to each but the front ends as it is found;
+    // empty when nothing was found, else the detail of what was done.
+    static std::string signal_first(Pending& p);
     void finish_scopes(const Pending& p);
 
     std::vector<Pending> pending_;
