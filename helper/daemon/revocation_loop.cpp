@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <utility>
+#include <vector>
 
 namespace bg {
 namespace {
@@ -19,7 +21,67 @@ RevocationLoop::RevocationLoop(sd_event* event, Daemon& daemon, Log log)
           hook_ended(run, wait_status, problem);
       }) {}
 
-RevocationLoop::~RevocationLoop() { sd_event_source_disable_unref(timer_); }
+RevocationLoop::~RevocationLoop() {
+    // A hook queued at a stop starts all the same, as it would have at once.
+    start_queued(true);
+    sd_event_source_disable_unref(timer_);
+    sd_event_source_disable_unref(idle_);
+    sd_event_source_disable_unref(hook_deadline_);
+}
+
+int RevocationLoop::on_idle(sd_event_source*, void* userdata) {
+    static_cast<RevocationLoop*>(userdata)->start_queued(false);
+    return 0;
+}
+
+int RevocationLoop::on_hook_deadline(sd_event_source*, std::uint64_t, void* userdata) {
+    static_cast<RevocationLoop*>(userdata)->start_queued(true);
+    return 0;
+}
+
+void RevocationLoop::start_queued(bool all) {
+    // One at a time while idle: a request that arrives meanwhile goes first.
+    while (!queued_.empty()) {
+        const HookRun run = std::move(queued_.front());
+        queued_.pop_front();
+        hooks_.start(run);
+        if (!all) break;
+    }
+    if (queued_.empty()) {
+        if (idle_) sd_event_source_set_enabled(idle_, SD_EVENT_OFF);
+        if (hook_deadline_) sd_event_source_set_enabled(hook_deadline_, SD_EVENT_OFF);
+    } else if (idle_) {
+        sd_event_source_set_enabled(idle_, SD_EVENT_ONESHOT);
+    }
+}
+
+void RevocationLoop::queue_hooks() {
+    std::vector<HookRun> due = daemon_.take_hook_runs(now_unix());
+    if (due.empty()) return;
+    const bool had = !queued_.empty();
+    for (HookRun& run : due) queued_.push_back(std::move(run));
+    if (!idle_) {
+        if (sd_event_add_defer(event_, &idle_, on_idle, this) < 0 ||
+            sd_event_source_set_priority(idle_, SD_EVENT_PRIORITY_IDLE) < 0) {
+            sd_event_source_disable_unref(idle_);
+            idle_ = nullptr;
+        }
+    }
+    if (!hook_deadline_) {
+        if (sd_event_add_time_relative(event_, &hook_deadline_, CLOCK_MONOTONIC, kHookStartWithinUsec, 1000,
+                                       on_hook_deadline, this) < 0)
+            hook_deadline_ = nullptr;
+    } else if (!had) {
+        sd_event_source_set_time_relative(hook_deadline_, kHookStartWithinUsec);
+    }
+    if (!idle_ || !hook_deadline_) {
+        log_(4, "cannot defer the hooks' start; starting them now");
+        start_queued(true);
+        return;
+    }
+    sd_event_source_set_enabled(idle_, SD_EVENT_ONESHOT);
+    if (!had) sd_event_source_set_enabled(hook_deadline_, SD_EVENT_ONESHOT);
+}
 
 void RevocationLoop::hook_ended(const HookRun& run, int wait_status, const std::string& problem) {
     if (auto alert = daemon_.hook_finished(run, wait_status, now_unix(), problem)) log_(1, *alert);
@@ -36,7 +98,7 @@ int RevocationLoop::on_timer(sd_event_source*, std::uint64_t, void* userdata) {
 }
 
 void RevocationLoop::settle() {
-    for (const HookRun& run : daemon_.take_hook_runs(now_unix())) hooks_.start(run);
+    queue_hooks();
     const auto deadline = daemon_.next_termination_deadline();
     auto retry = daemon_.next_hook_retry();
     if (const auto db = daemon_.next_db_retry(); db && (!retry || *db < *retry)) retry = db;
