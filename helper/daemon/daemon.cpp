@@ -377,10 +377,15 @@ std::optional<std::string> Daemon::reload_policy(std::int64_t now) {
 std::vector<Problem> Daemon::after_answer(std::int64_t now) {
     std::vector<EndedGrant> ended = std::move(ended_);
     ended_.clear();
-    for (const EndedGrant& e : ended) {
+    // Grants that ended together are terminated together: one scan of /proc,
+    // every SIGTERM before any record or sweep.
+    std::vector<Terminator::Ending> endings;
+    for (const EndedGrant& e : ended) endings.push_back({termination_target(e.grant), "after the " + e.event});
+    const std::vector<TerminationReport> reports = terminator_.begin(endings, now);
+    for (std::size_t i = 0; i < ended.size(); ++i) {
+        const EndedGrant& e = ended[i];
         // A terminate record that cannot be written now is queued (record_closing).
-        const TerminationReport report = terminator_.begin(termination_target(e.grant), now, "after the " + e.event);
-        (void)record_termination(report, now);
+        (void)record_termination(reports[i], now);
         // A PostgreSQL gate's role: NOLOGIN, its backends ended, dropped (db_gate.cpp).
         db_grant_ended(e.grant, e.event, now);
         // A voided grant never took effect: its on_grant hook never ran, nor does on_revoke.
@@ -551,8 +556,16 @@ bool Daemon::expire_due(std::int64_t now, const std::string& why) {
     bool all_recorded = expire_requests(now);
     const std::optional<std::int64_t> next = grants_.earliest_expiry();
     if (!next || *next > now) return all_recorded;
+    std::vector<Grant> due;
     for (const Grant& g : grants_.active())
-        if (g.expires_at <= now && !end_grant(g, "expire", "breakglassd", nullptr, why, now)) all_recorded = false;
+        if (g.expires_at <= now) due.push_back(g);
+    // Grants given together expire together: one fsync for the batch (the
+    // last record's sync makes the earlier ones durable), not one each, so
+    // their terminations (after this) do not wait for twenty syncs.
+    for (std::size_t i = 0; i < due.size(); ++i) {
+        const auto durability = i + 1 < due.size() ? audit::Durability::Deferred : audit::Durability::Synced;
+        if (!end_grant(due[i], "expire", "breakglassd", nullptr, why, now, durability)) all_recorded = false;
+    }
     return all_recorded;
 }
 

@@ -133,7 +133,8 @@ public:
     // Ends every active grant whose expires_at has passed, each with an
     // expire record. `why` goes into the record's detail. The grants end
     // (and their processes are terminated after this) whether or not the
-    // records can be written; false when one must wait for the disk.
+    // records can be written; false when one must wait for the disk. The
+    // batch is synced once, with its last record.
     bool expire_due(std::int64_t now, const std::string& why);
     // The earliest expires_at among active grants.
     std::optional<std::int64_t> next_expiry() const;
@@ -375,8 +376,10 @@ private:
     // Then the revoke or expire record; when it cannot be written now, the
     // end is added to the list of unrecorded ends (so a restart does not
     // bring the grant back) and the record is queued. nullopt when queued.
+    // Deferred only when a Synced record follows in the same batch (expire_due).
     std::optional<audit::Record> end_grant(const Grant& g, const std::string& event, const std::string& actor,
-                                           const PeerIdentity* peer, const std::string& detail, std::int64_t now);
+                                           const PeerIdentity* peer, const std::string& detail, std::int64_t now,
+                                           audit::Durability durability = audit::Durability::Synced);
     audit::RecordFields end_fields(const Grant& g, const std::string& event, const std::string& actor,
                                    std::int64_t peer_uid, std::int64_t loginuid, const std::string& detail) const;
     // At start: the ends a stopped daemon had not recorded yet, applied again.

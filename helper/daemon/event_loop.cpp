@@ -42,13 +42,17 @@ constexpr std::uint64_t kFirstRequestUsec = static_cast<std::uint64_t>(Connectio
 // A flood of refused connections is logged at most this often per pool.
 constexpr std::int64_t kRefusedConnectionLogSeconds = 10;
 constexpr std::uint64_t kRetryUsec = 1000ULL * 1000;
-// While the per-grant systemd timers work they are the first line and the
-// daemon's own timer is a backstop this long after expires_at.
-constexpr std::int64_t kBackstopSeconds = 2;
 // How often the sinks' backlogs are compared with their backlog_limit.
 constexpr std::uint64_t kSinkWatchUsec = 5ULL * 1000 * 1000;
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+// clock_gettime, not time(2): glibc's time() reads the clock as of the last
+// tick, up to a few ms behind, so the expiry timer firing at expires_at would
+// see the second before it and find nothing due.
+std::int64_t now_unix() {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec);
+}
 
 struct EventSourceUnref {
     void operator()(sd_event_source* s) const { sd_event_source_disable_unref(s); }
@@ -219,10 +223,7 @@ void Server::arm_maintenance() {
 
 int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    const bool backstop = server->timers && server->timers->healthy();
-    if (!server->daemon->expire_due(now_unix(), backstop ? "expired by the daemon's backstop timer: the grant's systemd "
-                                                           "timer had not ended it 2 s after expires_at"
-                                                         : "expired at expires_at by the daemon's timer"))
+    if (!server->daemon->expire_due(now_unix(), "expired at expires_at by the daemon's timer"))
         log_line(1, "an expiry could not be recorded yet: the grant has ended and its processes are terminated; "
                     "the record follows once the audit log can take it");
     server->settle();
@@ -235,9 +236,13 @@ void Server::arm_expiry_timer() {
         if (expiry_timer) sd_event_source_set_enabled(expiry_timer.get(), SD_EVENT_OFF);
         return;
     }
+    // The daemon's own timer acts at expires_at, systemd timers or not: it
+    // needs no process started, so it is the fastest line; the grant's
+    // systemd timer elapses at the same moment and is what ends the grant
+    // when the daemon is not running then (its request starts the daemon
+    // through the socket). Whichever comes second finds the grant ended.
     // A due grant that could not be recorded is retried a second from now.
-    const std::int64_t due = *next + (timers && timers->healthy() ? kBackstopSeconds : 0);
-    std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(due, 0)) * 1000000ULL;
+    std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(*next, 0)) * 1000000ULL;
     const std::uint64_t retry = static_cast<std::uint64_t>(now_unix()) * 1000000ULL + kRetryUsec;
     if (*next <= now_unix()) at = retry;
     if (!expiry_timer) {

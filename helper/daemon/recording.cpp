@@ -182,7 +182,8 @@ audit::RecordFields Daemon::end_fields(const Grant& g, const std::string& event,
 }
 
 std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string& event, const std::string& actor,
-                                               const PeerIdentity* peer, const std::string& detail, std::int64_t now) {
+                                               const PeerIdentity* peer, const std::string& detail, std::int64_t now,
+                                               audit::Durability durability) {
     // Closing never waits: the grant ends here, whatever the disk says.
     grants_.end(g.event_id, state_after(event), now);
     timer_changes_.push_back({g.event_id, 0, false});
@@ -196,7 +197,7 @@ std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string
     if (!late_.empty()) write_late_records(now);
     std::string why = late_.empty() ? std::string() : "earlier records were waiting: " + late_.front().why;
     if (late_.empty()) {
-        auto rec = append_using_reserve(f, now, audit::Durability::Synced, true);
+        auto rec = append_using_reserve(f, now, durability, true);
         if (rec) return std::move(rec).value();
         why = rec.error().message;
     }

@@ -274,18 +274,29 @@ std::vector<GrantProcess> find_cgroup_processes(const std::string& cgroup_dir, c
 }
 
 void scan_grant_processes(uid_t actor_uid, gid_t gate_gid, const FoundProcess& found) {
+    scan_grant_processes(std::vector<ScanKey>{{actor_uid, gate_gid}},
+                         [&](std::size_t, GrantProcess&& p) { found(std::move(p)); });
+}
+
+void scan_grant_processes(const std::vector<ScanKey>& keys, const FoundProcessFor& found) {
+    if (keys.empty()) return;
     UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!proc_fd.valid()) return;
     std::unique_ptr<DIR, DirClose> dir(::fdopendir(::dup(proc_fd.get())));
     if (!dir) return;
     const pid_t self = ::getpid();
+    std::vector<std::size_t> hits;
     while (const dirent* entry = ::readdir(dir.get())) {
         const auto n = parse_decimal(entry->d_name, kMaxPid);
         if (!n) continue;
         const auto pid = static_cast<pid_t>(*n);
         if (pid <= 1 || pid == self) continue;
         const auto before = read_candidate(proc_fd.get(), entry->d_name);
-        if (!before || !matches(*before, actor_uid, gate_gid)) continue;
+        if (!before) continue;
+        hits.clear();
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            if (matches(*before, keys[i].actor_uid, keys[i].gate_gid)) hits.push_back(i);
+        if (hits.empty()) continue;
         UniqueFd pidfd;
         PidfdSlot slot;
         std::string no_pidfd;
@@ -295,10 +306,35 @@ void scan_grant_processes(uid_t actor_uid, gid_t gate_gid, const FoundProcess& f
         // process behind it still matches. (Without a pidfd each signal
         // checks again, still_matches.)
         const auto after = read_candidate(proc_fd.get(), entry->d_name);
-        if (!after || !matches(*after, actor_uid, gate_gid)) continue;
-        GrantProcess p = grant_process(pid, std::move(pidfd), std::move(slot), std::move(no_pidfd), *after, actor_uid);
-        p.gate_gid = gate_gid;
-        found(std::move(p));
+        if (!after) continue;
+        // Built first, handed over after: the callback may drop a process
+        // (already found in a scope), and with it the pidfd a second copy needs.
+        std::vector<std::pair<std::size_t, GrantProcess>> out;
+        for (const std::size_t i : hits) {
+            if (!matches(*after, keys[i].actor_uid, keys[i].gate_gid)) continue;
+            UniqueFd fd;
+            PidfdSlot s;
+            std::string why = no_pidfd;
+            if (out.empty()) {
+                fd = std::move(pidfd);
+                s = std::move(slot);
+            } else if (const int pinned = out.front().second.pidfd.get(); pinned >= 0) {
+                s = PidfdSlot::take();
+                if (!s) {
+                    why = "the daemon's pidfd budget of " + std::to_string(pidfd_budget()) + " was in use";
+                } else {
+                    fd = UniqueFd(::fcntl(pinned, F_DUPFD_CLOEXEC, 0));
+                    if (!fd.valid()) {
+                        why = std::string("dup of a pidfd: ") + std::strerror(errno);
+                        s = PidfdSlot();
+                    }
+                }
+            }
+            GrantProcess p = grant_process(pid, std::move(fd), std::move(s), std::move(why), *after, keys[i].actor_uid);
+            p.gate_gid = keys[i].gate_gid;
+            out.emplace_back(i, std::move(p));
+        }
+        for (auto& [i, p] : out) found(i, std::move(p));
     }
 }
 

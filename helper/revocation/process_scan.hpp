@@ -135,6 +135,17 @@ std::vector<GrantProcess> find_grant_processes(uid_t actor_uid, gid_t gate_gid);
 using FoundProcess = std::function<void(GrantProcess&&)>;
 void scan_grant_processes(uid_t actor_uid, gid_t gate_gid, const FoundProcess& found);
 
+// One scan of /proc for several ended grants at once (grants given together
+// expire together: one scan, not one each). `found(i, p)` for a process that
+// runs under keys[i]; a process under several gets one GrantProcess each,
+// the second with a duplicate of the pidfd (or by pid beyond the budget).
+struct ScanKey {
+    uid_t actor_uid = 0;
+    gid_t gate_gid = 0;
+};
+using FoundProcessFor = std::function<void(std::size_t key, GrantProcess&&)>;
+void scan_grant_processes(const std::vector<ScanKey>& keys, const FoundProcessFor& found);
+
 // The processes in one cgroup: `cgroup_dir` is its directory under the
 // cgroup file system, `cgroup_path` its path as /proc/PID/cgroup shows it
 // ("/breakglass.slice/breakglass-bg-2026-000001-7.scope"). Each gets a pidfd,

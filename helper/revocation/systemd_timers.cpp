@@ -25,6 +25,9 @@ using systemd::kPath;
 // id), so the expiry would start up to a whole window late on some hosts. An
 // expiry is a security deadline, not housekeeping to coalesce.
 constexpr std::uint64_t kAccuracyUsec = 1000;
+// What a grant without its systemd timer still has.
+constexpr const char* kWithoutTimer =
+    "the daemon's own timer still ends it at expires_at, and its startup sweep if the daemon is not running then";
 
 bool is_unit_name_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
@@ -80,7 +83,6 @@ std::unique_ptr<SystemdTimers> SystemdTimers::connect(sd_event* event, std::stri
         timers->log_(LOG_WARNING,
                      "cannot reach systemd on the system bus: no per-grant expiry timers for now (retried at the next "
                      "grant); the daemon's own timer ends grants");
-        timers->healthy_ = false;
     }
     return timers;
 }
@@ -97,13 +99,8 @@ sd_bus* SystemdTimers::bus() {
 
 void SystemdTimers::finished(const Call& call, const std::string& error) {
     if (call.start) {
-        if (error.empty()) {
-            healthy_ = true;
-            return;
-        }
-        healthy_ = false;
-        log_(LOG_ERR, "cannot create " + call.unit + ".timer: " + error +
-                          "; the daemon's own timer ends the grant at expires_at instead");
+        if (error.empty()) return;
+        log_(LOG_ERR, "cannot create " + call.unit + ".timer: " + error + "; " + kWithoutTimer);
         return;
     }
     if (!error.empty()) log_(LOG_WARNING, "cannot stop " + call.unit + ".timer: " + error);
@@ -144,15 +141,13 @@ void SystemdTimers::send(sd_bus_message* m, Call* call) {
 void SystemdTimers::start(const std::string& grant_id, std::int64_t expires_at) {
     const auto base = unit_base_name(grant_id);
     if (!base) {
-        log_(LOG_ERR, "grant id is not usable in a unit name; no systemd timer for it");
-        healthy_ = false;
+        log_(LOG_ERR, std::string("grant id is not usable in a unit name; no systemd timer for it; ") + kWithoutTimer);
         return;
     }
     sd_bus* b = bus();
     auto fail = [&](const char* what, int r) {
-        healthy_ = false;
-        log_(LOG_ERR, "cannot create " + *base + ".timer (" + what + ": " + std::strerror(r < 0 ? -r : r) +
-                          "); the daemon's own timer ends the grant at expires_at instead");
+        log_(LOG_ERR, "cannot create " + *base + ".timer (" + what + ": " + std::strerror(r < 0 ? -r : r) + "); " +
+                          kWithoutTimer);
     };
     if (!b) return fail("system bus", ENOTCONN);
 
@@ -168,7 +163,7 @@ void SystemdTimers::start(const std::string& grant_id, std::int64_t expires_at) 
     if (r >= 0) r = append_string_property(m, "Description", description);
     if (r >= 0)
         r = sd_bus_message_append(m, "(sv)", "TimersCalendar", "a(ss)", 1, "OnCalendar",
-                                  on_calendar_utc(expires_at).c_str());
+                                  on_calendar_utc(expires_at + kElapseAfterExpirySeconds).c_str());
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "AccuracyUSec", "t", kAccuracyUsec);
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "RemainAfterElapse", "b", 0);
     if (r >= 0) r = append_string_property(m, "CollectMode", "inactive-or-failed");

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: ISC
-// The first line of revocation: one transient systemd timer per grant,
-// created through sd-bus (StartTransientUnit), whose service runs
-// `breakglassctl expire ID` at the grant's expires_at. The daemon's own
-// sd-event timer and its startup sweep stay as the second and third lines,
-// so a failure here is logged, never fatal.
+// The line of revocation that does not need the daemon running: one
+// transient systemd timer per grant, created through sd-bus
+// (StartTransientUnit), whose service runs `breakglassctl expire ID` a second
+// after the grant's expires_at (its connection starts a stopped daemon through
+// the socket). A running daemon has ended the grant at expires_at with its own
+// sd-event timer and stopped this one by then, so no service is started for
+// nothing at the moment the sessions end; its startup sweep catches the rest.
+// A failure here is logged, never fatal.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,9 @@ std::optional<std::string> unit_base_name(std::string_view grant_id);
 // OnCalendar= for a unix time, in UTC: "2026-11-29 17:00:00 UTC".
 std::string on_calendar_utc(std::int64_t unix_seconds);
 
+// The timer elapses this long after expires_at (see above).
+inline constexpr std::int64_t kElapseAfterExpirySeconds = 1;
+
 class SystemdTimers {
 public:
     using Logger = std::function<void(int priority, const std::string& text)>;
@@ -39,17 +45,13 @@ public:
     SystemdTimers(const SystemdTimers&) = delete;
     SystemdTimers& operator=(const SystemdTimers&) = delete;
 
-    // Creates breakglass-expire-ID.timer (OnCalendar= expires_at in UTC,
-    // AccuracySec=1ms) with its service. A timer that already exists (after a
+    // Creates breakglass-expire-ID.timer (OnCalendar= expires_at + 1 s in
+    // UTC, AccuracySec=1ms) with its service. A timer that already exists (after a
     // daemon restart) counts as created.
     void start(const std::string& grant_id, std::int64_t expires_at);
     // Stops the grant's timer (revoked early, or expired). A timer that is
     // already gone is not an error.
     void stop(const std::string& grant_id);
-
-    // False once a start has failed and until one succeeds again: the
-    // daemon's own timer must then act at expires_at, not as a backstop.
-    bool healthy() const { return healthy_; }
 
     // A call in flight and its outcome (used by the reply handler).
     struct Call;
@@ -67,7 +69,6 @@ private:
     sd_bus* bus_ = nullptr;
     std::string ctl_path_;
     Logger log_;
-    bool healthy_ = true;
 };
 
 }  // namespace bg::timers

@@ -125,15 +125,16 @@ void Terminator::collect(const Pending& p, bool scan, const FoundProcess& each) 
     if (p.gid && scan) scan_grant_processes(p.uid, *p.gid, once);
 }
 
-std::string Terminator::signal_first(Pending& p) {
-    collect(p, true, [&](GrantProcess&& proc) {
-        if (proc.front_end) {
-            p.front_ends.push_back(std::move(proc));
-            return;
-        }
-        (void)signal_process(proc, SIGTERM);
-        p.processes.push_back(std::move(proc));
-    });
+void Terminator::take_first(Pending& p, GrantProcess&& proc) {
+    if (proc.front_end) {
+        p.front_ends.push_back(std::move(proc));
+        return;
+    }
+    (void)signal_process(proc, SIGTERM);
+    p.processes.push_back(std::move(proc));
+}
+
+std::string Terminator::first_detail(const Pending& p) {
     if (p.processes.empty() && p.front_ends.empty()) return "";
     const TerminationTarget& t = p.target;
     std::string detail;
@@ -148,27 +149,61 @@ std::string Terminator::signal_first(Pending& p) {
     return detail + unreadable_note(p.processes) + by_pid_note(p.processes);
 }
 
+std::string Terminator::signal_first(Pending& p) {
+    collect(p, true, [&](GrantProcess&& proc) { take_first(p, std::move(proc)); });
+    return first_detail(p);
+}
+
 TerminationReport Terminator::begin(const TerminationTarget& target, std::int64_t now, std::string_view context) {
-    TerminationReport report{target, std::string(context)};
-    std::string why;
-    std::optional<Pending> p = resolve(target, now, &why);
-    if (!p) {
-        report.detail += "; " + why;
-        return report;
+    std::vector<TerminationReport> reports = begin(std::vector<Ending>{{target, std::string(context)}}, now);
+    return std::move(reports.front());
+}
+
+std::vector<TerminationReport> Terminator::begin(const std::vector<Ending>& endings, std::int64_t now) {
+    std::vector<TerminationReport> reports;
+    std::vector<std::optional<Pending>> pendings;
+    for (const Ending& e : endings) {
+        reports.push_back({e.target, e.context});
+        std::string why;
+        pendings.push_back(resolve(e.target, now, &why));
+        if (!pendings.back()) reports.back().detail += "; " + why;
     }
-    const std::string signalled = signal_first(*p);
-    report.detail += signalled.empty() ? "; no process ran under " + where(p->target, p->scopes) : signalled;
-    if (!p->target.why_no_group.empty() && !target.group.empty())
-        report.detail += "; " + p->target.why_no_group + ": only the scopes were searched";
-    if (p->gid) {
-        const std::string residue =
-            describe(clear_setgid_files(*p->gid, target.granted_at, p->target.setgid_roots), target.group);
-        if (!residue.empty()) report.detail += "; " + residue;
+    // The scopes first (a few pids each), then one scan of /proc for every
+    // grant with a group: a batch that ends together costs one scan, and
+    // each process is signalled the moment it is pinned.
+    std::vector<std::set<pid_t>> seen(endings.size());
+    const auto take = [&](std::size_t i, GrantProcess&& proc) {
+        if (seen[i].insert(proc.pid).second) take_first(*pendings[i], std::move(proc));
+    };
+    for (std::size_t i = 0; i < pendings.size(); ++i)
+        if (pendings[i]) collect(*pendings[i], false, [&](GrantProcess&& proc) { take(i, std::move(proc)); });
+    std::vector<ScanKey> keys;
+    std::vector<std::size_t> key_of;
+    for (std::size_t i = 0; i < pendings.size(); ++i)
+        if (pendings[i] && pendings[i]->gid) {
+            keys.push_back({pendings[i]->uid, *pendings[i]->gid});
+            key_of.push_back(i);
+        }
+    scan_grant_processes(keys, [&](std::size_t k, GrantProcess&& proc) { take(key_of[k], std::move(proc)); });
+
+    for (std::size_t i = 0; i < pendings.size(); ++i) {
+        if (!pendings[i]) continue;
+        Pending& p = *pendings[i];
+        TerminationReport& report = reports[i];
+        const std::string signalled = first_detail(p);
+        report.detail += signalled.empty() ? "; no process ran under " + where(p.target, p.scopes) : signalled;
+        if (!p.target.why_no_group.empty() && !report.target.group.empty())
+            report.detail += "; " + p.target.why_no_group + ": only the scopes were searched";
+        if (p.gid) {
+            const std::string residue =
+                describe(clear_setgid_files(*p.gid, report.target.granted_at, p.target.setgid_roots), report.target.group);
+            if (!residue.empty()) report.detail += "; " + residue;
+        }
+        // Even when nothing ran: the scan after the grace finds what started (or
+        // changed its pid) while this one ran.
+        pending_.push_back(std::move(p));
     }
-    // Even when nothing ran: the scan after the grace finds what started (or
-    // changed its pid) while this one ran.
-    pending_.push_back(std::move(*p));
-    return report;
+    return reports;
 }
 
 std::optional<TerminationReport> Terminator::begin_if_running(const TerminationTarget& target, std::int64_t now,

@@ -78,6 +78,16 @@ public:
     // and clears set-group-ID residue. The report says whom, or why nothing
     // was terminated. `context` leads the detail ("after the revoke").
     TerminationReport begin(const TerminationTarget& target, std::int64_t now, std::string_view context);
+    // The same for grants that ended together (a batch expiring in one
+    // second, given together): their scopes first, then one scan of /proc for
+    // all of them, each process signalled as soon as it is found; the
+    // set-group-ID sweeps only after every grant's processes were signalled.
+    // One report per ending, in order.
+    struct Ending {
+        TerminationTarget target;
+        std::string context;
+    };
+    std::vector<TerminationReport> begin(const std::vector<Ending>& endings, std::int64_t now);
     // The same, but only when something runs: nullopt (and nothing to
     // record) otherwise. For the startup sweep; no set-group-ID sweep.
     std::optional<TerminationReport> begin_if_running(const TerminationTarget& target, std::int64_t now,
@@ -121,6 +131,10 @@ private:
     // The first scan: SIGTERM to each but the front ends as it is found;
     // empty when nothing was found, else the detail of what was done.
     static std::string signal_first(Pending& p);
+    // A process of the first scan: SIGTERM unless it is a front end; kept.
+    static void take_first(Pending& p, GrantProcess&& proc);
+    // signal_first's detail for what take_first kept.
+    static std::string first_detail(const Pending& p);
     void finish_scopes(const Pending& p);
 
     std::vector<Pending> pending_;

@@ -45,7 +45,10 @@ protected:
         use_options(sudo_gates_option(*accounts_) + " socket=" + daemon_->socket());
     }
     void TearDown() override {
-        if (HasFailure() && daemon_) std::fprintf(stderr, "daemon log:\n%s\n", daemon_->log().c_str());
+        if (!HasFailure() || !daemon_) return;
+        std::fprintf(stderr, "daemon log:\n%s\naudit records:\n", daemon_->log().c_str());
+        for (const nlohmann::json& r : daemon_->audit().records())
+            std::fprintf(stderr, "  %s\n", r.dump().c_str());
     }
 
     void use_options(const std::string& options) { use_sudo_conf(plugin_sudo_conf(options)); }

@@ -3,7 +3,9 @@
 // grant-membership rule, and find_grant_processes on a real child process.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -12,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,6 +277,75 @@ TEST(ProcStatus, AProcessWithoutAPidfdIsSignalledOnlyWhileItStillMatches) {
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
     EXPECT_TRUE(has_exited(*mine));
     EXPECT_FALSE(signal_process(*mine, SIGKILL)) << "a pid that is gone is not signalled";
+}
+
+
+// One scan for a batch of ended grants: each key gets what runs under it. A
+// process under two of them (the same user's two gates ending together) is
+// found for both, each with its own pidfd, so either termination can signal
+// it whatever the other does with its copy.
+TEST(ProcStatus, OneScanFindsEachBatchedGrantsProcesses) {
+    if (::geteuid() != 0) GTEST_SKIP() << "sets supplementary groups: run as root";
+    constexpr gid_t kGateA = 60101, kGateB = 60102, kGateC = 60103;
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t both = ::fork();
+    if (both == 0) {
+        const gid_t groups[] = {kGateA, kGateB};
+        if (::setgroups(2, groups) != 0) ::_exit(1);
+        (void)!::write(ready[1], "r", 1);
+        ::pause();
+        ::_exit(0);
+    }
+    const pid_t only_a = ::fork();
+    if (only_a == 0) {
+        const gid_t groups[] = {kGateA};
+        if (::setgroups(1, groups) != 0) ::_exit(1);
+        (void)!::write(ready[1], "r", 1);
+        ::pause();
+        ::_exit(0);
+    }
+    char c[2] = {};
+    ASSERT_EQ(::read(ready[0], c, 1), 1);
+    ASSERT_EQ(::read(ready[0], c + 1, 1), 1);
+    ::close(ready[0]);
+    ::close(ready[1]);
+
+    const uid_t uid = ::getuid();
+    std::vector<std::vector<GrantProcess>> found(3);
+    scan_grant_processes(std::vector<ScanKey>{{uid, kGateA}, {uid, kGateB}, {uid, kGateC}},
+                         [&](std::size_t key, GrantProcess&& p) {
+                             ASSERT_LT(key, found.size());
+                             found[key].push_back(std::move(p));
+                         });
+    const auto pids = [](const std::vector<GrantProcess>& v) {
+        std::vector<pid_t> out;
+        for (const GrantProcess& p : v) out.push_back(p.pid);
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    std::vector<pid_t> a = {both, only_a};
+    std::sort(a.begin(), a.end());
+    EXPECT_EQ(pids(found[0]), a);
+    EXPECT_EQ(pids(found[1]), std::vector<pid_t>{both});
+    EXPECT_TRUE(found[2].empty());
+    const GrantProcess* in_a = nullptr;
+    for (const GrantProcess& p : found[0])
+        if (p.pid == both) in_a = &p;
+    ASSERT_NE(in_a, nullptr);
+    ASSERT_EQ(found[1].size(), 1u);
+    ASSERT_TRUE(in_a->pidfd.valid());
+    ASSERT_TRUE(found[1][0].pidfd.valid());
+    EXPECT_NE(in_a->pidfd.get(), found[1][0].pidfd.get());
+    EXPECT_EQ(found[1][0].gate_gid, std::optional<gid_t>(kGateB));
+    // The first copy dropped, the second still reaches the process.
+    found[0].clear();
+    EXPECT_TRUE(signal_process(found[1][0], SIGTERM));
+    int status = 0;
+    ASSERT_EQ(::waitpid(both, &status, 0), both);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    ::kill(only_a, SIGKILL);
+    ASSERT_EQ(::waitpid(only_a, &status, 0), only_a);
 }
 
 }  // namespace
