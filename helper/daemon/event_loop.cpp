@@ -237,10 +237,10 @@ void Server::arm_expiry_timer() {
         return;
     }
     // The daemon's own timer acts at expires_at, systemd timers or not: it
-    // needs no process started, so it is the fastest line; the grant's
-    // systemd timer elapses at the same moment and is what ends the grant
-    // when the daemon is not running then (its request starts the daemon
-    // through the socket). Whichever comes second finds the grant ended.
+    // needs no process started, so it is the fastest line. The grant's
+    // systemd timer elapses a second later (stopped by then when this one
+    // acted) and is what ends the grant when the daemon is not running at
+    // expires_at: its request starts the daemon through the socket.
     // A due grant that could not be recorded is retried a second from now.
     std::uint64_t at = static_cast<std::uint64_t>(std::max<std::int64_t>(*next, 0)) * 1000000ULL;
     const std::uint64_t retry = static_cast<std::uint64_t>(now_unix()) * 1000000ULL + kRetryUsec;
