@@ -364,7 +364,7 @@ private:
     bool installed_[kCount] = {};
 };
 
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_seconds() { return wall_clock_seconds(); }
 
 std::string clock_left(std::int64_t seconds) {
     if (seconds < 0) seconds = 0;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 
 namespace bg {
 namespace {
@@ -69,6 +70,12 @@ std::optional<std::int64_t> parse_utc(std::string_view text, UtcSyntax syntax) {
 int utc_year(std::int64_t unix_seconds) {
     const year_month_day ymd{floor<days>(sys_seconds{seconds{unix_seconds}})};
     return static_cast<int>(ymd.year());
+}
+
+std::int64_t wall_clock_seconds() {
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec);
 }
 
 }  // namespace bg

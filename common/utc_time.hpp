@@ -21,4 +21,10 @@ std::optional<std::int64_t> parse_utc(std::string_view text, UtcSyntax syntax = 
 // The calendar year of a unix time (for event ids).
 int utc_year(std::int64_t unix_seconds);
 
+// The wall clock in whole seconds, from clock_gettime(CLOCK_REALTIME). Not
+// time(2): glibc's reads the clock as of the last tick, up to a few ms
+// behind, so a timer set for a second could still see the second before.
+// Every part of breakglass reads the time through this one.
+std::int64_t wall_clock_seconds();
+
 }  // namespace bg

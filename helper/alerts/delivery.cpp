@@ -2,6 +2,7 @@
 // delivery.hpp: one thread per channel, its cursor, its connection or its
 // sendmail(8).
 #include "helper/alerts/delivery.hpp"
+#include "common/utc_time.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -41,7 +42,7 @@ constexpr std::size_t kBatchRecords = 256;
 constexpr std::size_t kBatchBytes = 1024 * 1024;
 constexpr std::size_t kMaxErrorBytes = 300;
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_unix() { return wall_clock_seconds(); }
 
 // What the cursor file names: a channel whose identity changed is a new
 // channel (it starts at the end of the log).

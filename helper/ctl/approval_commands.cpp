@@ -50,7 +50,7 @@ constexpr std::int64_t kUnreachableGraceSeconds = 30;
 volatile std::sig_atomic_t g_stop = 0;
 void on_stop_signal(int) { g_stop = 1; }
 
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_seconds() { return wall_clock_seconds(); }
 
 std::string clock_left(std::int64_t seconds) {
     if (seconds < 0) seconds = 0;

@@ -43,7 +43,7 @@ constexpr std::size_t kMaxLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
 constexpr std::size_t kMaxTotpSecretBytes = 128;
 constexpr std::size_t kMaxYubikeySecretLine = 32 + 1 + 12;
 
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_seconds() { return wall_clock_seconds(); }
 
 void print_line(const std::string& s) { std::cout << s << '\n' << std::flush; }
 

@@ -52,7 +52,7 @@ struct Input {
 // report_only: only the records the report reads are decoded (report::report_reads).
 std::optional<Input> read_input(const CommonOptions& o, const ReportArguments& a, bool report_only, int* code) {
     Input in;
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto now = wall_clock_seconds();
     const auto since = parse_since(a.since, now);
     if (!since) {
         *code = usage("--since: " + since.error().message);

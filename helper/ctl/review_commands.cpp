@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "common/text.hpp"
+#include "common/utc_time.hpp"
 #include "common/transport.hpp"
 #include "helper/audit/audit_log.hpp"
 #include "helper/audit/audit_verify.hpp"
@@ -41,7 +42,7 @@ namespace {
 // The largest audit.log show maps (what verify reads).
 constexpr std::size_t kMaxShowLogBytes = std::size_t{4} * 1024 * 1024 * 1024;
 
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_seconds() { return wall_clock_seconds(); }
 
 // A story line is one whose text holds the quoted id: as a field value it is
 // always "bg-…" between real quotes (quotes inside text are escaped).

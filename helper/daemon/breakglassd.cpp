@@ -14,11 +14,12 @@
 #include <CLI/CLI.hpp>
 
 #include "helper/daemon/daemon.hpp"
+#include "common/utc_time.hpp"
 #include "helper/daemon/event_loop.hpp"
 
 namespace {
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_unix() { return bg::wall_clock_seconds(); }
 
 }  // namespace
 

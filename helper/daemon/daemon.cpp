@@ -3,6 +3,7 @@
 // record (terminations, hooks, timers), maintenance and expiry. The request
 // handlers are in *_handlers.cpp and session_handler.cpp.
 #include "helper/daemon/daemon.hpp"
+#include "common/utc_time.hpp"
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -95,7 +96,7 @@ Daemon::Daemon(DaemonConfig config, std::unique_ptr<audit::AuditLog> log, mfa::T
 Daemon::~Daemon() {
     verify_cancelled_.store(true);
     if (verify_thread_.joinable()) verify_thread_.join();
-    (void)maintain(static_cast<std::int64_t>(std::time(nullptr)), /*final=*/true);
+    (void)maintain(wall_clock_seconds(), /*final=*/true);
     writer_.drain();
     if (journal_) journal_->stop();
 }

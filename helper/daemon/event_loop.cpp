@@ -26,6 +26,7 @@
 
 #include "common/text.hpp"
 #include "common/transport.hpp"
+#include "common/utc_time.hpp"
 #include "helper/daemon/connection_limits.hpp"
 #include "helper/daemon/dispatch.hpp"
 #include "helper/daemon/revocation_loop.hpp"
@@ -45,14 +46,9 @@ constexpr std::uint64_t kRetryUsec = 1000ULL * 1000;
 // How often the sinks' backlogs are compared with their backlog_limit.
 constexpr std::uint64_t kSinkWatchUsec = 5ULL * 1000 * 1000;
 
-// clock_gettime, not time(2): glibc's time() reads the clock as of the last
-// tick, up to a few ms behind, so the expiry timer firing at expires_at would
-// see the second before it and find nothing due.
-std::int64_t now_unix() {
-    struct timespec ts {};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec);
-}
+// Not time(2) (common/utc_time.hpp): the expiry timer firing at expires_at
+// must not see the second before it.
+std::int64_t now_unix() { return wall_clock_seconds(); }
 
 struct EventSourceUnref {
     void operator()(sd_event_source* s) const { sd_event_source_disable_unref(s); }

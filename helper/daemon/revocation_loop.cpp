@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: ISC
 #include "helper/daemon/revocation_loop.hpp"
+#include "common/utc_time.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -9,7 +10,7 @@
 namespace bg {
 namespace {
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_unix() { return wall_clock_seconds(); }
 
 }  // namespace
 

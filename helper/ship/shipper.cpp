@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: ISC
 #include "helper/ship/shipper.hpp"
+#include "common/utc_time.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -27,7 +28,7 @@ namespace {
 
 constexpr std::size_t kMaxTokenBytes = 4096;
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_unix() { return wall_clock_seconds(); }
 
 Result<std::string> read_token(const std::string& path) { return read_secret_file(path, "token_file"); }
 

@@ -562,7 +562,7 @@ TEST_F(AlertsTest, TheMetricsTextfileIsStrictPrometheusTextWithTheRightValues) {
     std::filesystem::create_directories(dir);
     const std::string file = dir + "/breakglass.prom";
     std::filesystem::remove(file);
-    const auto started = std::time(nullptr);
+    const auto started = unix_now();
     daemon_ = std::make_unique<TestDaemon>(pagerduty(pd) + "[sink.central]\ntype = \"http-json\"\nurl = \"" +
                                            sink.url() + "/ingest\"\nca_file = \"" + certs_->ca.cert +
                                            "\"\n\n[metrics]\ntextfile = \"" + file + "\"\n" + R"(
@@ -629,7 +629,7 @@ factors = ["totp"]
     EXPECT_EQ(e.value("breakglass_last_delivery_timestamp_seconds", "target", "sink:central"), 0);
     const double start = e.value("breakglass_daemon_start_time_seconds");
     EXPECT_GE(start, static_cast<double>(started) - 1);
-    EXPECT_LE(start, static_cast<double>(std::time(nullptr)));
+    EXPECT_LE(start, static_cast<double>(unix_now()));
     struct stat st {};
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0644u) << "node_exporter reads it";

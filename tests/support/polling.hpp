@@ -8,6 +8,8 @@
 #include <ctime>
 #include <thread>
 
+#include "common/utc_time.hpp"
+
 namespace bg::test {
 
 using namespace std::chrono_literals;
@@ -26,7 +28,10 @@ bool eventually(Condition&& condition, std::chrono::milliseconds timeout,
 }
 
 // The wall clock in unix seconds, as the daemon sees it.
-inline std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+// The clock breakglassd reads (common/utc_time.hpp): glibc's time() lags up
+// to a tick behind it, so a test could see the second before a record the
+// daemon wrote at expires_at.
+inline std::int64_t unix_now() { return wall_clock_seconds(); }
 
 // Returns once the wall clock has reached `unix_seconds` (a grant's
 // expires_at, say): a wait for time itself to pass, not for an event.
