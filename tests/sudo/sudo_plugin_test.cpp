@@ -372,13 +372,19 @@ TEST_F(SudoPlugin, ACommandEndedByRevocationIsStillClosedWithItsSignal) {
         session = sudo_on_terminal(*accounts_, {kSudo, "-g", gate_group(), "/bin/sh", "-c", "trap '' TERM; exec sleep 1000"},
                                    {}, 30000ms);
     });
-    // The command runs once a process of the user's named "sleep" exists.
+    // The command runs once a live process of the user's named "sleep" holds
+    // the gate group. Not by uid alone: useradd hands a deleted test user's uid
+    // to the next one, and a zombie "sleep" of an earlier test's user (the
+    // sandbox's PID 1 reaps slowly) made this revoke before sudo had asked.
     const auto sleep_runs = [&] {
+        const std::string uid = "\nUid:\t" + std::to_string(accounts_->user.uid()) + "\t";
+        const std::string gid = "\nGid:\t" + std::to_string(accounts_->gate.gid()) + "\t";
         for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
             const std::string dir = entry.path().string();
-            if (read_file(dir + "/comm") == "sleep\n" &&
-                read_file(dir + "/status").find("Uid:\t" + std::to_string(accounts_->user.uid()) + "\t") !=
-                    std::string::npos)
+            if (read_file(dir + "/comm") != "sleep\n") continue;
+            const std::string status = read_file(dir + "/status");
+            if (status.find(uid) != std::string::npos && status.find(gid) != std::string::npos &&
+                status.find("\nState:\tZ") == std::string::npos && status.find("\nState:\tX") == std::string::npos)
                 return true;
         }
         return false;
@@ -408,7 +414,10 @@ std::vector<pid_t> processes_named(uid_t uid, const std::string& comm) {
         const std::string name = entry.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         if (read_file(entry.path().string() + "/comm") != comm) continue;
-        if (read_file(entry.path().string() + "/status").find("\nUid:\t" + std::to_string(uid) + "\t") == std::string::npos)
+        const std::string status = read_file(entry.path().string() + "/status");
+        if (status.find("\nUid:\t" + std::to_string(uid) + "\t") == std::string::npos) continue;
+        // A zombie of an earlier user with the same (reused) uid is not one.
+        if (status.find("\nState:\tZ") != std::string::npos || status.find("\nState:\tX") != std::string::npos)
             continue;
         out.push_back(static_cast<pid_t>(std::stoi(name)));
     }
