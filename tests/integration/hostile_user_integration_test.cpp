@@ -156,31 +156,25 @@ TEST_F(HostileUserTest, HoldingMoreConnectionsThanTheCapBlocksNeitherRootsRevoke
     int ready[2], release[2];
     ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
     ASSERT_EQ(::pipe2(release, O_CLOEXEC), 0);
-    int held = -1;
-    std::thread holder([&] {
-        // More connections than the old global cap (256), each kept alive by
-        // a Check as a hostile client would.
-        held = run_function_as(
-            mallory_.name(),
-            [&] {
-                ::close(release[1]);  // this child's copy: the parent's close is the signal
-                std::vector<UniqueFd> fds;
-                int answered = 0;
-                for (int i = 0; i < 300; ++i) {
-                    auto fd = proto::connect_socket(daemon_->socket(), 3000);
-                    if (!fd) continue;
-                    if (proto::send_message(fd->get(), proto::CheckRequest{"", "hx"})) {
-                        const proto::Received r = proto::receive_message(fd->get(), 3000);
-                        if (r.message) ++answered;
-                    }
-                    fds.push_back(std::move(fd).value());
-                }
-                (void)!::write(ready[1], &answered, sizeof answered);
-                char c;
-                (void)!::read(release[0], &c, 1);
-                return 0;
-            },
-            60s);
+    // More connections than the old global cap (256), each kept alive by a
+    // Check as a hostile client would.
+    FunctionChild holder(mallory_.name(), [&] {
+        ::close(release[1]);  // this child's copy: the parent's close is the signal
+        std::vector<UniqueFd> fds;
+        int answered = 0;
+        for (int i = 0; i < 300; ++i) {
+            auto fd = proto::connect_socket(daemon_->socket(), 3000);
+            if (!fd) continue;
+            if (proto::send_message(fd->get(), proto::CheckRequest{"", "hx"})) {
+                const proto::Received r = proto::receive_message(fd->get(), 3000);
+                if (r.message) ++answered;
+            }
+            fds.push_back(std::move(fd).value());
+        }
+        (void)!::write(ready[1], &answered, sizeof answered);
+        char c;
+        (void)!::read(release[0], &c, 1);
+        return 0;
     });
     int answered = 0;
     ASSERT_EQ(::read(ready[0], &answered, sizeof answered), static_cast<ssize_t>(sizeof answered));
@@ -196,7 +190,7 @@ TEST_F(HostileUserTest, HoldingMoreConnectionsThanTheCapBlocksNeitherRootsRevoke
         return a && a->active ? 0 : 1;
     });
     ::close(release[1]);
-    holder.join();
+    const int held = holder.wait(60s);
     ::close(ready[0]);
     ::close(ready[1]);
     EXPECT_EQ(revoked.exit_code, 0) << revoked.out << revoked.err;

@@ -224,21 +224,38 @@ ProcessResult run_as(const std::string& user, const std::vector<std::string>& ar
 }
 
 int run_function_as(const std::string& user, const std::function<int()>& body, std::chrono::milliseconds timeout) {
+    return FunctionChild(user, body).wait(timeout);
+}
+
+FunctionChild::FunctionChild(const std::string& user, const std::function<int()>& body) {
     const Credentials c = credentials_of(user);
     const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    if (pid_ == 0) {
         become(c);
         die_with(parent);
         ::_exit(body());
     }
-    const auto status = wait_until(pid, Clock::now() + timeout);
+}
+
+FunctionChild::~FunctionChild() {
+    if (pid_ > 0 && !status_) {
+        ::kill(pid_, SIGKILL);
+        status_ = wait_forever(pid_);
+    }
+}
+
+int FunctionChild::wait(std::chrono::milliseconds timeout) {
+    if (status_) return timed_out_ ? 124 : exit_code_of(*status_);
+    const auto status = wait_until(pid_, Clock::now() + timeout);
     if (!status) {
-        ::kill(pid, SIGKILL);
-        (void)wait_forever(pid);
+        ::kill(pid_, SIGKILL);
+        status_ = wait_forever(pid_);
+        timed_out_ = true;
         return 124;
     }
+    status_ = status;
     return exit_code_of(*status);
 }
 

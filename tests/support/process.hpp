@@ -56,6 +56,28 @@ ProcessResult run_as(const std::string& user, const std::vector<std::string>& ar
 int run_function_as(const std::string& user, const std::function<int()>& body,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
 
+// The same, left running while the caller does something else: the child is
+// forked here, from the calling thread, and wait() collects its status. (A
+// std::thread around run_function_as would fork from that thread; the child
+// then holds allocations that only the parent's other threads own, which
+// memcheck reports as lost.) The destructor SIGKILLs and reaps a child not
+// waited for.
+class FunctionChild {
+public:
+    FunctionChild(const std::string& user, const std::function<int()>& body);
+    ~FunctionChild();
+    FunctionChild(const FunctionChild&) = delete;
+    FunctionChild& operator=(const FunctionChild&) = delete;
+
+    // Its exit status as run_function_as returns it (124: killed at `timeout`).
+    int wait(std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    bool timed_out_ = false;
+};
+
 // The same in a child that is what a set-user-ID-root program (su, sudo) is
 // when `invoker` runs it: real uid and groups the invoker's, effective and
 // saved uid 0. The kernel then shows the daemon uid 0 (SO_PEERCRED) and the
