@@ -340,7 +340,8 @@ TEST_F(RemoteSinkTest, HostileSinksNeverStopGrantsNorGrowTheDaemon) {
     RecordProperty("daemon_peak_kib", static_cast<int>(memory->peak_kib));
 #if defined(__SANITIZE_ADDRESS__)
     // Under ASan the daemon's resident memory is its shadow and quarantine
-    // (161 MiB here): the bound is checked in the plain build's run.
+    // (161 MiB here): the bound is checked in the plain build's run (the
+    // `plain` label, stage 5 of scripts/test.sh).
 #else
     EXPECT_LT(memory->peak_kib, 64u * 1024) << "a 10 MB answer must not be held in memory";
 #endif
