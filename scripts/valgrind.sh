@@ -25,8 +25,53 @@ if [ ${#suites[@]} -eq 0 ]; then
           alerts_test systemd_timers_unit_tests yubikey_unit_tests pam_args_tests sudo_args_tests
           breakglass_flow_tests pam_stack_tests daemon_integration_tests full_disk_integration_tests
           hostile_user_integration_tests approval_integration_tests revocation_integration_tests
-          remote_copy_integration_tests remote_sink_integration_tests alerts_integration_tests)
+          remote_copy_integration_tests remote_sink_integration_tests alerts_integration_tests
+          pam_approval_tests sudo_args_tests sudo_plugin_tests sudo_approval_tests offline_approval_integration_tests
+          review_integration_tests report_tests report_integration_tests show_story_tests
+          postgres_gate_integration_tests)
 fi
+# Tests left out under memcheck, each for a reason that is not memory (they
+# run natively in every CI stage):
+#   PolicyParser.LargePolicyParsesInLinearTime times the parser against a
+#     bound; memcheck's 20-50x slowdown fails it by design.
+#   AuditVerify.EveryRecordEveryByteClassFlipped runs verify once per byte
+#     class of every record (6 s natively, most of an hour here); the same
+#     verify code runs under memcheck in EveryByteOfSomeRecordsFlipped.
+#   ShipFixtures.ReceiverClosesConnectionsBeyondItsBound: 512 TLS connections
+#     accepted within 10 s; DaemonTest.RestartResumesActiveGrantAndItsTimer:
+#     a 4 s grant still active after a kill and a restart. Deadlines.
+#   RemoteSinkTest.HostileSinksNeverStopGrantsNorGrowTheDaemon bounds the
+#     daemon's peak RSS (64 MiB), which under memcheck includes valgrind's own
+#     shadow memory (183 MiB).
+#   PamStack.Issue16Item5ASessionInheritsNoDescriptorOfTheModule and
+#     SudoPlugin.Issue16Item5AGrantedCommandInheritsNoDescriptorOfThePlugin
+#     compare a command's /proc/PID/fd with a baseline's; valgrind opens each
+#     forked child's own log file (--log-file=%p) as a low descriptor in it.
+#   SudoPlugin.SetgidResidueOfTheGateGroupIsClearedAtRevocation and
+#     SudoPlugin.Issue12OneSudoBreakGlassIsOneTriggerAndItsExpiryOneResolve:
+#     the daemon's set-group-ID sweep has 250 ms; under memcheck it stops
+#     early (4,352 entries), says so in a terminate record, and alerts it.
+#   RevocationTest.MissingHookIsRecordedAsAFailureNotACrash: glibc's
+#     posix_spawn reports an exec failure through memory shared with a
+#     CLONE_VM child, which valgrind runs as a fork (the hook shows as exit
+#     status 127, not "cannot start"); RevocationTest.MoreProcessesThanThe-
+#     DaemonHasDescriptorsAllEnd: valgrind 3.19 has no pidfd_open (ENOSYS),
+#     so every process ends but the record names ENOSYS, not the budget.
+filter_for() {
+  case "$1" in
+  policy_tests) echo '-PolicyParser.LargePolicyParsesInLinearTime' ;;
+  audit_test) echo '-AuditVerify.EveryRecordEveryByteClassFlipped' ;;
+  ship_fixture_tests) echo '-ShipFixtures.ReceiverClosesConnectionsBeyondItsBound' ;;
+  daemon_integration_tests) echo '-DaemonTest.RestartResumesActiveGrantAndItsTimer' ;;
+  remote_sink_integration_tests) echo '-RemoteSinkTest.HostileSinksNeverStopGrantsNorGrowTheDaemon' ;;
+  sudo_plugin_tests)
+    echo '-SudoPlugin.Issue16Item5AGrantedCommandInheritsNoDescriptorOfThePlugin:SudoPlugin.SetgidResidueOfTheGateGroupIsClearedAtRevocation:SudoPlugin.Issue12OneSudoBreakGlassIsOneTriggerAndItsExpiryOneResolve' ;;
+  pam_stack_tests) echo '-PamStack.Issue16Item5ASessionInheritsNoDescriptorOfTheModule' ;;
+  revocation_integration_tests)
+    echo '-RevocationTest.MissingHookIsRecordedAsAFailureNotACrash:RevocationTest.MoreProcessesThanTheDaemonHasDescriptorsAllEnd' ;;
+  *) echo '*' ;;
+  esac
+}
 [ "$(id -u)" -eq 0 ] || { echo "valgrind.sh: the integration tests need root" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed" >&2; exit 1; }
 
@@ -64,7 +109,7 @@ for suite in "${suites[@]}"; do
   t0=$(date +%s)
   rc=0
   # The daemon's first answer and every deadline are slower under memcheck.
-  BG_TEST_DAEMON="$wrapper" "${memcheck[@]}" "--log-file=$logs/$suite.%p.log" "$exe" >"$logs/$suite.out" 2>&1 || rc=$?
+  GTEST_FILTER="$(filter_for "$suite")" BG_TEST_DAEMON="$wrapper" "${memcheck[@]}" "--log-file=$logs/$suite.%p.log" "$exe" >"$logs/$suite.out" 2>&1 || rc=$?
   passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}.*/\1/p' "$logs/$suite.out" | tail -1)
   tests=$((tests + ${passed:-0}))
   echo "$suite: exit $rc, ${passed:-0} tests passed, $(( $(date +%s) - t0 )) s"
