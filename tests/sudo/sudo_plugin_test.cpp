@@ -176,7 +176,28 @@ TEST_F(SudoPlugin, Issue12OneSudoBreakGlassIsOneTriggerAndItsExpiryOneResolve) {
     ASSERT_TRUE(eventually([&] { return !records_of("expire").empty(); }, 30s));
     ASSERT_TRUE(pd.wait_for_requests(2, 20s));
     std::this_thread::sleep_for(3s);
-    const auto sent = pd.requests();
+    // The set-group-ID sweep after the expiry has 250 ms; on a loaded machine
+    // with a large /tmp (CI keeps its build trees there) it can stop early,
+    // and its terminate record then says so and is alerted as a revocation
+    // not carried out. That alert is the product telling the truth, not a
+    // second trigger of this grant: it is left out here when its record says
+    // the sweep stopped, and only then.
+    std::vector<HttpRequest> sent;
+    for (const HttpRequest& q : pd.requests()) {
+        const nlohmann::json j = nlohmann::json::parse(q.body);
+        if (j["dedup_key"] != key && j["event_action"] == "trigger" &&
+            j["payload"]["custom_details"]["event"] == "terminate") {
+            const std::string detail = j["payload"]["custom_details"]["detail"];
+            EXPECT_NE(detail.find("the set-group-ID sweep stopped after"), std::string::npos) << q.body;
+            bool recorded = false;
+            for (const nlohmann::json& t : records_of("terminate"))
+                recorded = recorded || (t["event_id"] == j["dedup_key"] && t["detail"] == detail);
+            EXPECT_TRUE(recorded) << "the alert is of a terminate record in the log: " << q.body;
+            std::fprintf(stderr, "note: the sweep stopped early and was alerted: %s\n", detail.c_str());
+            continue;
+        }
+        sent.push_back(q);
+    }
     // Nothing else (the command, session and terminate records alert nothing). Delivery is at
     // least once: an attempt whose answer was lost is sent again, with the same dedup_key, which
     // PagerDuty folds into the same incident; one run in five under load showed such a repeat.
