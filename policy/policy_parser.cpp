@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include <toml.hpp>
 
@@ -246,9 +248,105 @@ std::string expect_name(const toml::value& v, std::string_view key, std::string_
     return name;
 }
 
+// What makes a pattern too costly for std::regex, or nothing. libstdc++'s
+// executor backtracks and recurses once per state: quantifiers stacked on one
+// another ("a+++"), an unbounded group repeated ("(a*)+", "(a+){3}") or a
+// large count ("a{1001}") overflow its stack on a 9-byte incident reference
+// (found by fuzz_policy), which would take the daemon down at the first
+// request. An incident pattern needs none of them. A pure function of the
+// text; std::regex still judges the syntax.
+std::optional<std::string> costly_pattern(std::string_view p) {
+    constexpr unsigned kMaxCount = 32;
+    enum class Last { Nothing, Atom, Group, Quantifier };
+    Last last = Last::Nothing;
+    bool lazy_allowed = false;
+    bool group_unbounded = false;          // the group that just closed holds * + or {n,}
+    std::vector<bool> open;                // per open group: holds an unbounded quantifier
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        const char c = p[i];
+        bool is_quantifier = false, unbounded = false, repeats = false;
+        if (c == '*' || c == '+') {
+            is_quantifier = unbounded = repeats = true;
+        } else if (c == '?') {
+            if (last == Last::Quantifier && lazy_allowed) {  // "a*?": the lazy form, once
+                lazy_allowed = false;
+                continue;
+            }
+            is_quantifier = true;
+        } else if (c == '{') {
+            std::size_t j = i + 1;
+            unsigned low = 0, high = 0;
+            bool digits = false, comma = false, high_digits = false;
+            for (; j < p.size() && p[j] >= '0' && p[j] <= '9'; ++j, digits = true)
+                low = low > kMaxCount ? low : low * 10 + static_cast<unsigned>(p[j] - '0');
+            if (j < p.size() && p[j] == ',') {
+                comma = true;
+                for (++j; j < p.size() && p[j] >= '0' && p[j] <= '9'; ++j, high_digits = true)
+                    high = high > kMaxCount ? high : high * 10 + static_cast<unsigned>(p[j] - '0');
+            }
+            if (digits && j < p.size() && p[j] == '}') {
+                if (low > kMaxCount || high > kMaxCount)
+                    return "repeats more than " + std::to_string(kMaxCount) + " times";
+                is_quantifier = true;
+                unbounded = comma && !high_digits;
+                repeats = unbounded || (comma ? high : low) > 1;
+                i = j;
+            }
+        }
+        if (is_quantifier) {
+            if (last == Last::Quantifier) return std::string("has a quantifier on a quantifier");
+            if (last == Last::Group && repeats && group_unbounded)
+                return std::string("repeats a group that holds * or + (nested quantifiers)");
+            if (unbounded && !open.empty()) open.back() = true;
+            last = Last::Quantifier;
+            lazy_allowed = true;
+            continue;
+        }
+        switch (c) {
+        case '\\':
+            ++i;
+            last = Last::Atom;
+            break;
+        case '[': {
+            std::size_t j = i + 1;
+            if (j < p.size() && p[j] == '^') ++j;
+            if (j < p.size() && p[j] == ']') ++j;
+            for (; j < p.size() && p[j] != ']'; ++j)
+                if (p[j] == '\\') ++j;
+            i = j;
+            last = Last::Atom;
+            break;
+        }
+        case '(':
+            open.push_back(false);
+            if (i + 1 < p.size() && p[i + 1] == '?') i += 2;  // (?: (?= (?!
+            last = Last::Nothing;
+            break;
+        case ')':
+            group_unbounded = !open.empty() && open.back();
+            if (!open.empty()) open.pop_back();
+            if (group_unbounded && !open.empty()) open.back() = true;
+            last = Last::Group;
+            break;
+        case '|':
+        case '^':
+        case '$':
+            last = Last::Nothing;
+            break;
+        default:
+            last = Last::Atom;
+        }
+    }
+    return std::nullopt;
+}
+
 std::regex compile_pattern(const std::string& pattern, Position at, std::string_view where) {
     if (const auto bad = validate_text(pattern, kMaxPatternBytes)) {
         fail(at, "incident_pattern in " + std::string(where) + " " + *bad);
+    }
+    if (const auto costly = costly_pattern(pattern)) {
+        fail(at, "incident_pattern " + in_quotes(pattern) + " in " + std::string(where) + " " + *costly +
+                     ": backtracking on it could exhaust the daemon's stack; write it without");
     }
     try {
         return std::regex(pattern, std::regex::ECMAScript);

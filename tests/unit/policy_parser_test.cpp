@@ -182,6 +182,28 @@ TEST(PolicyParser, RegexPatternLengthIsCapped) {
     EXPECT_EQ(p.error().message, "p.toml:6:20: incident_pattern in [gate.a] is longer than 256 bytes");
 }
 
+// Found by fuzz_policy: "(a*)+++*..." overflowed std::regex's stack when the
+// evaluator matched "INC-12345". Stacked and nested quantifiers and large
+// counts are refused at load; what incident patterns use still loads.
+TEST(PolicyParser, PatternsThatBacktrackWithoutBoundAreRefused) {
+    const auto load = [](const std::string& pattern) {
+        return parse_policy(std::string(kBase) + "[gate.a]\nrequesters = [\"alice\"]\nincident_pattern = '" + pattern +
+                                "'\n",
+                            "p.toml");
+    };
+    for (const char* refused : {"^INC-[0-9]+(a*)+$", "a+++", "a*+", "a{2}*", "(a+){3}", "((x|y+)z)*", "(?:a*)+",
+                                "a{1001}", "a{1,33}", "a{1229782938247303441}", "^INC-[0-9]+(a*)+++*{1001}$"}) {
+        const auto p = load(refused);
+        ASSERT_FALSE(p) << refused;
+        EXPECT_NE(p.error().message.find("could exhaust the daemon's stack"), std::string::npos) << p.error().message;
+        EXPECT_EQ(p.error().message.rfind("p.toml:6:20: incident_pattern '", 0), 0u) << p.error().message;
+    }
+    for (const char* accepted : {"^INC-[0-9]+$", "^INC-[0-9]+(-[A-Z]+)?$", "^(INC|CHG)-[0-9]{3,6}$", "INC-\\d+",
+                                 "^[A-Z]{2,8}-[0-9]+$", "a+?b*?", "(ab){2}c+", "[+*?{]+", "\\{1001\\}", "x{32}"}) {
+        EXPECT_TRUE(load(accepted)) << accepted;
+    }
+}
+
 TEST(PolicyParser, DumpIsStable) {
     const auto p = parse_policy(read_file(BG_EXAMPLE_POLICY), "example-policy.toml");
     ASSERT_TRUE(p);
