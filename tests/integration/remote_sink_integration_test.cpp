@@ -338,7 +338,7 @@ TEST_F(RemoteSinkTest, HostileSinksNeverStopGrantsNorGrowTheDaemon) {
     const auto memory = process_memory(daemon_->pid());
     ASSERT_TRUE(memory);
     RecordProperty("daemon_peak_kib", static_cast<int>(memory->peak_kib));
-#if defined(__SANITIZE_ADDRESS__)
+#if BG_UNDER_ASAN
     // Under ASan the daemon's resident memory is its shadow and quarantine
     // (161 MiB here): the bound is checked in the plain build's run (the
     // `plain` label, stage 5 of scripts/test.sh).

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <map>
 #include <stdexcept>
@@ -391,12 +392,19 @@ TEST_F(PamStack, Issue16Item5ASessionInheritsNoDescriptorOfTheModule) {
                 ::_exit(127);
             }
             ASSERT_GT(child, 0);
-            // The command is running once its executable is sleep.
+            // The command is running once its executable is sleep and it is
+            // asleep: before that, sleep's own start-up (setlocale) may hold a
+            // locale file open for a moment, which is not inherited.
             command_ran = eventually(
                 [&] {
+                    const std::string proc = "/proc/" + std::to_string(child);
                     std::error_code ec;
-                    return std::filesystem::read_symlink("/proc/" + std::to_string(child) + "/exe", ec).filename() ==
-                           "sleep";
+                    if (std::filesystem::read_symlink(proc + "/exe", ec).filename() != "sleep") return false;
+                    std::ifstream stat(proc + "/stat");
+                    std::string line;
+                    std::getline(stat, line);
+                    const auto paren = line.rfind(')');
+                    return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] == 'S';
                 },
                 std::chrono::seconds(10));
             command_fds = descriptors_of(child);

@@ -12,6 +12,21 @@
 #include <string_view>
 #include <sys/types.h>
 
+// 1 when this program is built with AddressSanitizer (gcc says so with
+// __SANITIZE_ADDRESS__, clang with __has_feature): a process's resident memory
+// is then mostly ASan's shadow and quarantine, so memory bounds are checked in
+// the uninstrumented build only.
+#if defined(__SANITIZE_ADDRESS__)
+#define BG_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BG_UNDER_ASAN 1
+#endif
+#endif
+#ifndef BG_UNDER_ASAN
+#define BG_UNDER_ASAN 0
+#endif
+
 namespace bg::test {
 
 struct ProcessMemory {
