@@ -11,8 +11,15 @@
 #   date  commit  target  cpu_seconds  executions  crashes  corpus_files
 # The README's fuzzing table sums that ledger per target (--table prints it).
 #
-# Usage: scripts/fuzz-campaign.sh [--cpu-seconds N] [--parallel J] [--table] [target...]
+# Usage: scripts/fuzz-campaign.sh [--cpu-seconds N] [--parallel J] [--background] [--table] [target...]
 #        scripts/fuzz-campaign.sh --stop
+# --background runs the campaign (its build too) on what the machine leaves
+# idle, so that builds, tests and CI beside it are not slowed: a session of its
+# own whose scheduling group gets nice 19, every process at SCHED_IDLE. Where
+# the kernel schedules each session as a group (autogroup, Debian's default),
+# `nice` and SCHED_IDLE rank a process only within its own session: a campaign
+# started from one shell otherwise takes half of a 2-core machine from a build
+# started from another, whatever its nice value.
 # --stop asks a running campaign to end early and keep what it did: each
 # target ends after its current chunk (at most 5 minutes of wall time), its
 # corpus is merged and its line, with the CPU time it really used, goes into
@@ -31,13 +38,16 @@ cpu_seconds=3600
 parallel=$(nproc)
 table_only=0
 stop_only=0
+background=0
 targets=()
+args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
     --cpu-seconds) cpu_seconds="$2"; shift 2 ;;
     --parallel) parallel="$2"; shift 2 ;;
     --table) table_only=1; shift ;;
     --stop) stop_only=1; shift ;;
+    --background) background=1; shift ;;
     -h | --help) sed -n '3,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz-campaign: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -78,6 +88,16 @@ rm -f "$stop_file"
 for t in "${targets[@]}"; do
     case " $all " in *" $t "*) ;; *) echo "fuzz-campaign: no fuzz target '$t' (known: $all)" >&2; exit 2 ;; esac
 done
+
+if [ "$background" = 1 ] && [ -z "${BG_FUZZ_BACKGROUND:-}" ]; then
+    export BG_FUZZ_BACKGROUND=1
+    exec setsid -w chrt --idle 0 nice -n 19 "$0" "${args[@]}"
+fi
+if [ -n "${BG_FUZZ_BACKGROUND:-}" ]; then
+    # This session's scheduling group; absent where the kernel has no autogroups.
+    if [ -w /proc/self/autogroup ]; then echo 19 >/proc/self/autogroup; fi
+    echo "fuzz-campaign: in the background ($(cat /proc/self/autogroup 2>/dev/null || echo 'no autogroup'), SCHED_IDLE)"
+fi
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
     -DBG_SELINUX=OFF >/dev/null
