@@ -11,8 +11,12 @@
 #   date  commit  target  cpu_seconds  executions  crashes  corpus_files
 # The README's fuzzing table sums that ledger per target (--table prints it).
 #
-# Usage: scripts/fuzz-campaign.sh [--cpu-seconds N] [--parallel J] [--background] [--table] [target...]
+# Usage: scripts/fuzz-campaign.sh [--cpu-seconds N] [--parallel J] [--top-up] [--background] [--table] [target...]
 #        scripts/fuzz-campaign.sh --stop
+# --top-up gives each target only what its ledger total still lacks of
+# --cpu-seconds (a target that has it already is skipped), the largest
+# remainders first so that --parallel slots end close together: the same
+# command, run again after a --stop, finishes the campaign.
 # --background runs the campaign (its build too) on what the machine leaves
 # idle, so that builds, tests and CI beside it are not slowed: a session of its
 # own whose scheduling group gets nice 19, every process at SCHED_IDLE. Where
@@ -39,6 +43,7 @@ parallel=$(nproc)
 table_only=0
 stop_only=0
 background=0
+top_up=0
 targets=()
 args=("$@")
 while [ $# -gt 0 ]; do
@@ -48,6 +53,7 @@ while [ $# -gt 0 ]; do
     --table) table_only=1; shift ;;
     --stop) stop_only=1; shift ;;
     --background) background=1; shift ;;
+    --top-up) top_up=1; shift ;;
     -h | --help) sed -n '3,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz-campaign: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -99,6 +105,25 @@ if [ -n "${BG_FUZZ_BACKGROUND:-}" ]; then
     echo "fuzz-campaign: in the background ($(cat /proc/self/autogroup 2>/dev/null || echo 'no autogroup'), SCHED_IDLE)"
 fi
 
+# Each target's budget: --cpu-seconds, or with --top-up what its ledger lacks.
+declare -A budget
+for t in "${targets[@]}"; do budget[$t]=$cpu_seconds; done
+if [ "$top_up" = 1 ]; then
+    ordered=()
+    for t in "${targets[@]}"; do
+        done_s=$(awk -F'\t' -v t="$t" '$3 == t { s += $4 } END { printf "%d", s }' "$ledger" 2>/dev/null || echo 0)
+        budget[$t]=$((cpu_seconds - done_s))
+        if [ "${budget[$t]}" -le 0 ]; then
+            echo "fuzz_$t: has ${done_s} CPU-s in the ledger already (--top-up)"
+        else
+            ordered+=("$t")
+        fi
+    done
+    [ ${#ordered[@]} -gt 0 ] || { echo "fuzz-campaign: every target has its ${cpu_seconds} CPU-s"; exit 0; }
+    read -r -a targets <<<"$(for t in "${ordered[@]}"; do echo "${budget[$t]} $t"; done | sort -k1,1nr -k2 | awk '{ printf "%s ", $2 }')"
+    for t in "${targets[@]}"; do echo "fuzz_$t: ${budget[$t]} CPU-s to go"; done
+fi
+
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_FUZZERS=ON \
     -DBG_SELINUX=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
@@ -114,7 +139,7 @@ findings() {
 # One target: chunks of wall time until its CPU time reaches the budget.
 run_one() {
     local t=$1 bin=build-fuzz/tests/fuzz_$1 work=$camp/work/$1 seed=tests/fuzz/corpus/$1 log=$camp/$1.log
-    local dict=() used=0 used_ms=0 execs=0 crashes_before crashes_after chunk
+    local dict=() used=0 used_ms=0 execs=0 crashes_before crashes_after chunk cpu_seconds=${budget[$1]}
     [ -x "$bin" ] || { echo "fuzz_$t: $bin was not built" >&2; return 1; }
     [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
     mkdir -p "$work" "$seed"
