@@ -22,6 +22,8 @@
 //     serves, and after it has revoked what remained nothing is active and
 //     every grant in the log has its end.
 // Prints the counts: calls, runs, calls failed, grants while faulted (= 0).
+// BG_FAULT_JOBS=J spreads the runs over J forked workers, each with a sink of
+// its own (the counting run stays in the parent).
 // Exit 0 when every run passed. Needs root (it runs the daemon as tests do).
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -385,6 +388,39 @@ std::vector<std::uint64_t> choose(const std::vector<unsigned char>& kinds, std::
     return {pick.begin(), pick.end()};
 }
 
+// One worker's share of the sweep: each call in `calls` failed in its own
+// run, FAIL lines printed as they happen; returns the tallies.
+nlohmann::json run_sweep(const RemoteSink& sink, const std::string& lib, const std::string& client,
+                         const std::vector<std::uint64_t>& calls, const Outcome& counting) {
+    std::size_t scenarios = 0, failed_calls = 0, refused = 0, granted_after = 0, recovered = 0, exited = 0, bad = 0,
+                while_faulted = 0;
+    std::map<std::string, std::size_t> failed_by_name;
+    for (const std::uint64_t n : calls) {
+        const Outcome o = run_scenario(sink, lib, client, n, &counting);
+        ++scenarios;
+        if (o.fired > 0) {
+            ++failed_calls;
+            ++failed_by_name[o.fired_name.substr(0, o.fired_name.find(" "))];
+        }
+        if (o.got_in) ++granted_after; else ++refused;
+        if (o.recovered) ++recovered;
+        if (o.daemon_exited) ++exited;
+        for (const auto& p : o.problems)
+            if (p.rfind("GRANT WHILE FAULTED", 0) == 0) ++while_faulted;
+        if (!o.problems.empty()) {
+            ++bad;
+            std::string report = "FAIL call " + std::to_string(n) + " (" + o.fired_name + ", " +
+                                 kind_name(o.fired_kind) + "):\n";
+            for (const auto& p : o.problems) report += "  " + p + "\n";
+            std::fputs(report.c_str(), stdout);  // one write per report: workers share stdout
+        }
+        std::fflush(stdout);
+    }
+    return {{"scenarios", scenarios}, {"failed_calls", failed_calls}, {"refused", refused},
+            {"granted_after", granted_after}, {"recovered", recovered}, {"exited", exited}, {"bad", bad},
+            {"while_faulted", while_faulted}, {"failed_by_name", failed_by_name}};
+}
+
 int drive(const std::string& lib, const std::string& client) {
     const auto started = std::chrono::steady_clock::now();
     std::size_t max_runs = 300;
@@ -409,37 +445,90 @@ int drive(const std::string& lib, const std::string& client) {
                     "%zu of them (each kind of call, then evenly spread)\n",
                     static_cast<unsigned long long>(counting.calls), max_runs, chosen.size());
 
-    std::size_t recovered = 0;
-    std::size_t scenarios = 1, failed_calls = 0, refused = 0, granted_after = 0, exited = 0, bad = 0,
-                while_faulted = 0;
-    std::map<std::string, std::size_t> failed_by_name;
-    for (const std::uint64_t n : chosen) {
-        const Outcome o = run_scenario(sink, lib, client, n, &counting);
-        ++scenarios;
-        if (o.fired > 0) {
-            ++failed_calls;
-            ++failed_by_name[o.fired_name.substr(0, o.fired_name.find(" "))];
+    // The runs, on BG_FAULT_JOBS workers (default 1): each worker a forked
+    // child with a sink of its own, taking every JOBS-th run of the list; its
+    // tallies come back as one JSON document on a pipe. The runs share
+    // nothing but the test users (each has its own daemon, state and socket).
+    std::size_t jobs = 1;
+    if (const char* j = std::getenv("BG_FAULT_JOBS"); j != nullptr && *j != '\0')
+        jobs = std::clamp<std::size_t>(std::stoul(j), 1, 16);
+    jobs = std::min(jobs, std::max<std::size_t>(1, chosen.size()));
+    if (jobs > 1) std::printf("fault injection: %zu runs on %zu workers\n", chosen.size(), jobs);
+    std::fflush(stdout);
+    std::vector<std::pair<pid_t, int>> workers;  // pid, read end
+    for (std::size_t k = 0; k < jobs; ++k) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+        const pid_t pid = ::fork();
+        if (pid < 0) throw std::runtime_error("fork");
+        if (pid == 0) {
+            ::close(fds[0]);
+            int rc = 0;
+            std::string out;
+            try {
+                const RemoteSink own_sink;
+                std::vector<std::uint64_t> mine;
+                for (std::size_t i = k; i < chosen.size(); i += jobs) mine.push_back(chosen[i]);
+                out = run_sweep(own_sink, lib, client, mine, counting).dump();
+            } catch (const std::exception& e) {
+                out = nlohmann::json{{"error", e.what()}}.dump();
+                rc = 1;
+            }
+            std::fflush(stdout);
+            for (std::size_t off = 0; off < out.size();) {
+                const ssize_t w = ::write(fds[1], out.data() + off, out.size() - off);
+                if (w <= 0) break;
+                off += static_cast<std::size_t>(w);
+            }
+            ::_exit(rc);  // not the parent's destructors (its sink is the parent's)
         }
-        if (o.got_in) ++granted_after; else ++refused;
-        if (o.recovered) ++recovered;
-        if (o.daemon_exited) ++exited;
-        for (const auto& p : o.problems)
-            if (p.rfind("GRANT WHILE FAULTED", 0) == 0) ++while_faulted;
-        if (!o.problems.empty()) {
-            ++bad;
-            std::printf("FAIL call %llu (%s, %s):\n", static_cast<unsigned long long>(n), o.fired_name.c_str(),
-                        kind_name(o.fired_kind));
-            for (const auto& p : o.problems) std::printf("  %s\n", p.c_str());
-        }
-        std::fflush(stdout);
+        ::close(fds[1]);
+        workers.emplace_back(pid, fds[0]);
     }
+    nlohmann::json total = {{"scenarios", 1}, {"failed_by_name", nlohmann::json::object()}};
+    bool worker_failed = false;
+    for (const auto& [pid, fd] : workers) {
+        std::string text;
+        char buf[4096];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) break;
+            text.append(buf, static_cast<std::size_t>(n));
+        }
+        ::close(fd);
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        const auto tally = nlohmann::json::parse(text, nullptr, false);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || tally.is_discarded() || tally.contains("error")) {
+            std::printf("FAIL worker %d (%s): %s\n", static_cast<int>(pid),
+                        WIFEXITED(status) ? ("exit " + std::to_string(WEXITSTATUS(status))).c_str() : "killed",
+                        tally.is_discarded() ? "no tallies" : tally.value("error", std::string("no error")).c_str());
+            worker_failed = true;
+            continue;
+        }
+        for (const auto& [key, value] : tally.items()) {
+            if (key == "failed_by_name") {
+                for (const auto& [name, count] : value.items())
+                    total["failed_by_name"][name] = total["failed_by_name"].value(name, std::size_t{0}) +
+                                                    count.get<std::size_t>();
+            } else {
+                total[key] = total.value(key, std::size_t{0}) + value.get<std::size_t>();
+            }
+        }
+    }
+    const auto count = [&total](const char* key) { return total.value(key, std::size_t{0}); };
+    const std::size_t bad = count("bad") + (worker_failed ? 1 : 0), while_faulted = count("while_faulted");
     const auto seconds =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
     std::printf("fault injection: calls failed %zu, scenarios %zu, users refused %zu, sessions %zu (of which %zu after "
                 "a fault before the grant was durable that was retried or did not matter: same records as without "
                 "it), daemon exited on its own %zu\n",
-                failed_calls, scenarios, refused, granted_after, recovered, exited);
-    for (const auto& [name, count] : failed_by_name) std::printf("  failed %-32s %zu\n", name.c_str(), count);
+                count("failed_calls"), count("scenarios"), count("refused"), count("granted_after"), count("recovered"),
+                count("exited"));
+    if (total.contains("failed_by_name"))
+        for (const auto& [name, n] : total["failed_by_name"].items())
+            std::printf("  failed %-32s %zu\n", name.c_str(), n.get<std::size_t>());
     std::printf("fault injection: grants while faulted = %zu, runs with problems = %zu, %lld s\n", while_faulted, bad,
                 static_cast<long long>(seconds));
     return bad == 0 ? 0 : 1;
