@@ -34,7 +34,7 @@ fi
 # run natively in every CI stage):
 #   PolicyParser.LargePolicyParsesInLinearTime times the parser against a
 #     bound; memcheck's 20-50x slowdown fails it by design.
-#   AuditVerify.EveryRecordEveryByteClassFlipped runs verify once per byte
+#   AuditVerify/EveryRecordEveryByteClassFlipped.* runs verify once per byte
 #     class of every record (6 s natively, most of an hour here); the same
 #     verify code runs under memcheck in EveryByteOfSomeRecordsFlipped.
 #   ShipFixtures.ReceiverClosesConnectionsBeyondItsBound: 512 TLS connections
@@ -59,7 +59,7 @@ fi
 filter_for() {
   case "$1" in
   policy_tests) echo '-PolicyParser.LargePolicyParsesInLinearTime' ;;
-  audit_test) echo '-AuditVerify.EveryRecordEveryByteClassFlipped' ;;
+  audit_test) echo '-AuditVerify/EveryRecordEveryByteClassFlipped.*' ;;
   ship_fixture_tests) echo '-ShipFixtures.ReceiverClosesConnectionsBeyondItsBound' ;;
   daemon_integration_tests) echo '-DaemonTest.RestartResumesActiveGrantAndItsTimer' ;;
   remote_sink_integration_tests) echo '-RemoteSinkTest.HostileSinksNeverStopGrantsNorGrowTheDaemon' ;;
