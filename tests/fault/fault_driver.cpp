@@ -61,7 +61,7 @@ namespace {
 const char* kind_name(int k) {
     static const char* const names[] = {"none", "open",  "read",   "write", "fsync",     "rename",  "send",
                                         "recv", "nss",   "pam",    "sd-bus", "sd-journal", "openssl", "curl",
-                                        "truncate"};
+                                        "truncate", "malloc"};
     return k >= 0 && k < BG_FAULT_KIND_COUNT ? names[k] : "?";
 }
 

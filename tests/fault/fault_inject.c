@@ -14,6 +14,16 @@
  * is `fail_at` fails as its manual page says it can (return value and errno,
  * or the library's error code), and is recorded in the file.
  *
+ * With `only_kind` set, only calls of that kind are counted: a sweep of one
+ * kind (the system test's sd-bus and malloc sweeps of the packaged daemon,
+ * scripts/system-test.sh scenario i) numbers its calls without the others.
+ *
+ * malloc, calloc and realloc are interposed only when this file is compiled
+ * with BG_FAULT_WITH_MALLOC (the system test does, for the packaged build):
+ * the ASan sweep preloads this library before the sanitizer runtime, so a
+ * malloc defined here would take allocations away from ASan's allocator.
+ * Even then they are counted only when `only_kind` is BG_FAULT_MALLOC.
+ *
  * Not interposed: calls libc makes to itself (fopen's open, getpwnam_r's
  * reads), and variadic library calls (sd_bus_message_append) whose arguments
  * cannot be forwarded. */
@@ -21,6 +31,7 @@
 #include "fault_inject.h"
 
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -65,6 +76,8 @@ static int should_fail_on(enum bg_fault_kind kind, const char* name, const char*
     init();
     struct bg_fault_shared* s = shared;
     if (s == NULL || !__atomic_load_n(&s->armed, __ATOMIC_ACQUIRE)) return 0;
+    const uint64_t only = __atomic_load_n(&s->only_kind, __ATOMIC_ACQUIRE);
+    if (only != 0 && only != (uint64_t)kind) return 0;
     const uint64_t n = __atomic_add_fetch(&s->calls, 1, __ATOMIC_ACQ_REL);
     if (n <= BG_FAULT_MAX_CALLS) s->kinds[n - 1] = (unsigned char)kind;
     char what[sizeof s->fired_name];
@@ -497,3 +510,65 @@ EXPORT int curl_easy_perform(void* curl) {
     if (should_fail(BG_FAULT_CURL, "curl_easy_perform")) return 7; /* CURLE_COULDNT_CONNECT */
     return real_curl_easy_perform(curl);
 }
+
+/* ---- the allocator (BG_FAULT_WITH_MALLOC only) ---- */
+
+#ifdef BG_FAULT_WITH_MALLOC
+/* glibc's own entry points: no dlsym, which itself allocates. */
+extern void* __libc_malloc(size_t size);
+extern void* __libc_calloc(size_t count, size_t size);
+extern void* __libc_realloc(void* p, size_t size);
+
+/* Like should_fail, without snprintf: this runs inside every allocation. */
+static int malloc_should_fail(const char* name) {
+    init();
+    struct bg_fault_shared* s = shared;
+    if (s == NULL || !__atomic_load_n(&s->armed, __ATOMIC_ACQUIRE)) return 0;
+    if (__atomic_load_n(&s->only_kind, __ATOMIC_ACQUIRE) != BG_FAULT_MALLOC) return 0;
+    const uint64_t n = __atomic_add_fetch(&s->calls, 1, __ATOMIC_ACQ_REL);
+    if (n <= BG_FAULT_MAX_CALLS) s->kinds[n - 1] = BG_FAULT_MALLOC;
+    if (n != __atomic_load_n(&s->fail_at, __ATOMIC_ACQUIRE)) return 0;
+    if (__atomic_fetch_add(&s->fired, 1, __ATOMIC_ACQ_REL) != 0) return 0;
+    s->fired_at = n;
+    s->fired_pid = (int32_t)syscall(SYS_getpid);
+    s->fired_kind = BG_FAULT_MALLOC;
+    if (getenv("BG_FAULT_BACKTRACE") != NULL) {
+        void* frames[64];
+        const int depth = backtrace(frames, 64);
+        char path[128];
+        snprintf(path, sizeof path, "%s.bt.%llu", getenv("BG_FAULT_STATE"), (unsigned long long)n);
+        const long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            backtrace_symbols_fd(frames, depth, (int)fd);
+            syscall(SYS_close, fd);
+        }
+    }
+    const size_t len = strlen(name);
+    memcpy(s->fired_name, name, len < sizeof s->fired_name ? len + 1 : sizeof s->fired_name);
+    return 1;
+}
+
+EXPORT void* malloc(size_t size) {
+    if (malloc_should_fail("malloc")) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __libc_malloc(size);
+}
+
+EXPORT void* calloc(size_t count, size_t size) {
+    if (malloc_should_fail("calloc")) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __libc_calloc(count, size);
+}
+
+EXPORT void* realloc(void* p, size_t size) {
+    if (size != 0 && malloc_should_fail("realloc")) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __libc_realloc(p, size);
+}
+#endif

@@ -29,6 +29,7 @@ enum bg_fault_kind {
     BG_FAULT_OPENSSL,
     BG_FAULT_CURL,
     BG_FAULT_TRUNCATE,
+    BG_FAULT_MALLOC, /* only in a build with BG_FAULT_WITH_MALLOC (not under ASan, whose allocator wins) */
     BG_FAULT_KIND_COUNT
 };
 
@@ -41,6 +42,7 @@ struct bg_fault_shared {
     uint64_t armed;   /* 1: calls are counted (and may fail); set by the driver */
     uint64_t fail_at; /* the call to fail (1-based); 0: none, count only */
     uint64_t calls;   /* counted calls so far */
+    uint64_t only_kind; /* if not 0: only calls of this kind are counted (and may fail); 0: every kind but malloc */
     char match[160];  /* if set: fail the first call named so ("pam_get_item item 3"), whatever its number */
     uint64_t fired;   /* calls failed */
     uint64_t fired_at; /* the failed call's number */
