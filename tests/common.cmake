@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: ISC
-# common/: protocol, transport and text validation.
+# common/: protocol, transport, text validation and the callback guard.
 add_executable(common_tests
   ${CMAKE_CURRENT_LIST_DIR}/unit/protocol_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/unit/text_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/callback_guard_test.cpp)
 target_link_libraries(common_tests PRIVATE bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(common_tests)
 

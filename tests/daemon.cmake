@@ -3,6 +3,7 @@
 # on a temporary state directory.
 add_executable(daemon_unit_tests ${CMAKE_CURRENT_LIST_DIR}/unit/dispatch_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/state_writer_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/grant_store_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/unrecorded_ends_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/listen_socket_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/unit/bounds_test.cpp

@@ -2,6 +2,7 @@
 // delivery.hpp: one thread per channel, its cursor, its connection or its
 // sendmail(8).
 #include "helper/alerts/delivery.hpp"
+#include "common/callback_guard.hpp"
 #include "common/utc_time.hpp"
 
 #include <fcntl.h>
@@ -256,7 +257,7 @@ public:
                 return Error{stored.error().message};
         }
         cursor_.store(at);
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] { run_guarded("delivering alerts", [this] { run(); }); });
         return Ok{};
     }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "common/text.hpp"
 #include "helper/audit/audit_verify.hpp"
@@ -179,13 +180,19 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
     std::string line = canonical_json(r);
     if (line.size() > kMaxLineBytes) return Error{"audit record rejected: longer than 16 KiB"};
     line.push_back('\n');
+    // Everything that allocates comes before the write or undoes it first: an
+    // allocation failure (std::bad_alloc) after the line reached the file
+    // would leave a record the in-memory chain does not know.
+    KeyState next = key_;
+    if (!evolve_key(next.key)) return Error{"OpenSSL SHA-256 failed"};
+    next.index = r.seq + 1;
 
     const ssize_t n = ::write(fd_.get(), line.data(), line.size());
     if (n != static_cast<ssize_t>(line.size())) {
         // A short write is what a full disk looks like when part of the line fitted.
         const int err = n < 0 ? errno : ENOSPC;
-        const std::string why = errno_text(err) + (n < 0 ? std::string() : " (only part of the record was written)");
         const auto undo = truncate_back();
+        const std::string why = errno_text(err) + (n < 0 ? std::string() : " (only part of the record was written)");
         return Error{"cannot write the audit log: " + why +
                          (undo ? std::string() : " (and could not remove the partial record: " + undo.error().message + ")"),
                      err};
@@ -197,18 +204,19 @@ Result<Record> AuditLog::append(const RecordFields& fields, std::int64_t now_uni
                          (undo ? std::string() : " (and could not remove the record: " + undo.error().message + ")"),
                      err};
     }
-    KeyState next = key_;
-    if (!evolve_key(next.key)) {
-        (void)truncate_back();
-        return Error{"OpenSSL SHA-256 failed"};
-    }
-    next.index = r.seq + 1;
     if (durability == Durability::Synced) {
         // The record (and every deferred one before it) is durable: the
         // evolved key is written in place now, so the file no longer holds
         // the old key; its fdatasync is sync_key()'s. A crash before that
         // leaves the key file behind the log, which open() repairs.
-        if (auto w = key_file_->write(next, /*sync=*/false); !w) {
+        Status w = Ok{};
+        try {
+            w = key_file_->write(next, /*sync=*/false);  // allocates its text before writing anything
+        } catch (const std::bad_alloc&) {
+            (void)truncate_back();
+            throw;
+        }
+        if (!w) {
             // Keep log and key file consistent with the unchanged in-memory state.
             const auto undo = truncate_back();
             (void)key_file_->write(key_);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <limits>
+#include <new>
 #include <nlohmann/json.hpp>
 
 #include "common/hex.hpp"
@@ -181,7 +182,12 @@ std::string compute_hash(const Record& r) {
 Result<Record> parse_record(std::string_view line) {
     try {
         return parse_record_unchecked(line);
-    } catch (...) {  // allocation failure or an unexpected library error: never escape
+    } catch (const std::bad_alloc&) {
+        // Says nothing about the bytes: a record read as "could not be parsed"
+        // for want of memory would be a false alarm of tampering. The caller's
+        // guard refuses or retries (common/callback_guard.hpp).
+        throw;
+    } catch (...) {  // an unexpected library error: never escape
         return Error{"record could not be parsed"};
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: ISC
 #include "helper/audit/journal_mirror.hpp"
+#include "common/callback_guard.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -59,7 +60,9 @@ void JournalMirror::run() {
         queue_.pop_front();
         sending_ = true;
         lock.unlock();
-        send_(r);
+        // Out of memory: this record's journald copy is lost (said on stderr,
+        // which is the journal too); the audit log and the sinks have it.
+        guarded("sending a record to journald", [&] { send_(r); }, [] {});
         lock.lock();
         sending_ = false;
         if (queue_.empty()) drained_.notify_all();

@@ -289,6 +289,7 @@ proto::Message Daemon::on_approve(const PeerIdentity& peer, proto::ApproveReques
     const std::string& approver = peer.user;
     if (auto bad = validate_text(m.note, kMaxReasonBytes, true))
         return refuse(peer, ErrorCode::BadRequest, "the note " + *bad, f, now);
+    if (auto behind = behind_the_log()) return refuse(peer, ErrorCode::Unavailable, *behind, f, now);
     (void)expire_requests(now);
     const workflow::PendingRequest* p = pending_.find(m.request_id);
     if (p == nullptr || p->state != workflow::RequestState::Pending)
@@ -397,6 +398,14 @@ std::variant<audit::Record, ErrorAnswer> Daemon::grant_approved(const workflow::
     if (!rec)
         return ErrorAnswer{refusal.code, "the approval is recorded (" + approval + ") but " + refusal.message +
                                              " yet: the next approval retries"};
+    if (recorder_.behind(grants_)) {
+        // As in grant_commit: a grant the store could not take in is voided.
+        void_recorded_grant(*rec, "breakglassd ran out of memory as it took the grant in; the grant never took effect",
+                            now);
+        return ErrorAnswer{ErrorCode::Unavailable, "the approval is recorded (" + approval +
+                                                       ") but breakglassd ran out of memory: grant " + rec->event_id +
+                                                       " was recorded and voided at once; the requester asks again"};
+    }
     record_signed_checkpoint(now);
     timer_changes_.push_back({rec->event_id, f.expires_at, true});
     if (const Grant* granted = grants_.find(rec->event_id)) {

@@ -5,8 +5,10 @@
 #include <csignal>
 #include <pthread.h>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <new>
 #include <string>
 #include <sys/stat.h>
 #include <vector>
@@ -105,17 +107,26 @@ int main(int argc, char** argv) {
     sigemptyset(&loop_signals);
     for (const int sig : {SIGHUP, SIGTERM, SIGINT, SIGCHLD}) sigaddset(&loop_signals, sig);
     pthread_sigmask(SIG_BLOCK, &loop_signals, nullptr);
-    auto daemon = bg::Daemon::create(config, now_unix());
-    if (!daemon) {
-        log_line(2, "cannot start: " + daemon.error().message);
+    // Out of memory while starting (replaying the log) or outside every
+    // callback's guard (callback_guard.hpp): a clean exit with status 1 and
+    // one line, not std::terminate; systemd starts the daemon again, and the
+    // log, which is the truth, is replayed.
+    try {
+        auto daemon = bg::Daemon::create(config, now_unix());
+        if (!daemon) {
+            log_line(2, "cannot start: " + daemon.error().message);
+            return 1;
+        }
+
+        bg::LoopOptions options;
+        options.systemd_timers = systemd_timers == "yes" || (systemd_timers == "auto" && from_systemd);
+        options.systemd_timers_setting = systemd_timers;
+        options.ctl_path = ctl_path;
+        options.state_dir = state_dir;
+        options.policy_path = policy_path;
+        return bg::run_event_loop(std::move(daemon).value(), std::move(listener), options);
+    } catch (const std::bad_alloc&) {
+        std::fputs("<2>breakglassd: stopped: out of memory outside a request; systemd starts it again\n", stderr);
         return 1;
     }
-
-    bg::LoopOptions options;
-    options.systemd_timers = systemd_timers == "yes" || (systemd_timers == "auto" && from_systemd);
-    options.systemd_timers_setting = systemd_timers;
-    options.ctl_path = ctl_path;
-    options.state_dir = state_dir;
-    options.policy_path = policy_path;
-    return bg::run_event_loop(std::move(daemon).value(), std::move(listener), options);
 }

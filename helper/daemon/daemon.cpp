@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/callback_guard.hpp"
 #include "common/file_io.hpp"
 #include "common/text.hpp"
 #include "helper/daemon/state_directory.hpp"
@@ -282,21 +283,30 @@ void Daemon::verify_at_start() {
     }
     verify_thread_ = std::thread([this, fd = std::move(fd), size = static_cast<std::uint64_t>(st.st_size), last_seq,
                                   wake_fd]() mutable {
-        const auto t0 = std::chrono::steady_clock::now();
-        bool finished = false;
-        std::string problem = verify_chain(fd.get(), size, last_seq, verify_cancelled_, &finished);
-        if (!problem.empty()) problem = "the audit log does not verify at start: " + problem + "; run breakglassctl verify";
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        {
-            std::lock_guard lock(verify_mutex_);
-            verify_problem_ = std::move(problem);
-            verify_done_ = true;
-            char took[32];
-            std::snprintf(took, sizeof took, "%.2f", seconds);
-            if (finished)
-                verify_note_ = "the audit log verified at start: " + std::to_string(last_seq) + " records, " +
-                               std::to_string(size) + " bytes in " + took + " s";
-        }
+        // Out of memory, the log is neither good nor bad: no verify_failed
+        // record (a false alarm of tampering), only the line guarded() writes.
+        guarded(
+            "verifying the audit log at start",
+            [&] {
+                const auto t0 = std::chrono::steady_clock::now();
+                bool finished = false;
+                std::string problem = verify_chain(fd.get(), size, last_seq, verify_cancelled_, &finished);
+                if (!problem.empty())
+                    problem = "the audit log does not verify at start: " + problem + "; run breakglassctl verify";
+                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                std::lock_guard lock(verify_mutex_);
+                verify_problem_ = std::move(problem);
+                verify_done_ = true;
+                char took[32];
+                std::snprintf(took, sizeof took, "%.2f", seconds);
+                if (finished)
+                    verify_note_ = "the audit log verified at start: " + std::to_string(last_seq) + " records, " +
+                                   std::to_string(size) + " bytes in " + took + " s";
+            },
+            [&] {
+                std::lock_guard lock(verify_mutex_);
+                verify_done_ = true;
+            });
         const std::uint64_t one = 1;
         if (wake_fd >= 0) (void)!::write(wake_fd, &one, sizeof one);
     });

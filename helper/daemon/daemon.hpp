@@ -116,6 +116,9 @@ public:
     // on_revoke hooks they queue. Returns problems to log (with those the
     // request itself ran into, such as a record that must wait for the disk).
     std::vector<Problem> after_answer(std::int64_t now);
+    // Whether a store is still behind the audit log after one more try to
+    // catch up (recorder.hpp): the loop tries again a second later.
+    bool behind_the_log_still() { return behind_the_log().has_value(); }
 
     // Maintenance: closing records that could not be written when they
     // happened are written now if the disk allows (alerting every
@@ -382,6 +385,14 @@ private:
                                            audit::Durability durability = audit::Durability::Synced);
     audit::RecordFields end_fields(const Grant& g, const std::string& event, const std::string& actor,
                                    std::int64_t peer_uid, std::int64_t loginuid, const std::string& detail) const;
+    // A grant record that was written but cannot take effect (its answer or
+    // its store's copy failed: out of memory): the grant is voided at once,
+    // with a grant_void record, whether or not the grant store took it in.
+    void void_recorded_grant(const audit::Record& rec, const std::string& why, std::int64_t now);
+    // Why no decision can be made now, or nullopt: a store the recorder could
+    // not tell a record (out of memory; recorder.hpp) may lack a grant, a
+    // spent one-time code or an approval. Tries to catch up first.
+    std::optional<std::string> behind_the_log();
     // At start: the ends a stopped daemon had not recorded yet, applied again.
     void resume_unrecorded_ends(std::int64_t now);
     TerminationTarget termination_target(const Grant& g) const;

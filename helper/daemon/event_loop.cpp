@@ -24,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "common/callback_guard.hpp"
 #include "common/text.hpp"
 #include "common/transport.hpp"
 #include "common/utc_time.hpp"
@@ -86,11 +87,20 @@ struct Server {
     EventSourcePtr ack_timer;    // the next remote_ack_timeout
     EventSourcePtr sink_watch;   // sink backlogs, every kSinkWatchUsec while sinks exist
     std::map<std::uint64_t, Connection*> waiting;  // ticket → the connection its answer goes to
+    EventSourcePtr recovery_timer;  // settle() again, a second after a callback failed (callback_guard.hpp)
 
     void close_connection(Connection* c) {
         if (c->waiting_ticket) waiting.erase(c->waiting_ticket);
         limits.give_back(c->slot);
         connections.erase(c);
+    }
+    // After a callback threw (out of memory, mostly): what it left undone of
+    // settle() — the expiry timer above all — is done a second later, and
+    // again until it goes through. Allocates nothing itself.
+    void recover_later() {
+        if (!recovery_timer) return;
+        sd_event_source_set_time_relative(recovery_timer.get(), kRetryUsec);
+        sd_event_source_set_enabled(recovery_timer.get(), SD_EVENT_ONESHOT);
     }
     // Answers whose remote acknowledgement came (or timed out).
     void answer_remote_acks();
@@ -105,6 +115,7 @@ struct Server {
 
 void Server::settle() {
     for (const Problem& problem : daemon->after_answer(now_unix())) log_line(problem.priority, problem.text);
+    if (daemon->behind_the_log_still()) recover_later();
     const std::vector<TimerChange> changes = daemon->take_timer_changes();
     for (std::size_t i = 0; i < changes.size() && timers; ++i) {
         const TimerChange& c = changes[i];
@@ -138,9 +149,14 @@ void Server::answer_remote_acks() {
 
 int on_ack_timer(sd_event_source*, std::uint64_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    server->answer_remote_acks();
-    server->settle();
-    return 0;
+    return guarded(
+        "the remote acknowledgement timer",
+        [&] {
+            server->answer_remote_acks();
+            server->settle();
+            return 0;
+        },
+        [&] { server->recover_later(); });
 }
 
 void Server::arm_ack_timer() {
@@ -165,19 +181,29 @@ void Server::arm_ack_timer() {
 
 int on_ack_event(sd_event_source*, int, std::uint32_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    server->daemon->clear_ack_event();
-    server->answer_remote_acks();
-    server->settle();
-    return 0;
+    return guarded(
+        "a remote acknowledgement",
+        [&] {
+            server->daemon->clear_ack_event();
+            server->answer_remote_acks();
+            server->settle();
+            return 0;
+        },
+        [&] { server->recover_later(); });
 }
 
 int on_sink_watch(sd_event_source* s, std::uint64_t usec, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    server->daemon->watch_sinks(now_unix());
-    server->daemon->watch_reviews(now_unix());
-    server->settle();
-    sd_event_source_set_time(s, usec + kSinkWatchUsec);
-    return 0;
+    sd_event_source_set_time(s, usec + kSinkWatchUsec);  // first: the watch goes on whatever happens below
+    return guarded(
+        "the sink watch",
+        [&] {
+            server->daemon->watch_sinks(now_unix());
+            server->daemon->watch_reviews(now_unix());
+            server->settle();
+            return 0;
+        },
+        [&] { server->recover_later(); });
 }
 
 void Server::maintain() {
@@ -186,9 +212,14 @@ void Server::maintain() {
 
 int on_maintenance(sd_event_source*, std::uint64_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    server->maintain();
-    server->arm_maintenance();
-    return 0;
+    return guarded(
+        "maintenance",
+        [&] {
+            server->maintain();
+            server->arm_maintenance();
+            return 0;
+        },
+        [&] { server->recover_later(); });
 }
 
 // Maintenance runs at once when much waits (kMaintenanceRecords), else once
@@ -219,11 +250,28 @@ void Server::arm_maintenance() {
 
 int on_expiry(sd_event_source*, std::uint64_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    if (!server->daemon->expire_due(now_unix(), "expired at expires_at by the daemon's timer"))
-        log_line(1, "an expiry could not be recorded yet: the grant has ended and its processes are terminated; "
-                    "the record follows once the audit log can take it");
-    server->settle();
-    return 0;
+    return guarded(
+        "the expiry timer",
+        [&] {
+            if (!server->daemon->expire_due(now_unix(), "expired at expires_at by the daemon's timer"))
+                log_line(1, "an expiry could not be recorded yet: the grant has ended and its processes are "
+                            "terminated; the record follows once the audit log can take it");
+            server->settle();
+            return 0;
+        },
+        // settle() re-arms this timer a second from now for a grant still due.
+        [&] { server->recover_later(); });
+}
+
+int on_recovery(sd_event_source*, std::uint64_t, void* userdata) {
+    auto* server = static_cast<Server*>(userdata);
+    return guarded(
+        "the retry after a failed callback",
+        [&] {
+            server->settle();
+            return 0;
+        },
+        [&] { server->recover_later(); });
 }
 
 void Server::arm_expiry_timer() {
@@ -261,8 +309,22 @@ int on_idle(sd_event_source*, std::uint64_t, void* userdata) {
     return 0;
 }
 
+int read_request(Connection* c, std::uint32_t revents);
+
+// A request that fails on the way (out of memory) closes its connection: the
+// front-end reads no answer as a refusal (fail closed).
 int on_readable(sd_event_source*, int, std::uint32_t revents, void* userdata) {
     auto* c = static_cast<Connection*>(userdata);
+    Server* server = c->server;
+    return guarded(
+        "a request", [&] { return read_request(c, revents); },
+        [&] {
+            if (server->connections.find(c) != server->connections.end()) server->close_connection(c);
+            server->recover_later();
+        });
+}
+
+int read_request(Connection* c, std::uint32_t revents) {
     Server* server = c->server;
     proto::Received received = proto::receive_message(c->fd.get(), 0);
     if (!received.message && (received.failure == proto::ReceiveFailure::Closed || (revents & EPOLLHUP))) {
@@ -313,8 +375,15 @@ const char* pool_name(ConnectionPool pool) {
     return "?";
 }
 
+int accept_connection(Server* server, int fd);
+
+// A connection that cannot be taken on (out of memory) is closed unanswered.
 int on_accept(sd_event_source*, int fd, std::uint32_t, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
+    return guarded("a new connection", [&] { return accept_connection(server, fd); }, [] {});
+}
+
+int accept_connection(Server* server, int fd) {
     UniqueFd client(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!client.valid()) return 0;
     auto peer = identify_peer(client.get());
@@ -369,12 +438,17 @@ int on_accept(sd_event_source*, int fd, std::uint32_t, void* userdata) {
 
 int on_sighup(sd_event_source*, const signalfd_siginfo*, void* userdata) {
     auto* server = static_cast<Server*>(userdata);
-    if (auto error = server->daemon->reload_policy(now_unix()))
-        log_line(3, "policy reload rejected: " + *error);
-    else
-        log_line(5, "policy reloaded");
-    server->settle();
-    return 0;
+    return guarded(
+        "the policy reload (SIGHUP)",
+        [&] {
+            if (auto error = server->daemon->reload_policy(now_unix()))
+                log_line(3, "policy reload rejected: " + *error);
+            else
+                log_line(5, "policy reloaded");
+            server->settle();
+            return 0;
+        },
+        [&] { server->recover_later(); });
 }
 
 }  // namespace
@@ -450,6 +524,16 @@ int run_event_loop(std::unique_ptr<Daemon> daemon, UniqueFd listener, const Loop
         return 1;
     }
     server.listener_source.reset(ls);
+    {
+        // Made now, while memory is there: recover_later() only re-arms it.
+        sd_event_source* rs = nullptr;
+        if (sd_event_add_time_relative(server.event, &rs, CLOCK_MONOTONIC, kRetryUsec, 1000, on_recovery, &server) < 0) {
+            log_line(2, "cannot make the retry timer for failed callbacks");
+            return 1;
+        }
+        sd_event_source_set_enabled(rs, SD_EVENT_OFF);
+        server.recovery_timer.reset(rs);
+    }
     server.revocation = std::make_unique<RevocationLoop>(server.event, *server.daemon, log_line);
     if (server.daemon->ack_event_fd() >= 0) {
         sd_event_source* as = nullptr;

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <new>
 
 #include <nlohmann/json.hpp>
 
@@ -157,6 +158,7 @@ std::optional<proto::Message> Daemon::grant_evaluate(GrantAttempt& a, std::int64
                       "no valid policy is loaded, so no gate is grantable (" + escape_for_display(policy_error_) +
                           "); fix the policy and run breakglassctl policy reload",
                       f, now);
+    if (auto behind = behind_the_log()) return refuse(a.peer, ErrorCode::Unavailable, *behind, f, now);
     const nss::Lookup<std::vector<std::string>> groups = nss::group_names_of(a.user);
     if (groups.failed())
         return refuse(a.peer, ErrorCode::Unavailable,
@@ -278,20 +280,39 @@ proto::Message Daemon::grant_commit(GrantAttempt& a, std::int64_t now) {
     ErrorAnswer refusal;
     const auto rec = record_grant(f, now, refusal);
     if (!rec) return refusal;
-    timer_changes_.push_back({rec->event_id, expires_at, true});
-    record_signed_checkpoint(now);
-    const Grant* granted = grants_.find(rec->event_id);
-    const policy::Gate* gate = granted ? gate_in_force(granted->gate) : nullptr;
-    if (granted && gate && gate->remote_ack_required) {
-        // Not honoured, and not answered, until a sink has the record
-        // (remote_log.cpp); the loop keeps the connection meanwhile.
-        const std::uint64_t ticket = next_ticket_++;
-        hold_for_remote_ack(*granted, rec->seq, *gate, ticket, now);
-        deferred_answer_ = ticket;
-        return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
+    if (recorder_.behind(grants_)) {
+        // Recorded, but the grant store could not take it in (out of memory):
+        // it would be honoured later, after "refused" now. Voided instead.
+        void_recorded_grant(*rec, "breakglassd ran out of memory as it took the grant in; the grant never took effect",
+                            now);
+        return ErrorAnswer{ErrorCode::Unavailable, "breakglassd ran out of memory: grant " + rec->event_id +
+                                                       " was recorded and voided at once, so nothing was granted; "
+                                                       "try again in a moment"};
     }
-    if (granted) grant_took_effect(*granted, now);
-    return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
+    try {
+        timer_changes_.push_back({rec->event_id, expires_at, true});
+        record_signed_checkpoint(now);
+        const Grant* granted = grants_.find(rec->event_id);
+        const policy::Gate* gate = granted ? gate_in_force(granted->gate) : nullptr;
+        if (granted && gate && gate->remote_ack_required) {
+            // Not honoured, and not answered, until a sink has the record
+            // (remote_log.cpp); the loop keeps the connection meanwhile.
+            const std::uint64_t ticket = next_ticket_++;
+            hold_for_remote_ack(*granted, rec->seq, *gate, ticket, now);
+            deferred_answer_ = ticket;
+            return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
+        }
+        if (granted) grant_took_effect(*granted, now);
+        return proto::Granted{rec->event_id, expires_at, notice(a.request.gate)};
+    } catch (const std::bad_alloc&) {
+        // Recorded, but its answer cannot be made (out of memory; found by the
+        // system test's allocation faults): the requester is told "refused"
+        // (dispatch.cpp), so the grant is voided — ended at once, with its
+        // record — rather than left active for someone told it does not exist.
+        deferred_answer_.reset();
+        void_recorded_grant(*rec, "its answer could not be made (out of memory); the grant never took effect", now);
+        throw;
+    }
 }
 
 // A page of grants, most recent first, that fits a frame whatever the

@@ -157,7 +157,13 @@ void GrantStore::apply(const ReplayedEvent& e) {
         g.incident = e.incident;
         g.granted_at = e.timestamp;
         g.expires_at = e.expires_at;
+        const auto ended = ended_before_seen_.find(g.event_id);
+        if (ended != ended_before_seen_.end()) {
+            g.state = ended->second.first;
+            g.ended_at = ended->second.second;
+        }
         grants_.push_back(std::move(g));
+        if (ended != ended_before_seen_.end()) ended_before_seen_.erase(ended);
     } else if (e.event == "revoke" || e.event == "expire" || e.event == "grant_void") {
         for (Grant& g : grants_) {
             if (g.event_id == e.grant_id && g.state == GrantState::Active) {

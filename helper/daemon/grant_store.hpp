@@ -112,6 +112,12 @@ public:
     // honoured (Check, sessions, expiry, a second revoke). `at` is when it
     // ended. False when no such grant is active.
     bool end(const std::string& grant_id, GrantState state, std::int64_t at);
+    // Ends a grant whose record is in the log but not yet here (the store
+    // fell behind it: recorder.hpp): when the record is applied, the grant
+    // comes in ended. Its own ending record, applied later, changes nothing.
+    void end_before_seen(const std::string& grant_id, GrantState state, std::int64_t at) {
+        ended_before_seen_[grant_id] = {state, at};
+    }
     // A grant recorded but not yet answered (remote_ack): active for expiry
     // and revocation, but not honoured (active_for) until released. In
     // memory only: after a restart the daemon holds such grants again.
@@ -141,6 +147,7 @@ private:
     std::uint64_t applied_seq_ = 0;
     std::vector<Grant> grants_;  // in grant order; active and recently ended
     std::set<std::string> held_;
+    std::map<std::string, std::pair<GrantState, std::int64_t>> ended_before_seen_;
     std::map<std::pair<std::string, std::string>, std::uint64_t> factor_counters_;  // (user, factor)
 };
 

@@ -43,7 +43,9 @@ proto::Message Daemon::on_log(const PeerIdentity& peer, proto::LogRequest& m, st
             break;
         }
         auto rec = audit::parse_record(line);
-        if (!rec) return ErrorAnswer{ErrorCode::Unavailable, "audit log record is damaged: " + rec.error().message};
+        if (!rec)
+            return ErrorAnswer{ErrorCode::Unavailable, "audit log record after seq " + std::to_string(a.last_seq) +
+                                                           " is damaged: " + rec.error().message};
         bytes += size;
         a.last_seq = rec->seq;
         a.records.push_back(std::move(line));

@@ -6,7 +6,9 @@
 // says. On a full disk it gets the audit reserve (audit.reserve); when even
 // that cannot write it, it is queued and written by the next maintenance
 // that can, with the time it happened in its detail, and a grant's end is
-// kept in ends.pending meanwhile so that a restart does not revive it.
+// kept in ends.pending meanwhile so that a restart does not revive it. Out
+// of memory while writing one is handled the same way.
+#include <new>
 #include <utility>
 
 #include "common/text.hpp"
@@ -59,7 +61,18 @@ std::optional<audit::Record> Daemon::record(const audit::RecordFields& fields, s
 
 Result<audit::Record> Daemon::append_using_reserve(const audit::RecordFields& fields, std::int64_t now,
                                                    audit::Durability durability, bool use_reserve) {
-    auto rec = recorder_.append(fields, now, durability);
+    // Closing records come here. Out of memory is one more reason a record
+    // cannot be written now: the caller queues it to be written late, as for
+    // a full disk, and the grant's end stays in ends.pending meanwhile —
+    // rather than the exception carrying the end past its record.
+    const auto append = [&]() -> Result<audit::Record> {
+        try {
+            return recorder_.append(fields, now, durability);
+        } catch (const std::bad_alloc&) {
+            return Error{"out of memory"};  // short enough to need no allocation
+        }
+    };
+    auto rec = append();
     while (!rec && use_reserve && reserve_ && audit::is_out_of_space(rec.error().system_errno) && reserve_->release()) {
         problems_.push_back({1, "the disk holding the audit log is full: released part of " + reserve_->path() +
                                     " for a " + fields.event + " record (it holds " +
@@ -68,7 +81,7 @@ Result<audit::Record> Daemon::append_using_reserve(const audit::RecordFields& fi
         // The released space is the closing records': the story index stops
         // (show reads the log) until a start rebuilds it.
         if (story_index_) story_index_->stop("the disk was full: its space went to closing records");
-        rec = recorder_.append(fields, now, durability);
+        rec = append();
     }
     return rec;
 }
@@ -215,6 +228,35 @@ std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string
     }
     queue_late({f, audit::Durability::Synced, now, why, true, g.event_id});
     return std::nullopt;
+}
+
+void Daemon::void_recorded_grant(const audit::Record& rec, const std::string& why, std::int64_t now) {
+    Grant g;
+    if (const Grant* known = grants_.find(rec.event_id)) {
+        if (known->state != GrantState::Active) return;
+        g = *known;
+    } else {
+        // The store has not taken the record in yet: it will, ended.
+        g.event_id = rec.event_id;
+        g.user = rec.actor;
+        g.gate = rec.gate_bypassed;
+        if (rec.action.starts_with(kPamActionPrefix)) g.account = rec.target;
+        g.reason = rec.reason;
+        g.incident = rec.incident_ref;
+        g.granted_at = rec.timestamp;
+        g.expires_at = rec.expires_at;
+        grants_.end_before_seen(g.event_id, GrantState::Void, now);
+    }
+    grants_.release(g.event_id);
+    (void)end_grant(g, "grant_void", "breakglassd", nullptr, why, now);
+}
+
+std::optional<std::string> Daemon::behind_the_log() {
+    if (!recorder_.behind()) return std::nullopt;
+    const Status caught = recorder_.catch_up();
+    if (caught) return std::nullopt;
+    return "breakglassd ran out of memory and is still taking in its own audit log (" +
+           escape_for_display(caught.error().message) + "), so nothing was decided; try again in a moment";
 }
 
 void Daemon::resume_unrecorded_ends(std::int64_t now) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: ISC
 #include "helper/daemon/revocation_loop.hpp"
+#include "common/callback_guard.hpp"
 #include "common/utc_time.hpp"
 
 #include <algorithm>
@@ -31,13 +32,33 @@ RevocationLoop::~RevocationLoop() {
 }
 
 int RevocationLoop::on_idle(sd_event_source*, void* userdata) {
-    static_cast<RevocationLoop*>(userdata)->start_queued(false);
-    return 0;
+    auto* self = static_cast<RevocationLoop*>(userdata);
+    return guarded(
+        "starting a hook",
+        [&] {
+            self->start_queued(false);
+            return 0;
+        },
+        [&] { self->retry_soon(); });
 }
 
 int RevocationLoop::on_hook_deadline(sd_event_source*, std::uint64_t, void* userdata) {
-    static_cast<RevocationLoop*>(userdata)->start_queued(true);
-    return 0;
+    auto* self = static_cast<RevocationLoop*>(userdata);
+    return guarded(
+        "starting the queued hooks",
+        [&] {
+            self->start_queued(true);
+            return 0;
+        },
+        [&] { self->retry_soon(); });
+}
+
+void RevocationLoop::retry_soon() noexcept {
+    if (idle_ && !queued_.empty()) sd_event_source_set_enabled(idle_, SD_EVENT_ONESHOT);
+    if (timer_) {
+        sd_event_source_set_time(timer_, static_cast<std::uint64_t>(now_unix() + 1) * 1000000ULL);
+        sd_event_source_set_enabled(timer_, SD_EVENT_ONESHOT);
+    }
 }
 
 void RevocationLoop::start_queued(bool all) {
@@ -91,11 +112,17 @@ void RevocationLoop::hook_ended(const HookRun& run, int wait_status, const std::
 
 int RevocationLoop::on_timer(sd_event_source*, std::uint64_t, void* userdata) {
     auto* self = static_cast<RevocationLoop*>(userdata);
-    if (!self->daemon_.finish_terminations(now_unix()))
-        self->log_(3, "could not record which processes needed SIGKILL after a grant ended");
-    self->daemon_.retry_db_drops(now_unix());
-    self->settle();
-    return 0;
+    return guarded(
+        "the termination timer",
+        [&] {
+            if (!self->daemon_.finish_terminations(now_unix()))
+                self->log_(3, "could not record which processes needed SIGKILL after a grant ended");
+            self->daemon_.retry_db_drops(now_unix());
+            self->settle();
+            return 0;
+        },
+        // What is still due (a SIGKILL after the grace, a hook's retry) is due again in a second.
+        [&] { self->retry_soon(); });
 }
 
 void RevocationLoop::settle() {

@@ -39,6 +39,8 @@ public:
     static constexpr std::uint64_t kHookStartWithinUsec = 1000 * 1000;
 
 private:
+    // After a callback threw (callback_guard.hpp): the timer again in a second, queued hooks again when idle.
+    void retry_soon() noexcept;
     static int on_timer(sd_event_source* s, std::uint64_t usec, void* userdata);
     // One queued hook when the loop is idle; all of them at the deadline.
     static int on_idle(sd_event_source* s, void* userdata);

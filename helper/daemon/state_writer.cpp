@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: ISC
 #include "helper/daemon/state_writer.hpp"
+#include "common/callback_guard.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -67,10 +68,26 @@ void StateWriter::loop() {
         jobs_.pop_front();
         busy_ = true;
         lock.unlock();
-        const Status done = job.run();
+        Status done = Ok{};
+        bool threw = true;
+        guarded(
+            "a state write",
+            [&] {
+                done = job.run();
+                threw = false;
+            },
+            [] {});
         lock.lock();
         busy_ = false;
-        if (!done) failures_.push_back(job.what + ": " + done.error().message);
+        guarded(
+            "noting a failed state write",
+            [&] {
+                if (threw)
+                    failures_.push_back(job.what + ": failed (out of memory)");
+                else if (!done)
+                    failures_.push_back(job.what + ": " + done.error().message);
+            },
+            [] {});
         if (jobs_.empty()) idle_.notify_all();
     }
 }

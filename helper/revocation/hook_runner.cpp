@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/callback_guard.hpp"
 #include "common/file_io.hpp"
 #include "common/utc_time.hpp"
 
@@ -127,8 +128,14 @@ int HookRunner::on_exit(sd_event_source*, const siginfo_t* si, void* userdata) {
         status = si->si_status | WCOREFLAG;
     else
         return 0;  // stopped or continued: still running
-    r->runner->finish(r, status);
-    return 0;
+    // A failure here loses the hook's record, not its run (which has ended).
+    return guarded(
+        "recording a hook's end",
+        [&] {
+            r->runner->finish(r, status);
+            return 0;
+        },
+        [] {});
 }
 
 int HookRunner::on_timeout(sd_event_source*, std::uint64_t, void* userdata) {

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "common/callback_guard.hpp"
 #include "helper/revocation/session_scopes.hpp"
 #include "helper/revocation/systemd_bus.hpp"
 
@@ -95,23 +96,36 @@ sd_bus* SystemdScopes::bus() {
 
 namespace {
 
+// A failure in either loses a scope or a log line; revocation still finds the
+// session's processes by the /proc scan.
 int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     auto* call = static_cast<SystemdScopes::Call*>(userdata);
-    std::string error;
-    if (const sd_bus_error* e = sd_bus_message_get_error(reply)) {
-        const bool benign = call->kind == Kind::Kill &&
-                            (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit") ||
-                             sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject"));
-        if (!benign) error = std::string(e->name ? e->name : "error") + (e->message ? std::string(": ") + e->message : "");
-    }
-    call->owner->replied(*call, error);
-    return 0;
+    return guarded(
+        "a reply from systemd about a session scope",
+        [&] {
+            std::string error;
+            if (const sd_bus_error* e = sd_bus_message_get_error(reply)) {
+                const bool benign = call->kind == Kind::Kill &&
+                                    (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit") ||
+                                     sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject"));
+                if (!benign)
+                    error = std::string(e->name ? e->name : "error") + (e->message ? std::string(": ") + e->message : "");
+            }
+            call->owner->replied(*call, error);
+            return 0;
+        },
+        [] {});
 }
 
 int on_step(sd_event_source*, std::uint64_t, void* userdata) {
     auto* f = static_cast<SystemdScopes::Follow*>(userdata);
-    f->owner->step(f->id);  // may destroy f
-    return 0;
+    return guarded(
+        "following a session into its scope",
+        [&] {
+            f->owner->step(f->id);  // may destroy f
+            return 0;
+        },
+        [] {});
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "common/callback_guard.hpp"
 #include "common/utc_time.hpp"
 #include "helper/revocation/systemd_bus.hpp"
 
@@ -108,18 +109,25 @@ void SystemdTimers::finished(const Call& call, const std::string& error) {
 
 namespace {
 
+// A failure here loses a log line; the grant's end does not depend on it.
 int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     auto* call = static_cast<SystemdTimers::Call*>(userdata);
-    std::string error;
-    if (const sd_bus_error* e = sd_bus_message_get_error(reply)) {
-        const bool benign =
-            call->start ? sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")
-                        : (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit") ||
-                           sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject"));
-        if (!benign) error = std::string(e->name ? e->name : "error") + (e->message ? std::string(": ") + e->message : "");
-    }
-    call->owner->finished(*call, error);
-    return 0;
+    return guarded(
+        "a reply from systemd about an expiry timer",
+        [&] {
+            std::string error;
+            if (const sd_bus_error* e = sd_bus_message_get_error(reply)) {
+                const bool benign =
+                    call->start ? sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")
+                                : (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit") ||
+                                   sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject"));
+                if (!benign)
+                    error = std::string(e->name ? e->name : "error") + (e->message ? std::string(": ") + e->message : "");
+            }
+            call->owner->finished(*call, error);
+            return 0;
+        },
+        [] {});
 }
 
 }  // namespace

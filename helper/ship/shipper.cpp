@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: ISC
 #include "helper/ship/shipper.hpp"
+#include "common/callback_guard.hpp"
 #include "common/utc_time.hpp"
 
 #include <fcntl.h>
@@ -101,7 +102,7 @@ public:
             std::lock_guard lock(mutex_);
             status_.acked_seq = cursor->acked_seq;
         }
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] { run_guarded("shipping to a sink", [this] { run(); }); });
         return Ok{};
     }
 

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,65 @@ TEST(Recorder, SubscribersSeeEachRecordInSubscriptionOrderAndNoFailedOne) {
     EXPECT_EQ(second.seen, first.seen);
     EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "first", "second"}));
     EXPECT_EQ((*log)->last_seq(), 2u);
+}
+
+// A subscriber that runs out of memory on chosen records, as the system
+// test's allocation faults make the grant store do.
+struct Failing final : RecordSubscriber {
+    std::vector<std::uint64_t> seen;
+    int failures_left = 0;
+    void recorded(const Record& r) override {
+        if (failures_left > 0) {
+            --failures_left;
+            throw std::bad_alloc();
+        }
+        seen.push_back(r.seq);
+    }
+};
+
+TEST(Recorder, ASubscriberThatThrowsFallsBehindAndCatchesUpFromTheLogInOrder) {
+    TempDir dir{"recorder-behind-test"};
+    auto log = AuditLog::open(dir.path(), "host");
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    Recorder recorder(**log);
+    Collect before;
+    Failing failing;
+    Collect after;
+    recorder.subscribe(before);
+    recorder.subscribe(failing);
+    recorder.subscribe(after);
+
+    // Record 1 fails, and so does append()'s own try to catch up at once.
+    failing.failures_left = 2;
+    auto a = recorder.append(fields("grant"), 1'800'000'000);
+    ASSERT_TRUE(a.ok()) << "the record is in the log whatever a subscriber does";
+    EXPECT_TRUE(recorder.behind());
+    EXPECT_TRUE(recorder.behind(failing));
+    EXPECT_FALSE(recorder.behind(before));
+    EXPECT_TRUE(failing.seen.empty());
+    // The others were told, the one after the failing one too.
+    EXPECT_EQ(before.seen.size(), 1u);
+    EXPECT_EQ(after.seen.size(), 1u);
+
+    // Record 2: the behind one is not told it ahead of record 1; the
+    // catch-up append() tries tells it both, in order.
+    auto b = recorder.append(fields("revoke"), 1'800'000'001);
+    ASSERT_TRUE(b.ok());
+    EXPECT_FALSE(recorder.behind());
+    EXPECT_EQ(failing.seen, (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(before.seen.size(), 2u);
+    EXPECT_EQ(after.seen.size(), 2u);
+
+    // A failure during catch_up() leaves it behind at the record it missed.
+    failing.failures_left = 2;
+    auto c = recorder.append(fields("grant"), 1'800'000'002);
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(recorder.behind(failing));
+    const Status caught = recorder.catch_up();
+    ASSERT_TRUE(caught.ok()) << caught.error().message;
+    EXPECT_FALSE(recorder.behind());
+    EXPECT_EQ(failing.seen, (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_EQ(before.seen.size(), 3u);
 }
 
 // A send that blocks until released, like a stuck journald.
