@@ -7,6 +7,8 @@
 #include <set>
 #include <type_traits>
 
+#include <new>
+
 #include <nlohmann/json.hpp>
 
 #include "common/text.hpp"
@@ -822,6 +824,10 @@ Result<std::vector<std::uint8_t>> encode(const Message& m) {
     std::string body;
     try {
         body = std::visit([](const auto& msg) { return to_json(msg).dump(-1, ' ', false, json::error_handler_t::strict); }, m);
+    } catch (const std::bad_alloc&) {
+        // Not the message's fault: the caller must know it made no answer
+        // (breakglassd voids a grant it could not answer).
+        throw;
     } catch (const std::exception&) {
         return make_error("message has a field that is not valid UTF-8");
     }

@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
                    "socket), yes, or no (the daemon's own timer and startup sweep end grants)")
         ->check(CLI::IsMember({"auto", "yes", "no"}))
         ->capture_default_str();
-    app.footer("Exit status: 0 on a clean stop (SIGTERM/SIGINT), 1 when it cannot start, 2 on usage errors.");
+    app.footer("Exit status: 0 on a clean stop (SIGTERM/SIGINT), 1 when it cannot start or runs out of memory "
+               "outside a request, 2 on usage errors.");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -386,13 +386,17 @@ std::optional<std::string> Daemon::reload_policy(std::int64_t now) {
 // ---- what follows the answer
 
 std::vector<Problem> Daemon::after_answer(std::int64_t now) {
+    // Grants that ended together are terminated together: one scan of /proc,
+    // every SIGTERM before any record or sweep. The ended grants leave
+    // ended_ only once their terminations have begun: out of memory before
+    // that (found by the system test's allocation faults) leaves them for
+    // settle()'s next try, rather than a grant ended with its processes running.
+    std::vector<Terminator::Ending> endings;
+    endings.reserve(ended_.size());
+    for (const EndedGrant& e : ended_) endings.push_back({termination_target(e.grant), "after the " + e.event});
+    const std::vector<TerminationReport> reports = terminator_.begin(endings, now);
     std::vector<EndedGrant> ended = std::move(ended_);
     ended_.clear();
-    // Grants that ended together are terminated together: one scan of /proc,
-    // every SIGTERM before any record or sweep.
-    std::vector<Terminator::Ending> endings;
-    for (const EndedGrant& e : ended) endings.push_back({termination_target(e.grant), "after the " + e.event});
-    const std::vector<TerminationReport> reports = terminator_.begin(endings, now);
     for (std::size_t i = 0; i < ended.size(); ++i) {
         const EndedGrant& e = ended[i];
         // A terminate record that cannot be written now is queued (record_closing).

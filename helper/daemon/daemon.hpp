@@ -119,6 +119,9 @@ public:
     // Whether a store is still behind the audit log after one more try to
     // catch up (recorder.hpp): the loop tries again a second later.
     bool behind_the_log_still() { return behind_the_log().has_value(); }
+    // A grant whose Granted answer could not be made (out of memory in the
+    // event loop): voided at once, as grant_commit does when it cannot answer.
+    void void_unanswered_grant(const std::string& grant_id, std::int64_t now);
 
     // Maintenance: closing records that could not be written when they
     // happened are written now if the disk allows (alerting every
@@ -167,6 +170,8 @@ public:
     // for each grant recorded (and, after create(), for each grant still
     // active), a stop for each grant ended.
     std::vector<TimerChange> take_timer_changes();
+    // The same list in place, for a caller that takes each change off once done.
+    std::vector<TimerChange>& timer_changes() { return timer_changes_; }
 
     // Session scopes (issue 10): with these set (systemd is PID 1), each
     // session_open and command recorded under a grant has its front end (the

@@ -76,7 +76,9 @@ std::optional<ErrorAnswer> Daemon::db_create_role(const std::string& user, const
 
 std::optional<audit::Record> Daemon::record_grant(const audit::RecordFields& f, std::int64_t now,
                                                   ErrorAnswer& refusal) {
-    const auto rec = record(f, now);
+    // Not const: returned by move. A copy of the record would allocate after
+    // it is durable, outside grant_commit's voiding of an unanswerable grant.
+    auto rec = record(f, now);
     if (db_creating_) {
         const bool as_planned = rec && rec->event_id == db_creating_->grant_id;
         const std::string planned = db_creating_->grant_id;

@@ -12,7 +12,9 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <fcntl.h>
@@ -114,24 +116,42 @@ struct Server {
 };
 
 void Server::settle() {
-    for (const Problem& problem : daemon->after_answer(now_unix())) log_line(problem.priority, problem.text);
-    if (daemon->behind_the_log_still()) recover_later();
-    const std::vector<TimerChange> changes = daemon->take_timer_changes();
-    for (std::size_t i = 0; i < changes.size() && timers; ++i) {
-        const TimerChange& c = changes[i];
-        if (!c.start) {
-            timers->stop(c.grant_id);
-            continue;
+    // Each duty on its own: one that runs out of memory does not keep the
+    // others (the expiry timer above all) from being done, and settle()
+    // itself never throws, so a request's answer, already sent, stands.
+    // What failed is tried again a second later (recover_later).
+    bool failed = false;
+    const auto duty = [&](const char* what, auto&& body) { guarded(what, body, [&] { failed = true; }); };
+    duty("the terminations after an answer", [&] {
+        for (const Problem& problem : daemon->after_answer(now_unix())) log_line(problem.priority, problem.text);
+    });
+    duty("catching up with the audit log", [&] {
+        if (daemon->behind_the_log_still()) failed = true;
+    });
+    duty("the grants' systemd timers", [&] {
+        // Each change leaves the list once done: one that throws stays for the next try.
+        std::vector<TimerChange>& changes = daemon->timer_changes();
+        while (!changes.empty()) {
+            const TimerChange& c = changes.front();
+            if (timers && !c.start) {
+                timers->stop(c.grant_id);
+            } else if (timers) {
+                // A grant ended within the same batch (e.g. overdue at startup) needs no timer.
+                const bool ends_later = std::any_of(changes.begin() + 1, changes.end(), [&](const TimerChange& d) {
+                    return !d.start && d.grant_id == c.grant_id;
+                });
+                if (!ends_later) timers->start(c.grant_id, c.expires_at);
+            }
+            changes.erase(changes.begin());
         }
-        // A grant ended within the same batch (e.g. overdue at startup) needs no timer.
-        const bool ends_later = std::any_of(changes.begin() + static_cast<std::ptrdiff_t>(i) + 1, changes.end(),
-                                            [&](const TimerChange& d) { return !d.start && d.grant_id == c.grant_id; });
-        if (!ends_later) timers->start(c.grant_id, c.expires_at);
-    }
-    arm_expiry_timer();
-    if (revocation) revocation->settle();
-    arm_maintenance();
-    arm_ack_timer();
+    });
+    duty("arming the expiry timer", [&] { arm_expiry_timer(); });
+    duty("the revocation loop", [&] {
+        if (revocation) revocation->settle();
+    });
+    duty("arming the maintenance timer", [&] { arm_maintenance(); });
+    duty("arming the acknowledgement timer", [&] { arm_ack_timer(); });
+    if (failed) recover_later();
 }
 
 void Server::answer_remote_acks() {
@@ -141,8 +161,18 @@ void Server::answer_remote_acks() {
         Connection* c = it->second;
         waiting.erase(it);
         c->waiting_ticket = 0;
-        if (auto sent = proto::send_message(c->fd.get(), answer); !sent)
-            log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
+        try {
+            if (auto sent = proto::send_message(c->fd.get(), answer); !sent)
+                log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
+        } catch (const std::bad_alloc&) {
+            // As in read_request: no answer made, none sent, the grant
+            // voided; the other waiting requesters still get theirs.
+            report_exception("an answer after a remote acknowledgement", "out of memory; its grant is voided");
+            if (const auto* granted = std::get_if<proto::Granted>(&answer))
+                daemon->void_unanswered_grant(granted->event_id, now_unix());
+            close_connection(c);
+            continue;
+        }
         if (c->idle) sd_event_source_set_time_relative(c->idle.get(), kIdleTimeoutUsec);
     }
 }
@@ -352,8 +382,17 @@ int read_request(Connection* c, std::uint32_t revents) {
         return 0;
     }
     if (outcome.answer) {
-        if (auto sent = proto::send_message(c->fd.get(), *outcome.answer); !sent)
-            log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
+        try {
+            if (auto sent = proto::send_message(c->fd.get(), *outcome.answer); !sent)
+                log_line(4, "answer to pid " + std::to_string(c->peer.pid) + " not sent: " + sent.error().message);
+        } catch (const std::bad_alloc&) {
+            // The answer could not be made, so none went out (it is encoded
+            // before the first byte is sent) and the closed connection reads
+            // as a refusal: a grant it carried is voided, not left to run.
+            if (const auto* granted = std::get_if<proto::Granted>(&*outcome.answer))
+                server->daemon->void_unanswered_grant(granted->event_id, now_unix());
+            throw;
+        }
     }
     server->settle();
     if (outcome.close) {

@@ -197,16 +197,22 @@ audit::RecordFields Daemon::end_fields(const Grant& g, const std::string& event,
 std::optional<audit::Record> Daemon::end_grant(const Grant& g, const std::string& event, const std::string& actor,
                                                const PeerIdentity* peer, const std::string& detail, std::int64_t now,
                                                audit::Durability durability) {
-    // Closing never waits: the grant ends here, whatever the disk says.
-    grants_.end(g.event_id, state_after(event), now);
-    timer_changes_.push_back({g.event_id, 0, false});
-    // The /proc scan, SIGTERM and the on_revoke hook follow the answer.
-    ended_.push_back({g, event});
-
+    // Everything that allocates comes first: out of memory here leaves the
+    // grant active and its end to be tried again, never ended in memory
+    // with no termination and no record.
     const std::int64_t peer_uid = peer ? static_cast<std::int64_t>(peer->uid) : -1;
     const std::int64_t loginuid = peer ? peer->loginuid : -1;
     const audit::RecordFields f =
         end_fields(g, event, actor, peer_uid, loginuid, peer ? with_loginuid_note(detail, *peer) : detail);
+    EndedGrant ended{g, event};
+    TimerChange stop{g.event_id, 0, false};
+    timer_changes_.reserve(timer_changes_.size() + 1);
+    ended_.reserve(ended_.size() + 1);
+    // Closing never waits: the grant ends here, whatever the disk says.
+    grants_.end(g.event_id, state_after(event), now);
+    timer_changes_.push_back(std::move(stop));
+    // The /proc scan, SIGTERM and the on_revoke hook follow the answer.
+    ended_.push_back(std::move(ended));
     if (!late_.empty()) write_late_records(now);
     std::string why = late_.empty() ? std::string() : "earlier records were waiting: " + late_.front().why;
     if (late_.empty()) {
@@ -249,6 +255,15 @@ void Daemon::void_recorded_grant(const audit::Record& rec, const std::string& wh
     }
     grants_.release(g.event_id);
     (void)end_grant(g, "grant_void", "breakglassd", nullptr, why, now);
+}
+
+void Daemon::void_unanswered_grant(const std::string& grant_id, std::int64_t now) {
+    const Grant* g = grants_.find(grant_id);
+    if (g == nullptr || g->state != GrantState::Active) return;
+    const Grant grant = *g;
+    grants_.release(grant.event_id);
+    (void)end_grant(grant, "grant_void", "breakglassd", nullptr,
+                    "its answer could not be sent (out of memory); the grant never took effect", now);
 }
 
 std::optional<std::string> Daemon::behind_the_log() {

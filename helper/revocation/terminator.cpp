@@ -160,6 +160,10 @@ TerminationReport Terminator::begin(const TerminationTarget& target, std::int64_
 }
 
 std::vector<TerminationReport> Terminator::begin(const std::vector<Ending>& endings, std::int64_t now) {
+    // Out of memory on the way throws before anything is kept: the caller
+    // begins the same endings again (a second SIGTERM is harmless), and the
+    // room for them in pending_ is made first, so keeping them cannot fail half-way.
+    pending_.reserve(pending_.size() + endings.size());
     std::vector<TerminationReport> reports;
     std::vector<std::optional<Pending>> pendings;
     for (const Ending& e : endings) {
