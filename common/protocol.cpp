@@ -6,11 +6,13 @@
 #include <limits>
 #include <set>
 #include <type_traits>
+#include <utility>
 
 #include <new>
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_build.hpp"
 #include "common/text.hpp"
 
 namespace bg::proto {
@@ -116,151 +118,166 @@ private:
 
 // ---- encode: one function per message, field order irrelevant (JSON object).
 
-json to_json(const ErrorAnswer& m) { return {{"code", std::string(error_code_name(m.code))}, {"message", m.message}}; }
-json to_json(const CheckRequest& m) { return {{"user", m.user}, {"gate", m.gate}, {"target", m.target}}; }
+json to_json(const ErrorAnswer& m) {
+    return JsonObject()("code", std::string(error_code_name(m.code)))("message", m.message).take();
+}
+json to_json(const CheckRequest& m) { return JsonObject()("user", m.user)("gate", m.gate)("target", m.target).take(); }
 json to_json(const CheckAnswer& m) {
-    return {{"active", m.active},
-            {"event_id", m.event_id},
-            {"expires_at", m.expires_at},
-            {"severities", m.severities},
-            {"notice", m.notice}};
+    return JsonObject()("active", m.active)("event_id", m.event_id)("expires_at", m.expires_at)
+            ("severities", m.severities)("notice", m.notice).take();
 }
 json to_json(const GrantRequest& m) {
-    return {{"user", m.user},         {"gate", m.gate},   {"reason", m.reason},   {"incident", m.incident},
-            {"severity", m.severity}, {"ttl_seconds", m.ttl_seconds},         {"factor", m.factor},
-            {"tty", m.tty},           {"command", m.command}, {"runas_group", m.runas_group},
-            {"runas_user", m.runas_user}, {"pam_service", m.pam_service}, {"target", m.target}};
+    return JsonObject()("user", m.user)("gate", m.gate)("reason", m.reason)("incident", m.incident)
+            ("severity", m.severity)("ttl_seconds", m.ttl_seconds)("factor", m.factor)("tty", m.tty)
+            ("command", m.command)("runas_group", m.runas_group)("runas_user", m.runas_user)
+            ("pam_service", m.pam_service)("target", m.target).take();
 }
 json to_json(const Granted& m) {
-    return {{"event_id", m.event_id}, {"expires_at", m.expires_at}, {"notice", m.notice}};
+    return JsonObject()("event_id", m.event_id)("expires_at", m.expires_at)("notice", m.notice).take();
 }
-json to_json(const StatusRequest& m) { return {{"all", m.all}, {"after", m.after}}; }
+json to_json(const StatusRequest& m) { return JsonObject()("all", m.all)("after", m.after).take(); }
 json pending_json(const PendingInfo& p) {
-    return {{"request_id", p.request_id}, {"user", p.user}, {"gate", p.gate}, {"reason", p.reason},
-            {"incident", p.incident}, {"requested_at", p.requested_at}, {"expires_at", p.expires_at},
-            {"approvals_needed", p.approvals_needed}, {"approved_by", p.approved_by}};
+    return JsonObject()("request_id", p.request_id)("user", p.user)("gate", p.gate)("reason", p.reason)
+            ("incident", p.incident)("requested_at", p.requested_at)("expires_at", p.expires_at)
+            ("approvals_needed", p.approvals_needed)("approved_by", p.approved_by).take();
 }
 json to_json(const StatusAnswer& m) {
     json grants = json::array();
     for (const GrantInfo& g : m.grants)
-        grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"state", g.state},
-                          {"granted_at", g.granted_at}, {"expires_at", g.expires_at}, {"ended_at", g.ended_at},
-                          {"reason", g.reason}, {"incident", g.incident}});
+        grants.push_back(JsonObject()("event_id", g.event_id)("user", g.user)("gate", g.gate)("state", g.state)
+                ("granted_at", g.granted_at)("expires_at", g.expires_at)("ended_at", g.ended_at)("reason", g.reason)
+                ("incident", g.incident).take());
     json sinks = json::array();
     for (const SinkInfo& s : m.sinks)
-        sinks.push_back({{"name", s.name}, {"type", s.type}, {"url", s.url}, {"insecure", s.insecure},
-                         {"acked_seq", s.acked_seq}, {"backlog", s.backlog}, {"oldest_unacked_at", s.oldest_unacked_at},
-                         {"backlog_limit", s.backlog_limit}, {"last_error", s.last_error},
-                         {"last_error_at", s.last_error_at}, {"last_ack_at", s.last_ack_at}});
+        sinks.push_back(JsonObject()("name", s.name)("type", s.type)("url", s.url)("insecure", s.insecure)
+                ("acked_seq", s.acked_seq)("backlog", s.backlog)("oldest_unacked_at", s.oldest_unacked_at)
+                ("backlog_limit", s.backlog_limit)("last_error", s.last_error)("last_error_at", s.last_error_at)
+                ("last_ack_at", s.last_ack_at).take());
     json channels = json::array();
     for (const ChannelInfo& c : m.channels)
-        channels.push_back({{"name", c.name}, {"type", c.type}, {"target", c.target}, {"cursor_seq", c.cursor_seq},
-                            {"backlog", c.backlog}, {"delivered", c.delivered},
-                            {"last_delivery_at", c.last_delivery_at}, {"last_error", c.last_error},
-                            {"failing_since", c.failing_since}});
+        channels.push_back(JsonObject()("name", c.name)("type", c.type)("target", c.target)("cursor_seq", c.cursor_seq)
+                ("backlog", c.backlog)("delivered", c.delivered)("last_delivery_at", c.last_delivery_at)
+                ("last_error", c.last_error)("failing_since", c.failing_since).take());
     json pending = json::array();
     for (const PendingInfo& p : m.pending) pending.push_back(pending_json(p));
-    return {{"grants", grants}, {"truncated", m.truncated}, {"sinks", sinks}, {"channels", channels},
-            {"pending", pending}};
+    return JsonObject()("grants", std::move(grants))("truncated", m.truncated)("sinks", std::move(sinks))
+            ("channels", std::move(channels))("pending", std::move(pending)).take();
 }
-json to_json(const RevokeRequest& m) { return {{"event_id", m.event_id}, {"reason", m.reason}}; }
-json to_json(const Revoked& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
-json to_json(const ExpireRequest& m) { return {{"event_id", m.event_id}}; }
-json to_json(const Expired& m) { return {{"event_id", m.event_id}, {"record_event_id", m.record_event_id}}; }
-json to_json(const LogRequest& m) { return {{"after_seq", m.after_seq}, {"since", m.since}, {"limit", m.limit}}; }
-json to_json(const LogAnswer& m) { return {{"records", m.records}, {"last_seq", m.last_seq}, {"more", m.more}}; }
+json to_json(const RevokeRequest& m) { return JsonObject()("event_id", m.event_id)("reason", m.reason).take(); }
+json to_json(const Revoked& m) {
+    return JsonObject()("event_id", m.event_id)("record_event_id", m.record_event_id).take();
+}
+json to_json(const ExpireRequest& m) { return JsonObject()("event_id", m.event_id).take(); }
+json to_json(const Expired& m) {
+    return JsonObject()("event_id", m.event_id)("record_event_id", m.record_event_id).take();
+}
+json to_json(const LogRequest& m) {
+    return JsonObject()("after_seq", m.after_seq)("since", m.since)("limit", m.limit)
+            .take();
+}
+json to_json(const LogAnswer& m) {
+    return JsonObject()("records", m.records)("last_seq", m.last_seq)("more", m.more)
+            .take();
+}
 json to_json(const PolicyCheckRequest&) { return json::object(); }
 json to_json(const PolicyCheckAnswer& m) {
-    return {{"ok", m.ok}, {"path", m.path}, {"error", m.error}, {"gates", m.gates}, {"active", m.active},
-            {"problems", m.problems}};
+    return JsonObject()("ok", m.ok)("path", m.path)("error", m.error)("gates", m.gates)("active", m.active)
+            ("problems", m.problems).take();
 }
 json to_json(const PolicyReloadRequest&) { return json::object(); }
-json to_json(const PolicyReloaded& m) { return {{"ok", m.ok}, {"error", m.error}, {"gates", m.gates}}; }
-json to_json(const EnrollTotpRequest& m) { return {{"user", m.user}, {"secret_base32", m.secret_base32}}; }
-json to_json(const Enrolled& m) { return {{"user", m.user}, {"otpauth_uri", m.otpauth_uri}}; }
+json to_json(const PolicyReloaded& m) { return JsonObject()("ok", m.ok)("error", m.error)("gates", m.gates).take(); }
+json to_json(const EnrollTotpRequest& m) {
+    return JsonObject()("user", m.user)("secret_base32", m.secret_base32).take();
+}
+json to_json(const Enrolled& m) { return JsonObject()("user", m.user)("otpauth_uri", m.otpauth_uri).take(); }
 json to_json(const EnrollYubikeyRequest& m) {
-    return {{"user", m.user}, {"public_id", m.public_id}, {"aes_key_hex", m.aes_key_hex}, {"private_uid_hex", m.private_uid_hex}};
+    return JsonObject()("user", m.user)("public_id", m.public_id)("aes_key_hex", m.aes_key_hex)
+            ("private_uid_hex", m.private_uid_hex).take();
 }
-json to_json(const YubikeyEnrolled& m) { return {{"user", m.user}, {"public_id", m.public_id}}; }
+json to_json(const YubikeyEnrolled& m) { return JsonObject()("user", m.user)("public_id", m.public_id).take(); }
 json to_json(const SessionRequest& m) {
-    return {{"user", m.user},       {"gate", m.gate}, {"event", m.event},     {"service", m.service},
-            {"tty", m.tty},         {"remote_host", m.remote_host},           {"pid", m.pid},
-            {"command", m.command}, {"detail", m.detail},             {"target", m.target}};
+    return JsonObject()("user", m.user)("gate", m.gate)("event", m.event)("service", m.service)("tty", m.tty)
+            ("remote_host", m.remote_host)("pid", m.pid)("command", m.command)("detail", m.detail)("target", m.target)
+            .take();
 }
-json to_json(const SessionRecorded& m) { return {{"record_event_id", m.record_event_id}, {"grant_id", m.grant_id}}; }
+json to_json(const SessionRecorded& m) {
+    return JsonObject()("record_event_id", m.record_event_id)("grant_id", m.grant_id).take();
+}
 json to_json(const CommandRequest& m) {
-    return {{"user", m.user}, {"gate", m.gate},       {"service", m.service}, {"tty", m.tty},
-            {"pid", m.pid},   {"command", m.command}, {"detail", m.detail},   {"runas_group", m.runas_group},
-            {"runas_user", m.runas_user}};
+    return JsonObject()("user", m.user)("gate", m.gate)("service", m.service)("tty", m.tty)("pid", m.pid)
+            ("command", m.command)("detail", m.detail)("runas_group", m.runas_group)("runas_user", m.runas_user)
+            .take();
 }
 json to_json(const CommandAnswer& m) {
-    return {{"active", m.active},         {"record_event_id", m.record_event_id}, {"grant_id", m.grant_id},
-            {"expires_at", m.expires_at}, {"severities", m.severities},           {"notice", m.notice},
-            {"scope", m.scope}};
+    return JsonObject()("active", m.active)("record_event_id", m.record_event_id)("grant_id", m.grant_id)
+            ("expires_at", m.expires_at)("severities", m.severities)("notice", m.notice)("scope", m.scope).take();
 }
-json to_json(const WaitRequest& m) { return {{"user", m.user}, {"request_id", m.request_id}}; }
+json to_json(const WaitRequest& m) { return JsonObject()("user", m.user)("request_id", m.request_id).take(); }
 json to_json(const RequestState& m) {
-    return {{"request_id", m.request_id},
-            {"gate", m.gate},
-            {"state", m.state},
-            {"approvers", m.approvers},
-            {"approvals_needed", m.approvals_needed},
-            {"approved_by", m.approved_by},
-            {"expires_at", m.expires_at},
-            {"grant_id", m.grant_id},
-            {"grant_expires_at", m.grant_expires_at},
-            {"message", m.message},
-            {"request_code", m.request_code}};
+    return JsonObject()("request_id", m.request_id)("gate", m.gate)("state", m.state)("approvers", m.approvers)
+            ("approvals_needed", m.approvals_needed)("approved_by", m.approved_by)("expires_at", m.expires_at)
+            ("grant_id", m.grant_id)("grant_expires_at", m.grant_expires_at)("message", m.message)
+            ("request_code", m.request_code).take();
 }
-json to_json(const CancelRequest& m) { return {{"user", m.user}, {"request_id", m.request_id}}; }
+json to_json(const CancelRequest& m) { return JsonObject()("user", m.user)("request_id", m.request_id).take(); }
 json to_json(const RequestCancelled& m) {
-    return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}};
+    return JsonObject()("request_id", m.request_id)("record_event_id", m.record_event_id).take();
 }
 json to_json(const PendingRequest&) { return json::object(); }
 json to_json(const PendingAnswer& m) {
     json list = json::array();
     for (const PendingInfo& p : m.requests) list.push_back(pending_json(p));
-    return {{"requests", list}};
+    return JsonObject()("requests", std::move(list)).take();
 }
-json to_json(const ApproveRequest& m) { return {{"request_id", m.request_id}, {"note", m.note}, {"factor", m.factor}}; }
+json to_json(const ApproveRequest& m) {
+    return JsonObject()("request_id", m.request_id)("note", m.note)("factor", m.factor).take();
+}
 json to_json(const ApproveAnswer& m) {
-    return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}, {"approvals", m.approvals},
-            {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id}};
+    return JsonObject()("request_id", m.request_id)("record_event_id", m.record_event_id)("approvals", m.approvals)
+            ("approvals_needed", m.approvals_needed)("grant_id", m.grant_id).take();
 }
-json to_json(const RejectRequest& m) { return {{"request_id", m.request_id}, {"reason", m.reason}}; }
-json to_json(const Rejected& m) { return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}}; }
+json to_json(const RejectRequest& m) { return JsonObject()("request_id", m.request_id)("reason", m.reason).take(); }
+json to_json(const Rejected& m) {
+    return JsonObject()("request_id", m.request_id)("record_event_id", m.record_event_id)
+            .take();
+}
 json to_json(const SubmitTokenRequest& m) {
-    return {{"user", m.user}, {"request_id", m.request_id}, {"token", m.token}};
+    return JsonObject()("user", m.user)("request_id", m.request_id)("token", m.token).take();
 }
 json to_json(const TokenAccepted& m) {
-    return {{"request_id", m.request_id}, {"record_event_id", m.record_event_id}, {"approver", m.approver},
-            {"approvals", m.approvals},   {"approvals_needed", m.approvals_needed}, {"grant_id", m.grant_id}};
+    return JsonObject()("request_id", m.request_id)("record_event_id", m.record_event_id)("approver", m.approver)
+            ("approvals", m.approvals)("approvals_needed", m.approvals_needed)("grant_id", m.grant_id).take();
 }
-json to_json(const AlertTestRequest& m) { return {{"channel", m.channel}}; }
+json to_json(const AlertTestRequest& m) { return JsonObject()("channel", m.channel).take(); }
 json to_json(const AlertTestAnswer& m) {
-    return {{"channel", m.channel},         {"type", m.type},     {"delivered", m.delivered},
-            {"http_status", m.http_status}, {"answer", m.answer}, {"error", m.error}};
+    return JsonObject()("channel", m.channel)("type", m.type)("delivered", m.delivered)("http_status", m.http_status)
+            ("answer", m.answer)("error", m.error).take();
 }
-json to_json(const ReviewRequest& m) { return {{"grant_id", m.grant_id}, {"verdict", m.verdict}, {"note", m.note}}; }
-json to_json(const Reviewed& m) { return {{"grant_id", m.grant_id}, {"record_event_id", m.record_event_id}}; }
-json to_json(const ReviewsRequest& m) { return {{"overdue", m.overdue}, {"after", m.after}}; }
+json to_json(const ReviewRequest& m) {
+    return JsonObject()("grant_id", m.grant_id)("verdict", m.verdict)("note", m.note)
+            .take();
+}
+json to_json(const Reviewed& m) {
+    return JsonObject()("grant_id", m.grant_id)("record_event_id", m.record_event_id).take() ;
+}
+json to_json(const ReviewsRequest& m) { return JsonObject()("overdue", m.overdue)("after", m.after).take(); }
 json to_json(const ReviewsAnswer& m) {
     json list = json::array();
     for (const ReviewInfo& v : m.reviews)
-        list.push_back({{"grant_id", v.grant_id}, {"user", v.user}, {"gate", v.gate}, {"approvers", v.approvers},
-                        {"reason", v.reason}, {"incident", v.incident}, {"granted_at", v.granted_at},
-                        {"due_at", v.due_at}, {"overdue", v.overdue}});
-    return {{"reviews", list}, {"truncated", m.truncated}};
+        list.push_back(JsonObject()("grant_id", v.grant_id)("user", v.user)("gate", v.gate)("approvers", v.approvers)
+                ("reason", v.reason)("incident", v.incident)("granted_at", v.granted_at)("due_at", v.due_at)
+                ("overdue", v.overdue).take());
+    return JsonObject()("reviews", std::move(list))("truncated", m.truncated).take();
 }
-json to_json(const DbCredentialsRequest& m) { return {{"event_id", m.event_id}}; }
+json to_json(const DbCredentialsRequest& m) { return JsonObject()("event_id", m.event_id).take(); }
 json to_json(const DbCredentials& m) {
-    return {{"event_id", m.event_id}, {"role", m.role},     {"password", m.password},    {"host", m.host},
-            {"port", m.port},         {"dbname", m.dbname}, {"expires_at", m.expires_at}};
+    return JsonObject()("event_id", m.event_id)("role", m.role)("password", m.password)("host", m.host)("port", m.port)
+            ("dbname", m.dbname)("expires_at", m.expires_at).take();
 }
-json to_json(const StoryRequest& m) { return {{"grant_id", m.grant_id}, {"after_seq", m.after_seq}}; }
+json to_json(const StoryRequest& m) { return JsonObject()("grant_id", m.grant_id)("after_seq", m.after_seq).take(); }
 json to_json(const StoryAnswer& m) {
-    return {{"seqs", m.seqs}, {"more", m.more}, {"indexed_through", m.indexed_through},
-            {"checkpoint_key", m.checkpoint_key}};
+    return JsonObject()("seqs", m.seqs)("more", m.more)("indexed_through", m.indexed_through)
+            ("checkpoint_key", m.checkpoint_key).take();
 }
 
 // ---- decode
@@ -823,7 +840,13 @@ MessageType type_of(const Message& m) {
 Result<std::vector<std::uint8_t>> encode(const Message& m) {
     std::string body;
     try {
-        body = std::visit([](const auto& msg) { return to_json(msg).dump(-1, ' ', false, json::error_handler_t::strict); }, m);
+        body = std::visit(
+            [](const auto& msg) {
+                json j = to_json(msg);
+                const EmptiedBeforeDestruction emptied(j);
+                return j.dump(-1, ' ', false, json::error_handler_t::strict);
+            },
+            m);
     } catch (const std::bad_alloc&) {
         // Not the message's fault: the caller must know it made no answer
         // (breakglassd voids a grant it could not answer).
@@ -870,8 +893,9 @@ Result<Message> decode(std::span<const std::uint8_t> frame) {
             }
             return true;
         };
-        const json parsed = json::parse(body.begin(), body.end(), guard, /*allow_exceptions=*/true,
-                                        /*ignore_comments=*/false);
+        json parsed = json::parse(body.begin(), body.end(), guard, /*allow_exceptions=*/true,
+                                  /*ignore_comments=*/false);
+        const EmptiedBeforeDestruction emptied(parsed);
         return decode_body(static_cast<MessageType>(t), parsed);
     } catch (const DecodeError& e) {
         return make_error("malformed " + std::string(type_name(static_cast<MessageType>(t))) + ": " + e.message);

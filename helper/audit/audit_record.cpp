@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/hex.hpp"
+#include "common/json_build.hpp"
 #include "common/text.hpp"
 #include "common/utc_time.hpp"
 
@@ -17,31 +18,6 @@ namespace bg::audit {
 namespace {
 
 using Json = nlohmann::json;
-
-// nlohmann::json's destructor moves an object's or array's children onto a
-// heap-allocated stack first (json.hpp, json_value::destroy): an allocation
-// inside a destructor, which ends the process in std::terminate when it fails
-// (found by the system test's allocation faults, in every record's
-// canonical_json). A record's object has only scalar members: emptied before
-// it is destroyed, it allocates nothing then. Anything nested (never in a
-// record this daemon wrote) is left to the destructor as it is.
-class EmptiedBeforeDestruction {
-public:
-    explicit EmptiedBeforeDestruction(Json& j) : j_(j) {}
-    EmptiedBeforeDestruction(const EmptiedBeforeDestruction&) = delete;
-    EmptiedBeforeDestruction& operator=(const EmptiedBeforeDestruction&) = delete;
-    ~EmptiedBeforeDestruction() {
-        auto* object = j_.get_ptr<Json::object_t*>();
-        if (object == nullptr) return;
-        for (const auto& member : *object)
-            if (member.second.is_structured()) return;
-        object->clear();  // scalar members: freed, nothing allocated
-    }
-
-private:
-    Json& j_;
-};
-
 
 Json to_json(const Record& r, bool with_seal) {
     Json j = Json::object();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_io.hpp"
+#include "common/json_build.hpp"
 
 namespace bg {
 namespace {
@@ -220,17 +221,23 @@ std::uint64_t GrantStore::last_factor_counter(const std::string& user, const std
 }
 
 std::string GrantStore::serialize() const {
+    // Built and freed without nlohmann's initializer lists or destructor
+    // allocating (common/json_build.hpp): this runs on the loop every second.
     json grants = json::array();
     for (const Grant& g : grants_)
-        grants.push_back({{"event_id", g.event_id}, {"user", g.user}, {"gate", g.gate}, {"account", g.account},
-                          {"reason", g.reason},
-                          {"incident", g.incident}, {"granted_at", g.granted_at}, {"expires_at", g.expires_at},
-                          {"ended_at", g.ended_at}, {"state", std::string(grant_state_name(g.state))}});
+        grants.push_back(JsonObject()("event_id", g.event_id)("user", g.user)("gate", g.gate)("account", g.account)(
+                             "reason", g.reason)("incident", g.incident)("granted_at", g.granted_at)(
+                             "expires_at", g.expires_at)("ended_at", g.ended_at)(
+                             "state", std::string(grant_state_name(g.state)))
+                             .take());
     json counters = json::array();
     for (const auto& [key, counter] : factor_counters_)
-        counters.push_back({{"user", key.first}, {"factor", key.second}, {"counter", counter}});
-    return json{{"version", 1}, {"applied_seq", applied_seq_}, {"grants", grants}, {"factor_counters", counters}}.dump() +
-           "\n";
+        counters.push_back(JsonObject()("user", key.first)("factor", key.second)("counter", counter).take());
+    json j = JsonObject()("version", 1)("applied_seq", applied_seq_)("grants", std::move(grants))(
+                 "factor_counters", std::move(counters))
+                 .take();
+    const EmptiedBeforeDestruction emptied(j);
+    return j.dump() + "\n";
 }
 
 Status GrantStore::write_checkpoint(const std::string& path, const std::string& text) {
