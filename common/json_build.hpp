@@ -16,20 +16,6 @@
 
 namespace bg {
 
-// JsonObject()("key", value)("other", other).take()
-class JsonObject {
-public:
-    template <typename V>
-    JsonObject& operator()(const char* key, V&& value) {
-        j_[key] = nlohmann::json(std::forward<V>(value));
-        return *this;
-    }
-    nlohmann::json take() { return std::move(j_); }
-
-private:
-    nlohmann::json j_ = nlohmann::json::object();
-};
-
 // Frees the members of `j` leaves first, allocating nothing; what is deeper
 // than `depth` is left to the destructor (no JSON this daemon makes is).
 inline void empty_bottom_up(nlohmann::json& j, int depth) noexcept {
@@ -60,6 +46,46 @@ public:
 private:
     nlohmann::json& j_;
 };
+
+// JsonObject()("key", value)("other", other).take()
+class JsonObject {
+public:
+    JsonObject() = default;
+    JsonObject(const JsonObject&) = delete;
+    JsonObject& operator=(const JsonObject&) = delete;
+    // An exception between two members leaves a half-built object: emptied,
+    // not left to json's destructor.
+    ~JsonObject();
+
+    template <typename V>
+    JsonObject& operator()(const char* key, V&& value) {
+        // The key first (it may throw), then the value.
+        nlohmann::json& slot = j_[key];
+        slot = nlohmann::json(std::forward<V>(value));
+        return *this;
+    }
+    // A json value, a temporary too: emptied if the key's insertion throws
+    // (then the caller frees it empty).
+    JsonObject& operator()(const char* key, nlohmann::json&& value) {
+        EmptiedBeforeDestruction emptied(value);
+        nlohmann::json& slot = j_[key];
+        slot = std::move(value);
+        return *this;
+    }
+    nlohmann::json take() { return std::move(j_); }
+
+private:
+    nlohmann::json j_ = nlohmann::json::object();
+};
+
+inline JsonObject::~JsonObject() { empty_bottom_up(j_, 8); }
+
+// array.push_back(value), `value` emptied when the push fails (a vector that
+// cannot grow leaves it where it was).
+inline void push_emptied(nlohmann::json& array, nlohmann::json value) {
+    EmptiedBeforeDestruction emptied(value);
+    array.push_back(std::move(value));
+}
 
 }  // namespace bg
 

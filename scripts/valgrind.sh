@@ -56,6 +56,10 @@ fi
 #     status 127, not "cannot start"); RevocationTest.MoreProcessesThanThe-
 #     DaemonHasDescriptorsAllEnd: valgrind 3.19 has no pidfd_open (ENOSYS),
 #     so every process ends but the record names ENOSYS, not the budget.
+# Suites left out whole: json_build_tests counts and fails allocations in its
+#   own operator new, which memcheck replaces (its own operator delete is not,
+#   so every free is "mismatched"); the code it tests runs under memcheck in
+#   common_tests, ship_test, alerts_test and daemon_unit_tests.
 filter_for() {
   case "$1" in
   policy_tests) echo '-PolicyParser.LargePolicyParsesInLinearTime' ;;

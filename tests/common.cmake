@@ -33,3 +33,10 @@ endif()
 add_executable(nss_tests ${CMAKE_CURRENT_LIST_DIR}/unit/nss_test.cpp)
 target_link_libraries(nss_tests PRIVATE bg_test_support bg_common GTest::gtest_main bg_strict)
 gtest_discover_tests(nss_tests PROPERTIES FIXTURES_REQUIRED bg_host)
+
+# common/json_build.hpp, with allocations counted and failed by the test's
+# own operator new (a binary of its own so no other suite runs under it; not
+# under valgrind, see scripts/valgrind.sh).
+add_executable(json_build_tests ${CMAKE_CURRENT_LIST_DIR}/unit/json_build_test.cpp)
+target_link_libraries(json_build_tests PRIVATE bg_common GTest::gtest_main bg_strict)
+gtest_discover_tests(json_build_tests)

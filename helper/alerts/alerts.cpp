@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_build.hpp"
 #include "common/text.hpp"
 #include "common/utc_time.hpp"
 
@@ -260,27 +261,26 @@ std::optional<Alert> alert_for(const audit::Record& r, const policy::Policy& p, 
     return std::move(all.front());
 }
 
+// The channels' bodies: every json here built member by member and emptied
+// before it is freed (common/json_build.hpp; this runs in the daemon).
 std::string pagerduty_body(const Alert& a, std::string_view routing_key) {
-    nlohmann::json j;
-    j["routing_key"] = std::string(routing_key);
-    j["dedup_key"] = a.dedup_key;
-    if (a.kind == Kind::Resolve) {
-        j["event_action"] = "resolve";
-        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    }
-    j["event_action"] = "trigger";
     nlohmann::json details = nlohmann::json::object();
-    for (const auto& [k, v] : a.details) details[k] = v;
+    EmptiedBeforeDestruction details_emptied(details);
     std::string gate;
-    for (const auto& [k, v] : a.details)
+    for (const auto& [k, v] : a.details) {
+        details[k] = v;
         if (k == "gate") gate = v;
-    j["payload"] = {{"summary", a.summary},
-                    {"source", a.host},
-                    {"severity", a.severity},
-                    {"component", "breakglass"},
-                    {"group", gate},
-                    {"class", a.event},
-                    {"custom_details", details}};
+    }
+    nlohmann::json j = JsonObject()("routing_key", std::string(routing_key))("dedup_key", a.dedup_key)(
+                           "event_action", a.kind == Kind::Resolve ? "resolve" : "trigger")
+                           .take();
+    EmptiedBeforeDestruction j_emptied(j);
+    if (a.kind != Kind::Resolve) {
+        nlohmann::json& payload = j["payload"];
+        payload = JsonObject()("summary", a.summary)("source", a.host)("severity", a.severity)(
+                      "component", "breakglass")("group", gate)("class", a.event)("custom_details", std::move(details))
+                      .take();
+    }
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -300,12 +300,13 @@ std::string slack_body(const Alert& a) {
         {"actor", "Who"}, {"gate", "Gate"}, {"reason", "Why"}, {"incident", "Incident"},
         {"expires_at", "Until"}, {"host", "Host"}, {"detail", "Detail"}};
     nlohmann::json fields = nlohmann::json::array();
+    EmptiedBeforeDestruction fields_emptied(fields);
     for (const auto& [k, v] : a.details) {
         const auto label = kLabels.find(k);
         if (label == kLabels.end() || v.empty()) continue;
         // Slack allows at most 10 fields of at most 2000 characters.
         if (fields.size() == 10) break;
-        fields.push_back({{"type", "mrkdwn"}, {"text", "*" + label->second + "*\n" + slack_escape(v)}});
+        push_emptied(fields, JsonObject()("type", "mrkdwn")("text", "*" + label->second + "*\n" + slack_escape(v)).take());
     }
     const std::string title = a.kind == Kind::Trigger   ? ":rotating_light: Break-glass access granted"
                               : a.kind == Kind::Resolve ? ":white_check_mark: Break-glass access ended"
@@ -313,19 +314,28 @@ std::string slack_body(const Alert& a) {
                               : a.kind == Kind::Approval ? ":hourglass: Break-glass approval needed"
                                                         : ":warning: Break-glass problem";
     nlohmann::json blocks = nlohmann::json::array();
-    blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", "*" + title + "*\n" + slack_escape(a.summary)}}}});
-    if (!fields.empty()) blocks.push_back({{"type", "section"}, {"fields", fields}});
-    blocks.push_back({{"type", "context"},
-                      {"elements", nlohmann::json::array({{{"type", "mrkdwn"},
-                                                           {"text", "event " + slack_escape(a.event_id)}}})}});
-    nlohmann::json j = {{"text", slack_escape(a.summary)}, {"blocks", blocks}};
+    EmptiedBeforeDestruction blocks_emptied(blocks);
+    push_emptied(blocks, JsonObject()("type", "section")(
+                             "text", JsonObject()("type", "mrkdwn")("text", "*" + title + "*\n" + slack_escape(a.summary))
+                                         .take())
+                             .take());
+    if (!fields.empty()) push_emptied(blocks, JsonObject()("type", "section")("fields", std::move(fields)).take());
+    nlohmann::json elements = nlohmann::json::array();
+    EmptiedBeforeDestruction elements_emptied(elements);
+    push_emptied(elements, JsonObject()("type", "mrkdwn")("text", "event " + slack_escape(a.event_id)).take());
+    push_emptied(blocks, JsonObject()("type", "context")("elements", std::move(elements)).take());
+    nlohmann::json j = JsonObject()("text", slack_escape(a.summary))("blocks", std::move(blocks)).take();
+    EmptiedBeforeDestruction j_emptied(j);
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string webhook_body(const Alert& a, std::string_view record_line) {
     nlohmann::json record = nlohmann::json::parse(record_line, nullptr, false);
+    EmptiedBeforeDestruction record_emptied(record);
     if (record.is_discarded()) record = nullptr;
-    nlohmann::json j = {{"summary", a.summary}, {"record", record}, {"record_line", std::string(record_line)}};
+    nlohmann::json j =
+        JsonObject()("summary", a.summary)("record", std::move(record))("record_line", std::string(record_line)).take();
+    EmptiedBeforeDestruction j_emptied(j);
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_build.hpp"
 #include "common/nss.hpp"
 #include "common/text.hpp"
 #include "helper/alerts/alerts.hpp"
@@ -26,12 +27,20 @@ namespace {
 // {"grants":[...],"truncated":false}, with room to spare.
 constexpr std::size_t kStatusEnvelopeBytes = 64;
 
+// The size of `j` dumped; `j` is emptied before it is freed
+// (common/json_build.hpp: no initializer list on the daemon's paths).
+std::size_t dumped_size(nlohmann::json j) {
+    EmptiedBeforeDestruction emptied(j);
+    return j.dump().size();
+}
+
 // What one grant adds to a StatusAnswer's body: its object and a comma.
 std::size_t encoded_size(const proto::GrantInfo& g) {
-    const nlohmann::json j = {{"event_id", g.event_id}, {"user", g.user},         {"gate", g.gate},
-                              {"state", g.state},       {"granted_at", g.granted_at}, {"expires_at", g.expires_at},
-                              {"ended_at", g.ended_at}, {"reason", g.reason},     {"incident", g.incident}};
-    return j.dump().size() + 1;
+    return dumped_size(JsonObject()("event_id", g.event_id)("user", g.user)("gate", g.gate)("state", g.state)(
+                           "granted_at", g.granted_at)("expires_at", g.expires_at)("ended_at", g.ended_at)(
+                           "reason", g.reason)("incident", g.incident)
+                           .take()) +
+           1;
 }
 
 }  // namespace
@@ -338,8 +347,10 @@ proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest&
             proto::SinkInfo info{s.name,          s.type,       s.url,           s.insecure,
                                  s.acked_seq,     s.backlog,    s.oldest_unacked_at, s.backlog_limit,
                                  bounded_for_record(s.last_error, kMaxReasonBytes), s.last_error_at, s.last_ack_at};
-            bytes += nlohmann::json{{"name", info.name}, {"type", info.type}, {"url", info.url},
-                                    {"last_error", info.last_error}}.dump().size() + 256;
+            bytes += dumped_size(JsonObject()("name", info.name)("type", info.type)("url", info.url)(
+                                     "last_error", info.last_error)
+                                     .take()) +
+                     256;
             a.sinks.push_back(std::move(info));
         }
     }
@@ -350,9 +361,8 @@ proto::Message Daemon::on_status(const PeerIdentity& peer, proto::StatusRequest&
                                     c.cursor_seq, c.backlog,  c.delivered,
                                     c.last_delivery_at, bounded_for_record(c.last_error, kMaxReasonBytes),
                                     c.failing_since};
-            bytes += nlohmann::json{{"name", info.name}, {"target", info.target}, {"last_error", info.last_error}}
-                         .dump()
-                         .size() +
+            bytes += dumped_size(
+                         JsonObject()("name", info.name)("target", info.target)("last_error", info.last_error).take()) +
                      256;
             a.channels.push_back(std::move(info));
         }

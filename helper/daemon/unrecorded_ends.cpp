@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_build.hpp"
 #include "helper/audit/audit_record.hpp"
 
 namespace bg {
@@ -29,18 +30,16 @@ std::string sha256_hex(const std::string& text) {
     return audit::to_hex(digest, n);
 }
 
+// Built member by member, and every json here emptied before it is freed
+// (common/json_build.hpp): these are written on closing paths.
 json body_of(std::uint64_t generation, const std::vector<UnrecordedEnd>& ends) {
     json list = json::array();
+    EmptiedBeforeDestruction list_emptied(list);
     for (const UnrecordedEnd& e : ends)
-        list.push_back({{"grant_id", e.grant_id},
-                        {"event", e.event},
-                        {"at", e.at},
-                        {"actor", e.actor},
-                        {"peer_uid", e.peer_uid},
-                        {"actor_loginuid", e.actor_loginuid},
-                        {"detail", e.detail},
-                        {"why", e.why}});
-    return {{"generation", generation}, {"ends", list}};
+        list.push_back(JsonObject()("grant_id", e.grant_id)("event", e.event)("at", e.at)("actor", e.actor)(
+                           "peer_uid", e.peer_uid)("actor_loginuid", e.actor_loginuid)("detail", e.detail)("why", e.why)
+                           .take());
+    return JsonObject()("generation", generation)("ends", std::move(list)).take();
 }
 
 using Slot = EndsSlot;
@@ -53,7 +52,8 @@ Slot parse_slot(std::string_view bytes) {
     }
     const std::size_t end = bytes.find('\n');
     if (end == std::string_view::npos) return slot;
-    const json j = json::parse(bytes.substr(0, end), nullptr, /*allow_exceptions=*/false);
+    json j = json::parse(bytes.substr(0, end), nullptr, /*allow_exceptions=*/false);
+    EmptiedBeforeDestruction j_emptied(j);
     if (!j.is_object() || !j.contains("check") || !j["check"].is_string()) return slot;
     try {
         const std::uint64_t generation = j.at("generation").get<std::uint64_t>();
@@ -70,7 +70,9 @@ Slot parse_slot(std::string_view bytes) {
             u.why = e.at("why").get<std::string>();
             ends.push_back(std::move(u));
         }
-        if (sha256_hex(body_of(generation, ends).dump()) != j["check"].get<std::string>()) return slot;
+        json body = body_of(generation, ends);
+        EmptiedBeforeDestruction body_emptied(body);
+        if (sha256_hex(body.dump()) != j["check"].get<std::string>()) return slot;
         slot.valid = true;
         slot.generation = generation;
         slot.ends = std::move(ends);
@@ -85,9 +87,10 @@ Slot parse_slot(std::string_view bytes) {
 EndsSlot parse_ends_slot(std::string_view bytes) { return parse_slot(bytes); }
 
 std::string render_ends_slot(std::uint64_t generation, const std::vector<UnrecordedEnd>& ends) {
-    const json body = body_of(generation, ends);
-    json slot = body;
-    slot["check"] = sha256_hex(body.dump());
+    json slot = body_of(generation, ends);
+    EmptiedBeforeDestruction slot_emptied(slot);
+    const std::string check = sha256_hex(slot.dump());
+    slot["check"] = check;
     return slot.dump() + "\n";
 }
 

@@ -2,6 +2,7 @@
 #include "helper/mfa/secret_file.hpp"
 
 #include "common/file_io.hpp"
+#include "common/json_build.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -44,12 +45,22 @@ void wipe(std::string& s) noexcept {
     if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
 }
 
-void wipe(nlohmann::json& j) noexcept {
+namespace {
+
+void wipe_strings(nlohmann::json& j) noexcept {
     if (j.is_string()) {
         wipe(j.get_ref<std::string&>());
     } else if (j.is_structured()) {
-        for (auto& child : j) wipe(child);
+        for (auto& child : j) wipe_strings(child);
     }
+}
+
+}  // namespace
+
+void wipe(nlohmann::json& j) noexcept {
+    wipe_strings(j);
+    // Emptied too: nlohmann's destructor would allocate (common/json_build.hpp).
+    empty_bottom_up(j, 8);
 }
 
 Result<SecretFileState> read_secret_file(const std::string& label, const std::string& path,

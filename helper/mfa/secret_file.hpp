@@ -18,7 +18,8 @@ namespace bg::mfa {
 
 // Overwrites a string's characters (its buffer is freed by its owner).
 void wipe(std::string& s) noexcept;
-// Overwrites every string inside a JSON document before it is freed.
+// Overwrites every string inside a JSON document and empties it (freeing
+// nothing through nlohmann's allocating destructor) before it is freed.
 void wipe(nlohmann::json& j) noexcept;
 
 // Wipes the referenced document (or string) when the scope ends, on every path.

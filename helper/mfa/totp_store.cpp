@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 #include "helper/mfa/totp_store.hpp"
 
+#include "common/json_build.hpp"
 #include "common/text.hpp"
 #include "helper/mfa/secret_file.hpp"
 #include "helper/mfa/totp.hpp"
@@ -114,13 +115,19 @@ Status TotpStore::remove(const std::string& user) {
 
 Status TotpStore::persist(const std::string& user,
                           std::optional<std::span<const unsigned char>> replacement) const {
+    // Built member by member, wiped and emptied on every path
+    // (common/json_build.hpp).
     nlohmann::json users = nlohmann::json::object();
+    ScopedWipe<nlohmann::json> users_wiper(users);
+    const auto add = [&users](const std::string& name, std::span<const unsigned char> secret) {
+        nlohmann::json& entry = users[name];
+        entry = JsonObject()("secret", totp::base32_encode(secret)).take();
+    };
     for (const auto& [name, secret] : secrets_) {
-        if (name == user) continue;
-        users[name] = {{"secret", totp::base32_encode(secret.view())}};
+        if (name != user) add(name, secret.view());
     }
-    if (replacement) users[user] = {{"secret", totp::base32_encode(*replacement)}};
-    nlohmann::json doc = {{"version", kFormatVersion}, {"users", std::move(users)}};
+    if (replacement) add(user, *replacement);
+    nlohmann::json doc = JsonObject()("version", kFormatVersion)("users", std::move(users)).take();
     ScopedWipe<nlohmann::json> doc_wiper(doc);
     return write_secret_json(kLabel, dir_, kFileName, doc);
 }

@@ -3,6 +3,7 @@
 
 #include "common/hex.hpp"
 
+#include "common/json_build.hpp"
 #include "common/text.hpp"
 #include "helper/mfa/secret_file.hpp"
 #include "helper/mfa/yubikey.hpp"
@@ -135,17 +136,21 @@ Status YubikeyStore::remove(const std::string& user, const std::string& public_i
 }
 
 Status YubikeyStore::persist(const std::string& public_id, const Entry* replacement) const {
+    // Built member by member, wiped and emptied on every path
+    // (common/json_build.hpp).
     nlohmann::json tokens = nlohmann::json::object();
+    ScopedWipe<nlohmann::json> tokens_wiper(tokens);
     const auto add = [&tokens](const Entry& e) {
-        tokens[e.token.public_id] = {{"user", e.user},
-                                     {"aes_key", hex_encode(e.token.aes_key.view())},
-                                     {"private_uid", hex_encode(e.token.private_uid.view())}};
+        nlohmann::json& token = tokens[e.token.public_id];
+        token = JsonObject()("user", e.user)("aes_key", hex_encode(e.token.aes_key.view()))(
+                    "private_uid", hex_encode(e.token.private_uid.view()))
+                    .take();
     };
     for (const auto& [id, entry] : tokens_) {
         if (id != public_id) add(entry);
     }
     if (replacement != nullptr) add(*replacement);
-    nlohmann::json doc = {{"version", kFormatVersion}, {"tokens", std::move(tokens)}};
+    nlohmann::json doc = JsonObject()("version", kFormatVersion)("tokens", std::move(tokens)).take();
     ScopedWipe<nlohmann::json> doc_wiper(doc);
     return write_secret_json(kLabel, dir_, kFileName, doc);
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_build.hpp"
 #include "common/text.hpp"
 #include "helper/audit/journal.hpp"
 
@@ -77,34 +78,50 @@ std::string body_for(policy::SinkType type, const std::vector<Entry>& batch) {
                 // nlohmann dumps back (sorted keys, no spaces), so the copy
                 // in Splunk can be verified too.
                 nlohmann::json event = nlohmann::json::parse(e.line, nullptr, false);
-                const nlohmann::json j = {{"event", std::move(event)},
-                                          {"host", e.record.host},
-                                          {"source", "breakglassd"},
-                                          {"sourcetype", "breakglass:audit"},
-                                          {"time", e.record.timestamp}};
+                EmptiedBeforeDestruction event_emptied(event);
+                nlohmann::json j = JsonObject()("event", std::move(event))("host", e.record.host)(
+                                       "source", "breakglassd")("sourcetype", "breakglass:audit")(
+                                       "time", e.record.timestamp)
+                                       .take();
+                EmptiedBeforeDestruction j_emptied(j);
                 body += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
                 body += '\n';
             }
             return body;
         case policy::SinkType::Loki: {
             // One stream per label set, in the order first seen; values keep
-            // the log's order within a stream.
-            std::vector<std::tuple<std::string, std::string, std::string>> order;
-            std::map<std::tuple<std::string, std::string, std::string>, nlohmann::json> values;
+            // the log's order within a stream. Every json here is emptied
+            // before it is freed (common/json_build.hpp).
+            using Key = std::tuple<std::string, std::string, std::string>;
+            std::vector<Key> order;
+            std::map<Key, std::vector<const Entry*>> members;
             for (const Entry& e : batch) {
-                const auto key = std::make_tuple(e.record.host, e.record.gate_bypassed, e.record.event);
-                auto [it, fresh] = values.try_emplace(key, nlohmann::json::array());
-                if (fresh) order.push_back(key);
-                it->second.push_back({std::to_string(e.record.timestamp) + "000000000", e.line});
+                Key key = std::make_tuple(e.record.host, e.record.gate_bypassed, e.record.event);
+                auto [it, fresh] = members.try_emplace(key);
+                if (fresh) order.push_back(std::move(key));
+                it->second.push_back(&e);
             }
             nlohmann::json streams = nlohmann::json::array();
-            for (const auto& key : order) {
-                nlohmann::json labels = {{"job", "breakglass"}, {"host", std::get<0>(key)}, {"event", std::get<2>(key)}};
+            EmptiedBeforeDestruction streams_emptied(streams);
+            for (const Key& key : order) {
+                nlohmann::json values = nlohmann::json::array();
+                EmptiedBeforeDestruction values_emptied(values);
+                for (const Entry* e : members[key]) {
+                    nlohmann::json value = nlohmann::json::array();
+                    EmptiedBeforeDestruction value_emptied(value);
+                    value.push_back(std::to_string(e->record.timestamp) + "000000000");
+                    value.push_back(e->line);
+                    push_emptied(values, std::move(value));
+                }
+                nlohmann::json labels =
+                    JsonObject()("job", "breakglass")("host", std::get<0>(key))("event", std::get<2>(key)).take();
+                EmptiedBeforeDestruction labels_emptied(labels);
                 if (!std::get<1>(key).empty()) labels["gate"] = std::get<1>(key);
-                streams.push_back({{"stream", std::move(labels)}, {"values", std::move(values[key])}});
+                push_emptied(streams, JsonObject()("stream", std::move(labels))("values", std::move(values)).take());
             }
-            return nlohmann::json{{"streams", std::move(streams)}}.dump(-1, ' ', false,
-                                                                        nlohmann::json::error_handler_t::replace);
+            nlohmann::json j = JsonObject()("streams", std::move(streams)).take();
+            EmptiedBeforeDestruction j_emptied(j);
+            return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
     }
     return body;
@@ -115,7 +132,8 @@ AnswerVerdict judge_answer(policy::SinkType type, long http_status, std::string_
     if (type != policy::SinkType::SplunkHec) return {true, {}};
     // Splunk HEC: {"text":"Success","code":0}; any other code is a refusal
     // even under 200.
-    const nlohmann::json j = nlohmann::json::parse(body.substr(0, kMaxAnswerBytes), nullptr, false);
+    nlohmann::json j = nlohmann::json::parse(body.substr(0, kMaxAnswerBytes), nullptr, false);
+    EmptiedBeforeDestruction j_emptied(j);
     if (j.is_object()) {
         const auto code = j.find("code");
         if (code != j.end() && code->is_number_integer() && code->get<long long>() == 0) return {true, {}};
