@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 #include "common/text.hpp"
 
 namespace bg::proto {
@@ -875,27 +876,19 @@ Result<Message> decode(std::span<const std::uint8_t> frame) {
     if (!known_type(t)) return make_error("frame has an unknown message type " + std::to_string(t));
     const auto body = frame.subspan(kHeaderBytes);
     try {
-        // The callback bounds nesting depth so hostile bodies cannot recurse deeply.
-        // It also rejects duplicate keys, which nlohmann would silently collapse.
-        std::vector<std::set<std::string>> open_objects;
-        const json::parser_callback_t guard = [&open_objects](int depth, json::parse_event_t event, json& parsed) {
-            if (depth > kMaxJsonDepth) throw DecodeError("body nests too deeply");
-            switch (event) {
-                case json::parse_event_t::object_start: open_objects.emplace_back(); break;
-                case json::parse_event_t::object_end:
-                    if (!open_objects.empty()) open_objects.pop_back();
-                    break;
-                case json::parse_event_t::key:
-                    if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
-                        throw DecodeError("duplicate field");
-                    break;
-                default: break;
-            }
-            return true;
-        };
-        json parsed = json::parse(body.begin(), body.end(), guard, /*allow_exceptions=*/true,
-                                  /*ignore_comments=*/false);
+        // Depth is bounded so hostile bodies cannot nest deeply, and a key
+        // seen twice is refused (nlohmann would keep the last). Parsed into a
+        // value emptied before it is freed, out of memory too
+        // (common/json_parse.hpp).
+        json parsed;
         const EmptiedBeforeDestruction emptied(parsed);
+        switch (parse_into(std::string_view(reinterpret_cast<const char*>(body.data()), body.size()), parsed,
+                           JsonParseLimits{.max_depth = kMaxJsonDepth, .refuse_duplicate_keys = true})) {
+            case JsonParse::Ok: break;
+            case JsonParse::TooDeep: throw DecodeError("body nests too deeply");
+            case JsonParse::DuplicateKey: throw DecodeError("duplicate field");
+            case JsonParse::Invalid: throw DecodeError("body is not valid JSON");
+        }
         return decode_body(static_cast<MessageType>(t), parsed);
     } catch (const DecodeError& e) {
         return make_error("malformed " + std::string(type_name(static_cast<MessageType>(t))) + ": " + e.message);

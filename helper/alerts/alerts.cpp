@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 #include "common/text.hpp"
 #include "common/utc_time.hpp"
 
@@ -330,9 +331,12 @@ std::string slack_body(const Alert& a) {
 }
 
 std::string webhook_body(const Alert& a, std::string_view record_line) {
-    nlohmann::json record = nlohmann::json::parse(record_line, nullptr, false);
+    nlohmann::json record;
     EmptiedBeforeDestruction record_emptied(record);
-    if (record.is_discarded()) record = nullptr;
+    if (parse_into(record_line, record) != JsonParse::Ok) {
+        empty_bottom_up(record, 8);
+        record = nullptr;
+    }
     nlohmann::json j =
         JsonObject()("summary", a.summary)("record", std::move(record))("record_line", std::string(record_line)).take();
     EmptiedBeforeDestruction j_emptied(j);

@@ -11,6 +11,7 @@
 
 #include "common/hex.hpp"
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 #include "common/text.hpp"
 #include "common/utc_time.hpp"
 
@@ -116,9 +117,9 @@ Result<Record> parse_record_unchecked(std::string_view line) {
     if (line.size() > kMaxLineBytes) {
         return Error{"record is longer than " + std::to_string(kMaxLineBytes) + " bytes"};
     }
-    Json j = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+    Json j;
     const EmptiedBeforeDestruction emptied(j);
-    if (j.is_discarded()) return Error{"record is not valid JSON"};
+    if (parse_into(line, j) != JsonParse::Ok) return Error{"record is not valid JSON"};
     if (!j.is_object()) return Error{"record is not a JSON object"};
 
     Record r;

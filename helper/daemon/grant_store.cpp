@@ -12,6 +12,7 @@
 
 #include "common/file_io.hpp"
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 
 namespace bg {
 namespace {
@@ -57,7 +58,9 @@ GrantStore GrantStore::load(const std::string& state_dir, std::string* rebuilt_r
         return store;
     }
     try {
-        const json j = json::parse(*text);
+        json j;
+        const EmptiedBeforeDestruction emptied(j);
+        if (parse_into(*text, j) != JsonParse::Ok) throw std::runtime_error("not valid JSON");
         if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown version");
         GrantStore loaded;
         loaded.dir_ = store.dir_;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 #include "helper/audit/audit_record.hpp"
 
 namespace bg {
@@ -52,8 +53,9 @@ Slot parse_slot(std::string_view bytes) {
     }
     const std::size_t end = bytes.find('\n');
     if (end == std::string_view::npos) return slot;
-    json j = json::parse(bytes.substr(0, end), nullptr, /*allow_exceptions=*/false);
+    json j;
     EmptiedBeforeDestruction j_emptied(j);
+    if (parse_into(bytes.substr(0, end), j) != JsonParse::Ok) return slot;
     if (!j.is_object() || !j.contains("check") || !j["check"].is_string()) return slot;
     try {
         const std::uint64_t generation = j.at("generation").get<std::uint64_t>();

@@ -3,6 +3,7 @@
 
 #include "common/file_io.hpp"
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -157,8 +158,9 @@ Result<SecretFileState> read_secret_document(const std::string& label, const std
     const auto read = read_secret_file(label, path, max_bytes, text);
     if (!read) return read.error();
     if (*read == SecretFileState::Missing) return SecretFileState::Missing;
-    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return fail("is not valid JSON");
+    // Into the caller's document, which it wipes and empties on every path,
+    // a half-parsed one too (common/json_parse.hpp).
+    if (parse_into(text, doc) != JsonParse::Ok) return fail("is not valid JSON");
     if (!doc.is_object()) return fail("top level is not an object");
     const auto v = doc.find("version");
     if (v == doc.end() || !v->is_number_integer() || v->get<int>() != version)

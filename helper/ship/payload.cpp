@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 #include "common/text.hpp"
 #include "helper/audit/journal.hpp"
 
@@ -77,8 +78,13 @@ std::string body_for(policy::SinkType type, const std::vector<Entry>& batch) {
                 // The record as an object: its canonical line is exactly what
                 // nlohmann dumps back (sorted keys, no spaces), so the copy
                 // in Splunk can be verified too.
-                nlohmann::json event = nlohmann::json::parse(e.line, nullptr, false);
+                nlohmann::json event;
                 EmptiedBeforeDestruction event_emptied(event);
+                if (parse_into(e.line, event) != JsonParse::Ok) {
+                    // Not a line of a verified log; sent as text rather than lost.
+                    empty_bottom_up(event, 8);
+                    event = e.line;
+                }
                 nlohmann::json j = JsonObject()("event", std::move(event))("host", e.record.host)(
                                        "source", "breakglassd")("sourcetype", "breakglass:audit")(
                                        "time", e.record.timestamp)
@@ -132,9 +138,9 @@ AnswerVerdict judge_answer(policy::SinkType type, long http_status, std::string_
     if (type != policy::SinkType::SplunkHec) return {true, {}};
     // Splunk HEC: {"text":"Success","code":0}; any other code is a refusal
     // even under 200.
-    nlohmann::json j = nlohmann::json::parse(body.substr(0, kMaxAnswerBytes), nullptr, false);
+    nlohmann::json j;
     EmptiedBeforeDestruction j_emptied(j);
-    if (j.is_object()) {
+    if (parse_into(body.substr(0, kMaxAnswerBytes), j) == JsonParse::Ok && j.is_object()) {
         const auto code = j.find("code");
         if (code != j.end() && code->is_number_integer() && code->get<long long>() == 0) return {true, {}};
     }

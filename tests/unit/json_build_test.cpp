@@ -2,8 +2,11 @@
 // common/json_build.hpp: a JsonObject dumps exactly what nlohmann's
 // initializer lists did, and what it or EmptiedBeforeDestruction frees is
 // freed without a single allocation (nlohmann's own destructor allocates;
-// an allocation failing there is std::terminate). Allocations are counted by
-// this binary's own operator new, so this suite is a binary of its own.
+// an allocation failing there is std::terminate). common/json_parse.hpp:
+// parse_into gives what nlohmann::json::parse gives, and out of memory at
+// any allocation of a parse is an exception, never std::terminate, where
+// nlohmann::json::parse dies. Allocations are counted and failed by this
+// binary's own operator new, so this suite is a binary of its own.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,16 +16,24 @@
 #include <vector>
 
 #include "common/json_build.hpp"
+#include "common/json_parse.hpp"
 
 namespace {
 
 std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
 std::atomic<bool> g_failing{false};
+// Allocations that succeed before every one fails; -1 is no limit.
+std::atomic<long> g_allowed{-1};
 
 void* counted(std::size_t n) {
     if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
     if (g_failing.load(std::memory_order_relaxed)) throw std::bad_alloc();
+    if (const long left = g_allowed.load(std::memory_order_relaxed); left == 0) {
+        throw std::bad_alloc();
+    } else if (left > 0) {
+        g_allowed.store(left - 1, std::memory_order_relaxed);
+    }
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
@@ -126,6 +137,102 @@ TEST(JsonBuild, WhatIsDeeperThanTheBoundIsLeftToTheDestructor) {
     at->push_back(1);
     empty_bottom_up(deep, 8);
     EXPECT_FALSE(deep.empty());  // not emptied; its destructor frees it
+}
+
+
+// A record-like document: nested objects and arrays, strings longer than
+// the small-string buffer, numbers of every kind.
+const std::string kDocument =
+    R"({"version":1,"grants":[{"event_id":"2b7e1516-28ae-4d2a-a6f7-15882b7e1516","user":"alice",)"
+    R"("reason":"disk full on db-7, paging since 02:10","n":-3,"f":1.5,"u":18446744073709551615,)"
+    R"("ok":true,"none":null,"tags":["a","bbbbbbbbbbbbbbbbbbbbbbbb",[],{}]}],"more":{"x":{"y":[1,2,3]}}})";
+
+TEST(JsonParse, GivesWhatNlohmannsParseGives) {
+    for (const std::string& text :
+         {kDocument, std::string("[]"), std::string("\"text\""), std::string("0"), std::string("{\"a\":{}}"),
+          std::string(" [ 1 , [ 2 , { \"b\" : [ ] } ] ] ")}) {
+        nlohmann::json out;
+        EmptiedBeforeDestruction emptied(out);
+        ASSERT_EQ(parse_into(text, out), JsonParse::Ok) << text;
+        EXPECT_EQ(out, nlohmann::json::parse(text)) << text;
+    }
+}
+
+TEST(JsonParse, RefusesWhatIsNotOneJsonValue) {
+    for (const char* text : {"", "{", "[1,]", "{\"a\":1}x", "{\"a\" 1}", "nul", "[1] [2]", "\"\\x\"", "01"}) {
+        nlohmann::json out;
+        EmptiedBeforeDestruction emptied(out);
+        EXPECT_EQ(parse_into(text, out), JsonParse::Invalid) << text;
+        EXPECT_TRUE(nlohmann::json::parse(text, nullptr, false).is_discarded()) << text;
+    }
+}
+
+TEST(JsonParse, BoundsDepthAndRefusesDuplicateKeysWhenAsked) {
+    const JsonParseLimits limits{.max_depth = 2, .refuse_duplicate_keys = true};
+    nlohmann::json out;
+    EmptiedBeforeDestruction emptied(out);
+    EXPECT_EQ(parse_into(R"({"a":{"b":1}})", out, limits), JsonParse::Ok);
+    EXPECT_EQ(parse_into(R"({"a":{"b":[]}})", out, limits), JsonParse::Ok);  // empty at depth 2
+    EXPECT_EQ(parse_into(R"({"a":{"b":[1]}})", out, limits), JsonParse::TooDeep);
+    EXPECT_EQ(parse_into(R"({"a":{"b":{"c":1}}})", out, limits), JsonParse::TooDeep);
+    EXPECT_EQ(parse_into(std::string(100000, '[') + std::string(100000, ']'), out, limits), JsonParse::TooDeep);
+    EXPECT_EQ(parse_into(R"({"a":1,"b":{"a":2}})", out, limits), JsonParse::Ok);  // per object
+    EXPECT_EQ(parse_into(R"({"a":1,"b":2,"a":3})", out, limits), JsonParse::DuplicateKey);
+    EXPECT_EQ(parse_into(R"({"a":1,"b":2,"a":3})", out), JsonParse::Ok);  // not asked: the last stays
+    EXPECT_EQ(out["a"], 3);
+    EXPECT_EQ(parse_into(R"({"a":[1,{"b":2}],"a":[3]})", out), JsonParse::Ok);
+    EXPECT_EQ(out.dump(), R"({"a":[3]})");
+}
+
+// Every allocation of a parse, failed in turn, with every later one failing
+// too (the value is freed under the same failure): an exception each time,
+// the guard frees what was built, and the last run parses.
+TEST(JsonParse, OutOfMemoryAtAnyAllocationIsAnExceptionNeverATerminate) {
+    bool parsed = false;
+    long threw = 0;
+    for (long n = 0; !parsed && n < 100000; ++n) {
+        {
+            nlohmann::json out;
+            EmptiedBeforeDestruction emptied(out);
+            g_allowed = n;
+            try {
+                parsed = parse_into(kDocument, out, JsonParseLimits{.max_depth = 8, .refuse_duplicate_keys = true}) ==
+                         JsonParse::Ok;
+            } catch (const std::bad_alloc&) {
+                ++threw;
+            }
+            if (parsed) {
+                g_allowed = -1;
+                EXPECT_EQ(out, nlohmann::json::parse(kDocument));
+            } else {
+                g_allowed = 0;  // still failing while `out` is emptied and freed
+            }
+        }
+        g_allowed = -1;
+    }
+    EXPECT_TRUE(parsed);
+    EXPECT_GT(threw, 10);
+}
+
+// The baseline: nlohmann::json::parse under the same failures frees its
+// half-built value through its allocating destructor and dies. Were this
+// ever to pass, parse_into would be needless.
+TEST(JsonParseDeathTest, NlohmannsParseUnderTheSameFailuresEndsInTerminate) {
+    EXPECT_DEATH(
+        {
+            for (long n = 0; n < 100000; ++n) {
+                g_allowed = n;
+                try {
+                    const nlohmann::json j = nlohmann::json::parse(kDocument);
+                    g_allowed = -1;
+                    break;
+                } catch (const std::bad_alloc&) {
+                }
+                g_allowed = -1;
+            }
+            std::abort();  // reaching here would not be the death expected
+        },
+        "terminate called");
 }
 
 }  // namespace
